@@ -1,0 +1,33 @@
+# Two commands set up a fresh machine: `make serve` and `make test` (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8080
+DATA_DIR ?= var
+
+.PHONY: install system-deps serve test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+serve: $(STAMP)
+	$(VENV)/bin/vaidya serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --seed-demo
+
+test: $(STAMP) system-deps
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(VENV)/bin/vaidya-bench forward --publishers 4 --subscribers 4 --seconds 20 --json bench-forward.json
+
+clean:
+	rm -rf $(VENV) build *.egg-info

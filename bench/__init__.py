@@ -1,0 +1,1 @@
+"""Load-test harness: measures what clinicians notice and what operators pay."""

@@ -1,0 +1,1 @@
+"""Adaptation to weak links: bandwidth estimation, tier choice, transcoding ladders."""

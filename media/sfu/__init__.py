@@ -1,0 +1,1 @@
+"""Selective forwarding: routers, producers, consumers; media forwarded encoded, never re-encoded."""

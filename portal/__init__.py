@@ -1,0 +1,1 @@
+"""The patient and doctor portal: registration, tokens, queues, dashboards. Never imports the media plane."""

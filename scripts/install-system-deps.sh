@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests use (a real browser, a real Redis, Noto fonts) when they are
+# missing. Only as root; otherwise it says what to install and carries on (tests needing them skip).
+set -euo pipefail
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -d /usr/share/fonts/truetype/noto ] || missing+=(fonts-noto-core)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+    echo "note: missing Debian packages: ${missing[*]} (run as root or: sudo apt-get install ${missing[*]})" >&2
+    exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

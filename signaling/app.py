@@ -1,0 +1,39 @@
+"""Composition root: builds the one aiohttp application from its parts."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from aiohttp import web
+
+from . import keys
+from .config import Config, ensure_secret
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def create_app(config: Config) -> web.Application:
+    """The whole server: health, signaling WebSocket and room page, then the portal and Rx routes."""
+    ensure_secret(config)
+    app = web.Application(client_max_size=8 * 1024 * 1024)
+    app[keys.CONFIG] = config
+    app.router.add_get("/healthz", healthz)
+
+    from . import routes as signaling_routes
+
+    signaling_routes.setup(app)
+
+    # The portal and Rx mount their own routes; they never import the media plane.
+    import portal.web
+    import rx.web
+
+    portal.web.setup(app, config)
+    rx.web.setup(app, config)
+    return app

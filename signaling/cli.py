@@ -1,0 +1,100 @@
+"""The `vaidya` command: the server, token minting for development, and the portal's and Rx's commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .config import ConfigError, ensure_secret, load_config
+from .grants import Role, mint_token
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="TOML configuration file (unknown keys are rejected)")
+    p.add_argument("--data-dir", type=Path, help="where the database, secret and uploads live (default: ./var)")
+
+
+def _config_from(args: argparse.Namespace, **overrides: object):
+    return load_config(args.config, {"data_dir": args.data_dir, **overrides})
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = _config_from(
+        args, host=args.host, port=args.port, dev=args.dev or None, seed_demo=args.seed_demo or None
+    )
+    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        uvloop = None
+    from aiohttp import web
+
+    from .app import create_app
+
+    app = create_app(config)
+    print(f"Vaidya serving on {config.base_url}  (room page: {config.base_url}/room/<name>)", flush=True)
+    web.run_app(
+        app,
+        host=config.host,
+        port=config.port,
+        print=None,
+        loop=uvloop.new_event_loop() if uvloop else None,
+    )
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    config = _config_from(args)
+    secret = ensure_secret(config)
+    token = mint_token(
+        secret, room=args.room, identity=args.identity, role=args.role, ttl_s=args.ttl
+    )
+    if args.url:
+        print(f"{config.base_url}/room/{args.room}#token={token}")
+    else:
+        print(token)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vaidya", description="Vaidya telemedicine server and tools.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server (signaling, SFU, portal, Rx)")
+    _add_common(serve)
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    serve.add_argument("--dev", action="store_true", help="development mode: the dev SMS inbox page")
+    serve.add_argument("--seed-demo", action="store_true", help="seed a demo doctor, OPD and health worker")
+    serve.set_defaults(func=cmd_serve)
+
+    token = sub.add_parser("token", help="mint a room access token for development")
+    _add_common(token)
+    token.add_argument("--room", required=True)
+    token.add_argument("--identity", required=True)
+    token.add_argument("--role", choices=[r.value for r in Role], default=Role.PATIENT.value)
+    token.add_argument("--ttl", type=int, default=600, help="lifetime in seconds (default 600)")
+    token.add_argument("--url", action="store_true", help="print the room page URL with the token in its fragment")
+    token.set_defaults(func=cmd_token)
+
+    import portal.cli
+    import rx.cli
+
+    portal.cli.register(sub)
+    rx.cli.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"vaidya: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

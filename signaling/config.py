@@ -1,0 +1,115 @@
+"""Server configuration: defaults, then an optional TOML file (unknown keys rejected), then environment, then flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SECRET_FILE = "secret.key"
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or invalid."""
+
+
+@dataclass
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = field(default_factory=lambda: Path("var"))
+    #: HS256 key for access tokens; from VAIDYA_SECRET or generated once into the data dir.
+    secret: str = ""
+    #: Redis URL for the shared room registry; empty means the embedded in-memory registry.
+    redis_url: str = ""
+    #: Development conveniences (dev SMS inbox page). Never in production.
+    dev: bool = False
+    #: Seed a demo doctor, OPD and health worker at start-up (the `make serve` default).
+    seed_demo: bool = False
+    #: Public base URL used in links sent by SMS and printed on prescriptions.
+    public_url: str = ""
+    #: Largest inbound WebSocket message, bytes.
+    ws_max_message: int = 64 * 1024
+    #: Inbound WebSocket messages allowed per connection: a burst, refilled at `ws_rate_per_s`.
+    ws_rate_burst: int = 40
+    ws_rate_per_s: float = 20.0
+    #: Seconds without ICE/DTLS connectivity after which a participant is removed.
+    peer_timeout_s: float = 5.0
+    #: Default access-token lifetime, seconds.
+    token_ttl_s: int = 600
+    log_level: str = "INFO"
+
+    def validate(self) -> None:
+        if not (0 <= self.port <= 65535):
+            raise ConfigError(f"port must be 0..65535, got {self.port}")
+        if self.ws_max_message < 1024:
+            raise ConfigError("ws_max_message must be at least 1024 bytes")
+        if self.ws_rate_burst < 1 or self.ws_rate_per_s <= 0:
+            raise ConfigError("ws_rate_burst and ws_rate_per_s must be positive")
+        if self.secret and len(self.secret) < 32:
+            raise ConfigError("the secret must be at least 32 characters")
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = _FIELDS[name].type
+    if kind == "Path":
+        return Path(value)
+    if kind == "bool":
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        return bool(value)
+    if kind == "int":
+        return int(value)
+    if kind == "float":
+        return float(value)
+    return str(value)
+
+
+def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Build the configuration: defaults → TOML file → VAIDYA_* environment → explicit overrides → validate."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+        unknown = sorted(set(data) - set(_FIELDS))
+        if unknown:
+            raise ConfigError(f"unknown configuration keys in {path}: {', '.join(unknown)}")
+        values.update(data)
+    for name in _FIELDS:
+        env = os.environ.get("VAIDYA_" + name.upper())
+        if env is not None:
+            values[name] = env
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = value
+    try:
+        config = Config(**{k: _coerce(k, v) for k, v in values.items()})
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc)) from exc
+    config.validate()
+    return config
+
+
+def ensure_secret(config: Config) -> str:
+    """Return the token secret, generating one into the data dir (mode 0600) on first use."""
+    if config.secret:
+        return config.secret
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    path = config.data_dir / SECRET_FILE
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    config.secret = path.read_text().strip()
+    return config.secret

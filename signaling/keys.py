@@ -1,0 +1,15 @@
+"""Typed application keys: every shared object the aiohttp app holds, in one place."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from .config import Config
+
+if TYPE_CHECKING:
+    from .registry import RoomRegistry
+
+CONFIG = web.AppKey("config", Config)
+REGISTRY: web.AppKey["RoomRegistry"] = web.AppKey("registry")
