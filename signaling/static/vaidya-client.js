@@ -4,6 +4,7 @@
 
 const REQUEST_TIMEOUT_MS = 15000;
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
+const RESTART_DELAY_MS = 1000;
 
 /** The WebSocket URL on this page's origin. */
 export function defaultSocketUrl(loc = window.location) {
@@ -357,6 +358,10 @@ export class RoomSession extends EventTarget {
         this._emit(msg.type, { producer_id: msg.producer_id });
         break;
       }
+      case "left":
+        // The server took us out (our connection failed on its side): come back in.
+        if (this.state === "joined") this._restart(false);
+        break;
       case "error":
         if (msg.code === "replaced") this._teardown("replaced");
         else this._emit("error", { error: new SignalingError(msg) });
@@ -440,12 +445,13 @@ export class RoomSession extends EventTarget {
     this._emit("ended", { reason });
   }
 
-  /** A peer connection failed: start this room afresh on the same socket. */
-  async _restart() {
+  /** A peer connection failed: start this room afresh on the same socket, after a short pause. */
+  async _restart(sendLeave = true) {
     this._setState("reconnecting");
     this._closePcs();
-    await this.client.request({ type: "leave", room: this.room }).catch(() => {});
-    await this._rejoin();
+    if (sendLeave) await this.client.request({ type: "leave", room: this.room }).catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, RESTART_DELAY_MS));
+    if (this.state === "reconnecting" && this.client.state === "open") await this._rejoin();
   }
 
   async _rejoin() {

@@ -109,24 +109,34 @@ async def _decoding(page: Page) -> dict | None:
     return None
 
 
-async def test_two_browsers_in_one_room_each_decode_the_others_video(
-    server: tuple[str, str], browser: Browser
-) -> None:
-    base_url, secret = server
-    room = "opd-browser"
+async def frames_decoded_over(page: Page, seconds: float) -> int:
+    before = await inbound_video(page)
+    await asyncio.sleep(seconds)
+    after = await inbound_video(page)
+    return (after or {}).get("framesDecoded", 0) - (before or {}).get("framesDecoded", 0)
+
+
+async def doctor_and_patient(
+    browser: Browser, base_url: str, secret: str, room: str, errors: list[str]
+) -> tuple[Page, Page]:
+    """The doctor opens a link carrying the token; the patient's link has none, so the page asks with a form."""
     doctor_token = mint_token(secret, room=room, identity="dr-asha", role="doctor", ttl_s=300)
     patient_token = mint_token(secret, room=room, identity="pt-ravi", role="patient", ttl_s=300)
-    errors: list[str] = []
-
     doctor = await open_page(browser, errors, "doctor")
     await doctor.goto(f"{base_url}/room/{room}#token={doctor_token}")
-
-    # The patient has no token in the link: the page asks for it with a form.
     patient = await open_page(browser, errors, "patient")
     await patient.goto(f"{base_url}/room/{room}")
     await patient.locator("#token-form").wait_for(state="visible", timeout=10_000)
     await patient.fill("#token-input", patient_token)
     await patient.click("#token-form button[type=submit]")
+    return doctor, patient
+
+
+async def test_two_browsers_in_one_room_each_decode_the_others_video(
+    server: tuple[str, str], browser: Browser
+) -> None:
+    errors: list[str] = []
+    doctor, patient = await doctor_and_patient(browser, *server, "opd-browser", errors)
 
     await assert_decodes_growing_video(doctor, "the doctor")
     await assert_decodes_growing_video(patient, "the patient")
@@ -137,3 +147,32 @@ async def test_two_browsers_in_one_room_each_decode_the_others_video(
     assert await doctor.locator(".tile:not(.self)").count() == 1
     assert await patient.locator(".tile:not(.self)").count() == 1
     assert errors == []
+    for page in (doctor, patient):
+        assert not await page.locator("#status.problem").count(), await page.text_content("#status")
+
+
+async def test_pausing_stops_the_others_video_until_resumed_and_leaving_removes_the_tile(
+    server: tuple[str, str], browser: Browser
+) -> None:
+    errors: list[str] = []
+    doctor, patient = await doctor_and_patient(browser, *server, "opd-pause", errors)
+    await assert_decodes_growing_video(patient, "the patient")
+
+    await doctor.click("#pause")
+    await doctor.locator("#pause", has_text="Resume sending").wait_for(timeout=5_000)
+    await patient.locator(".tile:not(.self) .note", has_text="Paused").wait_for(timeout=5_000)
+    await asyncio.sleep(0.5)  # frames already in flight
+    assert await frames_decoded_over(patient, 1.5) <= 2
+
+    await doctor.click("#pause")
+    await patient.locator(".tile:not(.self) .note", has_text="Paused").wait_for(state="hidden", timeout=5_000)
+    await wait_until(lambda: _grows(patient), "the patient's video to flow again after resume", timeout=10.0)
+
+    await doctor.click("#leave")
+    await patient.locator(".tile:not(.self)").wait_for(state="detached", timeout=5_000)
+    assert await doctor.locator(".tile").count() == 0
+    assert errors == []
+
+
+async def _grows(page: Page) -> bool:
+    return await frames_decoded_over(page, 0.5) >= 3
