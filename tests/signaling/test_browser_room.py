@@ -34,16 +34,20 @@ CHROMIUM_ARGS = [
     "--disable-gpu",
 ]
 
-# The page's test hook (window.vaidya) exposes the subscribe connection; read its decoded video.
+# The page's test hook (window.vaidya) exposes the client and its rooms' subscribe connections. Video
+# from every inbound m-section is summed: after a renegotiation an old, inactive one may linger.
 INBOUND_VIDEO_JS = """
-async () => {
-  const pc = window.vaidya.subscribePc;
+async (room) => {
+  const session = room ? window.vaidya.client.rooms.get(room) : window.vaidya.session;
+  const pc = session ? session.subscribePc : null;
   if (!pc) return null;
   const report = await pc.getStats();
   let video = null;
   report.forEach((s) => {
     if (s.type === "inbound-rtp" && s.kind === "video") {
-      video = { framesDecoded: s.framesDecoded || 0, frameWidth: s.frameWidth || 0 };
+      video = video || { framesDecoded: 0, frameWidth: 0 };
+      video.framesDecoded += s.framesDecoded || 0;
+      video.frameWidth = Math.max(video.frameWidth, s.frameWidth || 0);
     }
   });
   return video;
@@ -87,47 +91,55 @@ async def open_page(browser: Browser, errors: list[str], name: str) -> Page:
     return page
 
 
-async def inbound_video(page: Page) -> dict | None:
-    return await page.evaluate(INBOUND_VIDEO_JS)
+async def inbound_video(page: Page, room: str | None = None) -> dict | None:
+    """Decoded video on the page's subscribe connection (of `room`, or of the page's own room)."""
+    return await page.evaluate(INBOUND_VIDEO_JS, room)
 
 
-async def assert_decodes_growing_video(page: Page, who: str) -> None:
+async def assert_decodes_growing_video(page: Page, who: str, room: str | None = None) -> None:
     first = await wait_until(
-        lambda: _decoding(page), f"{who}'s page to decode video", timeout=25.0, interval=0.25
+        lambda: _decoding(page, room), f"{who}'s page to decode video", timeout=25.0, interval=0.25
     )
     await asyncio.sleep(2.0)
-    later = await inbound_video(page)
+    later = await inbound_video(page, room)
     assert later is not None and later["frameWidth"] > 0, f"{who}: {later}"
     # The fake camera runs at ~15–30 fps; two seconds must bring many more decoded frames, not a trickle.
     assert later["framesDecoded"] >= first["framesDecoded"] + 10, f"{who}: {first} then {later}"
 
 
-async def _decoding(page: Page) -> dict | None:
-    video = await inbound_video(page)
+async def _decoding(page: Page, room: str | None) -> dict | None:
+    video = await inbound_video(page, room)
     if video and video["framesDecoded"] > 0 and video["frameWidth"] > 0:
         return video
     return None
 
 
-async def frames_decoded_over(page: Page, seconds: float) -> int:
-    before = await inbound_video(page)
+async def frames_decoded_over(page: Page, seconds: float, room: str | None = None) -> int:
+    before = await inbound_video(page, room)
     await asyncio.sleep(seconds)
-    after = await inbound_video(page)
+    after = await inbound_video(page, room)
     return (after or {}).get("framesDecoded", 0) - (before or {}).get("framesDecoded", 0)
+
+
+async def _grows(page: Page, room: str | None = None) -> bool:
+    return await frames_decoded_over(page, 0.5, room) >= 3
+
+
+def token_link(base_url: str, secret: str, room: str, identity: str, role: str) -> str:
+    token = mint_token(secret, room=room, identity=identity, role=role, ttl_s=300)
+    return f"{base_url}/room/{room}#token={token}"
 
 
 async def doctor_and_patient(
     browser: Browser, base_url: str, secret: str, room: str, errors: list[str]
 ) -> tuple[Page, Page]:
     """The doctor opens a link carrying the token; the patient's link has none, so the page asks with a form."""
-    doctor_token = mint_token(secret, room=room, identity="dr-asha", role="doctor", ttl_s=300)
-    patient_token = mint_token(secret, room=room, identity="pt-ravi", role="patient", ttl_s=300)
     doctor = await open_page(browser, errors, "doctor")
-    await doctor.goto(f"{base_url}/room/{room}#token={doctor_token}")
+    await doctor.goto(token_link(base_url, secret, room, "dr-asha", "doctor"))
     patient = await open_page(browser, errors, "patient")
     await patient.goto(f"{base_url}/room/{room}")
     await patient.locator("#token-form").wait_for(state="visible", timeout=10_000)
-    await patient.fill("#token-input", patient_token)
+    await patient.fill("#token-input", mint_token(secret, room=room, identity="pt-ravi", role="patient", ttl_s=300))
     await patient.click("#token-form button[type=submit]")
     return doctor, patient
 
@@ -174,5 +186,51 @@ async def test_pausing_stops_the_others_video_until_resumed_and_leaving_removes_
     assert errors == []
 
 
-async def _grows(page: Page) -> bool:
-    return await frames_decoded_over(page, 0.5) >= 3
+async def test_a_dropped_socket_reconnects_rejoins_and_the_video_comes_back(
+    server: tuple[str, str], browser: Browser
+) -> None:
+    errors: list[str] = []
+    doctor, patient = await doctor_and_patient(browser, *server, "opd-drop", errors)
+    await assert_decodes_growing_video(patient, "the patient")
+
+    # The doctor's link drops (the socket closes under the page, as on a flaky mobile network).
+    await doctor.evaluate("window.vaidya.client._ws.close()")
+    await doctor.locator("#status", has_text="Trying again").wait_for(timeout=5_000)
+
+    await doctor.locator("#status", has_text="In the consultation").wait_for(timeout=15_000)
+    await wait_until(lambda: _grows(patient), "the patient to see the doctor again", timeout=15.0)
+    await wait_until(lambda: _grows(doctor), "the doctor to see the patient again", timeout=15.0)
+    assert await patient.locator(".tile:not(.self)").count() == 1
+    assert await doctor.locator(".tile:not(.self)").count() == 1
+    assert errors == []
+
+
+async def test_one_client_holds_two_rooms_and_pausing_one_leaves_the_other_flowing(
+    server: tuple[str, str], browser: Browser
+) -> None:
+    """A doctor in two consultations on one socket: both patients see the doctor; a pause is per room."""
+    base_url, secret = server
+    errors: list[str] = []
+    doctor = await open_page(browser, errors, "doctor")
+    await doctor.goto(token_link(base_url, secret, "opd-a", "dr-asha", "doctor"))
+    await doctor.locator("#controls").wait_for(state="visible", timeout=10_000)
+    second = mint_token(secret, room="opd-b", identity="dr-asha", role="doctor", ttl_s=300)
+    await doctor.evaluate(
+        "(token) => window.vaidya.client.join('opd-b', token, { stream: window.vaidya.session.stream })", second
+    )
+    patient_a = await open_page(browser, errors, "patient A")
+    await patient_a.goto(token_link(base_url, secret, "opd-a", "pt-a", "patient"))
+    patient_b = await open_page(browser, errors, "patient B")
+    await patient_b.goto(token_link(base_url, secret, "opd-b", "pt-b", "patient"))
+
+    await assert_decodes_growing_video(patient_a, "patient A")
+    await assert_decodes_growing_video(patient_b, "patient B")
+    await assert_decodes_growing_video(doctor, "the doctor, from room A", "opd-a")
+    await assert_decodes_growing_video(doctor, "the doctor, from room B", "opd-b")
+    assert await doctor.evaluate("window.vaidya.client.rooms.size") == 2
+
+    await doctor.evaluate("window.vaidya.client.rooms.get('opd-b').pause()")
+    await asyncio.sleep(0.5)
+    assert await frames_decoded_over(patient_b, 1.5) <= 2
+    assert await frames_decoded_over(patient_a, 1.5) >= 10
+    assert errors == []
