@@ -251,7 +251,8 @@ export class RoomSession extends EventTarget {
       this._sendPause(true, this.pausedKind).catch((err) => this._emit("error", { error: err }));
     }
     if (this.stream && this.canPublish && this.stream.getTracks().length) {
-      this.publish().catch((err) => this._emit("error", { error: err }));
+      // A publish cut short by a lost socket is retried by the rejoin; only other failures are news.
+      this.publish().catch((err) => this.state === "joined" && this._emit("error", { error: err }));
     }
   }
 
