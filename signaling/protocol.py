@@ -42,6 +42,13 @@ def _string(value: Any, name: str, limit: int) -> str:
     return value
 
 
+def _token(value: Any) -> str:
+    # A missing or empty token is refused at join with `token_missing`, not as a malformed message.
+    if value is None or value == "":
+        return ""
+    return _string(value, "token", MAX_TOKEN)
+
+
 def _kind(value: Any) -> str | None:
     if value is None or value in ("audio", "video"):
         return value
@@ -73,7 +80,7 @@ def _pc(value: Any) -> str:
 
 #: type -> {field: validator}; every field listed is required (validators accept null where allowed).
 SCHEMAS: dict[str, dict[str, Any]] = {
-    "join": {"room": _room_name, "token": lambda v: _string(v, "token", MAX_TOKEN)},
+    "join": {"room": _room_name, "token": _token},
     "publish": {"room": _room_name, "sdp": lambda v: _string(v, "sdp", MAX_SDP)},
     "answer": {"room": _room_name, "sdp": lambda v: _string(v, "sdp", MAX_SDP)},
     "ice": {"room": _room_name, "pc": _pc, "candidate": _candidate},
@@ -81,7 +88,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "resume": {"room": _room_name, "kind": _kind},
     "leave": {"room": _room_name},
 }
-OPTIONAL_NULLABLE = {"kind", "candidate"}
+OPTIONAL_NULLABLE = {"kind", "candidate", "token"}
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,8 @@ class Session:
                 elif frame.type == WSMsgType.ERROR:
                     break
         finally:
-            await self.close()
+            # aiohttp may cancel this handler when the client vanishes: cleanup must still run to the end.
+            await asyncio.shield(self.close())
 
     async def handle(self, text: str) -> None:
         if not self._bucket.take():

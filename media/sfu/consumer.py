@@ -102,6 +102,7 @@ class Consumer:
                 self.port.mid_ext_id,
                 self.port.abs_send_time_ext_id,
             )
+            self._keyframe_asked_at = 0.0  # requests made before the subscriber connected may be long gone
         seq = packet.sequence_number
         if self._needs_keyframe:
             if not self._is_keyframe(packet.payload):
