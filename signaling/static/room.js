@@ -83,7 +83,8 @@ function refreshNote(participantId) {
   const mine = [...session.producers.values()].filter((p) => p.participant_id === participantId);
   const video = mine.find((p) => p.kind === "video");
   let text = "";
-  if (!mine.length) text = "Not sending video or sound";
+  const watcher = session.participants.get(participantId)?.role === "observer";
+  if (!mine.length) text = watcher ? "Watching only" : "No video or sound yet";
   else if (mine.every((p) => p.paused)) text = "Paused";
   else if (!video) text = "Sound only";
   else if (video.paused) text = "Camera paused";
@@ -102,7 +103,8 @@ function play(video) {
 
 function updatePresence() {
   if (!session || session.state !== "joined") return;
-  say(tiles.size ? "In the consultation" : "Waiting for others to join…");
+  const others = tiles.size - (tiles.has("self") ? 1 : 0);
+  say(others ? "In the consultation" : "Waiting for others to join…");
 }
 
 function wire(s) {
