@@ -54,6 +54,20 @@ async (room) => {
 }
 """
 
+INBOUND_AUDIO_JS = """
+async () => {
+  const report = await window.vaidya.subscribePc.getStats();
+  const audio = { samples: 0, energy: 0 };
+  report.forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "audio") {
+      audio.samples += s.totalSamplesReceived || 0;
+      audio.energy += s.totalAudioEnergy || 0;
+    }
+  });
+  return audio;
+}
+"""
+
 pytestmark = pytest.mark.timeout(120)
 
 
@@ -152,6 +166,12 @@ async def test_two_browsers_in_one_room_each_decode_the_others_video(
 
     await assert_decodes_growing_video(doctor, "the doctor")
     await assert_decodes_growing_video(patient, "the patient")
+    for page in (doctor, patient):
+        # Sound too: the fake microphone beeps, so the received audio is not silence, and it keeps coming.
+        before = await page.evaluate(INBOUND_AUDIO_JS)
+        await asyncio.sleep(1.0)
+        after = await page.evaluate(INBOUND_AUDIO_JS)
+        assert after["samples"] >= before["samples"] + 24_000 and after["energy"] > 0, (before, after)
 
     # Each page shows the other person, named and with their role, in a tile of its own.
     await doctor.locator(".tile:not(.self) .label", has_text="pt-ravi · Patient").wait_for(timeout=5_000)
