@@ -5,6 +5,7 @@
 const REQUEST_TIMEOUT_MS = 15000;
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 const RESTART_DELAY_MS = 1000;
+const VIDEO_MAX_BITRATE = 600_000;
 
 /** The WebSocket URL on this page's origin. */
 export function defaultSocketUrl(loc = window.location) {
@@ -286,13 +287,10 @@ export class RoomSession extends EventTarget {
   _newPublishPc() {
     const pc = new RTCPeerConnection(this.client.rtcConfig);
     for (const track of this.stream.getTracks()) {
-      const tx = pc.addTransceiver(track, { direction: "sendonly", streams: [this.stream] });
-      if (track.kind === "video") {
-        // A weak rural link is the common case: cap the camera; adaptation downstream does the rest.
-        const params = tx.sender.getParameters();
-        params.encodings = [{ maxBitrate: 600_000 }];
-        tx.sender.setParameters(params).catch(() => {});
-      }
+      const init = { direction: "sendonly", streams: [this.stream] };
+      // A weak rural link is the common case: cap the camera; adaptation downstream does the rest.
+      if (track.kind === "video") init.sendEncodings = [{ maxBitrate: VIDEO_MAX_BITRATE }];
+      pc.addTransceiver(track, init);
     }
     this._watchPc(pc, "publish");
     return pc;
