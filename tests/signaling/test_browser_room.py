@@ -210,7 +210,7 @@ async def test_pausing_stops_the_others_video_until_resumed_and_leaving_removes_
     assert errors == []
 
 
-async def test_a_dropped_socket_reconnects_rejoins_and_the_video_comes_back(
+async def test_a_dropped_socket_reconnects_and_a_closed_tab_is_gone_from_the_others_page_within_5_s(
     server: tuple[str, str], browser: Browser
 ) -> None:
     errors: list[str] = []
@@ -226,6 +226,10 @@ async def test_a_dropped_socket_reconnects_rejoins_and_the_video_comes_back(
     await wait_until(lambda: _grows(doctor), "the doctor to see the patient again", timeout=15.0)
     assert await patient.locator(".tile:not(.self)").count() == 1
     assert await doctor.locator(".tile:not(.self)").count() == 1
+
+    await doctor.context.close()
+    await patient.locator(".tile:not(.self)").wait_for(state="detached", timeout=5_000)
+    await patient.locator("#status", has_text="Waiting for others").wait_for(timeout=1_000)
     assert errors == []
 
 
