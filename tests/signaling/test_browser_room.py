@@ -91,7 +91,7 @@ async def server(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
 
 
 @pytest.fixture
-async def browser(tmp_path: Path) -> AsyncIterator[Browser]:
+async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as pw:
         chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -100,12 +100,27 @@ async def browser(tmp_path: Path) -> AsyncIterator[Browser]:
             await chromium.close()
 
 
-async def open_page(browser: Browser, errors: list[str], name: str) -> Page:
-    """A page in its own fresh browser context (its own profile state), recording script errors."""
+@pytest.fixture
+async def strict_autoplay_browser() -> AsyncIterator[Browser]:
+    """Chromium as a phone behaves: sound may only autoplay after a tap (or while the page captures)."""
+    args = [a for a in CHROMIUM_ARGS if not a.startswith("--autoplay-policy")]
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(
+            executable_path=CHROMIUM, args=[*args, "--autoplay-policy=document-user-activation-required"]
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def open_page(browser: Browser, errors: list[str], name: str, url: str) -> Page:
+    """`url` in a page of its own fresh browser context (its own profile state), recording script errors."""
     context = await browser.new_context()
     page = await context.new_page()
     page.on("pageerror", lambda exc: errors.append(f"{name}: {exc}"))
     page.on("console", lambda msg: errors.append(f"{name}: {msg.text}") if msg.type == "error" else None)
+    await page.goto(url)
     return page
 
 
@@ -152,10 +167,8 @@ async def doctor_and_patient(
     browser: Browser, base_url: str, secret: str, room: str, errors: list[str]
 ) -> tuple[Page, Page]:
     """The doctor opens a link carrying the token; the patient's link has none, so the page asks with a form."""
-    doctor = await open_page(browser, errors, "doctor")
-    await doctor.goto(token_link(base_url, secret, room, "dr-asha", "doctor"))
-    patient = await open_page(browser, errors, "patient")
-    await patient.goto(f"{base_url}/room/{room}")
+    doctor = await open_page(browser, errors, "doctor", token_link(base_url, secret, room, "dr-asha", "doctor"))
+    patient = await open_page(browser, errors, "patient", f"{base_url}/room/{room}")
     await patient.locator("#token-form").wait_for(state="visible", timeout=10_000)
     await patient.fill("#token-input", mint_token(secret, room=room, identity="pt-ravi", role="patient", ttl_s=300))
     await patient.click("#token-form button[type=submit]")
@@ -168,8 +181,9 @@ async def test_two_browsers_in_one_room_each_decode_the_others_video(
     errors: list[str] = []
     doctor, patient = await doctor_and_patient(browser, *server, "opd-browser", errors)
 
-    await assert_decodes_growing_video(doctor, "the doctor")
-    await assert_decodes_growing_video(patient, "the patient")
+    await asyncio.gather(
+        assert_decodes_growing_video(doctor, "the doctor"), assert_decodes_growing_video(patient, "the patient")
+    )
     for page in (doctor, patient):
         # Sound too: the fake microphone beeps, so the received audio is not silence, and it keeps coming.
         before = await page.evaluate(INBOUND_AUDIO_JS)
@@ -239,26 +253,59 @@ async def test_one_client_holds_two_rooms_and_pausing_one_leaves_the_other_flowi
     """A doctor in two consultations on one socket: both patients see the doctor; a pause is per room."""
     base_url, secret = server
     errors: list[str] = []
-    doctor = await open_page(browser, errors, "doctor")
-    await doctor.goto(token_link(base_url, secret, "opd-a", "dr-asha", "doctor"))
+    doctor = await open_page(browser, errors, "doctor", token_link(base_url, secret, "opd-a", "dr-asha", "doctor"))
     await doctor.locator("#controls").wait_for(state="visible", timeout=10_000)
     second = mint_token(secret, room="opd-b", identity="dr-asha", role="doctor", ttl_s=300)
     await doctor.evaluate(
         "(token) => window.vaidya.client.join('opd-b', token, { stream: window.vaidya.session.stream })", second
     )
-    patient_a = await open_page(browser, errors, "patient A")
-    await patient_a.goto(token_link(base_url, secret, "opd-a", "pt-a", "patient"))
-    patient_b = await open_page(browser, errors, "patient B")
-    await patient_b.goto(token_link(base_url, secret, "opd-b", "pt-b", "patient"))
+    patient_a = await open_page(browser, errors, "patient A", token_link(base_url, secret, "opd-a", "pt-a", "patient"))
+    patient_b = await open_page(browser, errors, "patient B", token_link(base_url, secret, "opd-b", "pt-b", "patient"))
 
-    await assert_decodes_growing_video(patient_a, "patient A")
-    await assert_decodes_growing_video(patient_b, "patient B")
-    await assert_decodes_growing_video(doctor, "the doctor, from room A", "opd-a")
-    await assert_decodes_growing_video(doctor, "the doctor, from room B", "opd-b")
+    await asyncio.gather(
+        assert_decodes_growing_video(patient_a, "patient A"),
+        assert_decodes_growing_video(patient_b, "patient B"),
+        assert_decodes_growing_video(doctor, "the doctor, from room A", "opd-a"),
+        assert_decodes_growing_video(doctor, "the doctor, from room B", "opd-b"),
+    )
     assert await doctor.evaluate("window.vaidya.client.rooms.size") == 2
 
     await doctor.evaluate("window.vaidya.client.rooms.get('opd-b').pause()")
     await asyncio.sleep(0.5)
     assert await frames_decoded_over(patient_b, 1.5) <= 2
     assert await frames_decoded_over(patient_a, 1.5) >= 10
+    assert errors == []
+
+
+async def test_an_observer_sends_nothing_and_hears_the_doctor_after_at_most_one_tap(
+    server: tuple[str, str], strict_autoplay_browser: Browser
+) -> None:
+    base_url, secret = server
+    errors: list[str] = []
+    browser = strict_autoplay_browser
+    doctor = await open_page(browser, errors, "doctor", token_link(base_url, secret, "opd-watch", "dr-asha", "doctor"))
+    observer = await open_page(
+        browser, errors, "observer", token_link(base_url, secret, "opd-watch", "trainee", "observer")
+    )
+
+    await assert_decodes_growing_video(observer, "the observer")
+    # An observer's token cannot publish: no camera, no preview, no publish connection, nothing to mute.
+    assert await observer.locator(".tile.self").count() == 0
+    assert await observer.evaluate("window.vaidya.publishPc") is None
+    assert await observer.locator("#mic").is_hidden() and await observer.locator("#pause").is_hidden()
+    await doctor.locator(".tile:not(.self) .note", has_text="Watching only").wait_for(timeout=5_000)
+
+    # Nothing on the observer's page captures, so Chromium may refuse sound until a tap (it depends on whether
+    # the first play() saw the audio track). Then the video plays muted behind a button; one tap brings sound.
+    remote = observer.locator(".tile:not(.self) video")
+    await asyncio.sleep(0.5)
+    if await observer.locator("#sound-on").is_visible():
+        assert await remote.evaluate("(v) => v.muted && !v.paused")
+        await observer.click("#sound-on")
+        await observer.locator("#sound-on").wait_for(state="hidden", timeout=2_000)
+    await wait_until(lambda: remote.evaluate("(v) => !v.muted && !v.paused"), "the doctor's video to play with sound")
+    # Chromium measures received audio energy as it plays the sound out: non-zero means it is being heard.
+    await wait_until(
+        lambda: observer.evaluate(f"({INBOUND_AUDIO_JS})().then((a) => a.energy > 0)"), "the doctor to be heard"
+    )
     assert errors == []
