@@ -143,8 +143,11 @@ class SignalingClient:
             raise SignalingError(reply)
         return reply
 
-    async def join(self, room: str, token: str) -> RoomPeer:
+    async def join(
+        self, room: str, token: str, configure_subscribe_pc: Callable[[RTCPeerConnection], None] | None = None
+    ) -> RoomPeer:
         peer = RoomPeer(self, room)
+        peer.configure_subscribe_pc = configure_subscribe_pc
         self.rooms[room] = peer
         try:
             peer.joined = await self.request({"type": "join", "room": room, "token": token})

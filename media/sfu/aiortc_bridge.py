@@ -90,6 +90,12 @@ class IdleTrack(MediaStreamTrack):
         raise asyncio.CancelledError  # pragma: no cover - the future is never resolved
 
 
+def intercept_rtp(receiver: RTCRtpReceiver, handler: RtpHandler) -> None:
+    """Route a receiver's RTP packets (parsed, still encoded) to `handler` instead of its jitter buffer
+    and decoder. Load generators use it bare, to count packets without decoding them."""
+    receiver._handle_rtp_packet = handler  # type: ignore[method-assign]
+
+
 class ReceiverTap:
     """Takes RTP packets from an aiortc receiver before depacketizing, jitter buffering and decoding.
 
@@ -133,7 +139,7 @@ class ReceiverTap:
 
         receiver.receive = receive  # type: ignore[method-assign]
         receiver._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
-        receiver._handle_rtp_packet = self._handle_rtp_packet  # type: ignore[method-assign]
+        intercept_rtp(receiver, self._handle_rtp_packet)
 
     async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
         codec = self._codecs.get(packet.payload_type)
