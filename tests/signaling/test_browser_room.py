@@ -129,10 +129,38 @@ async def inbound_video(page: Page, room: str | None = None) -> dict | None:
     return await page.evaluate(INBOUND_VIDEO_JS, room)
 
 
+# What a page looks like when video does not arrive: enough to tell signaling, ICE, and playback apart.
+DIAGNOSE_JS = """
+async () => {
+  const out = { status: document.getElementById("status").textContent, rooms: {} };
+  out.videos = [...document.querySelectorAll(".tile video")].map((v) => ({
+    muted: v.muted, paused: v.paused, readyState: v.readyState,
+    tracks: v.srcObject ? v.srcObject.getTracks().map((t) => `${t.kind}:${t.readyState}:${t.muted}`) : [],
+  }));
+  for (const [name, s] of window.vaidya.client?.rooms ?? []) {
+    const room = (out.rooms[name] = { state: s.state, remote: [...s.remote.keys()] });
+    for (const [label, pc] of [["publish", s.publishPc], ["subscribe", s.subscribePc]]) {
+      if (!pc) continue;
+      room[label] = { connection: pc.connectionState, ice: pc.iceConnectionState, rtp: [] };
+      (await pc.getStats()).forEach((r) => {
+        if (r.type === "inbound-rtp" || r.type === "outbound-rtp") {
+          room[label].rtp.push([r.type, r.kind, r.packetsReceived ?? r.packetsSent, r.framesDecoded, r.frameWidth]);
+        }
+      });
+    }
+  }
+  return out;
+}
+"""
+
+
 async def assert_decodes_growing_video(page: Page, who: str, room: str | None = None) -> None:
-    first = await wait_until(
-        lambda: _decoding(page, room), f"{who}'s page to decode video", timeout=25.0, interval=0.25
-    )
+    try:
+        first = await wait_until(
+            lambda: _decoding(page, room), f"{who}'s page to decode video", timeout=25.0, interval=0.25
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the page: {await page.evaluate(DIAGNOSE_JS)}") from None
     await asyncio.sleep(2.0)
     later = await inbound_video(page, room)
     assert later is not None and later["frameWidth"] > 0, f"{who}: {later}"
