@@ -12,6 +12,8 @@ const ERROR_WORDS = {
   forbidden: "You can see and hear others, but you cannot send video here.",
   rate_limited: "Too many actions at once. Please wait a moment.",
 };
+const NO_DEVICES = "No camera or microphone here: others cannot see or hear you, but you see and hear them.";
+const NO_CAMERA = "No camera here: others can hear you but not see you.";
 const VIDEO = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 15, max: 24 } };
 
 const $ = (id) => document.getElementById(id);
@@ -174,7 +176,6 @@ async function openCamera(canPublish) {
       // Try with less: a phone without a camera, or a refused permission for one of them.
     }
   }
-  say("Camera and microphone are not available. You can still see and hear others.", true);
   return null;
 }
 
@@ -187,11 +188,17 @@ async function start() {
     return;
   }
   say("Starting your camera…");
-  stream = await openCamera(claims.grants?.publish !== false);
-  if (stream) {
+  const canPublish = claims.grants?.publish !== false;
+  stream = await openCamera(canPublish);
+  if (canPublish) {
+    // Your own tile stays, with a lasting note when the camera could not be opened.
     const self = makeTile("self", `You · ${ROLE_WORDS[claims.role] || claims.role || ""}`, true);
-    for (const track of stream.getTracks()) self.stream.addTrack(track);
-    play(self.video);
+    if (stream) {
+      for (const track of stream.getTracks()) self.stream.addTrack(track);
+      play(self.video);
+    }
+    if (!stream) self.note.textContent = NO_DEVICES;
+    else if (!stream.getVideoTracks().length) self.note.textContent = NO_CAMERA;
   }
   say("Connecting…");
   try {
