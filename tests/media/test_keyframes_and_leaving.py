@@ -88,3 +88,17 @@ async def test_a_publisher_whose_socket_dies_is_gone_within_five_seconds(sfu_ser
     await wait_until(lambda: watcher.events("drop", "participant-left"), "participant-left", timeout=5)
     assert time.monotonic() - dropped_at < 5
     await wait_until(lambda: not sfu_server.app[keys.REGISTRY].get("drop").producers(), "producers closed")
+
+
+async def test_a_client_that_goes_silent_is_removed_within_five_seconds(sfu_server, clients):
+    publisher, pub_peer, _ = await _publish(clients, sfu_server, "silent")
+    watcher = await clients(sfu_server.ws_url)
+    await watcher.join("silent", token("silent", "doctor-1", "doctor"))
+    await wait_until(lambda: watcher.rooms["silent"].tracks, "tracks at the watcher")
+    # The publisher's machine vanishes: no close frame, no pongs, no media.
+    publisher._ws._response.connection.transport.pause_reading()
+    publisher._ws._reader_task = None
+    await pub_peer.publish_pc.close()
+    gone_at = time.monotonic()
+    await wait_until(lambda: watcher.events("silent", "participant-left"), "participant-left", timeout=6)
+    assert time.monotonic() - gone_at < 5.0  # 4 s of silence, checked twice a second
