@@ -164,6 +164,13 @@ class Load:
     clients: list[SignalingClient] = field(default_factory=list)
     sinks: list[PacketSink] = field(default_factory=list)
 
+    def prepare(self) -> None:
+        """Encode the media loops now: encoding inside a run would stall the clients' event loop."""
+        from bench import audio_marks, video_source
+
+        video_source.encode_loop(self.width, self.height, self.fps, self.video_bitrate)
+        audio_marks.encode_loop()
+
     async def add_publisher(self, index: int, subscribers: int) -> None:
         from bench.audio_marks import PreencodedAudioTrack
         from bench.video_source import PreencodedVideoTrack
@@ -228,6 +235,7 @@ async def run_scenario(kind: str, publishers: int, subscribers: int, seconds: fl
     server = ServerUnderTest(kind, secret)
     load = Load(secret, server, args.width, args.height, args.fps, args.bitrate)
     try:
+        load.prepare()
         await server.ready()
         for p in range(publishers):
             await load.add_publisher(p, subscribers)
@@ -248,6 +256,7 @@ async def run_ramp(args: argparse.Namespace) -> dict[str, Any]:
     load = Load(secret, server, args.width, args.height, args.fps, args.bitrate)
     steps: list[dict[str, Any]] = []
     try:
+        load.prepare()
         await server.ready()
         publishers = 0
         while publishers < args.max_publishers:
