@@ -237,8 +237,7 @@ async def run_scenario(kind: str, publishers: int, subscribers: int, seconds: fl
     try:
         load.prepare()
         await server.ready()
-        for p in range(publishers):
-            await load.add_publisher(p, subscribers)
+        await asyncio.gather(*(load.add_publisher(p, subscribers) for p in range(publishers)))
         flowing = await _wait_flowing(load, 20)
         await asyncio.sleep(args.warmup)
         result = await measure_window(load, seconds)
@@ -260,9 +259,9 @@ async def run_ramp(args: argparse.Namespace) -> dict[str, Any]:
         await server.ready()
         publishers = 0
         while publishers < args.max_publishers:
-            for _ in range(min(args.step, args.max_publishers - publishers)):
-                await load.add_publisher(publishers, args.subscribers)
-                publishers += 1
+            batch = range(publishers, min(publishers + args.step, args.max_publishers))
+            await asyncio.gather(*(load.add_publisher(i, args.subscribers) for i in batch))
+            publishers = batch.stop
             await _wait_flowing(load, 15)
             await asyncio.sleep(args.warmup)
             step = await measure_window(load, args.seconds)

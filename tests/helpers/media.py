@@ -50,9 +50,10 @@ class NumberedVideoTrack(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, fps: int = 30) -> None:
+    def __init__(self, fps: int = 30, first_number: int = 0) -> None:
         super().__init__()
         self.fps = fps
+        self.first_number = first_number
         self.sent = 0
         self._start: float | None = None
 
@@ -63,7 +64,7 @@ class NumberedVideoTrack(MediaStreamTrack):
         delay = due - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        frame = VideoFrame.from_ndarray(stamped_frame(self.sent), format="rgb24")
+        frame = VideoFrame.from_ndarray(stamped_frame((self.first_number + self.sent) & 0xFFFF), format="rgb24")
         frame.pts = int(self.sent * VIDEO_CLOCK / self.fps)
         frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
         self.sent += 1
