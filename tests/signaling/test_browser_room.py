@@ -1,8 +1,7 @@
-"""A real browser: two headless Chromium pages meet in one room through the room page and the real server.
+"""A real browser: headless Chromium pages meet in rooms through the room page and the real server.
 
-Debian's /usr/bin/chromium with a fake camera and microphone, driven by Playwright (never `playwright
-install`). The server is the real application on a free loopback port. Each page must decode the other's
-video, which proves the whole path: page → signaling → publish → SFU forwarding → subscribe → decoder.
+Each page must decode the others' video, which proves the whole path: page → signaling → publish → SFU
+forwarding → subscribe → decoder. The browser plumbing is in tests/helpers/browser.py.
 """
 
 from __future__ import annotations
@@ -12,47 +11,20 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
-from signaling.app import create_app
-from signaling.config import load_config
 from signaling.grants import mint_token
 from tests.conftest import wait_until
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-gpu",
-]
-
-# The page's test hook (window.vaidya) exposes the client and its rooms' subscribe connections. Video
-# from every inbound m-section is summed: after a renegotiation an old, inactive one may linger.
-INBOUND_VIDEO_JS = """
-async (room) => {
-  const session = room ? window.vaidya.client.rooms.get(room) : window.vaidya.session;
-  const pc = session ? session.subscribePc : null;
-  if (!pc) return null;
-  const report = await pc.getStats();
-  let video = null;
-  report.forEach((s) => {
-    if (s.type === "inbound-rtp" && s.kind === "video") {
-      video = video || { framesDecoded: 0, frameWidth: 0 };
-      video.framesDecoded += s.framesDecoded || 0;
-      video.frameWidth = Math.max(video.frameWidth, s.frameWidth || 0);
-    }
-  });
-  return video;
-}
-"""
+from tests.helpers.browser import (
+    HAVE_CHROMIUM,
+    NO_CHROMIUM,
+    assert_decodes_growing_video,
+    chromium,
+    frames_decoded_over,
+    open_page,
+    running_server,
+    token_link,
+)
 
 INBOUND_AUDIO_JS = """
 async () => {
@@ -68,127 +40,30 @@ async () => {
 }
 """
 
-pytestmark = [
-    pytest.mark.timeout(120),
-    # scripts/install-system-deps.sh installs chromium when run as root (as CI does); elsewhere it only warns.
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed (apt-get install chromium)"),
-]
+pytestmark = [pytest.mark.timeout(120), pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)]
 
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
-    """The real application on 127.0.0.1:<free port>; yields (base URL, token secret)."""
-    config = load_config(overrides={"data_dir": tmp_path / "data", "host": "127.0.0.1", "port": 0})
-    runner = web.AppRunner(create_app(config))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}", config.secret
-    finally:
-        await runner.cleanup()
+    async with running_server(tmp_path / "data") as running:
+        yield running
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 async def strict_autoplay_browser() -> AsyncIterator[Browser]:
     """Chromium as a phone behaves: sound may only autoplay after a tap (or while the page captures)."""
-    args = [a for a in CHROMIUM_ARGS if not a.startswith("--autoplay-policy")]
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(
-            executable_path=CHROMIUM, args=[*args, "--autoplay-policy=document-user-activation-required"]
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
-
-
-async def open_page(browser: Browser, errors: list[str], name: str, url: str) -> Page:
-    """`url` in a page of its own fresh browser context (its own profile state), recording script errors."""
-    context = await browser.new_context()
-    page = await context.new_page()
-    page.on("pageerror", lambda exc: errors.append(f"{name}: {exc}"))
-    page.on("console", lambda msg: errors.append(f"{name}: {msg.text}") if msg.type == "error" else None)
-    await page.goto(url)
-    return page
-
-
-async def inbound_video(page: Page, room: str | None = None) -> dict | None:
-    """Decoded video on the page's subscribe connection (of `room`, or of the page's own room)."""
-    return await page.evaluate(INBOUND_VIDEO_JS, room)
-
-
-# What a page looks like when video does not arrive: enough to tell signaling, ICE, and playback apart.
-DIAGNOSE_JS = """
-async () => {
-  const out = { status: document.getElementById("status").textContent, rooms: {} };
-  out.videos = [...document.querySelectorAll(".tile video")].map((v) => ({
-    muted: v.muted, paused: v.paused, readyState: v.readyState,
-    tracks: v.srcObject ? v.srcObject.getTracks().map((t) => `${t.kind}:${t.readyState}:${t.muted}`) : [],
-  }));
-  for (const [name, s] of window.vaidya.client?.rooms ?? []) {
-    const room = (out.rooms[name] = { state: s.state, remote: [...s.remote.keys()] });
-    for (const [label, pc] of [["publish", s.publishPc], ["subscribe", s.subscribePc]]) {
-      if (!pc) continue;
-      room[label] = { connection: pc.connectionState, ice: pc.iceConnectionState, rtp: [] };
-      (await pc.getStats()).forEach((r) => {
-        if (r.type === "inbound-rtp" || r.type === "outbound-rtp") {
-          room[label].rtp.push([r.type, r.kind, r.packetsReceived ?? r.packetsSent, r.framesDecoded, r.frameWidth]);
-        }
-      });
-    }
-  }
-  return out;
-}
-"""
-
-
-async def assert_decodes_growing_video(page: Page, who: str, room: str | None = None) -> None:
-    try:
-        first = await wait_until(
-            lambda: _decoding(page, room), f"{who}'s page to decode video", timeout=25.0, interval=0.25
-        )
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; the page: {await page.evaluate(DIAGNOSE_JS)}") from None
-    await asyncio.sleep(2.0)
-    later = await inbound_video(page, room)
-    assert later is not None and later["frameWidth"] > 0, f"{who}: {later}"
-    # The fake camera runs at ~15–30 fps; two seconds must bring many more decoded frames, not a trickle.
-    assert later["framesDecoded"] >= first["framesDecoded"] + 10, f"{who}: {first} then {later}"
-
-
-async def _decoding(page: Page, room: str | None) -> dict | None:
-    video = await inbound_video(page, room)
-    if video and video["framesDecoded"] > 0 and video["frameWidth"] > 0:
-        return video
-    return None
-
-
-async def frames_decoded_over(page: Page, seconds: float, room: str | None = None) -> int:
-    before = await inbound_video(page, room)
-    await asyncio.sleep(seconds)
-    after = await inbound_video(page, room)
-    return (after or {}).get("framesDecoded", 0) - (before or {}).get("framesDecoded", 0)
+    async with chromium(autoplay_policy="document-user-activation-required") as launched:
+        yield launched
 
 
 async def _grows(page: Page, room: str | None = None) -> bool:
     return await frames_decoded_over(page, 0.5, room) >= 3
-
-
-def token_link(base_url: str, secret: str, room: str, identity: str, role: str) -> str:
-    token = mint_token(secret, room=room, identity=identity, role=role, ttl_s=300)
-    return f"{base_url}/room/{room}#token={token}"
 
 
 async def doctor_and_patient(
