@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page
@@ -22,7 +21,6 @@ from tests.helpers.browser import (
     chromium,
     frames_decoded_over,
     open_page,
-    running_server,
     token_link,
 )
 
@@ -41,18 +39,6 @@ async () => {
 """
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)]
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
-    async with running_server(tmp_path / "data") as running:
-        yield running
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture
@@ -79,10 +65,10 @@ async def doctor_and_patient(
 
 
 async def test_two_browsers_in_one_room_each_decode_the_others_video(
-    server: tuple[str, str], browser: Browser
+    live_server: tuple[str, str], browser: Browser
 ) -> None:
     errors: list[str] = []
-    doctor, patient = await doctor_and_patient(browser, *server, "opd-browser", errors)
+    doctor, patient = await doctor_and_patient(browser, *live_server, "opd-browser", errors)
 
     await asyncio.gather(
         assert_decodes_growing_video(doctor, "the doctor"), assert_decodes_growing_video(patient, "the patient")
@@ -105,10 +91,10 @@ async def test_two_browsers_in_one_room_each_decode_the_others_video(
 
 
 async def test_pausing_stops_the_others_video_until_resumed_and_leaving_removes_the_tile(
-    server: tuple[str, str], browser: Browser
+    live_server: tuple[str, str], browser: Browser
 ) -> None:
     errors: list[str] = []
-    doctor, patient = await doctor_and_patient(browser, *server, "opd-pause", errors)
+    doctor, patient = await doctor_and_patient(browser, *live_server, "opd-pause", errors)
     await assert_decodes_growing_video(patient, "the patient")
 
     await doctor.click("#pause")
@@ -128,10 +114,10 @@ async def test_pausing_stops_the_others_video_until_resumed_and_leaving_removes_
 
 
 async def test_a_dropped_socket_reconnects_and_a_closed_tab_is_gone_from_the_others_page_within_5_s(
-    server: tuple[str, str], browser: Browser
+    live_server: tuple[str, str], browser: Browser
 ) -> None:
     errors: list[str] = []
-    doctor, patient = await doctor_and_patient(browser, *server, "opd-drop", errors)
+    doctor, patient = await doctor_and_patient(browser, *live_server, "opd-drop", errors)
     await assert_decodes_growing_video(patient, "the patient")
 
     # The doctor's link drops (the socket closes under the page, as on a flaky mobile network).
@@ -151,10 +137,10 @@ async def test_a_dropped_socket_reconnects_and_a_closed_tab_is_gone_from_the_oth
 
 
 async def test_one_client_holds_two_rooms_and_pausing_one_leaves_the_other_flowing(
-    server: tuple[str, str], browser: Browser
+    live_server: tuple[str, str], browser: Browser
 ) -> None:
     """A doctor in two consultations on one socket: both patients see the doctor; a pause is per room."""
-    base_url, secret = server
+    base_url, secret = live_server
     errors: list[str] = []
     doctor = await open_page(browser, errors, "doctor", token_link(base_url, secret, "opd-a", "dr-asha", "doctor"))
     await doctor.locator("#controls").wait_for(state="visible", timeout=10_000)
@@ -181,9 +167,9 @@ async def test_one_client_holds_two_rooms_and_pausing_one_leaves_the_other_flowi
 
 
 async def test_an_observer_sends_nothing_and_hears_the_doctor_after_at_most_one_tap(
-    server: tuple[str, str], strict_autoplay_browser: Browser
+    live_server: tuple[str, str], strict_autoplay_browser: Browser
 ) -> None:
-    base_url, secret = server
+    base_url, secret = live_server
     errors: list[str] = []
     browser = strict_autoplay_browser
     doctor = await open_page(browser, errors, "doctor", token_link(base_url, secret, "opd-watch", "dr-asha", "doctor"))

@@ -13,7 +13,6 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, WebSocketRoute
@@ -26,10 +25,8 @@ from tests.helpers.browser import (
     HAVE_CHROMIUM,
     NO_CHROMIUM,
     assert_decodes_growing_video,
-    chromium,
     frames_decoded_over,
     open_page,
-    running_server,
     token_link,
 )
 
@@ -59,18 +56,6 @@ async () => {
 def video_losses(dropped: int, packets: dict[str, int]) -> float:
     """The relay drops packets of every kind alike; the video share of one direction's drops."""
     return dropped * packets["video"] / max(1, packets["video"] + packets["audio"])
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
-    async with running_server(tmp_path / "data") as running:
-        yield running
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture
@@ -115,9 +100,9 @@ def through_link(shaper: ShaperProcess, link: int) -> Callable[[WebSocketRoute],
 
 
 async def test_a_patient_on_a_slow_lossy_link_sees_and_is_seen_and_repairs_stay_bounded(
-    server: tuple[str, str], browser: Browser, shaper: ShaperProcess
+    live_server: tuple[str, str], browser: Browser, shaper: ShaperProcess
 ) -> None:
-    base_url, secret = server
+    base_url, secret = live_server
     link = shaper.add_link(WEAK_RURAL, seed=7)
     errors: list[str] = []
     doctor = await open_page(browser, errors, "doctor", token_link(base_url, secret, "opd-rural", "dr-asha", "doctor"))
