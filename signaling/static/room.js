@@ -106,7 +106,8 @@ function play(video) {
 function updatePresence() {
   if (!session || session.state !== "joined") return;
   const others = tiles.size - (tiles.has("self") ? 1 : 0);
-  say(others ? "In the consultation" : "Waiting for others to join…");
+  if (session.pausedKind !== undefined) say("Paused: others in this room cannot see or hear you.");
+  else say(others ? "In the consultation" : "Waiting for others to join…");
 }
 
 function wire(s) {
@@ -149,6 +150,10 @@ function wire(s) {
   s.addEventListener("state", (e) => {
     if (e.detail.state === "reconnecting") say("Connection lost. Trying again…", true);
     if (e.detail.state === "joined") updatePresence();
+  });
+  s.addEventListener("pc-state", (e) => {
+    if (e.detail.state === "disconnected") say("Your connection is weak. Trying to keep the call going…", true);
+    if (e.detail.state === "connected") updatePresence();
   });
   s.addEventListener("error", (e) => say(explain(e.detail.error), true));
   s.addEventListener("ended", (e) => {
@@ -263,7 +268,7 @@ $("pause").addEventListener("click", async (e) => {
     else await session.resume();
     button.setAttribute("aria-pressed", String(pausing));
     button.textContent = pausing ? "Resume sending" : "Pause sending";
-    say(pausing ? "Paused: others in this room cannot see or hear you." : "In the consultation");
+    updatePresence();
   } catch (err) {
     say(explain(err), true);
   } finally {

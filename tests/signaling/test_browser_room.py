@@ -99,6 +99,7 @@ async def test_pausing_stops_the_others_video_until_resumed_and_leaving_removes_
 
     await doctor.click("#pause")
     await doctor.locator("#pause", has_text="Resume sending").wait_for(timeout=5_000)
+    await doctor.locator("#status", has_text="Paused").wait_for(timeout=2_000)
     await patient.locator(".tile:not(.self) .note", has_text="Paused").wait_for(timeout=5_000)
     await asyncio.sleep(0.5)  # frames already in flight
     assert await frames_decoded_over(patient, 1.5) <= 2

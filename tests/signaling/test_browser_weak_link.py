@@ -163,6 +163,7 @@ async def test_a_patient_whose_media_path_dies_comes_back_by_itself_when_a_path_
     doctor, patient, links = await patient_behind_a_link_that_dies(live_server, browser, shaper, "opd-back", errors)
     first = await doctor.locator(".tile:not(.self)").element_handle()
 
+    await patient.locator("#status", has_text="connection is weak").wait_for(timeout=10_000)
     # Nobody touches the page: its peer connections fail, it rejoins over the new path, and the doctor
     # gets a fresh tile for the patient with moving video (and the patient sees the doctor again).
     await wait_until(lambda: first.evaluate("(el) => !el.isConnected"), "the old patient tile to go", timeout=30.0)
@@ -171,6 +172,7 @@ async def test_a_patient_whose_media_path_dies_comes_back_by_itself_when_a_path_
         assert_decodes_growing_video(doctor, "the doctor"), assert_decodes_growing_video(patient, "the patient")
     )
     assert shaper.stats(links[-1])["down"]["packets_out"] > 100
+    await patient.locator("#status", has_text="In the consultation").wait_for(timeout=5_000)
     assert errors == []
 
 
