@@ -50,7 +50,7 @@ def owned_patient(conn: sqlite3.Connection, patient_id: str, mobile: str) -> Pat
     try:
         patient = st.get_patient(conn, patient_id)
     except st.NotFound:
-        raise NotFoundError("no_patient", N_("No such patient.")) from None
+        raise NotFoundError("no_patient", N_("This page does not exist.")) from None
     if patient.mobile != mobile:
         raise Forbidden("not_yours", N_("This record belongs to someone else."))
     return patient
@@ -60,7 +60,7 @@ def owned_token(conn: sqlite3.Connection, token_id: int, mobile: str) -> Token:
     try:
         token = st.get_token(conn, token_id)
     except st.NotFound:
-        raise NotFoundError("no_token", N_("No such token.")) from None
+        raise NotFoundError("no_token", N_("This page does not exist.")) from None
     owned_patient(conn, token.patient_id, mobile)
     return token
 
@@ -140,7 +140,7 @@ class Queues:
             if token is None or not token.login_secret_hash or not security.same(token.login_secret_hash, expected):
                 raise Forbidden("bad_link", N_("This link is not valid. Log in with your mobile number."))
             if token.status not in LIVE_TOKEN_STATUSES:
-                raise Forbidden("link_expired", N_("This token has ended. Log in with your mobile number."))
+                raise Forbidden("link_expired", N_("This token has ended."))
             return st.get_patient(conn, token.patient_id).mobile
 
         return await self.db.run(check)

@@ -146,7 +146,7 @@ def _token_id(request: web.Request) -> int:
     try:
         return int(request.match_info["token_id"])
     except ValueError:
-        raise NotFoundError("no_token", N_("No such token.")) from None
+        raise NotFoundError("no_token", N_("This page does not exist.")) from None
 
 
 async def token_page(request: web.Request) -> web.StreamResponse:
