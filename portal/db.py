@@ -250,10 +250,10 @@ class Database:
         if self._conn is None:
             raise RuntimeError("the database is not open")
         conn = self._conn
-        return await asyncio.get_running_loop().run_in_executor(self._executor, _in_transaction, conn, fn)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, in_transaction, conn, fn)
 
 
-def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+def in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = fn(conn)
