@@ -160,7 +160,7 @@ class Queues:
             opd = st.get_opd(conn, token.opd_id)
             if not opd_is_open(opd, dt.datetime.now()):
                 raise PortalError("opd_closed", N_("This OPD is closed now. It opens at %(opens)s."),
-                                  opens=opd.opens)
+                                  opens=dt.time.fromisoformat(opd.opens))
             return st.update_token(conn, token.id, status=TokenStatus.WAITING, queued_at=now)
 
         token = await self.db.run(join)
