@@ -89,9 +89,15 @@ async def test_the_urdu_page_is_right_to_left_and_fully_translated(server):
     assert '<html lang="hi" dir="ltr">' in text
 
 
+def english_left(html: str) -> list[str]:
+    """UI strings (longer than a word of three letters) still in English on the rendered page."""
+    english = {m for m in catalogs.ui_strings() if isinstance(m, str) and len(m) > 3}
+    visible = re.sub(r"<[^>]+>", "\n", html)
+    return sorted(s for s in english if s in visible.splitlines() or f" {s}" in visible)
+
+
 @pytest.mark.parametrize("code", TRANSLATED)
 async def test_no_english_ui_text_is_left_on_the_patients_pages(server, clinic, code):
-    english = {m for m in catalogs.ui_strings() if isinstance(m, str) and len(m) > 3}
     browser = await server.browser()
     await browser.get(f"/portal/lang?l={code}&next=/portal/")
     pages = [(await browser.get("/portal/"))[1], (await browser.get("/portal/staff/login"))[1]]
@@ -103,6 +109,23 @@ async def test_no_english_ui_text_is_left_on_the_patients_pages(server, clinic, 
     token_id = await browser.book(pid, clinic.gen, language=code)
     pages.append((await browser.get(f"/portal/tokens/{token_id}"))[1])
     for html in pages:
-        visible = re.sub(r"<[^>]+>", "\n", html)
-        left = [s for s in english if s in visible.splitlines() or f" {s}" in visible]
-        assert left == [], left
+        assert english_left(html) == []
+
+
+async def test_no_english_ui_text_is_left_on_the_staff_pages(server, clinic):
+    from tests.portal.test_doctor import admit, queued_patient
+    from tests.portal.test_hub_spoke import refer
+
+    for i in range(2):
+        await queued_patient(server, f"900000000{i}", clinic.gen, "ur", f"P{i}")
+    doctor, hw = await server.browser(), await server.browser()
+    for browser, user in ((doctor, "dr-hindi"), (hw, "hw-1")):
+        await browser.get("/portal/lang?l=ur&next=/portal/")
+        await browser.staff_login(user)
+    _, body = await admit(doctor, clinic.gen)
+    await refer(hw, clinic.hub)
+    summary = f"/portal/doctor/patients/{body['consultation']['patient_id']}"
+    for browser, path in ((doctor, "/portal/doctor"), (doctor, summary), (hw, "/portal/hw"),
+                          (hw, "/portal/staff/login")):
+        _, html = await browser.get(path)
+        assert 'dir="rtl"' in html and english_left(html) == [], path
