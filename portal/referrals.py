@@ -18,7 +18,7 @@ from signaling.grants import Role
 from . import storage as st
 from .consults import room_link, room_ttl
 from .db import Database
-from .errors import Forbidden, Invalid, NotFoundError
+from .errors import Conflict, Forbidden, Invalid, NotFoundError
 from .events import QueueEvents
 from .i18n import LANGUAGES, N_
 from .models import ConsentHow, Consent, Consultation, ConsultStatus, Patient, Token, TokenStatus, Visit
@@ -78,6 +78,8 @@ class Referrals:
                 raise Invalid({"opd": N_("Choose an OPD.")}) from None
             if not opd.is_hub:
                 raise Invalid({"opd": N_("Choose a hospital (hub) OPD.")})
+            if st.count_live_tokens(conn, opd.id, dt.date.today()) >= opd.capacity:
+                raise Conflict("opd_full", N_("This OPD is full today. Please try tomorrow."))
             patient = self._patient(conn, patient_id, new_patient)
             who = f"patient:{patient.id}" if consent.who == "patient" else consent.who
             token = st.add_token(

@@ -111,3 +111,20 @@ async def test_a_patient_cannot_book_a_hub_opd_directly(server, clinic):
     assert resp.status == 400 and '<p class="error" id="e-opd">Choose an OPD.</p>' in text
     _, body = await patient.api("GET", "/portal/api/me")
     assert body["tokens"] == []
+
+
+async def test_a_full_hub_refuses_more_referrals_and_registers_nobody(server, clinic):
+    from portal import db
+
+    conn = db.connect(server.data_dir / db.DB_FILE)
+    conn.execute("UPDATE opds SET capacity = 1 WHERE id = ?", (clinic.hub,))
+    conn.close()
+    hw = await server.browser()
+    await hw.staff_login("hw-1")
+    assert (await refer(hw, clinic.hub))[0].status == 303
+    resp, text = await refer(hw, clinic.hub, mobile="9000000010", name="Second")
+    assert resp.status == 409 and "This OPD is full today." in text
+    conn = db.connect(server.data_dir / db.DB_FILE)
+    names = [r[0] for r in conn.execute("SELECT name FROM patients")]
+    conn.close()
+    assert names == ["Gowramma"]
