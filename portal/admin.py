@@ -10,6 +10,8 @@ from typing import Any
 
 from . import security
 from . import storage as st
+from .accounts import normalize_mobile
+from .errors import Invalid
 from .i18n import LANGUAGES
 from .models import Doctor, HealthWorker, Opd, OpdKind
 
@@ -60,6 +62,15 @@ def _password_hash(password: str) -> str:
     if len(password) < security.MIN_PASSWORD_LENGTH:
         raise AdminError(f"a password needs at least {security.MIN_PASSWORD_LENGTH} characters")
     return security.hash_password(password)
+
+
+def _mobile(raw: str) -> str:
+    if not raw:
+        return ""
+    try:
+        return normalize_mobile(raw)
+    except Invalid:
+        raise AdminError(f"{raw!r} is not a 10-digit Indian mobile number") from None
 
 
 def _languages(codes: list[str]) -> list[str]:
@@ -116,7 +127,7 @@ def add_doctor(
         qualification=_required(qualification, "the qualification"),
         registration_number=_required(registration_number, "the registration number"),
         council=_required(council, "the medical council"), languages=_languages(languages),
-        specialities=specialities, password_hash=_password_hash(password), mobile=mobile,
+        specialities=specialities, password_hash=_password_hash(password), mobile=_mobile(mobile),
     )
     for opd in opds:
         st.assign_doctor_to_opd(conn, doctor.id, opd.id)
@@ -130,7 +141,8 @@ def add_health_worker(
     """A health worker at a spoke facility, who can refer the patient with them to a hub OPD."""
     hw = st.add_health_worker(
         conn, username=_username(conn, username), name=_required(name, "the health worker's name"),
-        facility=_required(facility, "the facility"), password_hash=_password_hash(password), mobile=mobile,
+        facility=_required(facility, "the facility"), password_hash=_password_hash(password),
+        mobile=_mobile(mobile),
     )
     st.audit(conn, ACTOR, "add-health-worker", hw.identity)
     return hw

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +21,7 @@ from . import admin, db, security
 T = TypeVar("T")
 
 
-def _open(args: argparse.Namespace):
+def _open(args: argparse.Namespace) -> sqlite3.Connection:
     config = load_config(args.config, {"data_dir": args.data_dir})
     conn = db.connect(config.data_dir / db.DB_FILE)
     db.migrate(conn)
