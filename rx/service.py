@@ -1,0 +1,105 @@
+"""Issuing, correcting and revoking prescriptions: rules, then canonical bytes, then signature, then store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .canonical import canonical_bytes, digest, utc_text
+from .formulary import Formulary, default_formulary
+from .model import Prescription, Signed
+from .rules import Problem, RuleViolation, ensure_signable
+from .signing import generate_key, sign, statement, unseal_private_key, wrapping_key
+from .store import KeyRecord, Revocation, Store, StoreError
+
+REGISTRY_FORMAT = "vaidya-rx-keys/1"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class NotAllowed(PermissionError):
+    """The acting doctor may not change this prescription."""
+
+
+class RxService:
+    """The one place prescriptions are signed. Views and the CLI call this; it never imports aiohttp."""
+
+    def __init__(self, store: Store, server_secret: str, formulary: Formulary | None = None,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self.store = store
+        self.formulary = formulary or default_formulary()
+        self._wrap = wrapping_key(server_secret)
+        self._clock = clock
+
+    @classmethod
+    def open(cls, data_dir: Path, server_secret: str) -> RxService:
+        """The service on the shared database file `<data_dir>/vaidya.db`."""
+        return cls(Store(Path(data_dir) / "vaidya.db"), server_secret)
+
+    def _key_for(self, rx: Prescription) -> KeyRecord:
+        record = self.store.current_key(rx.doctor)
+        if record is None:
+            record = self.store.add_key(rx.doctor, generate_key(rx.doctor.id, self._wrap), self._clock())
+        return record
+
+    def issue(self, rx: Prescription) -> Signed:
+        """Check the TPG rules, sign and store. Raises RuleViolation (nothing stored) when a rule fails."""
+        ensure_signable(rx, self.formulary)
+        key = self._key_for(rx)
+        blob = canonical_bytes(rx)
+        content_digest = digest(blob)
+        private = unseal_private_key(key.sealed_private_key, key.key_id, key.doctor_id, self._wrap)
+        signature = sign(private, statement(rx.id, rx.version, key.key_id, content_digest))
+        signed = Signed(rx, blob, content_digest, key.key_id, signature, self._clock())
+        self.store.append(signed)
+        return signed
+
+    def correct(self, rx_id: str, doctor_id: str, **changes: Any) -> Signed:
+        """Sign a new version that supersedes the latest one; both stay visible to the verifier."""
+        latest = self.store.latest(rx_id)
+        if latest is None:
+            raise KeyError(rx_id)
+        if latest.prescription.doctor.id != doctor_id:
+            raise NotAllowed("only the doctor who issued a prescription can correct it")
+        return self.issue(latest.prescription.corrected(self._clock(), **changes))
+
+    def revoke(self, rx_id: str, doctor_id: str, reason: str) -> Revocation:
+        latest = self.store.latest(rx_id)
+        if latest is None:
+            raise KeyError(rx_id)
+        if latest.prescription.doctor.id != doctor_id:
+            raise NotAllowed("only the doctor who issued a prescription can revoke it")
+        if not reason.strip():
+            raise RuleViolation([Problem("revocation_reason", "reason", "Give a reason for revoking the prescription.")])
+        return self.store.revoke(rx_id, latest.prescription.version, reason, doctor_id, self._clock())
+
+    def dispense(self, rx_id: str, version: int, pharmacist: str, note: str = "") -> None:
+        if self.store.version(rx_id, version) is None:
+            raise KeyError(rx_id)
+        if self.store.revocation(rx_id, version) is not None:
+            raise StoreError("a revoked prescription cannot be dispensed")
+        latest = self.store.latest(rx_id)
+        if latest is not None and latest.prescription.version != version:
+            raise StoreError(f"version {version} was superseded by version {latest.prescription.version}")
+        self.store.dispense(rx_id, version, pharmacist, note, self._clock())
+
+    def registry(self) -> dict[str, Any]:
+        """The public-key registry (`vaidya rx export-keys`): keys, plus revocations known at export time."""
+        return {
+            "format": REGISTRY_FORMAT,
+            "exported_at": utc_text(self._clock()),
+            "keys": [
+                {"key_id": k.key_id, "doctor_id": k.doctor_id, "doctor_name": k.doctor_name,
+                 "registration_number": k.registration_number, "council": k.council,
+                 "public_key": k.public_key.hex(), "created_at": utc_text(k.created_at)}
+                for k in self.store.keys()
+            ],
+            "revocations": [
+                {"rx_id": r.rx_id, "version": r.version, "reason": r.reason, "revoked_at": utc_text(r.revoked_at)}
+                for r in self.store.revocations()
+            ],
+        }
