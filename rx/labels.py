@@ -24,7 +24,17 @@ def local(key: str, lang: str) -> str:
     return catalog()[key][lang]
 
 
+#: Right-to-left languages: English goes first so each mixed line keeps a left-to-right base direction
+#: (the Unicode bidi algorithm takes it from the first strong character) and the layout stays aligned.
+RIGHT_TO_LEFT = frozenset({"ur"})
+
+
 def both(key: str, lang: str) -> str:
-    """'<patient's language> / English', or just English when the patient reads English."""
+    """'<patient's language> / English' ('English / <language>' for Urdu), or English alone."""
     texts = catalog()[key]
-    return texts["en"] if lang == "en" else f"{texts[lang]} / {texts['en']}"
+    if lang == "en":
+        return texts["en"]
+    if lang in RIGHT_TO_LEFT:
+        # The left-to-right mark keeps a following ':' and number (a date, a phone) out of the RTL run.
+        return f"{texts['en']} / {texts[lang]}\u200e"
+    return f"{texts[lang]} / {texts['en']}"

@@ -88,18 +88,22 @@ class RxService:
         self.store.dispense(rx_id, version, pharmacist, note, self._clock())
 
     def registry(self) -> dict[str, Any]:
-        """The public-key registry (`vaidya rx export-keys`): keys, plus revocations known at export time."""
-        return {
-            "format": REGISTRY_FORMAT,
-            "exported_at": utc_text(self._clock()),
-            "keys": [
-                {"key_id": k.key_id, "doctor_id": k.doctor_id, "doctor_name": k.doctor_name,
-                 "registration_number": k.registration_number, "council": k.council,
-                 "public_key": k.public_key.hex(), "created_at": utc_text(k.created_at)}
-                for k in self.store.keys()
-            ],
-            "revocations": [
-                {"rx_id": r.rx_id, "version": r.version, "reason": r.reason, "revoked_at": utc_text(r.revoked_at)}
-                for r in self.store.revocations()
-            ],
-        }
+        return export_registry(self.store, self._clock())
+
+
+def export_registry(store: Store, now: datetime) -> dict[str, Any]:
+    """The public-key registry (`vaidya rx export-keys`): keys, plus revocations known at export time."""
+    return {
+        "format": REGISTRY_FORMAT,
+        "exported_at": utc_text(now),
+        "keys": [
+            {"key_id": k.key_id, "doctor_id": k.doctor_id, "doctor_name": k.doctor_name,
+             "registration_number": k.registration_number, "council": k.council,
+             "public_key": k.public_key.hex(), "created_at": utc_text(k.created_at)}
+            for k in store.keys()
+        ],
+        "revocations": [
+            {"rx_id": r.rx_id, "version": r.version, "reason": r.reason, "revoked_at": utc_text(r.revoked_at)}
+            for r in store.revocations()
+        ],
+    }
