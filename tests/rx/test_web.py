@@ -1,0 +1,216 @@
+"""Rx over HTTP on the real app (signaling's create_app, the portal's sessions and records, a real SQLite
+file): issuing, access rules, downloads, and the verification page a pharmacist uses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from yarl import URL
+
+from portal import db as portal_db
+from portal import security
+from portal import storage as st
+from portal.auth import SESSION_COOKIE
+from portal.context import PORTAL
+from portal.middlewares import BROWSER_COOKIE
+from portal.models import Consent, ConsentHow, ConsultMode, Sex, StartedBy, Visit
+from rx.verify import verify_pdf_offline
+from rx.web import RX_SERVICE
+from signaling.app import create_app
+from signaling.config import load_config
+
+MEDICINE = {"generic_name": "Paracetamol", "strength": "500 mg", "form": "tablet", "dose": "1 tablet",
+            "frequency": "TDS", "duration_days": 3, "route": "oral", "instructions": "after food"}
+FORM = {"age_confirmed": True, "weight_kg": "58", "chief_complaints": "Fever for 2 days",
+        "diagnosis": "Acute viral fever", "provisional": True, "medicines": [MEDICINE],
+        "advice": "Fluids and rest"}
+
+
+@dataclass
+class Clinic:
+    doctor_a: int
+    doctor_b: int
+    patient_a: str
+    patient_b: str
+    video_consult: int  # patient A with doctor A, by video, first visit
+    audio_consult: int  # patient A with doctor A, by audio, first visit
+
+
+def _clinic(data_dir) -> Clinic:
+    conn = portal_db.connect(data_dir / portal_db.DB_FILE)
+    portal_db.migrate(conn)
+    opd = st.add_opd(conn, code="GEN", name="General OPD")
+    doctors = [st.add_doctor(conn, username=f"dr-{n}", name=f"Dr. {n.title()}", qualification="MBBS",
+                             registration_number=f"KMC-{n}", council="Karnataka Medical Council",
+                             password_hash="x", languages=["hi", "en"]).id for n in ("asha", "binod")]
+    pa = st.add_patient(conn, mobile="9800000001", name="सीता देवी", sex=Sex.FEMALE, state="Karnataka",
+                        district="Mysuru", language="hi", age_years=42)
+    pb = st.add_patient(conn, mobile="9800000002", name="Ravi Kumar", sex=Sex.MALE, state="Karnataka",
+                        district="Kolar", language="kn", age_years=35)
+    consults = []
+    for mode in (ConsultMode.VIDEO, ConsultMode.AUDIO):
+        token = st.add_token(conn, opd=opd, patient_id=pa.id, day=dt.date.today(), language="hi", visit=Visit.FIRST)
+        consults.append(st.add_consultation(
+            conn, token=token, doctor_id=doctors[0], room=f"room-{mode}", mode=mode, started_by=StartedBy.PATIENT,
+            started_by_id=f"patient:{pa.id}", consent=Consent(who=pa.name, at=time.time(), how=ConsentHow.IMPLIED)).id)
+    conn.close()
+    return Clinic(doctors[0], doctors[1], pa.id, pb.id, *consults)
+
+
+class Visitor:
+    """A browser with its own cookies: a browser id, and a portal session once logged in."""
+
+    def __init__(self, client, app) -> None:
+        self.client, self.app = client, app
+        self.browser_id = security.new_secret()
+        client.session.cookie_jar.update_cookies({BROWSER_COOKIE: self.browser_id})
+
+    async def log_in(self, kind: str, subject: str) -> Visitor:
+        raw = await self.app[PORTAL].accounts.start_session(kind, subject)
+        self.client.session.cookie_jar.update_cookies({SESSION_COOKIE: raw})
+        return self
+
+    def csrf(self) -> dict[str, str]:
+        return {"X-CSRF-Token": security.csrf_token(self.app[PORTAL].secret, self.browser_id)}
+
+    async def post_json(self, path: str, body: dict):
+        resp = await self.client.post(path, json=body, headers=self.csrf())
+        return resp, await resp.json()
+
+    async def get(self, path: str, **kw):
+        return await self.client.get(path, allow_redirects=False, **kw)
+
+
+@pytest.fixture
+async def site(tmp_path, aiohttp_server, aiohttp_client):
+    clinic = _clinic(tmp_path)
+    config = load_config(None, {"data_dir": tmp_path})
+    server = await aiohttp_server(create_app(config))
+    config.public_url = str(server.make_url("")).rstrip("/")
+
+    async def visitor(kind: str | None = None, subject: str | None = None) -> Visitor:
+        v = Visitor(await aiohttp_client(server), server.app)
+        return await v.log_in(kind, subject) if kind else v
+
+    return clinic, server.app, visitor
+
+
+async def _issue(visitor, clinic, **changes):
+    doctor = await visitor("doctor", str(clinic.doctor_a))
+    resp, body = await doctor.post_json(f"/rx/api/consultations/{clinic.video_consult}/prescriptions",
+                                        {**FORM, **changes})
+    assert resp.status == 201, body
+    return doctor, body
+
+
+async def test_a_doctor_issues_and_the_patient_gets_an_sms_lists_and_downloads_it(site):
+    clinic, app, visitor = site
+    doctor, issued = await _issue(visitor, clinic)
+    sms = [m for m in app[PORTAL].sms.sent if m.to == "9800000001"]
+    assert sms and issued["id"] in sms[-1].body and "दवा पर्ची" in sms[-1].body
+    patient = await visitor("patient", "9800000001")
+    resp = await patient.get("/rx/mine", headers={"Accept": "application/json"})
+    listed = await resp.json()
+    assert [(i["id"], i["status"]) for i in listed] == [(issued["id"], "current")]
+    resp = await patient.get(f"/rx/{issued['id']}.pdf")
+    assert resp.status == 200 and resp.content_type == "application/pdf"
+    verdict = verify_pdf_offline(await resp.read(), app[RX_SERVICE].registry())
+    assert verdict.ok and verdict.prescription.patient.name == "सीता देवी"
+    assert verdict.prescription.doctor.registration_number == "KMC-asha"
+    resp = await patient.get(f"/rx/{issued['id']}/fhir")
+    Bundle.model_validate(await resp.json())
+    resp = await patient.get(f"/rx/{issued['id']}/fhir?kind=op-consult")
+    assert (await resp.json())["entry"][0]["resource"]["type"]["coding"][0]["code"] == "371530004"
+    resp = await doctor.get("/rx/mine", headers={"Accept": "application/json"})
+    assert [i["id"] for i in await resp.json()] == [issued["id"]]
+
+
+async def test_patient_b_cannot_fetch_patient_as_prescription_pdf_or_bundle(site):
+    clinic, app, visitor = site
+    _, issued = await _issue(visitor, clinic)
+    other_patient = await visitor("patient", "9800000002")
+    other_doctor = await visitor("doctor", str(clinic.doctor_b))
+    for who in (other_patient, other_doctor):
+        for path in (f"/rx/{issued['id']}.pdf", f"/rx/{issued['id']}/fhir", f"/rx/{issued['id']}/fhir?v=1"):
+            resp = await who.get(path, headers={"Accept": "application/json"})
+            assert resp.status == 404, path
+            assert "सीता" not in await resp.text()
+        resp = await who.get("/rx/mine", headers={"Accept": "application/json"})
+        assert await resp.json() == []
+    stranger = await visitor()
+    resp = await stranger.get(f"/rx/{issued['id']}.pdf")
+    assert resp.status == 303 and resp.headers["Location"] == "/portal/"
+
+
+async def test_a_list_a_drug_at_a_first_audio_consultation_is_refused_with_the_reason_and_nothing_stored(site):
+    clinic, app, visitor = site
+    doctor = await visitor("doctor", str(clinic.doctor_a))
+    form = {**FORM, "medicines": [{**MEDICINE, "generic_name": "Azithromycin", "strength": "500 mg", "frequency": "OD"}]}
+    resp, body = await doctor.post_json(f"/rx/api/consultations/{clinic.audio_consult}/prescriptions", form)
+    assert resp.status == 422 and body["error"] == "tpg_rules"
+    assert body["problems"][0]["message"].startswith("Azithromycin is on List A: a first consultation must be by video")
+    resp, body = await doctor.post_json(f"/rx/api/consultations/{clinic.audio_consult}/prescriptions",
+                                        {**FORM, "age_confirmed": False, "diagnosis": ""})
+    assert {p["code"] for p in body["problems"]} == {"age", "diagnosis"}
+    assert app[RX_SERVICE].store.latest_for(patient_id=clinic.patient_a) == []
+
+
+async def test_a_doctor_cannot_write_at_another_doctors_consultation_nor_without_csrf(site):
+    clinic, app, visitor = site
+    other = await visitor("doctor", str(clinic.doctor_b))
+    resp, _ = await other.post_json(f"/rx/api/consultations/{clinic.video_consult}/prescriptions", FORM)
+    assert resp.status == 404
+    doctor = await visitor("doctor", str(clinic.doctor_a))
+    resp = await doctor.client.post(f"/rx/api/consultations/{clinic.video_consult}/prescriptions", json=FORM)
+    assert resp.status == 403
+    patient = await visitor("patient", "9800000001")
+    resp = await patient.client.post(f"/rx/api/consultations/{clinic.video_consult}/prescriptions", json=FORM,
+                                     headers={**patient.csrf(), "Accept": "application/json"})
+    assert resp.status == 401
+    assert app[RX_SERVICE].store.latest_for(patient_id=clinic.patient_a) == []
+
+
+async def test_the_verify_page_shows_valid_superseded_and_revoked_and_a_pharmacist_marks_dispensed(site):
+    clinic, app, visitor = site
+    doctor, first = await _issue(visitor, clinic)
+    pharmacist = await visitor()
+    resp = await pharmacist.get(URL(first["verify_url"]).path_qs)
+    html = await resp.text()
+    assert 'data-status="valid"' in html and "Dr. Asha" in html and "KMC-asha" in html and "PARACETAMOL" in html
+    resp = await pharmacist.client.post("/rx/verify/dispense", allow_redirects=False, data={
+        "csrf": pharmacist.csrf()["X-CSRF-Token"], "id": first["id"], "version": "1",
+        "pharmacist": "M. Iyer, licence KA-RX-2231", "note": "3 days of paracetamol"})
+    assert resp.status == 303
+    resp = await pharmacist.get(f"/rx/verify?id={first['id'].lower().replace('-', '')}")
+    assert "M. Iyer, licence KA-RX-2231" in await resp.text()
+
+    resp, second = await doctor.post_json(f"/rx/api/prescriptions/{first['id']}/correct",
+                                          {"medicines": [{**MEDICINE, "duration_days": 5}]})
+    assert resp.status == 201 and second["version"] == 2
+    resp = await pharmacist.get(f"/rx/verify?c={first['verify_url'].split('c=', 1)[1]}",
+                                headers={"Accept": "application/json"})
+    old = await resp.json()
+    assert old["status"] == "superseded" and old["latest_version"] == 2 and old["registration_number"] == "KMC-asha"
+
+    resp, body = await doctor.post_json(f"/rx/api/prescriptions/{first['id']}/revoke", {"reason": "Wrong patient"})
+    assert resp.status == 200
+    resp = await pharmacist.get(f"/rx/verify?c={second['verify_url'].split('c=', 1)[1]}",
+                                headers={"Accept": "application/json"})
+    revoked = await resp.json()
+    assert revoked["status"] == "revoked" and "Wrong patient" in revoked["reason"]
+    resp = await pharmacist.client.post("/rx/verify/dispense", allow_redirects=False, data={
+        "csrf": pharmacist.csrf()["X-CSRF-Token"], "id": first["id"], "version": "2", "pharmacist": "M. Iyer"})
+    assert resp.status == 409
+
+
+async def test_a_tampered_code_on_the_verify_page_is_invalid(site):
+    clinic, app, visitor = site
+    _, issued = await _issue(visitor, clinic)
+    code = issued["verify_url"].split("c=", 1)[1]
+    broken = code[:-3] + ("A" if code[-3] != "A" else "B") + code[-2:]
+    resp = await (await visitor()).get(f"/rx/verify?c={broken}", headers={"Accept": "application/json"})
+    assert (await resp.json())["status"] == "invalid"
