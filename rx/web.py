@@ -161,8 +161,10 @@ async def _readable(request: web.Request) -> Signed:
     rx_id = request.match_info["rx_id"]
     v = request.query.get("v", "")
     store = _service(request).store
-    signed = await asyncio.to_thread(store.version, rx_id, int(v)) if v.isdigit() else \
-        await asyncio.to_thread(store.latest, rx_id)
+    if v.isdigit():
+        signed = await asyncio.to_thread(store.version, rx_id, int(v))
+    else:
+        signed = await asyncio.to_thread(store.latest, rx_id)
     owner = None
     if signed is not None:
         owner = signed.prescription.patient.id if kind == "patient" else signed.prescription.doctor.id

@@ -77,3 +77,17 @@ def test_each_doctor_signs_with_their_own_key(service):
     second = service.issue(prescription(id="AAAA-BBBB-CCCC", doctor=doctor(id="doc-2", registration_number="MMC-1")))
     again = service.issue(prescription(id="DDDD-EEEE-FFFF"))
     assert first.key_id == again.key_id != second.key_id
+
+
+def test_a_new_registration_gets_a_new_key_and_older_prescriptions_still_verify(service):
+    from rx import qr
+    from rx.verify import Status, verify_online
+
+    from .builders import doctor
+    first = service.issue(prescription())
+    moved = service.issue(prescription(id="AAAA-BBBB-CCCC", doctor=doctor(registration_number="NMC-99120",
+                                                                            council="National Medical Commission")))
+    assert moved.key_id != first.key_id
+    for signed, registration in ((first, "KMC-48213"), (moved, "NMC-99120")):
+        verdict = verify_online(qr.encode(qr.payload_for(signed)), service.store)
+        assert verdict.status is Status.VALID and verdict.registration_number == registration
