@@ -114,3 +114,28 @@ def build_prescription(data: dict[str, Any], rx_id: str, now: datetime, doctor: 
     return Prescription(id=rx_id, version=1, issued_at=now, consultation=consultation, doctor=doctor,
                         patient=patient_confirmations(data, patient), diagnosis=changes.pop("diagnosis", ""),
                         **changes)
+
+
+MEDICINE_FIELDS = ("generic_name", "strength", "form", "dose", "frequency", "duration_days", "route",
+                   "instructions")
+FORM_ROWS = 6
+
+
+def body_from_form(form: dict[str, str]) -> dict[str, Any]:
+    """The HTML form (flat fields, medicine rows m0_…, m1_…) as the JSON body the API takes."""
+    body: dict[str, Any] = {name: form.get(name, "") for name in
+                            (*TEXT_FIELDS, "weight_kg", "height_cm", "lmp", "accompanying_adult", "follow_up")}
+    for flag in ("age_confirmed", "prior_in_person", "provisional"):
+        body[flag] = form.get(flag) == "yes"
+    medicines = []
+    for row in range(FORM_ROWS):
+        item: dict[str, Any] = {name: form.get(f"m{row}_{name}", "").strip() for name in MEDICINE_FIELDS}
+        if not item["generic_name"]:
+            continue
+        days = item["duration_days"]
+        item["duration_days"] = int(days) if days.isdigit() else -1
+        item["free_text"] = form.get(f"m{row}_free_text") == "yes"
+        item["free_text_confirmed"] = form.get(f"m{row}_free_text_confirmed") == "yes"
+        medicines.append(item)
+    body["medicines"] = medicines
+    return body

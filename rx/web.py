@@ -12,6 +12,7 @@ and to the doctor who issued it; anyone else gets 404, as if it did not exist.
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import functools
 import logging
@@ -33,13 +34,14 @@ from signaling.config import Config, ensure_secret
 
 from . import labels
 from .fhir import medication_status, op_consult_bundle, prescription_bundle
-from .intake import InputError, build_prescription, clinical_changes
+from .dosage import ROUTES
+from .intake import FORM_ROWS, InputError, body_from_form, build_prescription, clinical_changes
 from .model import Signed, new_prescription_id, normalise_prescription_id
 from .pages import render
 from .pdf import render_pdf
-from .portal_link import NotYours, issue_context, patient_ids_for_mobile
+from .portal_link import IssueContext, NotYours, issue_context, patient_ids_for_mobile
 from .qr import payload_for, verification_url
-from .rules import RuleViolation
+from .rules import RuleViolation, allowed_lists
 from .service import NotAllowed, RxService, utc_now
 from .store import StoreError
 from .verify import Status, Verdict, verify_id, verify_online
@@ -63,6 +65,8 @@ def setup(app: web.Application, config: Config) -> RxService:
     r.add_get("/mine", my_prescriptions)
     r.add_get(f"/{_ID}.pdf", download_pdf)
     r.add_get(f"/{_ID}/fhir", download_fhir)
+    r.add_get("/consultations/{consultation_id:[0-9]+}/new", issue_form)
+    r.add_post("/consultations/{consultation_id:[0-9]+}/new", issue_from_form)
     r.add_post("/api/consultations/{consultation_id:[0-9]+}/prescriptions", issue)
     r.add_post(f"/api/prescriptions/{_ID}/correct", correct)
     r.add_post(f"/api/prescriptions/{_ID}/revoke", revoke)
@@ -275,24 +279,59 @@ def _issued_reply(request: web.Request, signed: Signed) -> web.Response:
     }, status=201)
 
 
-@_api
-async def issue(request: web.Request) -> web.StreamResponse:
+async def _issue_context(request: web.Request) -> IssueContext:
     doctor_id = _doctor_id(request)
-    body = await _json_body(request)
     consultation_id = int(request.match_info["consultation_id"])
     try:
-        ctx = await _portal(request).db.run(
+        return await _portal(request).db.run(
             lambda conn: issue_context(conn, consultation_id, int(doctor_id), date.today()))
     except (LookupError, NotYours):
         raise NotFoundError("consultation_not_found", "No such consultation.") from None
-    service = _service(request)
+
+
+async def _sign_and_notify(request: web.Request, ctx: IssueContext, body: dict[str, Any]) -> Signed:
+    """Build, check, sign and store; then SMS the patient. Raises RuleViolation or InputError."""
+    rx = build_prescription(body, new_prescription_id(), utc_now(), ctx.doctor, ctx.patient, ctx.consultation)
+    signed = await asyncio.to_thread(_service(request).issue, rx)
+    await _notify_patient(request, ctx.patient_mobile, signed)
+    return signed
+
+
+@_api
+async def issue(request: web.Request) -> web.StreamResponse:
+    ctx = await _issue_context(request)
+    body = await _json_body(request)
     try:
-        rx = build_prescription(body, new_prescription_id(), utc_now(), ctx.doctor, ctx.patient, ctx.consultation)
-        signed = await asyncio.to_thread(service.issue, rx)
+        signed = await _sign_and_notify(request, ctx, body)
     except (RuleViolation, InputError) as exc:
         return _problem_reply(exc)
-    await _notify_patient(request, ctx.patient_mobile, signed)
     return _issued_reply(request, signed)
+
+
+def _form_page(request: web.Request, ctx: IssueContext, form: dict[str, str], problems: list[str],
+               status: int = 200) -> web.Response:
+    html = render("issue.html", ctx=ctx, form=collections.defaultdict(str, form), problems=problems,
+                  csrf=_csrf(request), rows=range(FORM_ROWS), routes=list(ROUTES),
+                  formulary=_service(request).formulary.drugs,
+                  allowed=sorted(t.value for t in allowed_lists(ctx.consultation)))
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
+async def issue_form(request: web.Request) -> web.StreamResponse:
+    """The doctor's prescription form for one of their consultations (plain HTML, works without scripts)."""
+    return _form_page(request, await _issue_context(request), {}, [])
+
+
+async def issue_from_form(request: web.Request) -> web.StreamResponse:
+    ctx = await _issue_context(request)
+    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    try:
+        signed = await _sign_and_notify(request, ctx, body_from_form(form))
+    except RuleViolation as exc:
+        return _form_page(request, ctx, form, [p.message for p in exc.problems], status=422)
+    except InputError as exc:
+        return _form_page(request, ctx, form, [f"{k}: {v}" for k, v in exc.fields.items()], status=400)
+    raise web.HTTPSeeOther(f"/rx/mine#{signed.prescription.id}")
 
 
 async def _notify_patient(request: web.Request, mobile: str, signed: Signed) -> None:

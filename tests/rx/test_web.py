@@ -214,3 +214,27 @@ async def test_a_tampered_code_on_the_verify_page_is_invalid(site):
     broken = code[:-3] + ("A" if code[-3] != "A" else "B") + code[-2:]
     resp = await (await visitor()).get(f"/rx/verify?c={broken}", headers={"Accept": "application/json"})
     assert (await resp.json())["status"] == "invalid"
+
+
+async def test_the_doctors_html_form_refuses_with_the_reason_then_signs_and_lists_the_prescription(site):
+    clinic, app, visitor = site
+    doctor = await visitor("doctor", str(clinic.doctor_a))
+    resp = await doctor.get(f"/rx/consultations/{clinic.audio_consult}/new")
+    page = await resp.text()
+    assert resp.status == 200 and "सीता देवी" in page and "Allowed drug lists here: O." in page
+    form = {"csrf": doctor.csrf()["X-CSRF-Token"], "age_confirmed": "yes", "diagnosis": "Acute bronchitis",
+            "m0_generic_name": "Azithromycin", "m0_strength": "500 mg", "m0_form": "tablet", "m0_dose": "1 tablet",
+            "m0_frequency": "OD", "m0_duration_days": "3", "m0_route": "oral"}
+    resp = await doctor.client.post(f"/rx/consultations/{clinic.audio_consult}/new", data=form,
+                                    allow_redirects=False)
+    page = await resp.text()
+    assert resp.status == 422 and "Azithromycin is on List A: a first consultation must be by video" in page
+    assert 'value="Acute bronchitis"' in page  # the doctor's input is kept
+    resp = await doctor.client.post(f"/rx/consultations/{clinic.audio_consult}/new", allow_redirects=False,
+                                    data={**form, "m0_generic_name": "Paracetamol", "m0_frequency": "TDS"})
+    assert resp.status == 303 and resp.headers["Location"].startswith("/rx/mine#")
+    rx_id = resp.headers["Location"].split("#")[1]
+    resp = await doctor.get("/rx/mine")
+    assert f'id="{rx_id}"' in await resp.text()
+    other = await visitor("doctor", str(clinic.doctor_b))
+    assert (await other.get(f"/rx/consultations/{clinic.audio_consult}/new")).status == 404
