@@ -133,7 +133,7 @@ def body_from_form(form: dict[str, str]) -> dict[str, Any]:
         if not item["generic_name"]:
             continue
         days = item["duration_days"]
-        item["duration_days"] = int(days) if days.isdigit() else -1
+        item["duration_days"] = int(days) if days.isdigit() else 0  # the rules then ask for it by name
         item["free_text"] = form.get(f"m{row}_free_text") == "yes"
         item["free_text_confirmed"] = form.get(f"m{row}_free_text_confirmed") == "yes"
         medicines.append(item)

@@ -18,6 +18,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -34,6 +35,7 @@ from signaling.config import Config, ensure_secret
 
 from . import labels
 from .fhir import medication_status, op_consult_bundle, prescription_bundle
+from .formulary import TpgList
 from .dosage import ROUTES
 from .intake import FORM_ROWS, InputError, body_from_form, build_prescription, clinical_changes
 from .model import Signed, new_prescription_id, normalise_prescription_id
@@ -49,6 +51,7 @@ from .verify import Status, Verdict, verify_id, verify_online
 log = logging.getLogger(__name__)
 
 RX_SERVICE = web.AppKey("rx_service", RxService)
+STATIC_DIR = Path(__file__).parent / "static"
 _ID = r"{rx_id:[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}}"
 
 
@@ -70,6 +73,7 @@ def setup(app: web.Application, config: Config) -> RxService:
     r.add_post("/api/consultations/{consultation_id:[0-9]+}/prescriptions", issue)
     r.add_post(f"/api/prescriptions/{_ID}/correct", correct)
     r.add_post(f"/api/prescriptions/{_ID}/revoke", revoke)
+    r.add_static("/static", STATIC_DIR)
     app.add_subapp("/rx", sub)
     return service
 
@@ -313,7 +317,7 @@ def _form_page(request: web.Request, ctx: IssueContext, form: dict[str, str], pr
     html = render("issue.html", ctx=ctx, form=collections.defaultdict(str, form), problems=problems,
                   csrf=_csrf(request), rows=range(FORM_ROWS), routes=list(ROUTES),
                   formulary=_service(request).formulary.drugs,
-                  allowed=sorted(t.value for t in allowed_lists(ctx.consultation)))
+                  allowed=[t.value for t in TpgList if t in allowed_lists(ctx.consultation)])
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
 
