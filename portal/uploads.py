@@ -9,6 +9,7 @@ import os
 import secrets
 import sqlite3
 from pathlib import Path
+from urllib.parse import unquote
 
 from . import storage as st
 from .db import Database
@@ -36,7 +37,7 @@ def sniff(content: bytes) -> str | None:
 
 def clean_filename(name: str) -> str:
     """A display name: no directories, no control characters, at most 100 characters."""
-    base = os.path.basename((name or "").replace("\\", "/"))
+    base = os.path.basename(unquote(name or "").replace("\\", "/"))
     base = "".join(ch for ch in base if ch.isprintable()).strip()
     return base[:100] or "report"
 
