@@ -115,12 +115,15 @@ def test_a_missing_font_is_a_clear_error_naming_the_debian_package(service, tmp_
 def test_the_printed_qr_rasterised_and_read_by_opencv_verifies(service, tmp_path):
     signed = _signed(service, "hi")
     (tmp_path / "rx.pdf").write_bytes(render_pdf(signed, BASE))
-    subprocess.run(["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", str(tmp_path / "rx.pdf"),
+    subprocess.run(["pdftoppm", "-r", "200", "-gray", "-png", "-f", "1", "-l", "1", str(tmp_path / "rx.pdf"),
                     str(tmp_path / "page")], check=True)
     [png] = tmp_path.glob("page*.png")
     image = cv2.imdecode(np.frombuffer(png.read_bytes(), np.uint8), cv2.IMREAD_GRAYSCALE)
-    text, points, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    assert points is not None and text.startswith(BASE + "/rx/verify?c=RX1.")
+    # OpenCV's classic detector misses about 4 % of these codes on a clean 200 dpi render (which ones
+    # depends on the signature's bit pattern); its ArUco-based detector reads all of them (100 of 100
+    # random signatures). Phones scan with stronger readers; the test tries both OpenCV detectors.
+    text = cv2.QRCodeDetector().detectAndDecode(image)[0] or cv2.QRCodeDetectorAruco().detectAndDecode(image)[0]
+    assert text.startswith(BASE + "/rx/verify?c=RX1.")
     verdict = verify_online(text, service.store)
     assert verdict.status is Status.VALID and verdict.rx_id == signed.prescription.id
 
