@@ -45,7 +45,7 @@ from .portal_link import IssueContext, NotYours, issue_context, patient_ids_for_
 from .qr import payload_for, verification_url
 from .rules import RuleViolation, allowed_lists
 from .service import NotAllowed, RxService, utc_now
-from .store import StoreError
+from .store import Revocation, StoreError
 from .verify import Status, Verdict, verify_id, verify_online
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ def setup(app: web.Application, config: Config) -> RxService:
     r.add_get("/consultations/{consultation_id:[0-9]+}/new", issue_form)
     r.add_post("/consultations/{consultation_id:[0-9]+}/new", issue_from_form)
     r.add_post("/api/consultations/{consultation_id:[0-9]+}/prescriptions", issue)
+    r.add_post(f"/{_ID}/revoke", revoke_from_form)
     r.add_post(f"/api/prescriptions/{_ID}/correct", correct)
     r.add_post(f"/api/prescriptions/{_ID}/revoke", revoke)
     r.add_static("/static", STATIC_DIR)
@@ -230,8 +231,8 @@ async def my_prescriptions(request: web.Request) -> web.StreamResponse:
             "pdf": f"/rx/{i['signed'].prescription.id}.pdf", "fhir": f"/rx/{i['signed'].prescription.id}/fhir",
         } for i in items])
     heading = "Prescriptions you issued" if kind == "doctor" else "Your prescriptions"
-    return web.Response(text=render("list.html", items=items, heading=heading), content_type="text/html",
-                        charset="utf-8")
+    html = render("list.html", items=items, heading=heading, doctor=kind == "doctor", csrf=_csrf(request))
+    return web.Response(text=html, content_type="text/html", charset="utf-8")
 
 
 # Doctor's API ----------------------------------------------------------------------------------------------
@@ -366,19 +367,32 @@ async def correct(request: web.Request) -> web.StreamResponse:
     return _issued_reply(request, signed)
 
 
-@_api
-async def revoke(request: web.Request) -> web.StreamResponse:
+async def _revoke(request: web.Request, reason: Any) -> Revocation:
+    """Revoke the newest version for its issuing doctor; anyone else gets 404."""
     doctor_id = _doctor_id(request)
-    body = await _json_body(request)
-    reason = body.get("reason")
     try:
-        revocation = await asyncio.to_thread(_service(request).revoke, request.match_info["rx_id"], doctor_id,
-                                             reason if isinstance(reason, str) else "")
-    except RuleViolation as exc:
-        return _problem_reply(exc)
+        return await asyncio.to_thread(_service(request).revoke, request.match_info["rx_id"], doctor_id,
+                                       reason if isinstance(reason, str) else "")
     except (KeyError, NotAllowed):
         raise NotFoundError("rx_not_found", "No such prescription.") from None
+
+
+@_api
+async def revoke(request: web.Request) -> web.StreamResponse:
+    body = await _json_body(request)
+    try:
+        revocation = await _revoke(request, body.get("reason"))
+    except RuleViolation as exc:
+        return _problem_reply(exc)
     except StoreError as exc:
         return web.json_response({"error": "conflict", "message": str(exc)}, status=409)
     return web.json_response({"id": revocation.rx_id, "version": revocation.version, "reason": revocation.reason})
 
+
+async def revoke_from_form(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    try:
+        await _revoke(request, str(form.get("reason", ""))[:500])
+    except (RuleViolation, StoreError) as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from exc
+    raise web.HTTPSeeOther(f"/rx/mine#{request.match_info['rx_id']}")

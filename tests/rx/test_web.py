@@ -238,3 +238,20 @@ async def test_the_doctors_html_form_refuses_with_the_reason_then_signs_and_list
     assert f'id="{rx_id}"' in await resp.text()
     other = await visitor("doctor", str(clinic.doctor_b))
     assert (await other.get(f"/rx/consultations/{clinic.audio_consult}/new")).status == 404
+
+
+async def test_the_doctor_revokes_from_their_list_and_nobody_else_can(site):
+    clinic, app, visitor = site
+    doctor, issued = await _issue(visitor, clinic)
+    other = await visitor("doctor", str(clinic.doctor_b))
+    resp = await other.client.post(f"/rx/{issued['id']}/revoke", allow_redirects=False,
+                                   data={"csrf": other.csrf()["X-CSRF-Token"], "reason": "not mine"})
+    assert resp.status == 404
+    page = await (await doctor.get("/rx/mine")).text()
+    assert f'action="/rx/{issued["id"]}/revoke"' in page
+    resp = await doctor.client.post(f"/rx/{issued['id']}/revoke", allow_redirects=False,
+                                    data={"csrf": doctor.csrf()["X-CSRF-Token"], "reason": "Dose written wrongly"})
+    assert resp.status == 303
+    resp = await doctor.get("/rx/mine", headers={"Accept": "application/json"})
+    assert [i["status"] for i in await resp.json()] == ["revoked"]
+    assert app[RX_SERVICE].store.revocation(issued["id"], 1).revoked_by == str(clinic.doctor_a)
