@@ -139,3 +139,15 @@ def body_from_form(form: dict[str, str]) -> dict[str, Any]:
         medicines.append(item)
     body["medicines"] = medicines
     return body
+
+
+def form_from_prescription(rx: Prescription) -> dict[str, str]:
+    """The HTML form filled in from a signed version, for the doctor to correct (inverse of body_from_form)."""
+    form = {name: getattr(rx, name) for name in TEXT_FIELDS}
+    form.update(provisional="yes" if rx.provisional else "", follow_up=rx.follow_up.isoformat() if rx.follow_up else "")
+    for row, m in enumerate(rx.medicines[:FORM_ROWS]):
+        for name in MEDICINE_FIELDS:
+            form[f"m{row}_{name}"] = str(getattr(m, name))
+        form[f"m{row}_free_text"] = "yes" if m.free_text else ""
+        form[f"m{row}_free_text_confirmed"] = "yes" if m.free_text_confirmed else ""
+    return form

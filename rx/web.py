@@ -37,7 +37,14 @@ from . import labels
 from .fhir import medication_status, op_consult_bundle, prescription_bundle
 from .formulary import TpgList
 from .dosage import ROUTES
-from .intake import FORM_ROWS, InputError, body_from_form, build_prescription, clinical_changes
+from .intake import (
+    FORM_ROWS,
+    InputError,
+    body_from_form,
+    build_prescription,
+    clinical_changes,
+    form_from_prescription,
+)
 from .model import Signed, new_prescription_id, normalise_prescription_id
 from .pages import render
 from .pdf import render_pdf
@@ -72,6 +79,8 @@ def setup(app: web.Application, config: Config) -> RxService:
     r.add_post("/consultations/{consultation_id:[0-9]+}/new", issue_from_form)
     r.add_post("/api/consultations/{consultation_id:[0-9]+}/prescriptions", issue)
     r.add_post(f"/{_ID}/revoke", revoke_from_form)
+    r.add_get(f"/{_ID}/correct", correct_form)
+    r.add_post(f"/{_ID}/correct", correct_from_form)
     r.add_post(f"/api/prescriptions/{_ID}/correct", correct)
     r.add_post(f"/api/prescriptions/{_ID}/revoke", revoke)
     r.add_static("/static", STATIC_DIR)
@@ -314,8 +323,9 @@ async def issue(request: web.Request) -> web.StreamResponse:
 
 
 def _form_page(request: web.Request, ctx: IssueContext, form: dict[str, str], problems: list[str],
-               status: int = 200) -> web.Response:
+               status: int = 200, correcting: Signed | None = None) -> web.Response:
     html = render("issue.html", ctx=ctx, form=collections.defaultdict(str, form), problems=problems,
+                  correcting=correcting.prescription if correcting else None,
                   csrf=_csrf(request), rows=range(FORM_ROWS), routes=list(ROUTES),
                   formulary=_service(request).formulary.drugs,
                   allowed=[t.value for t in TpgList if t in allowed_lists(ctx.consultation)])
@@ -365,6 +375,42 @@ async def correct(request: web.Request) -> web.StreamResponse:
     except StoreError as exc:
         return web.json_response({"error": "conflict", "message": str(exc)}, status=409)
     return _issued_reply(request, signed)
+
+
+async def _latest_of_doctor(request: web.Request) -> Signed:
+    """The newest version of a prescription this doctor issued (404 for anyone else's)."""
+    doctor_id = _doctor_id(request)
+    signed = await asyncio.to_thread(_service(request).store.latest, request.match_info["rx_id"])
+    if signed is None or signed.prescription.doctor.id != doctor_id:
+        raise NotFoundError("rx_not_found", "No such prescription.")
+    return signed
+
+
+def _context_of(signed: Signed) -> IssueContext:
+    rx = signed.prescription
+    return IssueContext(rx.doctor, rx.patient, rx.consultation, rx.patient.phone)
+
+
+async def correct_form(request: web.Request) -> web.StreamResponse:
+    """The form filled in from the newest version; signing it makes the next version."""
+    signed = await _latest_of_doctor(request)
+    return _form_page(request, _context_of(signed), form_from_prescription(signed.prescription), [],
+                      correcting=signed)
+
+
+async def correct_from_form(request: web.Request) -> web.StreamResponse:
+    signed = await _latest_of_doctor(request)
+    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    ctx = _context_of(signed)
+    try:
+        changes = clinical_changes(body_from_form(form))
+        new = await asyncio.to_thread(_service(request).correct, signed.prescription.id, ctx.doctor.id, **changes)
+    except RuleViolation as exc:
+        return _form_page(request, ctx, form, [p.message for p in exc.problems], 422, signed)
+    except (InputError, StoreError) as exc:
+        return _form_page(request, ctx, form, [str(exc)], 400, signed)
+    await _notify_patient(request, ctx.patient_mobile, new)
+    raise web.HTTPSeeOther(f"/rx/mine#{new.prescription.id}")
 
 
 async def _revoke(request: web.Request, reason: Any) -> Revocation:

@@ -255,3 +255,20 @@ async def test_the_doctor_revokes_from_their_list_and_nobody_else_can(site):
     resp = await doctor.get("/rx/mine", headers={"Accept": "application/json"})
     assert [i["status"] for i in await resp.json()] == ["revoked"]
     assert app[RX_SERVICE].store.revocation(issued["id"], 1).revoked_by == str(clinic.doctor_a)
+
+
+async def test_the_doctor_corrects_through_the_prefilled_form_and_the_old_version_is_superseded(site):
+    clinic, app, visitor = site
+    doctor, issued = await _issue(visitor, clinic)
+    page = await (await doctor.get(f"/rx/{issued['id']}/correct")).text()
+    assert 'value="Acute viral fever"' in page and 'name="m0_generic_name" list="formulary" value="Paracetamol"' in page
+    form = {"csrf": doctor.csrf()["X-CSRF-Token"], "diagnosis": "Acute viral fever", "provisional": "yes",
+            "m0_generic_name": "Paracetamol", "m0_strength": "650 mg", "m0_form": "tablet", "m0_dose": "1 tablet",
+            "m0_frequency": "TDS", "m0_duration_days": "3", "m0_route": "oral"}
+    resp = await doctor.client.post(f"/rx/{issued['id']}/correct", data=form, allow_redirects=False)
+    assert resp.status == 303
+    versions = app[RX_SERVICE].store.versions(issued["id"])
+    assert [v.prescription.medicines[0].strength for v in versions] == ["500 mg", "650 mg"]
+    assert versions[1].prescription.patient == versions[0].prescription.patient  # the confirmed snapshot stays
+    other = await visitor("doctor", str(clinic.doctor_b))
+    assert (await other.get(f"/rx/{issued['id']}/correct")).status == 404
