@@ -34,9 +34,9 @@ from portal.sms import SmsError
 from signaling.config import Config, ensure_secret
 
 from . import labels
+from .dosage import ROUTES
 from .fhir import medication_status, op_consult_bundle, prescription_bundle
 from .formulary import TpgList
-from .dosage import ROUTES
 from .intake import (
     FORM_ROWS,
     InputError,
