@@ -93,7 +93,7 @@ def to_dict(rx: Prescription) -> dict[str, Any]:
             {"generic_name": m.generic_name, "strength": m.strength, "form": m.form, "dose": m.dose,
              "frequency": m.frequency, "duration_days": m.duration_days, "route": m.route,
              "instructions": m.instructions, "free_text": m.free_text,
-             "free_text_confirmed": m.free_text_confirmed}
+             "free_text_confirmed": m.free_text_confirmed, "refill": m.refill}
             for m in rx.medicines
         ],
         "advice": rx.advice,

@@ -63,7 +63,7 @@ def _medicine(item: Any, n: int, errors: dict[str, str]) -> Medicine | None:
         generic_name=texts["generic_name"], strength=texts["strength"], form=texts["form"], dose=texts["dose"],
         frequency=texts["frequency"].upper(), duration_days=duration, route=texts["route"].lower() or "oral",
         instructions=texts["instructions"], free_text=item.get("free_text") is True,
-        free_text_confirmed=item.get("free_text_confirmed") is True,
+        free_text_confirmed=item.get("free_text_confirmed") is True, refill=item.get("refill") is True,
     )
 
 
@@ -136,6 +136,7 @@ def body_from_form(form: dict[str, str]) -> dict[str, Any]:
         item["duration_days"] = int(days) if days.isdigit() else 0  # the rules then ask for it by name
         item["free_text"] = form.get(f"m{row}_free_text") == "yes"
         item["free_text_confirmed"] = form.get(f"m{row}_free_text_confirmed") == "yes"
+        item["refill"] = form.get(f"m{row}_refill") == "yes"
         medicines.append(item)
     body["medicines"] = medicines
     return body
@@ -150,4 +151,5 @@ def form_from_prescription(rx: Prescription) -> dict[str, str]:
             form[f"m{row}_{name}"] = str(getattr(m, name))
         form[f"m{row}_free_text"] = "yes" if m.free_text else ""
         form[f"m{row}_free_text_confirmed"] = "yes" if m.free_text_confirmed else ""
+        form[f"m{row}_refill"] = "yes" if m.refill else ""
     return form

@@ -109,6 +109,8 @@ class Medicine:
     #: Not in the formulary: written as free text, allowed only with the doctor's explicit confirmation.
     free_text: bool = False
     free_text_confirmed: bool = False
+    #: The doctor attests the patient already takes this medicine: a List A refill at a follow-up.
+    refill: bool = False
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,10 @@ class RuleViolation(ValueError):
 
 
 def allowed_lists(consultation: Consultation) -> frozenset[TpgList]:
-    """The TPG matrix: which drug lists this consultation may prescribe from."""
+    """The TPG matrix: which drug lists this consultation may prescribe from at all.
+
+    At a follow-up by audio or text, List A is open to refills only (`list_a_allowed` decides per line).
+    """
     if consultation.visit is Visit.FIRST:
         if consultation.mode is Mode.VIDEO:
             return frozenset({TpgList.O, TpgList.A})
@@ -37,6 +40,24 @@ def allowed_lists(consultation: Consultation) -> frozenset[TpgList]:
     if consultation.prior_in_person:
         allowed.add(TpgList.B)
     return frozenset(allowed)
+
+
+def describe_allowed(consultation: Consultation) -> str:
+    """The lists open to this consultation, in words for the doctor's form (e.g. "O, A (refills only)")."""
+    open_lists = allowed_lists(consultation)
+    words = []
+    for tag in TpgList:
+        if tag in open_lists:
+            refills_only = tag is TpgList.A and consultation.visit is Visit.FOLLOW_UP and consultation.mode is not Mode.VIDEO
+            words.append(f"{tag.value} (refills only)" if refills_only else tag.value)
+    return ", ".join(words)
+
+
+def list_a_allowed(consultation: Consultation, medicine: Medicine) -> bool:
+    """List A: a first consultation by video; at a follow-up, a refill, or anything when seen on video."""
+    if consultation.visit is Visit.FIRST:
+        return consultation.mode is Mode.VIDEO
+    return consultation.mode is Mode.VIDEO or medicine.refill
 
 
 def effective_list(medicine: Medicine, formulary: Formulary) -> tuple[TpgList, Drug | None]:
@@ -73,10 +94,13 @@ def check_medicine(medicine: Medicine, consultation: Consultation, formulary: Fo
         basis = drug.basis.split(":")[0] if drug else "prohibited"
         problems.append(Problem("prohibited", field,
             f"{shown} is prohibited in teleconsultation ({basis}): it can never be prescribed by telemedicine."))
-    elif tag not in allowed_lists(consultation):
+    elif tag not in allowed_lists(consultation) or (tag is TpgList.A and not list_a_allowed(consultation, medicine)):
         prefix = f"{shown} is on List {tag.value}" if drug else f"{shown} is not in the formulary, so it is treated as List B"
-        if tag is TpgList.A:
+        if tag is TpgList.A and consultation.visit is Visit.FIRST:
             reason = f"a first consultation must be by video ({_mode_phrase(consultation)})"
+        elif tag is TpgList.A:
+            reason = (f"at a follow-up by {consultation.mode.value} it can only be a refill of a medicine the "
+                      "patient already takes: mark it as a refill, or see the patient by video")
         elif consultation.visit is Visit.FIRST:
             reason = ("it can only be added at a follow-up, to treatment started in an in-person consultation "
                       f"({_mode_phrase(consultation)})")

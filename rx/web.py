@@ -36,7 +36,6 @@ from signaling.config import Config, ensure_secret
 from . import labels
 from .dosage import ROUTES
 from .fhir import medication_status, op_consult_bundle, prescription_bundle
-from .formulary import TpgList
 from .intake import (
     FORM_ROWS,
     InputError,
@@ -50,7 +49,7 @@ from .pages import render
 from .pdf import render_pdf
 from .portal_link import IssueContext, NotYours, issue_context, patient_ids_for_mobile
 from .qr import payload_for, verification_url
-from .rules import RuleViolation, allowed_lists
+from .rules import RuleViolation, describe_allowed
 from .service import NotAllowed, RxService, utc_now
 from .store import Revocation, StoreError
 from .verify import Status, Verdict, verify_id, verify_online
@@ -328,7 +327,7 @@ def _form_page(request: web.Request, ctx: IssueContext, form: dict[str, str], pr
                   correcting=correcting.prescription if correcting else None,
                   csrf=_csrf(request), rows=range(FORM_ROWS), routes=list(ROUTES),
                   formulary=_service(request).formulary.drugs,
-                  allowed=[t.value for t in TpgList if t in allowed_lists(ctx.consultation)])
+                  allowed=describe_allowed(ctx.consultation))
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
 

@@ -17,28 +17,48 @@ DRUG = {TpgList.O: "Paracetamol", TpgList.A: "Azithromycin", TpgList.B: "Hydroch
         TpgList.PROHIBITED: "Alprazolam"}
 
 
-def expected_allowed(mode: Mode, visit: Visit, prior_in_person: bool, tag: TpgList) -> bool:
+def expected_allowed(mode: Mode, visit: Visit, prior_in_person: bool, refill: bool, tag: TpgList) -> bool:
     """The matrix written out as the guideline states it, independently of rx.rules."""
     if tag is TpgList.PROHIBITED:
         return False
     if tag is TpgList.O:
         return True
     if tag is TpgList.A:
-        return visit is Visit.FOLLOW_UP or mode is Mode.VIDEO
+        if visit is Visit.FIRST:
+            return mode is Mode.VIDEO
+        return mode is Mode.VIDEO or refill  # a follow-up: refills, or anything seen on video
     return visit is Visit.FOLLOW_UP and prior_in_person
 
 
-CELLS = list(itertools.product(Mode, Visit, (False, True), TpgList))
+CELLS = list(itertools.product(Mode, Visit, (False, True), (False, True), TpgList))
 
 
-@pytest.mark.parametrize(("mode", "visit", "prior", "tag"), CELLS,
-                         ids=[f"{m}-{v}-{'inperson' if p else 'remote'}-{t}" for m, v, p, t in CELLS])
-def test_each_cell_of_the_tpg_matrix_allows_or_refuses_the_drug(mode, visit, prior, tag):
+@pytest.mark.parametrize(
+    ("mode", "visit", "prior", "refill", "tag"), CELLS,
+    ids=[f"{m}-{v}-{'inperson' if p else 'remote'}-{'refill' if r else 'new'}-{t}" for m, v, p, r, t in CELLS])
+def test_each_cell_of_the_tpg_matrix_allows_or_refuses_the_drug(mode, visit, prior, refill, tag):
     rx = prescription(consultation=consultation(mode=mode, visit=visit, prior_in_person=prior),
-                      medicines=(medicine(DRUG[tag]),))
+                      medicines=(medicine(DRUG[tag], refill=refill),))
     problems = check(rx, default_formulary())
-    assert (problems == []) is expected_allowed(mode, visit, prior, tag), problems
-    assert (tag in allowed_lists(rx.consultation)) is expected_allowed(mode, visit, prior, tag)
+    assert (problems == []) is expected_allowed(mode, visit, prior, refill, tag), problems
+
+
+@pytest.mark.parametrize(("mode", "visit", "prior", "lists"), [
+    (Mode.VIDEO, Visit.FIRST, False, {TpgList.O, TpgList.A}),
+    (Mode.AUDIO, Visit.FIRST, True, {TpgList.O}),
+    (Mode.TEXT, Visit.FOLLOW_UP, False, {TpgList.O, TpgList.A}),
+    (Mode.AUDIO, Visit.FOLLOW_UP, True, {TpgList.O, TpgList.A, TpgList.B}),
+])
+def test_the_lists_open_to_a_consultation_follow_the_matrix(mode, visit, prior, lists):
+    assert allowed_lists(consultation(mode=mode, visit=visit, prior_in_person=prior)) == lists
+
+
+def test_a_new_list_a_drug_at_a_follow_up_by_text_must_be_a_refill():
+    rx = prescription(consultation=consultation(mode=Mode.TEXT, visit=Visit.FOLLOW_UP),
+                      medicines=(medicine("Metformin"),))
+    [problem] = check(rx, default_formulary())
+    assert problem.message == ("Metformin is on List A: at a follow-up by text it can only be a refill of a "
+                               "medicine the patient already takes: mark it as a refill, or see the patient by video.")
 
 
 def test_a_list_a_drug_at_a_first_audio_consultation_is_explained_in_the_doctors_words():
@@ -135,3 +155,10 @@ def test_every_problem_is_reported_at_once():
 def test_an_incomplete_medicine_line_is_refused():
     rx = prescription(medicines=(medicine(strength="", frequency="THRICE", duration_days=0),))
     assert {p.code for p in check(rx, default_formulary())} == {"medicine_incomplete", "frequency", "duration"}
+
+
+def test_the_form_describes_the_open_lists_in_words():
+    from rx.rules import describe_allowed
+    assert describe_allowed(consultation(mode=Mode.AUDIO, visit=Visit.FOLLOW_UP, prior_in_person=True)) == \
+        "O, A (refills only), B"
+    assert describe_allowed(consultation(mode=Mode.AUDIO)) == "O"
