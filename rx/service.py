@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from .canonical import canonical_bytes, digest, utc_text
 from .formulary import Formulary, default_formulary
 from .model import Prescription, Signed
 from .rules import Problem, RuleViolation, ensure_signable
-from .signing import generate_key, sign, statement, unseal_private_key, wrapping_key
+from .signing import SigningError, generate_key, sign, statement, unseal_private_key, wrapping_key
 from .store import KeyRecord, Revocation, Store, StoreError
+
+log = logging.getLogger(__name__)
 
 REGISTRY_FORMAT = "vaidya-rx-keys/1"
 
@@ -40,19 +45,26 @@ class RxService:
         """The service on the shared database file `<data_dir>/vaidya.db`."""
         return cls(Store(Path(data_dir) / "vaidya.db"), server_secret)
 
-    def _key_for(self, rx: Prescription) -> KeyRecord:
+    def _signing_key(self, rx: Prescription) -> tuple[KeyRecord, Ed25519PrivateKey]:
+        """The doctor's current key, opened; a new one when there is none or it was sealed under an
+        earlier server secret (older keys stay in the registry, so what they signed still verifies)."""
         record = self.store.current_key(rx.doctor)
-        if record is None:
-            record = self.store.add_key(rx.doctor, generate_key(rx.doctor.id, self._wrap), self._clock())
-        return record
+        if record is not None:
+            try:
+                return record, unseal_private_key(record.sealed_private_key, record.key_id, record.doctor_id,
+                                                  self._wrap)
+            except SigningError:
+                log.warning("key %s of doctor %s does not open with this server secret: issuing a new key",
+                            record.key_id, record.doctor_id)
+        record = self.store.add_key(rx.doctor, generate_key(rx.doctor.id, self._wrap), self._clock())
+        return record, unseal_private_key(record.sealed_private_key, record.key_id, record.doctor_id, self._wrap)
 
     def issue(self, rx: Prescription) -> Signed:
         """Check the TPG rules, sign and store. Raises RuleViolation (nothing stored) when a rule fails."""
         ensure_signable(rx, self.formulary)
-        key = self._key_for(rx)
+        key, private = self._signing_key(rx)
         blob = canonical_bytes(rx)
         content_digest = digest(blob)
-        private = unseal_private_key(key.sealed_private_key, key.key_id, key.doctor_id, self._wrap)
         signature = sign(private, statement(rx.id, rx.version, key.key_id, content_digest))
         signed = Signed(rx, blob, content_digest, key.key_id, signature, self._clock())
         self.store.append(signed)

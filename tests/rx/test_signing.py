@@ -91,3 +91,17 @@ def test_a_new_registration_gets_a_new_key_and_older_prescriptions_still_verify(
     for signed, registration in ((first, "KMC-48213"), (moved, "NMC-99120")):
         verdict = verify_online(qr.encode(qr.payload_for(signed)), service.store)
         assert verdict.status is Status.VALID and verdict.registration_number == registration
+
+
+def test_after_the_server_secret_changes_doctors_get_new_keys_and_old_prescriptions_still_verify(service, tmp_path):
+    from rx import qr
+    from rx.service import RxService
+    from rx.verify import Status, verify_online
+
+    from .builders import ISSUED
+    before = service.issue(prescription())
+    rotated = RxService(service.store, "a-brand-new-server-secret-" + "z" * 30, clock=lambda: ISSUED)
+    after = rotated.issue(prescription(id="AAAA-BBBB-CCCC"))
+    assert after.key_id != before.key_id
+    for signed in (before, after):
+        assert verify_online(qr.encode(qr.payload_for(signed)), service.store).status is Status.VALID
