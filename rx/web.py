@@ -44,7 +44,7 @@ from .intake import (
     clinical_changes,
     form_from_prescription,
 )
-from .model import Signed, new_prescription_id, normalise_prescription_id
+from .model import LANGUAGES, Signed, new_prescription_id, normalise_prescription_id
 from .pages import render
 from .pdf import render_pdf
 from .portal_link import IssueContext, NotYours, issue_context, patient_ids_for_mobile
@@ -238,8 +238,11 @@ async def my_prescriptions(request: web.Request) -> web.StreamResponse:
             "patient": i["signed"].prescription.patient.name, "doctor": i["signed"].prescription.doctor.name,
             "pdf": f"/rx/{i['signed'].prescription.id}.pdf", "fhir": f"/rx/{i['signed'].prescription.id}/fhir",
         } for i in items])
-    heading = "Prescriptions you issued" if kind == "doctor" else "Your prescriptions"
-    html = render("list.html", items=items, heading=heading, doctor=kind == "doctor", csrf=_csrf(request))
+    # Patients read the list in the language they chose in the portal, beside English.
+    lang = request[portal_keys.LANG].code if kind == "patient" else "en"
+    lang = lang if lang in LANGUAGES else "en"
+    html = render("list.html", items=items, doctor=kind == "doctor", csrf=_csrf(request), page_lang=lang,
+                  t=lambda key: labels.both(key, lang))
     return web.Response(text=html, content_type="text/html", charset="utf-8")
 
 

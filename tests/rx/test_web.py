@@ -185,3 +185,14 @@ async def test_the_doctor_corrects_through_the_prefilled_form_and_the_old_versio
     assert versions[1].prescription.patient == versions[0].prescription.patient  # the confirmed snapshot stays
     other = await visitor("doctor", str(clinic.doctor_b))
     assert (await other.get(f"/rx/{issued['id']}/correct")).status == 404
+
+
+async def test_a_patient_reads_the_list_in_the_language_chosen_in_the_portal(site):
+    clinic, app, visitor = site
+    _, issued = await _issue(visitor, clinic)
+    patient = await visitor("patient", "9800000001")
+    patient.client.session.cookie_jar.update_cookies({"vaidya_lang": "hi"})
+    page = await (await patient.get("/rx/mine")).text()
+    assert "आपकी दवा पर्चियाँ / Your prescriptions" in page and "मान्य / valid" in page
+    assert f'href="/rx/{issued["id"]}.pdf">पीडीएफ डाउनलोड करें / Download PDF' in page
+    assert 'action="/rx/' not in page  # no doctor's actions for a patient
