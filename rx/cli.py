@@ -42,7 +42,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from .demo import sample_prescription
     from .fhir import prescription_bundle
-    from .pdf import FontMissing, render_pdf
+    from .fonts import FontMissing
+    from .pdf import render_pdf
     from .qr import payload_for, verification_url
     from .service import RxService
 

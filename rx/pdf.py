@@ -16,35 +16,12 @@ from fpdf.enums import XPos, YPos
 
 from . import labels
 from .dosage import FREQUENCIES
+from .fonts import FONT_DIR, LATIN, families_for, font_file
 from .model import Prescription, Signed
 from .qr import payload_for, qr_png, verification_url
 from .verify import PDF_CONTENT_NAME, PDF_QR_NAME
 
-FONT_DIR = Path("/usr/share/fonts/truetype/noto")
-FONT_PACKAGE = "fonts-noto-core"
-
-#: Noto family for each supported language's script (Urdu: Naskh, whose text extracts reliably).
-SCRIPT_FONTS = {
-    "en": "NotoSans", "hi": "NotoSansDevanagari", "mr": "NotoSansDevanagari", "bn": "NotoSansBengali",
-    "te": "NotoSansTelugu", "ta": "NotoSansTamil", "gu": "NotoSansGujarati", "ur": "NotoNaskhArabic",
-    "kn": "NotoSansKannada", "or": "NotoSansOriya", "ml": "NotoSansMalayalam",
-}
-
 RULE = (150, 150, 150)
-
-
-class FontMissing(RuntimeError):
-    """A Noto font file the PDF needs is not installed."""
-
-
-def _font_file(family: str, style: str, font_dir: Path) -> Path:
-    path = font_dir / f"{family}-{style}.ttf"
-    if not path.is_file():
-        raise FontMissing(
-            f"font {path} is missing: install the Debian package {FONT_PACKAGE} "
-            "(sudo apt-get install fonts-noto-core, or run scripts/install-system-deps.sh)"
-        )
-    return path
 
 
 class _Page(FPDF):
@@ -66,16 +43,17 @@ def _date(value: date) -> str:
 def render_pdf(signed: Signed, base_url: str, font_dir: Path = FONT_DIR) -> bytes:
     """The prescription as a PDF, with its QR code and the signed bytes attached."""
     rx = signed.prescription
-    lang = rx.patient.language if rx.patient.language in SCRIPT_FONTS else "en"
+    lang = rx.patient.language if rx.patient.language in labels.catalog()["title"] else "en"
     pdf = _Page(format="A4")
     pdf.set_margins(15, 14, 15)
     pdf.set_auto_page_break(True, margin=20)
+    fallbacks = families_for(signed.canonical.decode("utf-8"), lang)
     for style, file_style in (("", "Regular"), ("B", "Bold")):
-        pdf.add_font("body", style=style, fname=_font_file("NotoSans", file_style, font_dir))
-        if lang != "en":
-            pdf.add_font("script", style=style, fname=_font_file(SCRIPT_FONTS[lang], file_style, font_dir))
-    if lang != "en":
-        pdf.set_fallback_fonts(["script"], exact_match=False)
+        pdf.add_font("body", style=style, fname=font_file(LATIN, file_style, font_dir))
+        for n, family in enumerate(fallbacks):
+            pdf.add_font(f"script{n}", style=style, fname=font_file(family, file_style, font_dir))
+    if fallbacks:
+        pdf.set_fallback_fonts([f"script{n}" for n in range(len(fallbacks))], exact_match=False)
     pdf.set_text_shaping(True)
     pdf.set_title(f"Prescription {rx.id} v{rx.version}")
     pdf.set_author(rx.doctor.name)

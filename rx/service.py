@@ -11,9 +11,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .canonical import canonical_bytes, digest, utc_text
+from .fonts import FONT_DIR, unprintable
 from .formulary import Formulary, default_formulary
 from .model import Prescription, Signed
-from .rules import Problem, RuleViolation, ensure_signable
+from .rules import Problem, RuleViolation, check
 from .signing import SigningError, generate_key, sign, statement, unseal_private_key, wrapping_key
 from .store import KeyRecord, Revocation, Store, StoreError
 
@@ -34,9 +35,10 @@ class RxService:
     """The one place prescriptions are signed. Views and the CLI call this; it never imports aiohttp."""
 
     def __init__(self, store: Store, server_secret: str, formulary: Formulary | None = None,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 clock: Callable[[], datetime] = utc_now, font_dir: Path = FONT_DIR) -> None:
         self.store = store
         self.formulary = formulary or default_formulary()
+        self.font_dir = font_dir
         self._wrap = wrapping_key(server_secret)
         self._clock = clock
 
@@ -60,8 +62,17 @@ class RxService:
         return record, unseal_private_key(record.sealed_private_key, record.key_id, record.doctor_id, self._wrap)
 
     def issue(self, rx: Prescription) -> Signed:
-        """Check the TPG rules, sign and store. Raises RuleViolation (nothing stored) when a rule fails."""
-        ensure_signable(rx, self.formulary)
+        """Check the TPG rules and that the text can be printed, sign and store.
+
+        Raises RuleViolation (nothing stored) when a rule fails.
+        """
+        problems = check(rx, self.formulary)
+        missing = unprintable(canonical_bytes(rx).decode("utf-8"), self.font_dir)
+        if missing:
+            problems.append(Problem("unprintable", "text",
+                f"These characters cannot be printed on the prescription: {' '.join(missing)} — please remove them."))
+        if problems:
+            raise RuleViolation(problems)
         key, private = self._signing_key(rx)
         blob = canonical_bytes(rx)
         content_digest = digest(blob)

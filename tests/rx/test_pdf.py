@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from pypdf import PdfReader
 
-from rx.pdf import FontMissing, render_pdf
+from rx.fonts import FontMissing
+from rx.pdf import render_pdf
 from rx.verify import Status, verify_online
 
 from .builders import medicine, patient, prescription
@@ -140,3 +141,20 @@ def test_a_minor_shows_the_accompanying_adult(service):
                                                              accompanying_adult="Ramesh Kumar (father)"))
     text = _text(render_pdf(service.issue(rx), BASE))
     assert "Accompanied by: Ramesh Kumar (father)" in text
+
+
+def test_hindi_written_for_an_english_reading_patient_is_printed_in_a_devanagari_font(service):
+    signed = service.issue(prescription(patient=patient(language="en"), advice="आराम करें, पानी ज़्यादा पिएँ"))
+    pdf = render_pdf(signed, BASE)
+    assert any(name.endswith("NotoSansDevanagari") for name in _fonts(pdf))
+    assert _letters("आराम करें, पानी ज़्यादा पिएँ") in _letters(_text(pdf))
+
+
+def test_text_no_installed_font_can_print_is_refused_before_signing(service):
+    from rx.rules import RuleViolation
+
+    with pytest.raises(RuleViolation) as caught:
+        service.issue(prescription(advice="Rest well 😀 and drink 水"))
+    [problem] = caught.value.problems
+    assert problem.code == "unprintable" and "😀" in problem.message and "水" in problem.message
+    assert service.store.versions(prescription().id) == []
