@@ -153,9 +153,3 @@ def check(rx: Prescription, formulary: Formulary) -> list[Problem]:
         problems.append(Problem("follow_up", "follow_up", "The follow-up date is before the prescription date."))
     return problems
 
-
-def ensure_signable(rx: Prescription, formulary: Formulary) -> None:
-    """Raise RuleViolation listing every problem, or return if the prescription may be signed."""
-    problems = check(rx, formulary)
-    if problems:
-        raise RuleViolation(problems)
