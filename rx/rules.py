@@ -152,4 +152,3 @@ def check(rx: Prescription, formulary: Formulary) -> list[Problem]:
     if rx.follow_up is not None and rx.follow_up < rx.issued_at.date():
         problems.append(Problem("follow_up", "follow_up", "The follow-up date is before the prescription date."))
     return problems
-
