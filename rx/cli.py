@@ -95,7 +95,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_export_keys(args: argparse.Namespace) -> int:
     from signaling.config import load_config
 
-    from .service import export_registry, utc_now
+    from .registry import export_registry
+    from .service import utc_now
     from .store import Store
 
     config = load_config(args.config, {"data_dir": args.data_dir})

@@ -16,12 +16,10 @@ from .formulary import Formulary, default_formulary
 from .model import Prescription, Signed
 from .rules import Problem, RuleViolation, check
 from .signing import SigningError, generate_key, sign, statement, unseal_private_key, wrapping_key
+from .registry import export_registry
 from .store import KeyRecord, Revocation, Store, StoreError
 
 log = logging.getLogger(__name__)
-
-REGISTRY_FORMAT = "vaidya-rx-keys/1"
-
 
 def utc_now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
@@ -112,21 +110,3 @@ class RxService:
 
     def registry(self) -> dict[str, Any]:
         return export_registry(self.store, self._clock())
-
-
-def export_registry(store: Store, now: datetime) -> dict[str, Any]:
-    """The public-key registry (`vaidya rx export-keys`): keys, plus revocations known at export time."""
-    return {
-        "format": REGISTRY_FORMAT,
-        "exported_at": utc_text(now),
-        "keys": [
-            {"key_id": k.key_id, "doctor_id": k.doctor_id, "doctor_name": k.doctor_name,
-             "registration_number": k.registration_number, "council": k.council,
-             "public_key": k.public_key.hex(), "created_at": utc_text(k.created_at)}
-            for k in store.keys()
-        ],
-        "revocations": [
-            {"rx_id": r.rx_id, "version": r.version, "reason": r.reason, "revoked_at": utc_text(r.revoked_at)}
-            for r in store.revocations()
-        ],
-    }

@@ -251,6 +251,15 @@ class Store:
             rows = db.execute("SELECT * FROM rx_revocations ORDER BY revoked_at").fetchall()
         return [Revocation(r[0], r[1], r[2], r[3], parse_utc(r[4])) for r in rows]
 
+    def superseded(self) -> list[tuple[str, int, int]]:
+        """(prescription ID, version, newest version) for every version a correction replaced."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT v.rx_id, v.version, (SELECT MAX(version) FROM rx_versions w WHERE w.rx_id = v.rx_id) AS top "
+                "FROM rx_versions v WHERE v.version < top ORDER BY v.rx_id, v.version"
+            ).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
     def dispense(self, rx_id: str, version: int, dispensed_by: str, note: str, now: datetime) -> Dispensation:
         with self._connect() as db:
             db.execute(

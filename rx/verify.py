@@ -16,6 +16,7 @@ from .canonical import CanonicalError, digest, parse_canonical
 from .model import Prescription
 from .qr import QrError, QrPayload, decode, encode, payload_for
 from .signing import signature_valid, statement
+from .registry import PublicKey, registry_keys, registry_ref
 from .store import Store
 
 PDF_CONTENT_NAME = "prescription.json"
@@ -27,15 +28,6 @@ class Status(enum.StrEnum):
     INVALID = "invalid"
     SUPERSEDED = "superseded"
     REVOKED = "revoked"
-
-
-@dataclass(frozen=True)
-class PublicKey:
-    key_id: str
-    doctor_name: str
-    registration_number: str
-    council: str
-    public_key: bytes
 
 
 @dataclass(frozen=True)
@@ -118,16 +110,6 @@ def _with(verdict: Verdict, status: Status, reason: str, rx: Prescription | None
 
 
 # Offline ------------------------------------------------------------------------------------------------
-def registry_keys(registry: dict[str, Any]) -> dict[str, PublicKey]:
-    if registry.get("format") != "vaidya-rx-keys/1":
-        raise ValueError("not a Vaidya key registry (expected format vaidya-rx-keys/1)")
-    return {
-        k["key_id"]: PublicKey(k["key_id"], k["doctor_name"], k["registration_number"], k["council"],
-                               bytes.fromhex(k["public_key"]))
-        for k in registry["keys"]
-    }
-
-
 def verify_offline(text: str, registry: dict[str, Any], content: bytes | None = None) -> Verdict:
     """Check a QR payload against an exported registry; with `content`, check the signed bytes too."""
     payload = _parse(text)
@@ -146,10 +128,16 @@ def verify_offline(text: str, registry: dict[str, Any], content: bytes | None = 
             return _with(verdict, Status.INVALID, f"the signed content is damaged: {exc}")
         if (rx.id, rx.version) != (payload.rx_id, payload.version):
             return _with(verdict, Status.INVALID, "the content belongs to a different prescription")
+    ref = registry_ref(payload.rx_id, payload.version)
     for revoked in registry.get("revocations", []):
-        if (revoked["rx_id"], revoked["version"]) == (payload.rx_id, payload.version):
+        if revoked["ref"] == ref:
             return _with(verdict, Status.REVOKED, f"revoked by the doctor: {revoked['reason']}", rx)
-    return _with(verdict, Status.VALID, "signature valid (revocations as of the registry export)", rx)
+    for replaced in registry.get("superseded", []):
+        if replaced["ref"] == ref:
+            latest = int(replaced["latest_version"])
+            return _with(verdict, Status.SUPERSEDED, f"superseded by version {latest}: dispense from the newest "
+                         "version only", rx, latest)
+    return _with(verdict, Status.VALID, "signature valid (revocations and corrections as of the registry export)", rx)
 
 
 def read_pdf(pdf: bytes) -> tuple[str, bytes]:

@@ -60,17 +60,29 @@ def test_a_code_with_a_swapped_digest_or_an_unknown_key_is_invalid(service, tmp_
     assert verdict.status is Status.INVALID and "unknown signing key" in verdict.reason
 
 
-def test_the_offline_registry_verifies_a_code_and_knows_revocations_at_export(service):
+def test_the_offline_registry_verifies_a_code_and_knows_revocations_and_corrections_at_export(service):
     signed = service.issue(prescription())
     other = service.issue(prescription(id="AAAA-BBBB-CCCC", doctor=doctor(id="doc-2", registration_number="MMC-77")))
     service.revoke(other.prescription.id, "doc-2", "Duplicate")
+    corrected = service.issue(prescription(id="DDDD-EEEE-FFFF"))
+    service.correct(corrected.prescription.id, "doc-1", advice="Rest")
     registry = json.loads(json.dumps(service.registry()))
     assert verify_offline(_code(signed), registry).status is Status.VALID
     revoked = verify_offline(_code(other), registry)
     assert revoked.status is Status.REVOKED and revoked.registration_number == "MMC-77"
+    old = verify_offline(_code(corrected), registry)
+    assert old.status is Status.SUPERSEDED and old.latest_version == 2
     text = _code(signed)
     broken = text[:-5] + ("A" if text[-5] != "A" else "B") + text[-4:]
     assert verify_offline(broken, registry).status is Status.INVALID
+
+
+def test_a_published_registry_names_no_prescription(service):
+    service.issue(prescription())
+    service.revoke(prescription().id, "doc-1", "Wrong patient")
+    text = json.dumps(service.registry())
+    assert prescription().id not in text and prescription().id.replace("-", "") not in text
+    assert "Sita" not in text
 
 
 def test_a_pdf_verifies_offline_and_fails_when_its_signed_content_is_swapped(service):
