@@ -1,8 +1,8 @@
 """Verification: is this printout a prescription a registered doctor signed, and is it still current?
 
 Online (the /rx/verify page) the store also says whether the version was superseded or revoked and holds
-the signed content. Offline (`vaidya rx verify`) the exported key registry checks the signature and the
-revocations known at export time; a PDF additionally carries its canonical bytes, checked by digest.
+the signed content. Offline (`vaidya rx verify`) the exported key registry checks the signature, and
+knows the revocations and corrections made before the export; a PDF additionally carries its canonical bytes, checked by digest.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 from .canonical import CanonicalError, digest, parse_canonical
 from .model import Prescription
 from .qr import QrError, QrPayload, decode, encode, payload_for
-from .signing import signature_valid, statement
 from .registry import PublicKey, registry_keys, registry_ref
+from .signing import signature_valid, statement
 from .store import Store
 
 PDF_CONTENT_NAME = "prescription.json"
@@ -55,8 +55,9 @@ def check_signature(payload: QrPayload, key: PublicKey | None) -> Verdict:
     message = statement(payload.rx_id, payload.version, payload.key_id, payload.digest)
     who = dict(doctor_name=key.doctor_name, registration_number=key.registration_number, council=key.council)
     if not signature_valid(key.public_key, message, payload.signature):
+        # No doctor's name beside a failed signature: a forger may quote any real key ID.
         return Verdict(Status.INVALID, "the signature does not match: this code was altered or forged",
-                       payload.rx_id, payload.version, **who)
+                       payload.rx_id, payload.version)
     return Verdict(Status.VALID, "signature valid", payload.rx_id, payload.version, **who)
 
 

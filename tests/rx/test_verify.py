@@ -99,3 +99,11 @@ def test_a_pdf_verifies_offline_and_fails_when_its_signed_content_is_swapped(ser
 def test_a_pdf_without_signature_data_is_invalid_with_a_reason():
     verdict = verify_pdf_offline(b"%PDF-1.4\n%%EOF", {"format": "vaidya-rx-keys/1", "keys": []})
     assert verdict.status is Status.INVALID and verdict.reason
+
+
+def test_a_failed_signature_names_no_doctor(service):
+    signed = service.issue(prescription())
+    text = _code(signed)
+    broken = text[:-9] + ("A" if text[-9] != "A" else "B") + text[-8:]
+    verdict = verify_online(broken, service.store)
+    assert verdict.status is Status.INVALID and verdict.doctor_name == "" and verdict.registration_number == ""
