@@ -17,7 +17,7 @@ from fpdf.enums import XPos, YPos
 from . import labels
 from .dosage import FREQUENCIES
 from .fonts import FONT_DIR, LATIN, families_for, font_file
-from .model import Prescription, Signed
+from .model import LANGUAGES, Prescription, Signed
 from .qr import payload_for, qr_png, verification_url
 from .verify import PDF_CONTENT_NAME, PDF_QR_NAME
 
@@ -43,7 +43,7 @@ def _date(value: date) -> str:
 def render_pdf(signed: Signed, base_url: str, font_dir: Path = FONT_DIR) -> bytes:
     """The prescription as a PDF, with its QR code and the signed bytes attached."""
     rx = signed.prescription
-    lang = rx.patient.language if rx.patient.language in labels.catalog()["title"] else "en"
+    lang = rx.patient.language if rx.patient.language in LANGUAGES else "en"
     pdf = _Page(format="A4")
     pdf.set_margins(15, 14, 15)
     pdf.set_auto_page_break(True, margin=20)

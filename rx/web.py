@@ -354,7 +354,7 @@ async def issue_from_form(request: web.Request) -> web.StreamResponse:
 async def _notify_patient(request: web.Request, mobile: str, signed: Signed) -> None:
     """SMS the patient that a prescription is ready; a gateway failure is logged, the prescription stands."""
     rx = signed.prescription
-    lang = rx.patient.language if rx.patient.language in labels.catalog()["title"] else "en"
+    lang = rx.patient.language if rx.patient.language in LANGUAGES else "en"
     title = labels.both("title", lang)
     text = f"Vaidya: {title} {rx.id} — {rx.doctor.name}. {_portal(request).config.base_url}/rx/mine"
     try:
