@@ -57,6 +57,7 @@ from .verify import Status, Verdict, verify_id, verify_online
 log = logging.getLogger(__name__)
 
 RX_SERVICE = web.AppKey("rx_service", RxService)
+PDF_CACHE: web.AppKey["PdfCache"] = web.AppKey("rx_pdf_cache")
 STATIC_DIR = Path(__file__).parent / "static"
 _ID = r"{rx_id:[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}}"
 
@@ -68,6 +69,7 @@ def setup(app: web.Application, config: Config) -> RxService:
     sub = web.Application(middlewares=MIDDLEWARES)
     sub[PORTAL] = app[PORTAL]
     sub[RX_SERVICE] = service
+    sub[PDF_CACHE] = PdfCache()
     r = sub.router
     r.add_get("/verify", verify_page)
     r.add_post("/verify/dispense", dispense)
@@ -190,6 +192,29 @@ async def _readable(request: web.Request) -> Signed:
     return signed
 
 
+class PdfCache:
+    """The last few rendered PDFs. Signed versions never change, so a PDF never goes stale."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._items: collections.OrderedDict[tuple[str, int], bytes] = collections.OrderedDict()
+
+    async def get(self, signed: Signed, base_url: str) -> bytes:
+        key = (signed.prescription.id, signed.prescription.version)
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        pdf = await asyncio.to_thread(render_pdf, signed, base_url)
+        self._items[key] = pdf
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return pdf
+
+
+async def _pdf(request: web.Request, signed: Signed) -> bytes:
+    return await request.app[PDF_CACHE].get(signed, _portal(request).config.base_url)
+
+
 def _status(service: RxService, signed: Signed) -> str:
     rx = signed.prescription
     if service.store.revocation(rx.id, rx.version) is not None:
@@ -200,8 +225,7 @@ def _status(service: RxService, signed: Signed) -> str:
 
 async def download_pdf(request: web.Request) -> web.StreamResponse:
     signed = await _readable(request)
-    base = _portal(request).config.base_url
-    pdf = await asyncio.to_thread(render_pdf, signed, base)
+    pdf = await _pdf(request, signed)
     rx = signed.prescription
     return web.Response(body=pdf, content_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="prescription-{rx.id}-v{rx.version}.pdf"'})
@@ -215,7 +239,7 @@ async def download_fhir(request: web.Request) -> web.StreamResponse:
     if request.query.get("kind") == "op-consult":
         bundle = op_consult_bundle(signed, base, med_status)
     else:
-        pdf = await asyncio.to_thread(render_pdf, signed, base)
+        pdf = await _pdf(request, signed)
         bundle = prescription_bundle(signed, pdf, base, med_status)
     return web.json_response(bundle, content_type="application/fhir+json")
 
