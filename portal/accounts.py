@@ -7,6 +7,7 @@ per client address (counted in the database, so a restart does not reset them).
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import sqlite3
 import time
@@ -16,9 +17,11 @@ from dataclasses import dataclass
 from . import security
 from . import storage as st
 from .db import Database
-from .errors import Forbidden, Invalid, TooMany
+from .errors import Forbidden, Invalid, TooMany, Unavailable
 from .i18n import N_, Language
-from .sms import SmsGateway
+from .sms import SmsError, SmsGateway
+
+log = logging.getLogger(__name__)
 
 OTP_TTL_S = 300
 OTP_MAX_TRIES = 5
@@ -88,7 +91,11 @@ class Accounts:
 
         await self.db.run(save)
         text = self.language(lang).gettext("Your Vaidya code is %(code)s. It is valid for 5 minutes.")
-        await self.sms.send(mobile, text % {"code": code})
+        try:
+            await self.sms.send(mobile, text % {"code": code})
+        except SmsError as exc:
+            log.warning("OTP SMS to %s not sent: %s", mobile, exc)
+            raise Unavailable("sms_failed", N_("We could not send the SMS. Please try again in a minute.")) from None
         return mobile
 
     async def verify_otp(self, raw_mobile: str, code: str) -> str:

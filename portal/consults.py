@@ -59,7 +59,7 @@ def own_consultation(conn: sqlite3.Connection, doctor_id: int, consultation_id: 
     try:
         c = st.get_consultation(conn, consultation_id)
     except st.NotFound:
-        raise NotFoundError("no_consultation", N_("No such consultation.")) from None
+        raise NotFoundError("no_consultation", N_("This page does not exist.")) from None
     if c.doctor_id != doctor_id:
         raise Forbidden("not_yours", N_("This record belongs to someone else."))
     return c

@@ -58,8 +58,9 @@ class Portal:
         self.sockets: set[web.WebSocketResponse] = set()
 
     async def lifecycle(self, app: web.Application) -> AsyncIterator[None]:
-        """cleanup_ctx: open the database (and seed the demo), run the missed-call sweep, close on exit."""
+        """cleanup_ctx: open the database (and seed the demo), run the queue sweep, close on exit."""
         await self.db.open()
+        await self.queues.expire_past_days()
         if self.config.seed_demo:
             from .seed import seed_demo
 
@@ -84,8 +85,9 @@ class Portal:
             await asyncio.sleep(SWEEP_INTERVAL_S)
             try:
                 await self.consults.sweep_unanswered()
+                await self.queues.expire_past_days()
             except Exception:  # keep sweeping; one bad row must not stop missed-call handling
-                log.exception("missed-call sweep failed")
+                log.exception("queue sweep failed")
 
 
 PORTAL = web.AppKey("portal", Portal)

@@ -92,7 +92,7 @@ def patient_summary(conn: sqlite3.Connection, doctor_id: int, patient_id: str, c
     try:
         patient = st.get_patient(conn, patient_id)
     except st.NotFound:
-        raise NotFoundError("no_patient", N_("No such patient.")) from None
+        raise NotFoundError("no_patient", N_("This page does not exist.")) from None
     if not doctor_may_see(conn, doctor_id, patient_id):
         raise Forbidden("not_your_patient", N_("This patient is not in your OPDs."))
     st.audit(conn, f"doctor:{doctor_id}", "view", f"patient:{patient_id}", client)

@@ -8,6 +8,7 @@ its own `rx_*` tables and version table in the same file; the portal never touch
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -182,8 +183,13 @@ MIGRATIONS: list[str] = [
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """Open the database file in WAL mode with foreign keys on; usable from one thread at a time."""
+    """Open the database file in WAL mode with foreign keys on; usable from one thread at a time.
+
+    A new file is created readable by its owner only (patient records); SQLite gives its WAL the same mode.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
@@ -250,10 +256,10 @@ class Database:
         if self._conn is None:
             raise RuntimeError("the database is not open")
         conn = self._conn
-        return await asyncio.get_running_loop().run_in_executor(self._executor, _in_transaction, conn, fn)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, in_transaction, conn, fn)
 
 
-def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+def in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = fn(conn)

@@ -43,6 +43,12 @@ class TooMany(PortalError):
     status = 429
 
 
+class Unavailable(PortalError):
+    """Something we depend on (the SMS gateway) failed; trying again later may work."""
+
+    status = 503
+
+
 class LoginRequired(PortalError):
     """No session of the needed kind: pages redirect to `login_url`, JSON endpoints answer 401."""
 

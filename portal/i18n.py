@@ -56,10 +56,14 @@ class Language:
             value = dt.date.fromtimestamp(value)
         return format_date(value, format="medium", locale=self.locale)
 
-    def time(self, value: dt.datetime | float) -> str:
+    def time(self, value: dt.datetime | dt.time | float) -> str:
         if isinstance(value, (int, float)):
             value = dt.datetime.fromtimestamp(value)
         return format_time(value, format="short", locale=self.locale)
+
+    def clock(self, hhmm: str) -> str:
+        """An OPD hour stored as "HH:MM", the way this language writes times ("9:00 am")."""
+        return self.time(dt.time.fromisoformat(hhmm))
 
     def minutes(self, seconds: float) -> str:
         """A wait or duration in whole minutes, localized ("about 12 minutes")."""

@@ -7,6 +7,7 @@ live pages that something changed.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sqlite3
 import statistics
 import time
@@ -20,7 +21,9 @@ from .errors import Conflict, Forbidden, Invalid, NotFoundError, PortalError
 from .events import QueueEvents
 from .i18n import LANGUAGES, N_, Language
 from .models import LIVE_TOKEN_STATUSES, Consultation, Opd, Patient, Token, TokenStatus, Visit
-from .sms import SmsGateway
+from .sms import SmsError, SmsGateway
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ def owned_patient(conn: sqlite3.Connection, patient_id: str, mobile: str) -> Pat
     try:
         patient = st.get_patient(conn, patient_id)
     except st.NotFound:
-        raise NotFoundError("no_patient", N_("No such patient.")) from None
+        raise NotFoundError("no_patient", N_("This page does not exist.")) from None
     if patient.mobile != mobile:
         raise Forbidden("not_yours", N_("This record belongs to someone else."))
     return patient
@@ -60,7 +63,7 @@ def owned_token(conn: sqlite3.Connection, token_id: int, mobile: str) -> Token:
     try:
         token = st.get_token(conn, token_id)
     except st.NotFound:
-        raise NotFoundError("no_token", N_("No such token.")) from None
+        raise NotFoundError("no_token", N_("This page does not exist.")) from None
     owned_patient(conn, token.patient_id, mobile)
     return token
 
@@ -108,6 +111,8 @@ class Queues:
                 opd = st.get_opd(conn, opd_id)
             except st.NotFound:
                 raise Invalid({"opd": N_("Choose an OPD.")}) from None
+            if opd.is_hub:  # hubs take referrals from health workers, not patients' own bookings
+                raise Invalid({"opd": N_("Choose an OPD.")})
             for t in st.tokens_for_patients(conn, [patient_id]):
                 if t.opd_id == opd.id and t.day == today and t.status in LIVE_TOKEN_STATUSES:
                     raise Conflict("token_exists", N_("You already have token %(number)s for this OPD today."),
@@ -125,9 +130,16 @@ class Queues:
         token, opd = await self.db.run(book)
         link = f"{self.base_url()}/portal/t/{token.id}?k={secret}"
         text = self.language(language).gettext("Vaidya token %(number)s, %(opd)s, patient ID %(patient)s. Open: %(link)s")
-        await self.sms.send(mobile, text % {"number": token.number, "opd": opd.name, "patient": patient_id,
-                                            "link": link})
+        try:
+            await self.sms.send(mobile, text % {"number": token.number, "opd": opd.name, "patient": patient_id,
+                                                "link": link})
+        except SmsError as exc:  # the token stands: the patient is logged in and sees it on screen
+            log.warning("token %s booked, but its SMS was not sent: %s", token.number, exc)
         return token
+
+    async def expire_past_days(self, today: dt.date | None = None) -> int:
+        """Tokens of earlier days that never reached a doctor leave the queues (at start and in the sweep)."""
+        return await self.db.run(lambda conn: st.expire_old_tokens(conn, today or dt.date.today()))
 
     async def login_by_link(self, token_id: int, secret: str) -> str:
         """The mobile number behind a token's SMS link, while the token is alive."""
@@ -140,7 +152,7 @@ class Queues:
             if token is None or not token.login_secret_hash or not security.same(token.login_secret_hash, expected):
                 raise Forbidden("bad_link", N_("This link is not valid. Log in with your mobile number."))
             if token.status not in LIVE_TOKEN_STATUSES:
-                raise Forbidden("link_expired", N_("This token has ended. Log in with your mobile number."))
+                raise Forbidden("link_expired", N_("This token has ended."))
             return st.get_patient(conn, token.patient_id).mobile
 
         return await self.db.run(check)
@@ -160,7 +172,7 @@ class Queues:
             opd = st.get_opd(conn, token.opd_id)
             if not opd_is_open(opd, dt.datetime.now()):
                 raise PortalError("opd_closed", N_("This OPD is closed now. It opens at %(opens)s."),
-                                  opens=opd.opens)
+                                  opens=dt.time.fromisoformat(opd.opens))
             return st.update_token(conn, token.id, status=TokenStatus.WAITING, queued_at=now)
 
         token = await self.db.run(join)

@@ -114,7 +114,7 @@ class Referrals:
             try:
                 token = st.get_token(conn, token_id)
             except st.NotFound:
-                raise NotFoundError("no_token", N_("No such token.")) from None
+                raise NotFoundError("no_token", N_("This page does not exist.")) from None
             if token.health_worker_id != hw_id:
                 raise Forbidden("not_yours", N_("This record belongs to someone else."))
             c = self.open_consultation(conn, token)

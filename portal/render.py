@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,12 @@ def page(request: web.Request, template: str, status: int = 200, **context: Any)
 
 
 def message(request: web.Request, error: PortalError) -> str:
-    text = lang(request).gettext(error.message)
-    return text % error.params if error.params else text
+    """The error's message in the visitor's language, times in it written the language's way."""
+    language = lang(request)
+    text = language.gettext(error.message)
+    if not error.params:
+        return text
+    return text % {k: language.time(v) if isinstance(v, dt.time) else v for k, v in error.params.items()}
 
 
 def field_errors(request: web.Request, error: Invalid) -> dict[str, str]:

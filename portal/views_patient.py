@@ -11,7 +11,7 @@ from . import keys
 from . import storage as st
 from .auth import client_address, log_in, log_out, patient_mobile
 from .context import PORTAL
-from .errors import Invalid, NotFoundError, PortalError, TooMany
+from .errors import Invalid, NotFoundError, PortalError, TooMany, Unavailable
 from .i18n import N_, Language
 from .queue import QueueState, owned_patient, owned_token
 from .registration import parse_patient_form, register_patient
@@ -59,8 +59,8 @@ async def send_otp(request: web.Request) -> web.StreamResponse:
         mobile = await portal.accounts.send_otp(str(form.get("mobile", "")), client_address(request), lang(request).code)
     except Invalid as exc:
         return page(request, "start.html", status=400, errors=field_errors(request, exc), mobile=form.get("mobile"))
-    except TooMany as exc:
-        return page(request, "start.html", status=429, error=message(request, exc), mobile=form.get("mobile"))
+    except (TooMany, Unavailable) as exc:
+        return page(request, "start.html", status=exc.status, error=message(request, exc), mobile=form.get("mobile"))
     return page(request, "otp.html", mobile=mobile)
 
 
@@ -146,7 +146,7 @@ def _token_id(request: web.Request) -> int:
     try:
         return int(request.match_info["token_id"])
     except ValueError:
-        raise NotFoundError("no_token", N_("No such token.")) from None
+        raise NotFoundError("no_token", N_("This page does not exist.")) from None
 
 
 async def token_page(request: web.Request) -> web.StreamResponse:

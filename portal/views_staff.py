@@ -109,7 +109,7 @@ async def download_upload(request: web.Request) -> web.StreamResponse:
         try:
             up = st.get_upload(conn, upload_id)
         except st.NotFound:
-            raise NotFoundError("no_upload", N_("No such file.")) from None
+            raise NotFoundError("no_upload", N_("This page does not exist.")) from None
         if session.kind == "patient":
             allowed = st.get_patient(conn, up.patient_id).mobile == session.subject
         elif session.kind == "doctor":

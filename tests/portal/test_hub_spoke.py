@@ -101,3 +101,13 @@ async def test_an_existing_patient_is_referred_by_patient_id(server, clinic):
     assert resp.status == 303
     resp, body = await patient.api("GET", "/portal/api/me")
     assert body["tokens"][0]["number"] == "CAR-001" and body["tokens"][0]["status"] == "waiting"
+
+
+async def test_a_patient_cannot_book_a_hub_opd_directly(server, clinic):
+    patient = await server.browser()
+    await patient.login_with_otp("9876543210")
+    pid = await patient.register()
+    resp, text = await patient.post(f"/portal/patients/{pid}/book", {"opd": str(clinic.hub), "language": "hi"})
+    assert resp.status == 400 and '<p class="error" id="e-opd">Choose an OPD.</p>' in text
+    _, body = await patient.api("GET", "/portal/api/me")
+    assert body["tokens"] == []

@@ -187,3 +187,57 @@ async def test_live_updates_reach_several_waiting_patients(server, clinic):
     assert first["status"] == "called" and second["position"] == 1
     await asyncio.gather(*(ws.close() for ws in sockets))
     await wait_until(lambda: not server.portal.sockets, "the server to drop closed queue sockets")
+
+
+async def test_a_closed_opd_refuses_to_queue_and_says_when_it_opens_in_the_patients_language(server):
+    import datetime as dt
+
+    from portal import db
+    from portal import storage as st
+
+    now = dt.datetime.now()
+    opens = "23:30" if now.hour < 23 else "00:00"
+    closes = "23:59" if now.hour < 23 else "00:30"
+    conn = db.connect(server.data_dir / DB_FILE)
+    night = st.add_opd(conn, code="NGT", name="Night OPD", opens=opens, closes=closes).id
+    conn.close()
+    patient = await server.browser()
+    await patient.get("/portal/lang?l=hi&next=/portal/")
+    await patient.login_with_otp("9876543210")
+    pid = await patient.register(language="hi")
+    _, text = await patient.get(f"/portal/patients/{pid}/book")
+    written = {"23:30": "11:30 pm", "00:00": "12:00 am"}[opens]
+    assert written in text  # the hours, written the Hindi way
+    token_id = await patient.book(pid, night, language="hi")
+    resp, text = await patient.post(f"/portal/tokens/{token_id}/join")
+    assert resp.status == 400 and f"यह ओपीडी अभी बंद है। यह {written} पर खुलेगी।" in text
+    assert (await patient.state(token_id))["status"] == "booked"
+
+
+async def test_yesterdays_waiting_tokens_leave_the_queue_when_the_server_starts(aiohttp_server, aiohttp_client,
+                                                                                  tmp_path, clinic):
+    import datetime as dt
+
+    from portal import db
+
+    from tests.portal.conftest import Server
+
+    first = await Server(aiohttp_server, aiohttp_client, tmp_path).start()
+    patient = await first.browser()
+    await patient.login_with_otp("9876543210")
+    old = await patient.book(await patient.register("Old"), clinic.gen)
+    await patient.join(old)
+    await first.stop()
+    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    conn = db.connect(tmp_path / DB_FILE)
+    conn.execute("UPDATE tokens SET day = ? WHERE id = ?", (yesterday, old))
+    conn.close()
+
+    second = await Server(aiohttp_server, aiohttp_client, tmp_path).start()
+    patient = await second.browser()
+    await patient.login_with_otp("9876543210")
+    assert (await patient.state(old))["status"] == "expired"
+    doctor = await second.browser()
+    await doctor.staff_login("dr-hindi")
+    resp, body = await doctor.api("POST", "/portal/api/doctor/admit", {"opd": clinic.gen})
+    assert resp.status == 409 and body["error"] == "queue_empty"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import stat
 
 import pytest
 
@@ -74,3 +75,11 @@ async def test_a_failed_transaction_leaves_no_half_written_record(tmp_path):
         assert TokenStatus.WAITING.value == "waiting"
     finally:
         await database.close()
+
+
+def test_a_new_database_file_is_readable_by_its_owner_only(tmp_path):
+    conn = db.connect(tmp_path / "data" / db.DB_FILE)
+    db.migrate(conn)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "data").iterdir()}
+    conn.close()
+    assert modes[db.DB_FILE] == 0o600 and all(m == 0o600 for m in modes.values()), modes
