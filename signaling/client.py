@@ -166,6 +166,15 @@ class SignalingClient:
 
     async def _read(self) -> None:
         assert self._ws is not None
+        try:
+            await self._read_frames()
+        finally:
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(ConnectionError("the signaling socket closed"))
+
+    async def _read_frames(self) -> None:
+        assert self._ws is not None
         async for frame in self._ws:
             if frame.type != aiohttp.WSMsgType.TEXT:
                 continue

@@ -24,8 +24,6 @@ class Config:
     data_dir: Path = field(default_factory=lambda: Path("var"))
     #: HS256 key for access tokens; from VAIDYA_SECRET or generated once into the data dir.
     secret: str = ""
-    #: Redis URL for the shared room registry; empty means the embedded in-memory registry.
-    redis_url: str = ""
     #: Development conveniences (dev SMS inbox page). Never in production.
     dev: bool = False
     #: Seed a demo doctor, OPD and health worker at start-up (the `make serve` default).

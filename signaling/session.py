@@ -89,9 +89,14 @@ class Session:
         client on a congested 2G link whose pongs queue behind video is not dropped while its media flows."""
         last_ping = 0.0
         media_seen = -1
+        checked = time.monotonic()
         while True:
             await asyncio.sleep(LIVENESS_CHECK_S)
             now = time.monotonic()
+            if now - checked > 4 * LIVENESS_CHECK_S:
+                # This process itself stalled: what arrived meanwhile is still unread, so judge nobody.
+                self._last_heard = max(self._last_heard, now - LIVENESS_CHECK_S)
+            checked = now
             media = sum(received_packets(t.pc) for p in self.memberships.values() for t in (p.publish, p.subscribe) if t)
             if media != media_seen:
                 media_seen = media
