@@ -289,17 +289,19 @@ class Link:
         self.down.close()
 
 
-def conformance(direction: dict[str, Any], tolerance: float = 0.1) -> list[str]:
+def conformance(direction: dict[str, Any], tolerance: float = 0.1, lateness_ms: float = 25.0) -> list[str]:
     """Ways in which one direction's measured behaviour departs from its profile (empty: it conformed).
 
-    `direction` is one side of `Link.stats()`. Statistical checks allow 4 standard deviations.
+    `direction` is one side of `Link.stats()`. Rates may exceed the profile by `tolerance`; the added
+    delay's p95 may exceed delay + jitter + queue by `lateness_ms` (the relay waking late). Loss checks
+    allow 4 standard deviations.
     """
     p = LinkProfile(**direction["profile"])
     problems: list[str] = []
     delay = direction["added_delay_ms"]
     if delay["count"]:
         floor = p.delay_ms - p.jitter_ms - 2.0
-        ceiling = p.delay_ms + p.jitter_ms + (p.queue_ms if p.rate_bps else 0.0) + 20.0
+        ceiling = p.delay_ms + p.jitter_ms + (p.queue_ms if p.rate_bps else 0.0) + lateness_ms
         if delay["p50"] < floor:
             problems.append(f"added delay p50 {delay['p50']:.1f} ms is below the profile's {p.delay_ms:g} ms")
         if delay["p95"] > ceiling:

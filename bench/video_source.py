@@ -40,6 +40,7 @@ def _texture(width: int, height: int) -> np.ndarray:
     x = np.arange(2 * width)[None, :] * (2 * np.pi / width)
     y = np.arange(height)[:, None] * (2 * np.pi / height)
     tex = 128 + 50 * np.sin(3 * x + np.cos(2 * y)) + 30 * np.cos(2 * y - x)
+    tex += 25 * np.sin(23 * x) * np.cos(17 * y)  # fine detail, so the encoder spends a phone's bits
     return np.clip(tex, 0, 255).astype(np.uint8)
 
 
@@ -149,6 +150,7 @@ class PreencodedVideoTrack(MediaStreamTrack):
         self._clock = _PeriodClock()
         self._lap = 0
         self._next = self._first_index()
+        self._sent = 0
 
     def _first_index(self) -> int:
         """The first keyframe not yet due, so playback starts decodable and on time."""
@@ -163,12 +165,13 @@ class PreencodedVideoTrack(MediaStreamTrack):
         if self.readyState != "live":
             raise _media_error()
         n = self._next
-        elapsed_ms = await self._clock.wait(frame_send_ms(n, self.fps), self._lap)
+        await self._clock.wait(frame_send_ms(n, self.fps), self._lap)
         self._next = n + 1
         if self._next == len(self._frames):
             self._next, self._lap = 0, self._lap + 1
         packet = av.Packet(self._frames[n].data)
-        packet.pts = round(elapsed_ms * 90)
+        packet.pts = self._sent * 90_000 // self.fps  # exact frame intervals; the stamp has whole ms
+        self._sent += 1
         packet.time_base = VIDEO_TIME_BASE
         return packet
 
