@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fractions
 import functools
+import time
 from dataclasses import dataclass, field
 
 import av
@@ -87,13 +88,18 @@ class PreencodedAudioTrack(MediaStreamTrack):
         super().__init__()
         self._packets = encode_loop(bitrate)
         self._clock = _PeriodClock()
-        offset_ms = stamp.now_ms() + PACKET_MS
-        self._next = int(offset_ms // PACKET_MS) % len(self._packets)
-        self._lap = 0 if self._next else 1
+        self._next: int | None = None  # chosen at the first recv(): sending starts then, not at creation
+        self._lap = 0
 
     async def recv(self) -> av.Packet:  # type: ignore[override]
         if self.readyState != "live":
             raise MediaStreamError()
+        if self._next is None:
+            self._clock = _PeriodClock()
+            offset_ms = time.time() * 1000 - self._clock.period_start_ms
+            self._next = int(offset_ms // PACKET_MS) + 1
+            if self._next >= len(self._packets):
+                self._next, self._lap = 0, 1
         n = self._next
         elapsed_ms = await self._clock.wait(n * PACKET_MS, self._lap)
         self._next = n + 1
@@ -125,7 +131,11 @@ class MarkDetector:
     _carry_time: float = 0.0
 
     def feed(self, samples: np.ndarray, receive_time: float) -> None:
-        """`samples`: mono float in [-1, 1] whose first sample plays at `receive_time` (time.time())."""
+        """`samples`: mono float in [-1, 1] whose first sample reached the application at `receive_time`.
+
+        Latency is taken where a decoded frame reaches the application (aiortc's jitter buffer and
+        decoder included), not at a modelled sound card: a player's own buffer is the player's choice.
+        """
         if self._carry.size:
             receive_time = self._carry_time
             samples = np.concatenate([self._carry, samples])

@@ -149,7 +149,7 @@ class PreencodedVideoTrack(MediaStreamTrack):
         self._frames = encode_loop(width, height, fps, bitrate)
         self._clock = _PeriodClock()
         self._lap = 0
-        self._next = self._first_index()
+        self._next: int | None = None  # chosen at the first recv(): sending starts then, not at creation
         self._sent = 0
 
     def _first_index(self) -> int:
@@ -164,6 +164,9 @@ class PreencodedVideoTrack(MediaStreamTrack):
     async def recv(self) -> av.Packet:  # type: ignore[override]
         if self.readyState != "live":
             raise _media_error()
+        if self._next is None:
+            self._clock = _PeriodClock()
+            self._next = self._first_index()
         n = self._next
         await self._clock.wait(frame_send_ms(n, self.fps), self._lap)
         self._next = n + 1

@@ -85,7 +85,8 @@ async def _send_video_through(relay: tuple[str, int], skip: range) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     now_ms = time.time() * 1000
     period_start = now_ms - now_ms % stamp.STAMP_PERIOD_MS
-    first = next(n for n in range(0, len(frames), FPS) if frame_send_ms(n, FPS) > now_ms - period_start + 50)
+    offset = now_ms - period_start + 50
+    first = next((n for n in range(0, len(frames), FPS) if frame_send_ms(n, FPS) > offset), len(frames))
     for i in range(75):
         n = (first + i) % len(frames)
         lap = (first + i) // len(frames)
