@@ -147,6 +147,7 @@ class PreencodedVideoTrack(MediaStreamTrack):
         self.fps = fps
         self.size = (width, height)
         self._frames = encode_loop(width, height, fps, bitrate)
+        self.counter_modulus = len(self._frames)
         self._clock = _PeriodClock()
         self._lap = 0
         self._next: int | None = None  # chosen at the first recv(): sending starts then, not at creation
@@ -188,6 +189,7 @@ class StampedVideoTrack(MediaStreamTrack):
         super().__init__()
         self.fps = fps
         self.size = (width, height)
+        self.counter_modulus = 1 << 16
         self._n = 0
         self._start: float | None = None
 

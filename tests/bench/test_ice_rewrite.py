@@ -66,9 +66,11 @@ def test_a_trickled_candidate_is_rewritten_the_same_way() -> None:
 
 async def test_a_phone_like_client_through_the_relay_sends_2g_bitrates_and_sees_the_added_delay() -> None:
     client, server = RTCPeerConnection(), RTCPeerConnection()
-    client.addTrack(PreencodedVideoTrack(160, 90, fps=15, bitrate=100_000))
     client.addTrack(PreencodedAudioTrack(16_000))
-    probe, marks, tasks = VideoProbe(source_size=(160, 90), psnr_every=3), MarkDetector(), []
+    video = PreencodedVideoTrack(160, 90, fps=15, bitrate=100_000)
+    client.addTrack(video)
+    probe = VideoProbe(source_size=(160, 90), psnr_every=3, counter_modulus=video.counter_modulus)
+    marks, tasks = MarkDetector(), []
 
     async def consume(track) -> None:  # type: ignore[no-untyped-def]
         try:
