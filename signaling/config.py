@@ -41,6 +41,9 @@ class Config:
     peer_timeout_s: float = 5.0
     #: Default access-token lifetime, seconds.
     token_ttl_s: int = 600
+    #: Addresses the SFU offers as ICE host candidates, comma-separated (a public deployment lists its
+    #: public interface). Loopback by default, so a fresh `make serve` talks to this machine only.
+    media_addresses: str = "127.0.0.1"
     log_level: str = "INFO"
 
     def validate(self) -> None:

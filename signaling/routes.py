@@ -1,9 +1,50 @@
-"""The signaling route table: the WebSocket and the room page."""
+"""The signaling route table: the WebSocket, the room page and its static files."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aiohttp import web
+
+from . import keys
+from .protocol import MAX_ROOM_NAME
+from .session import Session
+
+STATIC_DIR = Path(__file__).parent / "static"
+#: Frames above this close the socket (1009); frames above the configured message limit get `too_large`.
+HARD_FRAME_LIMIT = 1024 * 1024
+
+
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(heartbeat=2.0, max_msg_size=HARD_FRAME_LIMIT)
+    await ws.prepare(request)
+    session = Session(ws, request.app[keys.REGISTRY], request.app[keys.CONFIG])
+    await session.run()
+    return ws
+
+
+async def room_page(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    if len(name) > MAX_ROOM_NAME or not all(c.isalnum() or c in "-_." for c in name):
+        raise web.HTTPNotFound(text="no such room name")
+    page = STATIC_DIR / "room.html"
+    if not page.exists():
+        raise web.HTTPNotFound(text="the room page is not installed")
+    return web.FileResponse(page, headers={"Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"})
 
 
 def setup(app: web.Application) -> None:
     """Mount signaling's routes."""
+    from .registry import RoomRegistry
+
+    registry = RoomRegistry()
+    app[keys.REGISTRY] = registry
+
+    async def close_rooms(app: web.Application) -> None:
+        registry.close()
+
+    app.on_shutdown.append(close_rooms)
+    app.router.add_get("/ws", websocket)
+    app.router.add_get("/room/{name}", room_page)
+    STATIC_DIR.mkdir(exist_ok=True)
+    app.router.add_static("/static/", STATIC_DIR)

@@ -1,0 +1,24 @@
+"""The `vaidya-bench` command: load tests that size a deployment."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import forward
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vaidya-bench", description="Vaidya load tests (servers run on loopback).")
+    sub = parser.add_subparsers(dest="command", required=True)
+    forward.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,375 @@
+"""`vaidya-bench forward`: what forwarding costs the server, per packet delivered to one subscriber.
+
+P publishers each send pre-encoded VP8 + Opus (nothing is encoded while measuring), S subscribers
+per publisher count packets without depacketizing or decoding. The server runs in its own process;
+its CPU time over the measured window divided by the packets delivered gives µs per packet-hop.
+The same scenario then runs against aiortc's stock relay path (decode + re-encode) as the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+
+from media.sfu.aiortc_bridge import intercept_rtp, restrict_host_addresses
+from signaling.client import SignalingClient
+from signaling.grants import mint_token
+
+LOSS_LIMIT_PCT = 0.1
+SATURATED_CPU_PCT = 95.0
+
+
+@dataclass
+class StreamCount:
+    """Packets of one stream at one subscriber, and the highest extended sequence number seen."""
+
+    received: int = 0
+    highest: int | None = None
+    first: int | None = None
+
+    def add(self, seq: int) -> None:
+        self.received += 1
+        if self.highest is None:
+            self.highest = self.first = seq
+            return
+        base = self.highest & ~0xFFFF
+        ext = base | seq
+        if ext < self.highest - 0x8000:
+            ext += 0x10000
+        elif ext > self.highest + 0x8000:
+            ext -= 0x10000
+        if ext > self.highest:
+            self.highest = ext
+
+
+@dataclass
+class Sample:
+    received: int
+    expected: int
+
+
+class PacketSink:
+    """Counts every RTP packet arriving on one subscribe connection, per SSRC."""
+
+    def __init__(self) -> None:
+        self.streams: dict[int, StreamCount] = {}
+
+    def attach(self, pc: Any) -> None:
+        @pc.on("track")
+        def on_track(track: Any) -> None:
+            for transceiver in pc.getTransceivers():
+                intercept_rtp(transceiver.receiver, self._count)
+
+    async def _count(self, packet: Any, arrival_time_ms: int) -> None:
+        stream = self.streams.get(packet.ssrc)
+        if stream is None:
+            stream = self.streams[packet.ssrc] = StreamCount()
+        stream.add(packet.sequence_number)
+
+    def sample(self) -> Sample:
+        received = sum(s.received for s in self.streams.values())
+        expected = sum(s.highest - s.first + 1 for s in self.streams.values() if s.highest is not None)
+        return Sample(received, expected)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerUnderTest:
+    """A server in its own process: ours (`vaidya serve`) or the stock-relay baseline."""
+
+    def __init__(self, kind: str, secret: str) -> None:
+        self.kind = kind
+        self.port = _free_port()
+        self._data = tempfile.TemporaryDirectory(prefix="vaidya-bench-")
+        env = {**os.environ, "VAIDYA_SECRET": secret}
+        if kind == "vaidya":
+            args = [sys.executable, "-m", "signaling.cli", "serve", "--port", str(self.port), "--data-dir", self._data.name]
+        else:
+            args = [sys.executable, "-m", "bench.baseline_relay", "--port", str(self.port)]
+        self.proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.ps = psutil.Process(self.proc.pid)
+
+    async def ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.kind} server exited: {self.proc.stderr.read() if self.proc.stderr else ''}")
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                writer.close()
+                return
+            except OSError:
+                await asyncio.sleep(0.1)
+        raise RuntimeError(f"{self.kind} server did not start")
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def cpu_seconds(self) -> float:
+        times = self.ps.cpu_times()
+        return times.user + times.system
+
+    def rss_mb(self) -> float:
+        return self.ps.memory_info().rss / 2**20
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._data.cleanup()
+
+
+@dataclass
+class Load:
+    """The synthetic participants of one run."""
+
+    secret: str
+    server: ServerUnderTest
+    width: int
+    height: int
+    fps: int
+    video_bitrate: int
+    clients: list[SignalingClient] = field(default_factory=list)
+    sinks: list[PacketSink] = field(default_factory=list)
+
+    async def add_publisher(self, index: int, subscribers: int) -> None:
+        from bench.audio_marks import PreencodedAudioTrack
+        from bench.video_source import PreencodedVideoTrack
+
+        room = f"fwd-{index}"
+        client = await SignalingClient(self.server.ws_url).connect()
+        self.clients.append(client)
+        peer = await client.join(room, mint_token(self.secret, room=room, identity=f"pub-{index}", role="patient"))
+        video = PreencodedVideoTrack(self.width, self.height, self.fps, self.video_bitrate)
+        await peer.publish(video, PreencodedAudioTrack())
+        await asyncio.sleep(0.5)  # the baseline needs the publisher's tracks before subscribers join
+        for s in range(subscribers):
+            sub = await SignalingClient(self.server.ws_url).connect()
+            self.clients.append(sub)
+            sink = PacketSink()
+            self.sinks.append(sink)
+            token = mint_token(self.secret, room=room, identity=f"sub-{index}-{s}", role="doctor")
+            await sub.join(room, token, configure_subscribe_pc=sink.attach)
+
+    def sample(self) -> Sample:
+        samples = [sink.sample() for sink in self.sinks]
+        return Sample(sum(s.received for s in samples), sum(s.expected for s in samples))
+
+    async def close(self) -> None:
+        await asyncio.gather(*(c.close() for c in self.clients), return_exceptions=True)
+
+
+async def _wait_flowing(load: Load, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(len(sink.streams) >= 2 for sink in load.sinks):
+            return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+async def measure_window(load: Load, seconds: float) -> dict[str, Any]:
+    """Counters over one window: server and generator CPU, packet-hops and loss."""
+    me = psutil.Process()
+    start = load.sample()
+    server_cpu0, my_cpu0, t0 = load.server.cpu_seconds(), sum(me.cpu_times()[:2]), time.monotonic()
+    await asyncio.sleep(seconds)
+    end = load.sample()
+    server_cpu, my_cpu, wall = load.server.cpu_seconds() - server_cpu0, sum(me.cpu_times()[:2]) - my_cpu0, time.monotonic() - t0
+    hops = end.received - start.received
+    expected = end.expected - start.expected
+    loss = max(0.0, 100.0 * (expected - hops) / expected) if expected > 0 else 100.0
+    return {
+        "seconds": round(wall, 2),
+        "packet_hops": hops,
+        "packet_hops_per_s": round(hops / wall, 1),
+        "loss_pct": round(loss, 3),
+        "server_cpu_pct": round(100 * server_cpu / wall, 1),
+        "cpu_us_per_packet_hop": round(1e6 * server_cpu / hops, 1) if hops else None,
+        "server_rss_mb": round(load.server.rss_mb(), 1),
+        "generator_cpu_pct": round(100 * my_cpu / wall, 1),
+    }
+
+
+async def run_scenario(kind: str, publishers: int, subscribers: int, seconds: float, args: argparse.Namespace) -> dict[str, Any]:
+    secret = secrets.token_urlsafe(32)
+    server = ServerUnderTest(kind, secret)
+    load = Load(secret, server, args.width, args.height, args.fps, args.bitrate)
+    try:
+        await server.ready()
+        for p in range(publishers):
+            await load.add_publisher(p, subscribers)
+        flowing = await _wait_flowing(load, 20)
+        await asyncio.sleep(args.warmup)
+        result = await measure_window(load, seconds)
+        result.update({"server": kind, "publishers": publishers, "subscribers": subscribers, "all_streams_flowing": flowing})
+        return result
+    finally:
+        await load.close()
+        server.stop()
+
+
+async def run_ramp(args: argparse.Namespace) -> dict[str, Any]:
+    """Add publishers (each with S subscribers) until loss passes 0.1 % or the server's core saturates."""
+    secret = secrets.token_urlsafe(32)
+    server = ServerUnderTest("vaidya", secret)
+    load = Load(secret, server, args.width, args.height, args.fps, args.bitrate)
+    steps: list[dict[str, Any]] = []
+    try:
+        await server.ready()
+        for p in range(args.max_publishers):
+            await load.add_publisher(p, args.subscribers)
+            await _wait_flowing(load, 15)
+            await asyncio.sleep(args.warmup)
+            step = await measure_window(load, args.seconds)
+            step["publishers"] = p + 1
+            steps.append(step)
+            _progress(f"ramp: {p + 1} publishers × {args.subscribers}: {step['packet_hops_per_s']} hops/s, "
+                      f"server {step['server_cpu_pct']} %, loss {step['loss_pct']} %, generator {step['generator_cpu_pct']} %")
+            if step["loss_pct"] > LOSS_LIMIT_PCT or step["server_cpu_pct"] >= SATURATED_CPU_PCT:
+                break
+            if step["generator_cpu_pct"] >= SATURATED_CPU_PCT:
+                _progress("ramp: the load generator is saturated; stopping before it distorts the result")
+                break
+    finally:
+        await load.close()
+        server.stop()
+    good = [s for s in steps if s["loss_pct"] <= LOSS_LIMIT_PCT and s["server_cpu_pct"] > 0]
+    best = max(good, key=lambda s: s["packet_hops_per_s"] / (s["server_cpu_pct"] / 100), default=None)
+    return {
+        "steps": steps,
+        "max_packet_hops_per_core_s": round(best["packet_hops_per_s"] / (best["server_cpu_pct"] / 100)) if best else None,
+        "max_packet_hops_per_s_sustained": max((s["packet_hops_per_s"] for s in good), default=None),
+        "stopped_because": _stop_reason(steps),
+    }
+
+
+def _stop_reason(steps: list[dict[str, Any]]) -> str:
+    if not steps:
+        return "no steps"
+    last = steps[-1]
+    if last["loss_pct"] > LOSS_LIMIT_PCT:
+        return f"loss {last['loss_pct']} % > {LOSS_LIMIT_PCT} %"
+    if last["server_cpu_pct"] >= SATURATED_CPU_PCT:
+        return f"server core saturated ({last['server_cpu_pct']} %)"
+    if last["generator_cpu_pct"] >= SATURATED_CPU_PCT:
+        return "load generator saturated"
+    return "reached --max-publishers"
+
+
+def _progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    ordered = sorted(runs, key=lambda r: r["cpu_us_per_packet_hop"] or float("inf"))
+    return ordered[len(ordered) // 2]
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    restrict_host_addresses(["127.0.0.1"])
+    report: dict[str, Any] = {
+        "command": "vaidya-bench " + " ".join(sys.argv[1:]),
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "media": {"video": f"VP8 {args.width}x{args.height} {args.fps} fps {args.bitrate // 1000} kbit/s pre-encoded",
+                  "audio": "Opus 20 ms pre-encoded"},
+    }
+    if args.ramp:
+        report.update(await run_ramp(args))
+        return report
+    ours, baseline = [], []
+    for i in range(args.repeat):
+        _progress(f"run {i + 1}/{args.repeat}: vaidya, {args.publishers} × {args.subscribers}")
+        ours.append(await run_scenario("vaidya", args.publishers, args.subscribers, args.seconds, args))
+        if not args.no_baseline:
+            _progress(f"run {i + 1}/{args.repeat}: aiortc MediaRelay baseline")
+            baseline.append(await run_scenario("baseline", args.publishers, args.subscribers, args.seconds, args))
+    median = _median_run(ours)
+    report.update({
+        "publishers": args.publishers,
+        "subscribers": args.subscribers,
+        "cpu_us_per_packet_hop": median["cpu_us_per_packet_hop"],
+        "cpu_us_per_packet_hop_runs": [r["cpu_us_per_packet_hop"] for r in ours],
+        "packet_hops": median["packet_hops"],
+        "packet_hops_per_s": median["packet_hops_per_s"],
+        "loss_pct": median["loss_pct"],
+        "server_cpu_pct": median["server_cpu_pct"],
+        "server_rss_mb": median["server_rss_mb"],
+        "generator_cpu_pct": median["generator_cpu_pct"],
+        "runs": ours,
+    })
+    if baseline:
+        base = _median_run(baseline)
+        report.update({
+            "baseline": "aiortc MediaRelay (decode + re-encode per subscriber)",
+            "baseline_cpu_us_per_packet_hop": base["cpu_us_per_packet_hop"],
+            "baseline_cpu_us_per_packet_hop_runs": [r["cpu_us_per_packet_hop"] for r in baseline],
+            "baseline_loss_pct": base["loss_pct"],
+            "baseline_server_rss_mb": base["server_rss_mb"],
+            "baseline_runs": baseline,
+        })
+        if base["cpu_us_per_packet_hop"] and median["cpu_us_per_packet_hop"]:
+            report["speedup_vs_baseline"] = round(base["cpu_us_per_packet_hop"] / median["cpu_us_per_packet_hop"], 1)
+    return report
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("forward", help="server CPU per forwarded packet-hop, against aiortc's stock relay")
+    p.add_argument("--publishers", type=int, default=4, help="publishers, each in its own room (default 4)")
+    p.add_argument("--subscribers", type=int, default=4, help="subscribers per publisher (default 4)")
+    p.add_argument("--seconds", type=float, default=20.0, help="measured window per run (default 20)")
+    p.add_argument("--warmup", type=float, default=3.0, help="seconds of flow before measuring (default 3)")
+    p.add_argument("--repeat", type=int, default=1, help="runs of each server; the median is reported (default 1)")
+    p.add_argument("--no-baseline", action="store_true", help="skip the aiortc MediaRelay baseline")
+    p.add_argument("--ramp", action="store_true",
+                   help="add publishers until loss > 0.1 %% or the server core saturates; report max packet-hops/s per core")
+    p.add_argument("--max-publishers", type=int, default=40, help="upper bound for --ramp (default 40)")
+    p.add_argument("--width", type=int, default=640)
+    p.add_argument("--height", type=int, default=360)
+    p.add_argument("--fps", type=int, default=30)
+    p.add_argument("--bitrate", type=int, default=500_000, help="video bit/s of the pre-encoded loop (default 500000)")
+    p.add_argument("--json", metavar="FILE", help="write the report as JSON")
+    p.set_defaults(func=main_forward)
+
+
+def main_forward(args: argparse.Namespace) -> int:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover
+        pass
+    report = asyncio.run(run(args))
+    text = json.dumps(report, indent=2)
+    if args.json:
+        with open(args.json, "w") as f:
+            f.write(text + "\n")
+    print(text if not args.json else _summary(report))
+    return 0
+
+
+def _summary(report: dict[str, Any]) -> str:
+    keys = ["cpu_us_per_packet_hop", "baseline_cpu_us_per_packet_hop", "speedup_vs_baseline", "packet_hops",
+            "loss_pct", "server_cpu_pct", "generator_cpu_pct", "max_packet_hops_per_core_s", "stopped_because"]
+    return "\n".join(f"{k}: {report[k]}" for k in keys if k in report)
+

@@ -1,0 +1,274 @@
+"""The one module that reaches into aiortc's internals (written against aiortc 1.16).
+
+aiortc is a complete endpoint: its receivers depacketize and decode, its senders encode. An SFU needs
+neither, so this module taps encoded RTP before a receiver's jitter buffer, and sends prepared RTP
+through a sender's DTLS transport while its encoder loop idles. Everything that touches a private
+attribute is here, so an aiortc upgrade has one file to check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aioice.ice
+from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc.codecs import get_capabilities, is_rtx
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
+from aiortc.rtcrtpreceiver import StreamStatistics
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpRtpfbPacket,
+    RtcpSrPacket,
+    RtpPacket,
+    pack_remb_fci,
+    unpack_remb_fci,
+    unwrap_rtx,
+)
+
+MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+
+RtpHandler = Callable[[RtpPacket, int], Awaitable[None]]
+
+
+def restrict_host_addresses(addresses: list[str]) -> None:
+    """Gather ICE host candidates on these addresses only (aioice otherwise takes every interface but
+    127.0.0.1). Process-wide: call once at start-up."""
+    chosen = list(addresses)
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(chosen)
+
+
+def negotiated_codecs(transceiver: RTCRtpTransceiver) -> list[RTCRtpCodecParameters]:
+    """The codecs negotiated on a transceiver, in preference order (set once an answer exists)."""
+    return list(transceiver._codecs)
+
+
+def remote_sends(transceiver: RTCRtpTransceiver) -> bool:
+    """Whether the remote side's last offer sends media on this transceiver."""
+    # aiortc stores the direction it must take in answer: "recvonly" when the remote sends.
+    return getattr(transceiver, "_offerDirection", None) in ("recvonly", "sendrecv")
+
+
+def prefer_codec(transceiver: RTCRtpTransceiver, codec: RTCRtpCodecParameters) -> None:
+    """Offer only `codec` (and its RTX) on a server-created transceiver."""
+    wanted: list[RTCRtpCodecCapability] = []
+    for cap in get_capabilities(transceiver.kind).codecs:
+        if cap.mimeType.lower() == codec.mimeType.lower() and (
+            codec.mimeType.lower() != "video/h264" or _same_h264(cap.parameters, codec.parameters)
+        ):
+            wanted.append(cap)
+            break
+    if not wanted:
+        raise ValueError(f"cannot send {codec.mimeType}")
+    wanted += [cap for cap in get_capabilities(transceiver.kind).codecs if is_rtx(cap)]
+    transceiver.setCodecPreferences(wanted)
+
+
+def _same_h264(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a.get("packetization-mode") == b.get("packetization-mode") and str(
+        a.get("profile-level-id", ""))[:4].lower() == str(b.get("profile-level-id", ""))[:4].lower()
+
+
+class IdleTrack(MediaStreamTrack):
+    """A track whose recv() never returns: it keeps an aiortc sender's encoder loop asleep (no wake-ups)
+    while the SFU writes RTP to the sender's transport itself."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self._never: asyncio.Future[None] = asyncio.get_event_loop().create_future()
+
+    async def recv(self) -> Any:
+        await self._never
+        raise asyncio.CancelledError  # pragma: no cover - the future is never resolved
+
+
+def intercept_rtp(receiver: RTCRtpReceiver, handler: RtpHandler) -> None:
+    """Route a receiver's RTP packets (parsed, still encoded) to `handler` instead of its jitter buffer
+    and decoder. Load generators use it bare, to count packets without decoding them."""
+    receiver._handle_rtp_packet = handler  # type: ignore[method-assign]
+
+
+class ReceiverTap:
+    """Takes RTP packets from an aiortc receiver before depacketizing, jitter buffering and decoding.
+
+    Keeps what a receiver owes its sender: receiver-report statistics, REMB estimates, RTX unwrapping.
+    Sender reports from the publisher are passed on so subscribers can keep lip sync.
+    """
+
+    def __init__(
+        self,
+        receiver: RTCRtpReceiver,
+        on_rtp: RtpHandler,
+        on_sender_report: Callable[[int, int, int], None],
+    ) -> None:
+        self._receiver = receiver
+        self._on_rtp = on_rtp
+        self._on_sender_report = on_sender_report
+        self._codecs: dict[int, RTCRtpCodecParameters] = {}
+        self._rtx_ssrc: dict[int, int] = {}
+        self._streams: dict[int, StreamStatistics] = receiver._RTCRtpReceiver__remote_streams
+        self._estimator = receiver._RTCRtpReceiver__remote_bitrate_estimator
+        self.media_ssrc: int | None = None
+        self.packets_received = 0
+        self.rtx_received = 0
+
+        original_receive = receiver.receive
+        original_rtcp = receiver._handle_rtcp_packet
+
+        async def receive(parameters: Any) -> None:
+            for codec in parameters.codecs:
+                self._codecs[codec.payloadType] = codec
+            for encoding in parameters.encodings:
+                if encoding.rtx:
+                    self._rtx_ssrc[encoding.rtx.ssrc] = encoding.ssrc
+            await original_receive(parameters)
+
+        async def handle_rtcp(packet: Any) -> None:
+            if isinstance(packet, RtcpSrPacket):
+                info = packet.sender_info
+                self._on_sender_report(packet.ssrc, info.ntp_timestamp, info.rtp_timestamp)
+            await original_rtcp(packet)
+
+        receiver.receive = receive  # type: ignore[method-assign]
+        receiver._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
+        intercept_rtp(receiver, self._handle_rtp_packet)
+
+    async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        codec = self._codecs.get(packet.payload_type)
+        if codec is None or not self._receiver._enabled:
+            return
+        stream = self._streams.get(packet.ssrc)
+        if stream is None:
+            stream = self._streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        stream.add(packet)
+
+        if self._estimator is not None and packet.extensions.abs_send_time is not None:
+            remb = self._estimator.add(
+                abs_send_time=packet.extensions.abs_send_time,
+                arrival_time_ms=arrival_time_ms,
+                payload_size=len(packet.payload) + packet.padding_size,
+                ssrc=packet.ssrc,
+            )
+            rtcp_ssrc = self._receiver._RTCRtpReceiver__rtcp_ssrc
+            if remb is not None and rtcp_ssrc is not None:
+                await self._receiver._send_rtcp(
+                    RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb))
+                )
+
+        if is_rtx(codec):
+            original_ssrc = self._rtx_ssrc.get(packet.ssrc)
+            apt = codec.parameters.get("apt")
+            if original_ssrc is None or len(packet.payload) < 2 or apt not in self._codecs:
+                return
+            packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
+            self.rtx_received += 1
+        elif self.media_ssrc is None:
+            self.media_ssrc = packet.ssrc
+        if not packet.payload:
+            return  # padding-only probe
+        self.packets_received += 1
+        await self._on_rtp(packet, arrival_time_ms)
+
+    async def send_pli(self) -> None:
+        if self.media_ssrc is not None:
+            await self._receiver._send_rtcp_pli(self.media_ssrc)
+
+    async def send_nack(self, lost: list[int]) -> None:
+        if self.media_ssrc is not None and lost:
+            await self._receiver._send_rtcp_nack(self.media_ssrc, lost)
+
+
+class SenderPort:
+    """Writes prepared RTP through an aiortc sender's DTLS transport and routes the subscriber's RTCP
+    feedback (NACK, PLI/FIR, REMB, receiver reports) to the SFU instead of an encoder."""
+
+    def __init__(self, sender: RTCRtpSender) -> None:
+        self._sender = sender
+        self.ssrc: int = sender._ssrc
+        self.rtx_ssrc: int = sender._rtx_ssrc
+        self.payload_type: int | None = None
+        self.rtx_payload_type: int | None = None
+        self.mid_ext_id = 0
+        self.abs_send_time_ext_id = 0
+        self.mid: str | None = None
+        self.ready = asyncio.Event()
+        self.on_nack: Callable[[list[int]], Awaitable[None]] | None = None
+        self.on_keyframe_request: Callable[[], None] | None = None
+        self.on_remb: Callable[[int], None] | None = None
+        self.on_receiver_report: Callable[[int, int], None] | None = None
+        self._original_rtcp = sender._handle_rtcp_packet
+        original_send = sender.send
+
+        async def send(parameters: Any) -> None:
+            self._configure(parameters)
+            await original_send(parameters)
+            self.ready.set()
+
+        sender.send = send  # type: ignore[method-assign]
+        sender._handle_rtcp_packet = self._handle_rtcp_packet  # type: ignore[method-assign]
+
+    def _configure(self, parameters: Any) -> None:
+        primary = parameters.codecs[0]
+        self.payload_type = primary.payloadType
+        for codec in parameters.codecs:
+            if is_rtx(codec) and codec.parameters.get("apt") == primary.payloadType:
+                self.rtx_payload_type = codec.payloadType
+        for ext in parameters.headerExtensions:
+            if ext.uri == MID_URI:
+                self.mid_ext_id = ext.id
+            elif ext.uri == ABS_SEND_TIME_URI:
+                self.abs_send_time_ext_id = ext.id
+        self.mid = parameters.muxId
+
+    def label(self, stream_id: str, track_id: str) -> None:
+        """Name the stream and track the subscriber sees in its SDP (msid): participant and producer."""
+        self._sender._stream_id = stream_id
+        self._sender._track_id = track_id
+
+    @property
+    def rtt(self) -> float | None:
+        """Round-trip time to the subscriber, from its receiver reports (seconds)."""
+        return self._sender._RTCRtpSender__rtt
+
+    async def send(self, data: bytes, payload_size: int) -> None:
+        sender = self._sender
+        await sender.transport._send_rtp(data)
+        sender._RTCRtpSender__packet_count += 1
+        sender._RTCRtpSender__octet_count += payload_size
+
+    async def resend(self, data: bytes) -> None:
+        await self._sender.transport._send_rtp(data)
+
+    def set_sender_report_reference(self, ntp_timestamp: int, rtp_timestamp: int) -> None:
+        """The NTP ↔ RTP mapping our sender reports carry: the publisher's, in our timestamp space."""
+        self._sender._RTCRtpSender__ntp_timestamp = ntp_timestamp
+        self._sender._RTCRtpSender__rtp_timestamp = rtp_timestamp
+
+    async def _handle_rtcp_packet(self, packet: Any) -> None:
+        if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+            await self._original_rtcp(packet)  # keeps aiortc's RTT estimate and stats
+            if self.on_receiver_report:
+                for report in packet.reports:
+                    if report.ssrc == self.ssrc:
+                        self.on_receiver_report(report.fraction_lost, report.packets_lost)
+        elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            if self.on_nack:
+                await self.on_nack(packet.lost)
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+            if self.on_keyframe_request:
+                self.on_keyframe_request()
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+            except ValueError:
+                return
+            if self.ssrc in ssrcs and self.on_remb:
+                self.on_remb(bitrate)

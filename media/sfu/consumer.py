@@ -1,0 +1,230 @@
+"""A Consumer: one subscriber's view of one source, forwarded encoded through that subscriber's sender.
+
+The consumer owns the subscriber-side numbering (SSRC, sequence numbers, timestamps). Its source can be
+switched — the producer's original stream, or later a transcoded tier of it — without renegotiation:
+the subscriber keeps seeing one continuous stream, restarted at a keyframe.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RtpPacket
+
+from .aiortc_bridge import SenderPort
+from .keyframe import keyframe_detector
+from .nack import RetransmitGate, seq_newer
+from .packet_cache import PacketCache
+from .rtp_writer import RtpWriter
+
+if TYPE_CHECKING:
+    from .router import Router
+
+#: While waiting for a keyframe, ask again this often (a PLI can be lost too).
+KEYFRAME_RETRY_S = 1.0
+
+
+class Source(Protocol):
+    """What a consumer forwards from: a producer, or (later) a transcoded tier of one."""
+
+    id: str
+    kind: str
+    codec: RTCRtpCodecParameters
+    clock_rate: int
+    cache: PacketCache
+    sender_report: tuple[int, int] | None
+    paused: bool
+
+    def request_keyframe(self) -> None: ...
+
+
+@dataclass
+class ConsumerStats:
+    packets: int = 0
+    bytes: int = 0
+    dropped_waiting_keyframe: int = 0
+    nacked: int = 0
+    retransmitted: int = 0
+    retransmits_suppressed: int = 0
+    keyframe_requests: int = 0
+    remb_bps: int | None = None
+    fraction_lost: int = 0
+
+
+class Consumer:
+    def __init__(self, router: Router, consumer_id: str, subscriber_id: str, source: Source, port: SenderPort) -> None:
+        self.router = router
+        self.id = consumer_id
+        self.subscriber_id = subscriber_id
+        self.source = source
+        self.kind = source.kind
+        self.port = port
+        self.paused = False
+        self.closed = False
+        self.stats = ConsumerStats()
+        self.on_close: list[Callable[[], None]] = []
+        self._is_keyframe = keyframe_detector(source.codec.mimeType)
+        self._writer: RtpWriter | None = None
+        self._gate = RetransmitGate()
+        self._needs_keyframe = True
+        self._epoch_start: int | None = None  # source sequence number where the current epoch began
+        self._seq_offset = 0
+        self._ts_offset = 0
+        self._last_out_seq: int | None = None
+        self._last_out_ts = 0
+        self._last_out_time = 0.0
+        self._rtx_seq = random.getrandbits(16)
+        self._sr_seen: tuple[int, int] | None = None
+        self._keyframe_asked_at = 0.0
+        port.on_nack = self._on_nack
+        port.on_keyframe_request = self._on_keyframe_request
+        port.on_remb = self._on_remb
+        port.on_receiver_report = self._on_receiver_report
+
+    # -- forwarding -------------------------------------------------------------------------------
+
+    async def send_rtp(self, packet: RtpPacket, abs_send_time: bytes) -> None:
+        if self.paused:
+            return
+        writer = self._writer
+        if writer is None:
+            if not self.port.ready.is_set():
+                return
+            writer = self._writer = RtpWriter(
+                self.port.payload_type or 0,
+                self.port.ssrc,
+                self.port.mid,
+                self.port.mid_ext_id,
+                self.port.abs_send_time_ext_id,
+            )
+            self._keyframe_asked_at = 0.0  # requests made before the subscriber connected may be long gone
+        seq = packet.sequence_number
+        if self._needs_keyframe:
+            if not self._is_keyframe(packet.payload):
+                self.stats.dropped_waiting_keyframe += 1
+                now = time.monotonic()
+                if now - self._keyframe_asked_at > KEYFRAME_RETRY_S:
+                    self._keyframe_asked_at = now
+                    self.source.request_keyframe()
+                return
+            self._start_epoch(packet)
+        elif seq != self._epoch_start and not seq_newer(seq, self._epoch_start):
+            return  # from before this epoch: the subscriber never saw its neighbours
+        out_seq = (seq + self._seq_offset) & 0xFFFF
+        out_ts = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+        if self._last_out_seq is None or seq_newer(out_seq, self._last_out_seq):
+            self._last_out_seq = out_seq
+            self._last_out_ts = out_ts
+            self._last_out_time = time.monotonic()
+        sr = self.source.sender_report
+        if sr is not self._sr_seen:
+            self._sr_seen = sr
+            if sr is not None:
+                self.port.set_sender_report_reference(sr[0], (sr[1] + self._ts_offset) & 0xFFFFFFFF)
+        payload = packet.payload
+        try:
+            await self.port.send(writer.write(packet.marker, out_seq, out_ts, payload, abs_send_time), len(payload))
+        except ConnectionError:
+            return
+        self.stats.packets += 1
+        self.stats.bytes += len(payload)
+
+    def _start_epoch(self, packet: RtpPacket) -> None:
+        """Begin forwarding at this packet, continuing the subscriber's numbering without a gap."""
+        self._needs_keyframe = False
+        self._epoch_start = packet.sequence_number
+        if self._last_out_seq is None:
+            self._seq_offset = (random.getrandbits(16) - packet.sequence_number) & 0xFFFF
+            self._ts_offset = (random.getrandbits(32) - packet.timestamp) & 0xFFFFFFFF
+        else:
+            next_seq = (self._last_out_seq + 1) & 0xFFFF
+            self._seq_offset = (next_seq - packet.sequence_number) & 0xFFFF
+            elapsed = max(time.monotonic() - self._last_out_time, 0.001)
+            next_ts = (self._last_out_ts + int(elapsed * self.source.clock_rate)) & 0xFFFFFFFF
+            self._ts_offset = (next_ts - packet.timestamp) & 0xFFFFFFFF
+        self._sr_seen = None
+
+    # -- control ----------------------------------------------------------------------------------
+
+    def request_keyframe(self) -> None:
+        self.stats.keyframe_requests += 1
+        self._keyframe_asked_at = time.monotonic()
+        self.source.request_keyframe()
+
+    def restart(self) -> None:
+        """Resume at the next keyframe (after a pause, or a source change)."""
+        self._needs_keyframe = True
+        self.request_keyframe()
+
+    def switch_source(self, source: Source) -> None:
+        """Forward from another source (same codec) from its next keyframe on; no renegotiation."""
+        if source is self.source:
+            return
+        self.router.move_consumer(self, source)
+        self.source = source
+        self.restart()
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        if self.paused:
+            self.paused = False
+            self.restart()
+
+    def close(self) -> None:
+        """Idempotent: detaches from the router and tells whoever holds this consumer."""
+        if self.closed:
+            return
+        self.closed = True
+        self.router.consumer_closed(self)
+        for callback in self.on_close:
+            callback()
+        self.on_close.clear()
+
+    # -- feedback from the subscriber ----------------------------------------------------------------
+
+    async def _on_nack(self, lost: list[int]) -> None:
+        writer = self._writer
+        if writer is None or self._epoch_start is None:
+            return
+        rtt = self.port.rtt
+        for out_seq in lost:
+            self.stats.nacked += 1
+            seq = (out_seq - self._seq_offset) & 0xFFFF
+            if seq != self._epoch_start and not seq_newer(seq, self._epoch_start):
+                continue
+            packet = self.source.cache.get(seq)
+            if packet is None:
+                continue
+            if not self._gate.allow(out_seq, rtt):
+                self.stats.retransmits_suppressed += 1
+                continue
+            out_ts = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+            if self.port.rtx_payload_type is not None:
+                data = writer.write_rtx(
+                    self.port.rtx_payload_type, self.port.rtx_ssrc, self._rtx_seq, out_seq,
+                    packet.marker, out_ts, packet.payload,
+                )
+                self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
+            else:
+                data = writer.write(packet.marker, out_seq, out_ts, packet.payload, b"\x00\x00\x00")
+            try:
+                await self.port.resend(data)
+            except ConnectionError:
+                return
+            self.stats.retransmitted += 1
+
+    def _on_keyframe_request(self) -> None:
+        self.request_keyframe()
+
+    def _on_remb(self, bitrate: int) -> None:
+        self.stats.remb_bps = bitrate
+
+    def _on_receiver_report(self, fraction_lost: int, packets_lost: int) -> None:
+        self.stats.fraction_lost = fraction_lost

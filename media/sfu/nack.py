@@ -1,0 +1,88 @@
+"""Loss repair without storms, in both directions.
+
+Upstream, `NackScheduler` asks the publisher for each missing packet at most once per round trip and a
+few times in all (aiortc's own generator re-requests the whole missing set on every new gap).
+Downstream, `RetransmitGate` lets a packet be resent to a subscriber at most once per round trip
+(Chromium repeats its NACK for one lost packet ~50 times under congestion).
+"""
+
+from __future__ import annotations
+
+import time
+
+DEFAULT_RTT_S = 0.1
+MIN_INTERVAL_S = 0.02
+
+
+def seq_newer(a: int, b: int) -> bool:
+    """True when sequence number `a` comes after `b` (16-bit wrap-around)."""
+    return a != b and ((a - b) & 0xFFFF) < 0x8000
+
+
+class NackScheduler:
+    """Tracks gaps in a publisher's sequence numbers and says which to request now."""
+
+    def __init__(self, max_missing: int = 256, max_tries: int = 3, give_up_s: float = 1.0) -> None:
+        self._max_missing = max_missing
+        self._max_tries = max_tries
+        self._give_up_s = give_up_s
+        self._highest: int | None = None
+        # seq -> [first seen missing, last requested, tries]
+        self._missing: dict[int, list[float]] = {}
+        self.requested = 0
+
+    def add(self, seq: int, rtt_s: float | None, now: float | None = None) -> list[int]:
+        """Record an arrived packet; return the sequence numbers due for a NACK now."""
+        now = time.monotonic() if now is None else now
+        if self._highest is None:
+            self._highest = seq
+            return []
+        if seq_newer(seq, self._highest):
+            gap = (seq - self._highest) & 0xFFFF
+            if gap > self._max_missing:  # a jump, not loss: start afresh
+                self._missing.clear()
+            else:
+                for missing in range(self._highest + 1, self._highest + gap):
+                    self._missing[missing & 0xFFFF] = [now, 0.0, 0]
+            self._highest = seq
+        else:
+            self._missing.pop(seq, None)
+        if not self._missing:
+            return []
+        interval = max((rtt_s or DEFAULT_RTT_S) * 1.2, MIN_INTERVAL_S)
+        due = []
+        for missing, entry in list(self._missing.items()):
+            if now - entry[0] > self._give_up_s or entry[2] >= self._max_tries:
+                del self._missing[missing]
+            elif now - entry[1] >= interval:
+                entry[1] = now
+                entry[2] += 1
+                due.append(missing)
+        while len(self._missing) > self._max_missing:
+            self._missing.pop(next(iter(self._missing)))
+        self.requested += len(due)
+        return due
+
+    @property
+    def missing(self) -> int:
+        return len(self._missing)
+
+
+class RetransmitGate:
+    """Allows one resend of a packet per round trip to one subscriber."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._last: dict[int, float] = {}
+        self._capacity = capacity
+
+    def allow(self, seq: int, rtt_s: float | None, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        interval = max((rtt_s or DEFAULT_RTT_S) * 1.2, MIN_INTERVAL_S)
+        last = self._last.get(seq)
+        if last is not None and now - last < interval:
+            return False
+        self._last[seq] = now
+        if len(self._last) > self._capacity:
+            for old in list(self._last)[: self._capacity // 2]:
+                del self._last[old]
+        return True

@@ -1,0 +1,94 @@
+"""A Router: one per room. It alone holds the source → consumers map and does the fan-out."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RtpPacket
+
+from .aiortc_bridge import SenderPort
+from .consumer import Consumer, Source
+from .producer import Producer, Upstream
+from .rtp_writer import abs_send_time_now
+
+_ids = itertools.count(1)
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}-{next(_ids):x}"
+
+
+class Router:
+    def __init__(self, router_id: str) -> None:
+        self.id = router_id
+        self.producers: dict[str, Producer] = {}
+        self._consumers: dict[str, list[Consumer]] = {}  # source id -> consumers
+        self.closed = False
+
+    def create_producer(
+        self,
+        owner_id: str,
+        kind: str,
+        codec: RTCRtpCodecParameters,
+        upstream: Upstream,
+        rtt_s: Callable[[], float | None] = lambda: None,
+    ) -> Producer:
+        producer = Producer(self, _new_id("pr"), owner_id, kind, codec, upstream, rtt_s)
+        self.producers[producer.id] = producer
+        self._consumers[producer.id] = []
+        return producer
+
+    def create_consumer(self, source: Source, subscriber_id: str, port: SenderPort) -> Consumer:
+        consumer = Consumer(self, _new_id("co"), subscriber_id, source, port)
+        self._consumers.setdefault(source.id, []).append(consumer)
+        consumer.request_keyframe()  # a new subscriber needs a picture to start from
+        return consumer
+
+    async def fan_out(self, source: Source, packet: RtpPacket) -> None:
+        consumers = self._consumers.get(source.id)
+        if not consumers:
+            return
+        abs_send_time = abs_send_time_now()
+        for consumer in consumers:
+            await consumer.send_rtp(packet, abs_send_time)
+
+    def consumers_of(self, source_id: str) -> list[Consumer]:
+        return list(self._consumers.get(source_id, ()))
+
+    def move_consumer(self, consumer: Consumer, source: Source) -> None:
+        self._detach(consumer)
+        self._consumers.setdefault(source.id, []).append(consumer)
+
+    # -- lifecycle hooks from children -------------------------------------------------------------
+
+    def producer_resumed(self, producer: Producer) -> None:
+        for consumer in self._consumers.get(producer.id, ()):
+            consumer.restart()
+
+    def producer_closed(self, producer: Producer) -> None:
+        self.producers.pop(producer.id, None)
+        for consumer in self._consumers.pop(producer.id, []):
+            consumer.close()
+
+    def consumer_closed(self, consumer: Consumer) -> None:
+        self._detach(consumer)
+
+    def _detach(self, consumer: Consumer) -> None:
+        consumers = self._consumers.get(consumer.source.id)
+        if consumers and consumer in consumers:
+            consumers.remove(consumer)
+
+    def close(self) -> None:
+        """Idempotent: closes every producer, and through them every consumer."""
+        if self.closed:
+            return
+        self.closed = True
+        for producer in list(self.producers.values()):
+            producer.close()
+        self._consumers.clear()
+
+    @property
+    def consumer_count(self) -> int:
+        return sum(len(c) for c in self._consumers.values())

@@ -1,0 +1,217 @@
+"""Transports: one aiortc peer connection each. A PublishTransport turns a participant's tracks into
+producers; a SubscribeTransport carries consumers to a participant and renegotiates as they come and go."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.codecs import is_rtx
+from aiortc.rtcicetransport import RTCIceCandidate
+from aiortc.sdp import candidate_from_sdp
+
+from .aiortc_bridge import IdleTrack, ReceiverTap, SenderPort, negotiated_codecs, prefer_codec, remote_sends
+from .consumer import Consumer
+from .producer import Producer
+from .router import Router
+
+log = logging.getLogger(__name__)
+
+
+class SdpError(ValueError):
+    """An offer or answer that cannot be parsed or applied."""
+
+
+def _peer_connection() -> RTCPeerConnection:
+    # No STUN or TURN servers: the SFU's candidates are its own host addresses.
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+
+def parse_candidate(candidate: dict[str, Any] | None) -> RTCIceCandidate | None:
+    """An RTCIceCandidate from its browser JSON form; None means end of candidates."""
+    if candidate is None:
+        return None
+    line = candidate.get("candidate")
+    if not isinstance(line, str):
+        raise ValueError("candidate.candidate must be a string")
+    if not line:
+        return None
+    if line.startswith("candidate:"):
+        line = line[len("candidate:"):]
+    parsed = candidate_from_sdp(line)
+    parsed.sdpMid = candidate.get("sdpMid")
+    parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
+    return parsed
+
+
+class _Transport:
+    def __init__(self, on_failed: Callable[[], None]) -> None:
+        self.pc = _peer_connection()
+        self.closed = False
+
+        @self.pc.on("connectionstatechange")
+        def _state() -> None:
+            if self.pc.connectionState == "failed" and not self.closed:
+                on_failed()
+
+    async def add_candidate(self, candidate: dict[str, Any] | None) -> None:
+        parsed = parse_candidate(candidate)
+        if parsed is not None:
+            await self.pc.addIceCandidate(parsed)
+
+    @property
+    def connection_state(self) -> str:
+        return self.pc.connectionState
+
+
+class PublishTransport(_Transport):
+    """The participant offers its tracks; we answer and make one producer per received track."""
+
+    def __init__(self, router: Router, owner_id: str, on_failed: Callable[[], None]) -> None:
+        super().__init__(on_failed)
+        self.router = router
+        self.owner_id = owner_id
+        self.producers: dict[str, Producer] = {}  # mid -> producer
+        self._taps: dict[str, ReceiverTap] = {}
+        self.rtt_s: Callable[[], float | None] = lambda: None
+
+    async def handle_offer(self, sdp: str) -> tuple[str, list[Producer], list[Producer]]:
+        """Apply an offer; return (answer SDP, producers added, producers removed)."""
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            answer = await self.pc.createAnswer()
+        except Exception as exc:  # aiortc raises ValueError, KeyError, AssertionError… on bad SDP
+            raise SdpError(str(exc) or type(exc).__name__) from exc
+        added: list[Producer] = []
+        removed: list[Producer] = []
+        for transceiver in self.pc.getTransceivers():
+            mid = transceiver.mid
+            receiving = transceiver.direction in ("recvonly", "sendrecv") and remote_sends(transceiver)
+            if mid in self.producers and not receiving:
+                producer = self.producers.pop(mid)
+                producer.close()
+                removed.append(producer)
+            elif mid not in self.producers and receiving:
+                codecs = [c for c in negotiated_codecs(transceiver) if not is_rtx(c)]
+                if not codecs:
+                    continue
+                holder: list[Producer] = []
+
+                async def on_rtp(packet: Any, arrival: int, holder: list[Producer] = holder) -> None:
+                    await holder[0].receive_rtp(packet, arrival)
+
+                def on_sr(ssrc: int, ntp: int, rtp: int, holder: list[Producer] = holder) -> None:
+                    holder[0].on_sender_report(ssrc, ntp, rtp)
+
+                tap = ReceiverTap(transceiver.receiver, on_rtp, on_sr)
+                producer = self.router.create_producer(
+                    self.owner_id, transceiver.kind, codecs[0], tap, rtt_s=lambda: self.rtt_s()
+                )
+                holder.append(producer)
+                self._taps[mid] = tap
+                self.producers[mid] = producer
+                added.append(producer)
+        try:
+            await self.pc.setLocalDescription(answer)
+        except Exception as exc:
+            raise SdpError(str(exc) or type(exc).__name__) from exc
+        return self.pc.localDescription.sdp, added, removed
+
+    async def close(self) -> None:
+        """Idempotent: closes the producers and the peer connection."""
+        if self.closed:
+            return
+        self.closed = True
+        for producer in self.producers.values():
+            producer.close()
+        self.producers.clear()
+        await self.pc.close()
+
+
+@dataclass
+class _Slot:
+    consumer: Consumer
+    transceiver: Any
+    port: SenderPort
+
+
+class SubscribeTransport(_Transport):
+    """We offer the participant one sendonly m-section per consumer, renegotiating as sources change."""
+
+    def __init__(self, router: Router, subscriber_id: str, on_failed: Callable[[], None],
+                 on_change: Callable[[], None]) -> None:
+        super().__init__(on_failed)
+        self.router = router
+        self.subscriber_id = subscriber_id
+        self._slots: dict[str, _Slot] = {}  # consumer id -> slot
+        self._on_change = on_change
+        self.offer_pending = False
+        self.dirty = False
+
+    def consume(self, producer: Producer) -> Consumer:
+        transceiver = self.pc.addTransceiver(IdleTrack(producer.kind), direction="sendonly")
+        prefer_codec(transceiver, producer.codec)
+        port = SenderPort(transceiver.sender)
+        port.label(producer.owner_id, producer.id)
+        consumer = self.router.create_consumer(producer, self.subscriber_id, port)
+        if producer.paused:
+            consumer.pause()
+        self._slots[consumer.id] = _Slot(consumer, transceiver, port)
+        consumer.on_close.append(lambda: self._consumer_closed(consumer.id))
+        self._changed()
+        return consumer
+
+    def consumer_for(self, producer_id: str) -> Consumer | None:
+        for slot in self._slots.values():
+            if slot.consumer.source.id == producer_id and not slot.consumer.closed:
+                return slot.consumer
+        return None
+
+    def _consumer_closed(self, consumer_id: str) -> None:
+        slot = self._slots.pop(consumer_id, None)
+        if slot is None or self.closed:
+            return
+        slot.transceiver.direction = "inactive"
+        asyncio.ensure_future(slot.transceiver.sender.stop())  # RTCP BYE: the subscriber's track ends
+        self._changed()
+
+    def _changed(self) -> None:
+        self.dirty = True
+        self._on_change()
+
+    async def create_offer(self) -> tuple[str, dict[str, Consumer]]:
+        """A new offer covering every current consumer; returns (SDP, {mid: consumer})."""
+        self.dirty = False
+        self.offer_pending = True
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        tracks = {slot.transceiver.mid: slot.consumer for slot in self._slots.values()}
+        return self.pc.localDescription.sdp, tracks
+
+    async def handle_answer(self, sdp: str) -> None:
+        self.offer_pending = False
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        except Exception as exc:
+            raise SdpError(str(exc) or type(exc).__name__) from exc
+
+    @property
+    def consumers(self) -> list[Consumer]:
+        return [slot.consumer for slot in self._slots.values()]
+
+    def rtt_s(self) -> float | None:
+        rtts = [slot.port.rtt for slot in self._slots.values() if slot.port.rtt is not None]
+        return min(rtts) if rtts else None
+
+    async def close(self) -> None:
+        """Idempotent: closes the consumers and the peer connection."""
+        if self.closed:
+            return
+        self.closed = True
+        for slot in list(self._slots.values()):
+            slot.consumer.close()
+        self._slots.clear()
+        await self.pc.close()

@@ -1,0 +1,295 @@
+"""One client's WebSocket session: reads protocol messages and acts on rooms (got_join, got_publish, …).
+
+Every message is handled in order; a bad one gets an `error` reply and changes nothing else. Messages
+to the client go through a bounded queue and a writer task, so one slow client never stalls a room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from media.sfu.transport import PublishTransport, SdpError, SubscribeTransport
+
+from .config import Config
+from .grants import TokenError, verify_token
+from .protocol import Message, ProtocolError, error, parse_message
+from .ratelimit import TokenBucket
+from .registry import RoomRegistry
+from .room import Participant, Room, describe_producer
+
+log = logging.getLogger(__name__)
+
+OUTBOX_LIMIT = 512
+
+
+class Session:
+    def __init__(self, ws: web.WebSocketResponse, registry: RoomRegistry, config: Config) -> None:
+        self.ws = ws
+        self.registry = registry
+        self.config = config
+        self.memberships: dict[str, Participant] = {}
+        self._bucket = TokenBucket(config.ws_rate_burst, config.ws_rate_per_s)
+        self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(OUTBOX_LIMIT)
+        self._writer: asyncio.Task[None] | None = None
+        self._negotiations: set[asyncio.Task[None]] = set()
+        self.closed = False
+
+    # -- transport ---------------------------------------------------------------------------------
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self.closed:
+            return
+        try:
+            self._outbox.put_nowait(message)
+        except asyncio.QueueFull:
+            log.warning("closing a session whose client does not read its messages")
+            asyncio.ensure_future(self.ws.close(code=1008, message=b"too slow"))
+
+    async def _write(self) -> None:
+        while True:
+            message = await self._outbox.get()
+            if message is None or self.ws.closed:
+                return
+            try:
+                await self.ws.send_json(message)
+            except (ConnectionError, RuntimeError):
+                return
+
+    async def run(self) -> None:
+        self._writer = asyncio.ensure_future(self._write())
+        try:
+            async for frame in self.ws:
+                if frame.type == WSMsgType.TEXT:
+                    await self.handle(frame.data)
+                elif frame.type == WSMsgType.BINARY:
+                    self.send(error("bad_json", "binary frames are not accepted"))
+                elif frame.type == WSMsgType.ERROR:
+                    break
+        finally:
+            # aiohttp may cancel this handler when the client vanishes: cleanup must still run to the end.
+            await asyncio.shield(self.close())
+
+    async def handle(self, text: str) -> None:
+        if not self._bucket.take():
+            self.send(error("rate_limited", "too many messages; slow down"))
+            return
+        if len(text.encode()) > self.config.ws_max_message:
+            self.send(error("too_large", f"messages are limited to {self.config.ws_max_message} bytes"))
+            return
+        try:
+            message = parse_message(text)
+            handler = getattr(self, "got_" + message.type)
+            await handler(message)
+        except ProtocolError as exc:
+            self.send(error(exc.code, exc.message, exc.request_id, exc.room))
+        except Exception:
+            log.exception("internal error handling a message")
+            self.send(error("internal", "the server failed to handle this message"))
+
+    # -- handlers ----------------------------------------------------------------------------------
+
+    def _member(self, message: Message) -> Participant:
+        participant = self.memberships.get(message.room)
+        if participant is None:
+            raise ProtocolError("not_joined", f"not in room {message.room!r}", message.request_id, message.room)
+        return participant
+
+    async def got_join(self, message: Message) -> None:
+        name = message.room
+        if name in self.memberships:
+            raise ProtocolError("already_joined", f"already in room {name!r}", message.request_id, name)
+        try:
+            grant = verify_token(self.config.secret, message.fields["token"], name)
+        except TokenError as exc:
+            raise ProtocolError(exc.code, exc.message, message.request_id, name) from None
+        room = self.registry.get_or_create(name)
+        previous = room.by_identity(grant.identity)
+        if previous is not None:
+            previous.peer.send(error("replaced", "you joined this room again elsewhere", None, name))
+            owner = previous.peer
+            if isinstance(owner, Session):
+                await owner.leave_room(name, notify=True)
+        participant = Participant(room=room, grant=grant, peer=self)
+        if grant.subscribe:
+            participant.subscribe = SubscribeTransport(
+                room.router,
+                participant.id,
+                on_failed=lambda: self._connection_failed(name),
+                on_change=lambda: self._renegotiate_soon(participant),
+            )
+        room.participants[participant.id] = participant
+        self.memberships[name] = participant
+        self.send(
+            {
+                "type": "joined",
+                "request_id": message.request_id,
+                "room": name,
+                **participant.describe(),
+                "participants": [p.describe() for p in room.participants.values() if p is not participant],
+                "producers": [describe_producer(p) for p in room.producers()],
+            }
+        )
+        room.broadcast({"type": "participant-joined", "participant": participant.describe()}, exclude=participant)
+        if participant.subscribe is not None:
+            for producer in room.producers():
+                participant.subscribe.consume(producer)
+
+    async def got_publish(self, message: Message) -> None:
+        participant = self._member(message)
+        if not participant.grant.publish:
+            raise ProtocolError("forbidden", "this token may not publish", message.request_id, message.room)
+        room = participant.room
+        if participant.publish is None:
+            participant.publish = PublishTransport(
+                room.router, participant.id, on_failed=lambda: self._connection_failed(message.room)
+            )
+            if participant.subscribe is not None:
+                participant.publish.rtt_s = participant.subscribe.rtt_s
+        try:
+            sdp, added, removed = await participant.publish.handle_offer(message.fields["sdp"])
+        except SdpError as exc:
+            transport, participant.publish = participant.publish, None
+            gone = list(transport.producers.values())
+            await transport.close()
+            for producer in gone:
+                room.broadcast({"type": "track-unpublished", "producer_id": producer.id}, exclude=participant)
+            raise ProtocolError("bad_sdp", f"the offer could not be applied: {exc}", message.request_id,
+                                message.room) from None
+        self.send({"type": "answer", "request_id": message.request_id, "room": message.room, "pc": "publish",
+                   "sdp": sdp})
+        for producer in removed:
+            room.broadcast({"type": "track-unpublished", "producer_id": producer.id}, exclude=participant)
+        for producer in added:
+            room.broadcast({"type": "track-published", "producer": describe_producer(producer)}, exclude=participant)
+            for other in room.participants.values():
+                if other is not participant and other.subscribe is not None:
+                    other.subscribe.consume(producer)
+
+    async def got_answer(self, message: Message) -> None:
+        participant = self._member(message)
+        subscribe = participant.subscribe
+        if subscribe is None or not subscribe.offer_pending:
+            raise ProtocolError("bad_state", "no server offer is waiting for an answer", message.request_id,
+                                message.room)
+        try:
+            await subscribe.handle_answer(message.fields["sdp"])
+        except SdpError as exc:
+            raise ProtocolError("bad_sdp", f"the answer could not be applied: {exc}", message.request_id,
+                                message.room) from None
+        if subscribe.dirty:
+            self._renegotiate_soon(participant)
+
+    async def got_ice(self, message: Message) -> None:
+        participant = self._member(message)
+        transport = participant.publish if message.fields["pc"] == "publish" else participant.subscribe
+        if transport is None:
+            raise ProtocolError("bad_state", f"no {message.fields['pc']} connection yet", message.request_id,
+                                message.room)
+        try:
+            await transport.add_candidate(message.fields["candidate"])
+        except (ValueError, IndexError) as exc:
+            raise ProtocolError("bad_message", f"ice: bad candidate: {exc}", message.request_id,
+                                message.room) from None
+
+    async def got_pause(self, message: Message) -> None:
+        await self._set_paused(message, True)
+
+    async def got_resume(self, message: Message) -> None:
+        await self._set_paused(message, False)
+
+    async def _set_paused(self, message: Message, paused: bool) -> None:
+        participant = self._member(message)
+        kind = message.fields.get("kind")
+        for producer in participant.producers():
+            if kind is not None and producer.kind != kind or producer.paused == paused:
+                continue
+            if paused:
+                producer.pause()
+            else:
+                producer.resume()
+            event = "producer-paused" if paused else "producer-resumed"
+            participant.room.broadcast({"type": event, "producer_id": producer.id}, exclude=participant)
+        self.send({"type": "paused" if paused else "resumed", "request_id": message.request_id,
+                   "room": message.room})
+
+    async def got_leave(self, message: Message) -> None:
+        self._member(message)
+        await self.leave_room(message.room)
+        self.send({"type": "left", "request_id": message.request_id, "room": message.room})
+
+    # -- leaving -----------------------------------------------------------------------------------
+
+    async def leave_room(self, name: str, notify: bool = False) -> None:
+        """Take this session out of one room: its producers and consumers close, the others are told."""
+        participant = self.memberships.pop(name, None)
+        if participant is None or participant.left:
+            return
+        participant.left = True
+        room = participant.room
+        room.participants.pop(participant.id, None)
+        producers = participant.producers()
+        if participant.publish is not None:
+            await participant.publish.close()
+        if participant.subscribe is not None:
+            await participant.subscribe.close()
+        for producer in producers:
+            room.broadcast({"type": "track-unpublished", "producer_id": producer.id})
+        room.broadcast({"type": "participant-left", "participant_id": participant.id})
+        self.registry.release(room)
+        if notify:
+            self.send({"type": "left", "request_id": None, "room": name})
+
+    def _connection_failed(self, name: str) -> None:
+        if name in self.memberships:
+            log.info("peer connection failed in room %s: removing the participant", name)
+            asyncio.ensure_future(self.leave_room(name, notify=True))
+
+    # -- renegotiation -----------------------------------------------------------------------------
+
+    def _renegotiate_soon(self, participant: Participant) -> None:
+        """Offer the participant's subscribe connection again, once nothing else is outstanding.
+        Deferred a tick so that changes made together land in one offer."""
+        if participant.left or self.closed:
+            return
+        task = asyncio.ensure_future(self._renegotiate(participant))
+        self._negotiations.add(task)
+        task.add_done_callback(self._negotiations.discard)
+
+    async def _renegotiate(self, participant: Participant) -> None:
+        await asyncio.sleep(0)
+        subscribe = participant.subscribe
+        if subscribe is None or subscribe.closed or participant.left or subscribe.offer_pending or not subscribe.dirty:
+            return
+        try:
+            sdp, tracks = await subscribe.create_offer()
+        except Exception:
+            log.exception("could not create a subscribe offer")
+            return
+        if participant.left:
+            return
+        self.send(
+            {
+                "type": "offer",
+                "room": participant.room.name,
+                "pc": "subscribe",
+                "sdp": sdp,
+                "tracks": {mid: describe_producer(c.source) for mid, c in tracks.items() if not c.closed},
+            }
+        )
+
+    async def close(self) -> None:
+        """Idempotent: leaves every room and stops the writer."""
+        if self.closed:
+            return
+        for name in list(self.memberships):
+            await self.leave_room(name)
+        self.closed = True
+        for task in list(self._negotiations):
+            task.cancel()
+        self._outbox.put_nowait(None) if not self._outbox.full() else None
+        if self._writer is not None:
+            self._writer.cancel()

@@ -1,0 +1,67 @@
+"""Running a real Vaidya server for tests: in this process (aiohttp test server) or in its own process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from signaling.grants import mint_token
+
+SECRET = "test-secret-" + "x" * 40
+
+
+def token(room: str, identity: str, role: str = "patient", **kw: object) -> str:
+    return mint_token(SECRET, room=room, identity=identity, role=role, **kw)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """`vaidya serve` (or a wrapper script) in a child process, on a free loopback port."""
+
+    def __init__(self, data_dir: Path, script: Path | None = None, extra_env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.data_dir = data_dir
+        env = {**os.environ, "VAIDYA_SECRET": SECRET, **(extra_env or {})}
+        args = [str(script)] if script else ["-m", "signaling.cli"]
+        self.proc = subprocess.Popen(
+            [sys.executable, *args, "serve", "--port", str(self.port), "--data-dir", str(data_dir)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited:\n" + (self.proc.stdout.read() if self.proc.stdout else ""))
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.1)
+        raise RuntimeError("server did not start within 30 s")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def stop(self) -> str:
+        self.proc.terminate()
+        try:
+            out, _ = self.proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        return out or ""

@@ -1,0 +1,75 @@
+"""Rooms are independent; a doctor can hold several consultations at once."""
+
+import asyncio
+
+from tests.conftest import wait_until
+from tests.helpers.media import FrameCollector, NumberedVideoTrack, ToneTrack
+from tests.helpers.server import token
+
+
+def _video(peer, participant_id=None):
+    for info in peer.track_info.values():
+        if info["kind"] == "video" and info["producer_id"] in peer.tracks:
+            if participant_id is None or info["participant_id"] == participant_id:
+                return peer.tracks[info["producer_id"]]
+    return None
+
+
+async def test_a_doctor_in_two_rooms_receives_both_patients_and_nothing_crosses(sfu_server, clients):
+    patients = {}
+    for room in ("room-a", "room-b"):
+        client = await clients(sfu_server.ws_url)
+        peer = await client.join(room, token(room, f"patient-{room}"))
+        await peer.publish(NumberedVideoTrack(), ToneTrack())
+        patients[room] = (client, peer)
+
+    doctor = await clients(sfu_server.ws_url)  # one socket, two consultations
+    in_a = await doctor.join("room-a", token("room-a", "dr-1", "doctor"))
+    in_b = await doctor.join("room-b", token("room-b", "dr-1", "doctor"))
+    await in_a.publish(NumberedVideoTrack(), ToneTrack())
+    await in_b.publish(NumberedVideoTrack(), ToneTrack())
+
+    pa, pb = patients["room-a"][1], patients["room-b"][1]
+    for peer, who in ((in_a, pa), (in_b, pb)):
+        track = await wait_until(lambda peer=peer, who=who: _video(peer, who.participant_id), "the patient's video")
+        frames = FrameCollector(track)
+        await wait_until(lambda frames=frames: len(frames.readable()) > 10, "the patient's frames at the doctor")
+        await frames.stop()
+    for peer in (pa, pb):
+        await wait_until(lambda peer=peer: len(peer.tracks) == 2, "the doctor's tracks at each patient")
+
+    # Nothing crosses: each side sees only its own room's participants and producers.
+    assert {i["participant_id"] for i in in_a.track_info.values()} == {pa.participant_id}
+    assert {i["participant_id"] for i in in_b.track_info.values()} == {pb.participant_id}
+    assert {i["participant_id"] for i in pa.track_info.values()} == {in_a.participant_id}
+    assert {i["participant_id"] for i in pb.track_info.values()} == {in_b.participant_id}
+    assert all(e["room"] == "room-a" for e in in_a.events)
+
+
+async def test_pausing_in_one_room_leaves_the_other_room_flowing(sfu_server, clients):
+    doctor = await clients(sfu_server.ws_url)
+    rooms = {}
+    for room in ("hold-a", "hold-b"):
+        peer = await doctor.join(room, token(room, "dr-2", "doctor"))
+        await peer.publish(NumberedVideoTrack(), ToneTrack())
+        patient = await clients(sfu_server.ws_url)
+        rooms[room] = await patient.join(room, token(room, f"pt-{room}"))
+    collectors = {}
+    for room, peer in rooms.items():
+        track = await wait_until(lambda peer=peer: _video(peer), f"doctor's video in {room}")
+        collectors[room] = FrameCollector(track)
+        await wait_until(lambda c=collectors[room]: len(c.readable()) > 5, f"frames in {room}")
+
+    await doctor.rooms["hold-a"].pause("video")
+    await wait_until(lambda: rooms["hold-a"].client.events("hold-a", "producer-paused"), "producer-paused event")
+    await asyncio.sleep(0.3)
+    held, other = len(collectors["hold-a"].numbers), len(collectors["hold-b"].numbers)
+    await asyncio.sleep(1.5)
+    assert len(collectors["hold-a"].numbers) - held <= 2  # the held room goes quiet
+    assert len(collectors["hold-b"].numbers) - other >= 30  # the other room carries on
+
+    await doctor.rooms["hold-a"].resume("video")
+    resumed = len(collectors["hold-a"].numbers)
+    await wait_until(lambda: len(collectors["hold-a"].numbers) > resumed + 10, "video again after resume")
+    for c in collectors.values():
+        await c.stop()

@@ -1,0 +1,105 @@
+"""Bad input gets the documented error and harms nobody else."""
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from signaling.client import SignalingError
+from tests.conftest import wait_until
+from tests.helpers.media import FrameCollector, NumberedVideoTrack, ToneTrack
+from tests.helpers.server import SECRET, token
+from signaling.grants import mint_token
+
+
+@pytest.fixture
+async def healthy(sfu_server, clients):
+    """A consultation in progress: a publisher and a subscriber that keeps counting frames."""
+    publisher = await clients(sfu_server.ws_url)
+    pub = await publisher.join("healthy", token("healthy", "patient-1"))
+    await pub.publish(NumberedVideoTrack(fps=30), ToneTrack())
+    watcher = await clients(sfu_server.ws_url)
+    peer = await watcher.join("healthy", token("healthy", "doctor-1", "doctor"))
+    track = await wait_until(
+        lambda: next((peer.tracks[i["producer_id"]] for i in peer.track_info.values()
+                      if i["kind"] == "video" and i["producer_id"] in peer.tracks), None),
+        "video at the healthy subscriber",
+    )
+    frames = FrameCollector(track)
+    await wait_until(lambda: len(frames.readable()) > 5, "frames at the healthy subscriber")
+    yield frames
+    await frames.stop()
+
+
+async def _error(client, text):
+    before = len(client.errors)
+    await client.send_raw(text)
+    await wait_until(lambda: len(client.errors) > before, f"an error reply to {text[:40]!r}")
+    return client.errors[-1]
+
+
+async def test_malformed_messages_get_their_codes_and_the_healthy_session_keeps_receiving(
+    sfu_server, clients, healthy
+):
+    attacker = await clients(sfu_server.ws_url)
+    before = len(healthy.numbers)
+    started = time.monotonic()
+
+    assert (await _error(attacker, "{not json"))["code"] == "bad_json"
+    assert (await _error(attacker, "[1, 2]"))["code"] == "bad_json"
+    assert (await _error(attacker, json.dumps({"type": "dance"})))["code"] == "unknown_type"
+    assert (await _error(attacker, json.dumps({"type": "join", "room": 5, "token": "x"})))["code"] == "bad_message"
+    big = json.dumps({"type": "join", "room": "healthy", "token": "x" * 70_000})
+    assert (await _error(attacker, big))["code"] == "too_large"
+    assert (await _error(attacker, json.dumps({"type": "publish", "room": "healthy", "sdp": "v=0"})))["code"] == "not_joined"
+
+    with pytest.raises(SignalingError) as err:
+        await attacker.join("healthy", "")
+    assert err.value.code == "token_missing"
+    forged = mint_token("y" * 48, room="healthy", identity="doctor-1", role="doctor")
+    with pytest.raises(SignalingError) as err:
+        await attacker.join("healthy", forged)
+    assert err.value.code == "token_invalid"
+    expired = mint_token(SECRET, room="healthy", identity="x", role="doctor", ttl_s=5, now=time.time() - 60)
+    with pytest.raises(SignalingError) as err:
+        await attacker.join("healthy", expired)
+    assert err.value.code == "token_expired"
+    with pytest.raises(SignalingError) as err:
+        await attacker.join("healthy", token("other-room", "x", "doctor"))
+    assert err.value.code == "token_wrong_room"
+
+    # A real join, then an unusable offer and an answer nobody asked for.
+    peer = await attacker.join("sandbox", token("sandbox", "tester"))
+    with pytest.raises(SignalingError) as err:
+        await attacker.request({"type": "publish", "room": "sandbox", "sdp": "v=0\r\nm=video notaport UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\n"})
+    assert err.value.code == "bad_sdp"
+    with pytest.raises(SignalingError) as err:
+        await attacker.request({"type": "answer", "room": "sandbox", "sdp": "v=0"})
+    assert err.value.code == "bad_state"
+    with pytest.raises(SignalingError) as err:
+        await attacker.request({"type": "join", "room": "sandbox", "token": token("sandbox", "tester")})
+    assert err.value.code == "already_joined"
+    observer = await clients(sfu_server.ws_url)
+    obs = await observer.join("sandbox", token("sandbox", "watcher", "observer"))
+    with pytest.raises(SignalingError) as err:
+        await obs.publish(NumberedVideoTrack())
+    assert err.value.code == "forbidden"
+
+    assert not attacker.closed  # errors close nothing
+    await asyncio.sleep(max(0.0, 1.5 - (time.monotonic() - started)))
+    assert len(healthy.numbers) - before >= 30  # the healthy consultation never noticed
+
+
+async def test_a_message_flood_is_rate_limited_and_harms_nobody_else(sfu_server, clients, healthy):
+    flooder = await clients(sfu_server.ws_url)
+    before = len(healthy.numbers)
+    for i in range(300):
+        await flooder.send_raw(json.dumps({"type": "leave", "room": "nowhere", "request_id": i}))
+    await wait_until(lambda: any(e["code"] == "rate_limited" for e in flooder.errors), "rate_limited errors")
+    limited = [e for e in flooder.errors if e["code"] == "rate_limited"]
+    answered = [e for e in flooder.errors if e["code"] == "not_joined"]
+    assert len(answered) < 100 and len(limited) > 150
+    assert not flooder.closed
+    await asyncio.sleep(1.5)
+    assert len(healthy.numbers) - before >= 30
