@@ -51,7 +51,7 @@ class RoomPeer:
     async def publish(self, *tracks: MediaStreamTrack) -> dict[str, Any]:
         """Send these tracks to the room (one publish connection; call again to renegotiate)."""
         if self.publish_pc is None:
-            self.publish_pc = _peer_connection()
+            self.publish_pc = self.client.peer_connection_factory()
         for track in tracks:
             self.publish_pc.addTransceiver(track, direction="sendonly")
         await self.publish_pc.setLocalDescription(await self.publish_pc.createOffer())
@@ -63,7 +63,7 @@ class RoomPeer:
 
     async def _got_offer(self, message: dict[str, Any]) -> None:
         if self.subscribe_pc is None:
-            self.subscribe_pc = pc = _peer_connection()
+            self.subscribe_pc = pc = self.client.peer_connection_factory()
             if self.configure_subscribe_pc:
                 self.configure_subscribe_pc(pc)
 
@@ -104,8 +104,10 @@ class RoomPeer:
 class SignalingClient:
     """One WebSocket to the server; requests are matched to replies by request_id."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, peer_connection_factory: Callable[[], RTCPeerConnection] = _peer_connection) -> None:
         self.url = url
+        #: makes this client's peer connections (bench/ passes one that routes media through its link shaper)
+        self.peer_connection_factory = peer_connection_factory
         self.rooms: dict[str, RoomPeer] = {}
         self.errors: list[dict[str, Any]] = []
         self._ids = itertools.count(1)

@@ -1,0 +1,158 @@
+"""A synthetic consultation participant: a real aiortc client that sends like a phone and measures.
+
+It connects with the project's `SignalingClient`, joins its room, publishes pre-encoded stamped video
+and marked Opus sized for its link (`MediaPlan`), and measures what it receives: join time (WebSocket
+open → first decoded frame), video through a `VideoProbe`, audio through a `MarkDetector`, and the
+receive-side RTP counters (loss, bitrate) from aiortc's stats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiortc import MediaStreamTrack, RTCPeerConnection
+from aiortc.mediastreams import MediaStreamError
+
+from bench.audio_marks import MarkDetector, PreencodedAudioTrack, to_mono
+from bench.measure import VideoProbe
+from bench.profiles import LinkProfile
+from bench.stamp import STAMP_PERIOD_MS
+from signaling.client import RoomPeer, SignalingClient
+
+
+@dataclass(frozen=True)
+class MediaPlan:
+    """What a phone on a given link sends: picture size, frame rate, video and audio bitrates."""
+
+    width: int
+    height: int
+    fps: int
+    video_bps: int
+    audio_bps: int
+
+    @classmethod
+    def for_link(cls, profile: LinkProfile) -> MediaPlan:
+        """Leave ~40 % of the link for headers, retransmissions and RTCP; Opus mono at 16 kbit/s."""
+        rate = profile.rate_bps
+        if rate is not None and rate <= 200_000:
+            return cls(160, 90, 15, max(30_000, min(100_000, int(rate * 0.6) - 16_000)), 16_000)
+        if rate is not None and rate <= 1_000_000:
+            return cls(320, 180, 15, min(300_000, int(rate * 0.6) - 16_000), 16_000)
+        return cls(640, 360, 15, 500_000, 32_000)
+
+    @property
+    def counter_modulus(self) -> int:
+        """Frames in one pre-encoded loop: where the stamp counter of this plan's video wraps."""
+        return STAMP_PERIOD_MS * self.fps // 1000
+
+    def describe(self) -> str:
+        return (f"VP8 {self.width}x{self.height} {self.fps} fps {self.video_bps // 1000} kbit/s, "
+                f"Opus mono {self.audio_bps // 1000} kbit/s (pre-encoded)")
+
+
+class Participant:
+    """One synthetic patient or doctor in one room."""
+
+    def __init__(
+        self,
+        url: str,
+        room: str,
+        token: str,
+        sends: MediaPlan,
+        receives: MediaPlan,
+        peer_connection_factory: Callable[[], RTCPeerConnection] | None = None,
+    ) -> None:
+        self.url, self.room, self.token = url, room, token
+        self.sends = sends
+        self.receives = receives
+        self.video = VideoProbe((receives.width, receives.height), counter_modulus=receives.counter_modulus)
+        self.audio = MarkDetector()
+        self.error: str | None = None
+        self._factory = peer_connection_factory
+        self._client: SignalingClient | None = None
+        self._peer: RoomPeer | None = None
+        self._opened: float | None = None
+        self._first_frame: float | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Connect, join and publish; receiving starts whenever the server offers the other's tracks."""
+        from bench.video_source import PreencodedVideoTrack
+
+        self._opened = time.time()
+        client = SignalingClient(self.url) if self._factory is None else SignalingClient(self.url, self._factory)
+        self._client = await client.connect()
+        self._peer = await self._client.join(self.room, self.token)
+        self._peer.on_track = self._on_track
+        plan = self.sends
+        await self._peer.publish(
+            PreencodedVideoTrack(plan.width, plan.height, plan.fps, plan.video_bps),
+            PreencodedAudioTrack(plan.audio_bps),
+        )
+
+    def _on_track(self, track: MediaStreamTrack, info: dict[str, Any]) -> None:
+        self._tasks.append(asyncio.ensure_future(self._consume(track)))
+
+    async def _consume(self, track: MediaStreamTrack) -> None:
+        try:
+            while True:
+                frame = await track.recv()
+                now = time.time()
+                if track.kind == "video":
+                    if self._first_frame is None:
+                        self._first_frame = now
+                    self.video.frame(frame, now)  # type: ignore[arg-type]
+                else:
+                    self.audio.feed(to_mono(frame), now)  # type: ignore[arg-type]
+        except MediaStreamError:
+            pass
+        except Exception as exc:  # noqa: BLE001 - a measuring failure is reported, not raised into aiortc
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def start_window(self) -> None:
+        """Measure afresh from now: joining and start-up are judged by join time, not by these metrics."""
+        self.video = VideoProbe(self.video.source_size, counter_modulus=self.video.counter_modulus)
+        self.audio = MarkDetector()
+
+    @property
+    def join_ms(self) -> float | None:
+        if self._opened is None or self._first_frame is None:
+            return None
+        return (self._first_frame - self._opened) * 1000
+
+    async def rtp_counters(self) -> dict[str, int]:
+        """Inbound totals on the subscribe connection: RTP packets received and lost, transport bytes."""
+        totals = {"packets_received": 0, "packets_lost": 0, "bytes_received": 0}
+        pc = self._peer.subscribe_pc if self._peer else None
+        if pc is None:
+            return totals
+        for stats in (await pc.getStats()).values():
+            kind = getattr(stats, "type", None)
+            if kind == "inbound-rtp":
+                totals["packets_received"] += stats.packetsReceived
+                totals["packets_lost"] += max(0, stats.packetsLost)
+            elif kind == "transport":
+                totals["bytes_received"] += stats.bytesReceived
+        return totals
+
+    def summary(self) -> dict[str, Any]:
+        latencies = [m.latency_ms for m in self.audio.marks]
+        return {
+            "room": self.room,
+            "join_ms": self.join_ms,
+            "video": self.video.summary(),
+            "audio_latency_ms": latencies,
+            "audio_marks": len(latencies),
+            "audio_marks_missing": self.audio.missing(),
+            "error": self.error,
+        }
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self._client is not None:
+            await self._client.close()

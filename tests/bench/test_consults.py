@@ -1,0 +1,37 @@
+"""`vaidya-bench consults` end to end: a real server process, real aiortc clients, a shaped link."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.cli import main
+
+REQUIRED = ["consults", "profile", "shaper", "join_ms", "g2g_ms", "fps", "freeze_ratio", "psnr_db", "loss_pct",
+            "server_cpu_pct", "server_rss_mb"]
+
+
+def test_a_consult_over_a_shaped_link_reports_the_added_delay_and_what_the_shaper_measured(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    code = main(["consults", "--consults", "1", "--seconds", "4", "--profile", "rate=1M,delay=100ms",
+                 "--json", str(out)])
+    report = json.loads(out.read_text())
+    assert code == 0, report["failures"]
+    assert all(key in report for key in REQUIRED)
+    assert report["joined"] == 2 and report["consults"] == 1
+    # Each media path crosses two shaped links (sender's uplink, receiver's downlink): 2 × 100 ms added,
+    # plus sending, the SFU and aiortc's one-frame jitter buffer.
+    assert 200 <= report["g2g_ms"]["p50"] <= 200 + 200, report["g2g_ms"]
+    assert report["audio_ms"]["count"] >= 2 and report["audio_ms"]["p50"] >= 200
+    assert report["fps"]["p50"] >= 12 and report["stamps_unreadable"] == 0
+    assert report["psnr_db"]["p50"] > 30
+    assert report["resolutions"] == {"320x180": report["resolutions"]["320x180"]}
+    shaper = report["shaper"]
+    assert shaper["name"] == "python-udp-relay" and shaper["links"] == 2
+    assert 99 <= shaper["measured"]["up"]["added_delay_ms_p50"] <= 115
+    assert report["server_cpu_pct"] is not None and report["server_rss_mb"] > 10
+
+
+def test_an_unknown_profile_is_refused_before_anything_starts(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["consults", "--profile", "6g"]) == 2
+    assert "unknown profile '6g'" in capsys.readouterr().err
