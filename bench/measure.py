@@ -151,6 +151,7 @@ class VideoProbe:
             "freezes": self.freezes.count,
             "freeze_ms": self.freezes.total_ms,
             "freeze_ratio": self.freezes.total_ms / duration if duration else 0.0,
+            "shown_ms": duration,
             "frames_skipped": self.skipped,
             "frames_reordered": self.reordered,
             "stamps_unreadable": self.unreadable,

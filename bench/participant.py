@@ -55,7 +55,7 @@ class MediaPlan:
 
 
 class Participant:
-    """One synthetic patient or doctor in one room."""
+    """One synthetic patient, doctor or hub specialist in one room."""
 
     def __init__(
         self,
@@ -69,8 +69,11 @@ class Participant:
         self.url, self.room, self.token = url, room, token
         self.sends = sends
         self.receives = receives
-        self.video = VideoProbe((receives.width, receives.height), counter_modulus=receives.counter_modulus)
-        self.audio = MarkDetector()
+        #: producer id → probe of that received track
+        self.video: dict[str, VideoProbe] = {}
+        self.audio: dict[str, MarkDetector] = {}
+        self.nacked_packets = 0
+        self.plis = 0
         self.error: str | None = None
         self._factory = peer_connection_factory
         self._client: SignalingClient | None = None
@@ -80,7 +83,7 @@ class Participant:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        """Connect, join and publish; receiving starts whenever the server offers the other's tracks."""
+        """Connect, join and publish; receiving starts whenever the server offers others' tracks."""
         from bench.video_source import PreencodedVideoTrack
 
         self._opened = time.time()
@@ -95,9 +98,43 @@ class Participant:
         )
 
     def _on_track(self, track: MediaStreamTrack, info: dict[str, Any]) -> None:
-        self._tasks.append(asyncio.ensure_future(self._consume(track)))
+        producer = str(info.get("producer_id", id(track)))
+        if track.kind == "video":
+            self.video[producer] = self._video_probe()
+        else:
+            self.audio[producer] = MarkDetector()
+        self._count_feedback()
+        self._tasks.append(asyncio.ensure_future(self._consume(track, producer)))
 
-    async def _consume(self, track: MediaStreamTrack) -> None:
+    def _video_probe(self) -> VideoProbe:
+        size = (self.receives.width, self.receives.height)
+        return VideoProbe(size, counter_modulus=self.receives.counter_modulus)
+
+    def _count_feedback(self) -> None:
+        """Count the NACKs and PLIs this client's receivers send (aiortc keeps no such counters).
+
+        Wraps `RTCRtpReceiver._send_rtcp_nack` / `_send_rtcp_pli` on each receiver instance: the one place
+        bench/ touches aiortc internals (aiortc 1.16).
+        """
+        pc = self._peer.subscribe_pc if self._peer else None
+        for transceiver in pc.getTransceivers() if pc else []:
+            receiver = transceiver.receiver
+            if getattr(receiver, "_bench_counted", False):
+                continue
+            receiver._bench_counted = True
+            send_nack, send_pli = receiver._send_rtcp_nack, receiver._send_rtcp_pli
+
+            async def nack(media_ssrc: int, lost: list[int], send_nack: Any = send_nack) -> None:
+                self.nacked_packets += len(lost)
+                await send_nack(media_ssrc, lost)
+
+            async def pli(media_ssrc: int, send_pli: Any = send_pli) -> None:
+                self.plis += 1
+                await send_pli(media_ssrc)
+
+            receiver._send_rtcp_nack, receiver._send_rtcp_pli = nack, pli
+
+    async def _consume(self, track: MediaStreamTrack, producer: str) -> None:
         try:
             while True:
                 frame = await track.recv()
@@ -105,9 +142,9 @@ class Participant:
                 if track.kind == "video":
                     if self._first_frame is None:
                         self._first_frame = now
-                    self.video.frame(frame, now)  # type: ignore[arg-type]
+                    self.video[producer].frame(frame, now)  # type: ignore[arg-type]
                 else:
-                    self.audio.feed(to_mono(frame), now)  # type: ignore[arg-type]
+                    self.audio[producer].feed(to_mono(frame), now)  # type: ignore[arg-type]
         except MediaStreamError:
             pass
         except Exception as exc:  # noqa: BLE001 - a measuring failure is reported, not raised into aiortc
@@ -115,8 +152,9 @@ class Participant:
 
     def start_window(self) -> None:
         """Measure afresh from now: joining and start-up are judged by join time, not by these metrics."""
-        self.video = VideoProbe(self.video.source_size, counter_modulus=self.video.counter_modulus)
-        self.audio = MarkDetector()
+        self.video = {producer: self._video_probe() for producer in self.video}
+        self.audio = {producer: MarkDetector() for producer in self.audio}
+        self.nacked_packets = self.plis = 0
 
     @property
     def join_ms(self) -> float | None:
@@ -140,14 +178,17 @@ class Participant:
         return totals
 
     def summary(self) -> dict[str, Any]:
-        latencies = [m.latency_ms for m in self.audio.marks]
+        marks = [m for detector in self.audio.values() for m in detector.marks]
         return {
             "room": self.room,
             "join_ms": self.join_ms,
-            "video": self.video.summary(),
-            "audio_latency_ms": latencies,
-            "audio_marks": len(latencies),
-            "audio_marks_missing": self.audio.missing(),
+            "video": [probe.summary() for probe in self.video.values()],
+            "g2g_samples": [ms for probe in self.video.values() for ms in probe.latency_ms],
+            "psnr_samples": [db for probe in self.video.values() for db in probe.psnr_db],
+            "audio_latency_ms": [m.latency_ms for m in marks],
+            "audio_marks_missing": sum(detector.missing() for detector in self.audio.values()),
+            "nacked_packets": self.nacked_packets,
+            "plis": self.plis,
             "error": self.error,
         }
 

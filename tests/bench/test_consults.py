@@ -35,3 +35,16 @@ def test_a_consult_over_a_shaped_link_reports_the_added_delay_and_what_the_shape
 def test_an_unknown_profile_is_refused_before_anything_starts(capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["consults", "--profile", "6g"]) == 2
     assert "unknown profile '6g'" in capsys.readouterr().err
+
+
+def test_a_hub_specialist_makes_three_participants_who_each_see_two_videos(tmp_path: Path) -> None:
+    out, png = tmp_path / "out.json", tmp_path / "out.png"
+    code = main(["consults", "--consults", "1", "--seconds", "3", "--third-party", "--json", str(out),
+                 "--plot", str(png)])
+    report = json.loads(out.read_text())
+    assert code == 0, report["failures"]
+    assert report["participants"] == 3 and report["joined"] == 3
+    assert report["video_streams"] == 6
+    assert all(len(s["video"]) == 2 and all(v["frames"] > 20 for v in s["video"]) for s in report["streams"])
+    assert report["shaper"]["name"] == "none"
+    assert len(report["timeline"]) >= 3 and png.read_bytes()[:4] == b"\x89PNG"
