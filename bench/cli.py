@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import consults, forward
+from . import capacity, consults, forward
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -13,6 +13,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     forward.add_parser(sub)
     consults.add_parser(sub)
+    capacity.add_parser(sub)
     return parser
 
 
