@@ -1,7 +1,7 @@
 """`vaidya-bench consults`: N concurrent consultations over an emulated link, measured as a clinician sees them.
 
 Each consultation is a patient and a doctor (plus, with `--third-party`, a hub specialist) in their own
-room: real aiortc clients that publish pre-encoded stamped video and marked Opus sized for the link
+room (`bench.clients`; spread over `--workers` processes, `bench.worker`): real aiortc clients that publish pre-encoded stamped video and marked Opus sized for the link
 (`MediaPlan`) and receive each other. With a shaped profile every client gets its own link in the
 shaping relay (its own process), in both directions. The server is started as its own process
 (`vaidya serve` on a free port) unless `--url` names a running one. After the last consultation has
@@ -24,11 +24,11 @@ import numpy as np
 import psutil
 
 from bench import report as reporting
-from bench.participant import MediaPlan, Participant
+from bench.clients import ClientGroup
+from bench.participant import MediaPlan
 from bench.profiles import LinkProfile, ProfileError, get_profile
-from bench.shaped_peer import shaped_factory
 from bench.shaper_process import ShaperProcess
-from signaling.grants import mint_token
+from bench.worker import WorkerError, WorkerGroup
 
 GENERATOR_SATURATED_PCT = 90.0
 """One Python process cannot use more than one core; near it, the generator's own numbers are suspect."""
@@ -83,114 +83,90 @@ def _cpu_pct(before: float | None, after: float | None, wall: float) -> float | 
 
 
 class Consults:
-    """The synthetic consultations against one server, added in steps and measured in windows."""
+    """The synthetic consultations against one server, spread over client groups, measured in windows.
 
-    def __init__(self, server: Server, profile: LinkProfile, third_party: bool = False) -> None:
+    With `workers` = 1 the clients run in this process; with K > 1 in K worker processes
+    (`bench.worker`), consultation i going to worker i mod K. The shaper process is shared by all.
+    """
+
+    def __init__(self, server: Server, profile: LinkProfile, third_party: bool = False, workers: int = 1) -> None:
         self.server, self.profile, self.third_party = server, profile, third_party
         self.plan = MediaPlan.for_link(profile)
         self.shaper = ShaperProcess() if profile.shaped else None
-        self.participants: list[Participant] = []
-        self.links: list[int] = []
-        self.failures: list[str] = []
+        self.groups: list[Any] = []
+        if workers <= 1:
+            self.groups.append(ClientGroup(server.url, server.secret, profile, third_party, self.shaper))
+        else:
+            config = {"url": server.url, "secret": server.secret, "profile": profile.to_dict(),
+                      "third_party": third_party, "shaper": self.shaper.control_path if self.shaper else None}
+            self.groups += [WorkerGroup(config) for _ in range(workers)]
+        self.workers = workers
         self.count = 0
+        self.failures: list[str] = []
         self._me = psutil.Process()
-
-    def _participant(self, room: str, identity: str, role: str) -> Participant:
-        token = mint_token(self.server.secret, room=room, identity=identity, role=role, ttl_s=3600)
-        factory = None
-        if self.shaper is not None:
-            link = self.shaper.add_link(self.profile)
-            self.links.append(link)
-            factory = shaped_factory(self.shaper, link)
-        participant = Participant(self.server.url, room, token, self.plan, self.plan, factory)
-        self.participants.append(participant)
-        return participant
-
-    async def _add_one(self, index: int) -> None:
-        room = f"bench-consult-{index}"
-        members = [self._participant(room, f"patient-{index}", "patient"),
-                   self._participant(room, f"doctor-{index}", "doctor")]
-        if self.third_party:
-            members.append(self._participant(room, f"specialist-{index}", "doctor"))
-        try:
-            for member in members:
-                await member.start()
-        except Exception as exc:  # noqa: BLE001 - one failed consult is reported, the run goes on
-            self.failures.append(f"consult {index}: {type(exc).__name__}: {exc}")
 
     async def add(self, count: int, ramp: float | None = None) -> None:
         """Join `count` more consultations, `ramp` per second (default: one after another)."""
-        from bench.audio_marks import encode_loop as encode_audio
-        from bench.video_source import encode_loop as encode_video
-
-        # Encode the loops before anyone joins, so join times measure the network, not the encoder.
-        encode_video(self.plan.width, self.plan.height, self.plan.fps, self.plan.video_bps)
-        encode_audio(self.plan.audio_bps)
         started = time.monotonic()
         for i in range(count):
-            await self._add_one(self.count)
+            try:
+                await self.groups[self.count % len(self.groups)].add_consult(self.count)
+            except WorkerError as exc:
+                self.failures.append(f"consult {self.count}: {exc}")
             self.count += 1
             progress(f"joining {_bar(i + 1, count)} {self.count} consults")
             if ramp:
                 await asyncio.sleep(max(0.0, started + (i + 1) / ramp - time.monotonic()))
 
-    async def settle(self, timeout: float = 15.0) -> None:
-        """Wait until every participant decodes video from every other member (or `timeout` passes)."""
-        others = 2 if self.third_party else 1
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if all(sum(1 for v in p.video.values() if v.frames) >= others for p in self.participants):
-                return
-            await asyncio.sleep(0.1)
+    async def settle(self) -> None:
+        """Wait until everyone sees everyone else's video (bounded): start-up is judged by join time."""
+        await asyncio.gather(*(group.settle() for group in self.groups))
 
-    def _cpu(self) -> dict[str, float | None]:
+    def _cpu(self) -> dict[str, Any]:
         times = self._me.cpu_times()
         return {
             "server": self.server.cpu_seconds(),
-            "generator": times.user + times.system,
+            "generator": [times.user + times.system]
+            + [g.cpu_seconds() for g in self.groups if isinstance(g, WorkerGroup)],
             "shaper": self.shaper.cpu_seconds() if self.shaper else None,
         }
 
     async def measure(self, seconds: float) -> dict[str, Any]:
         """Measure one window of `seconds` from now and return its report."""
-        for participant in self.participants:
-            participant.start_window()
-        rtp0 = [await p.rtp_counters() for p in self.participants]
+        await asyncio.gather(*(group.open_window() for group in self.groups))
         cpu0 = cpu_last = self._cpu()
         t0 = last = time.monotonic()
         timeline: list[dict[str, Any]] = []
-        cursors: dict[int, int] = {}
         frames_last = 0
         while (elapsed := time.monotonic() - t0) < seconds:
             await asyncio.sleep(min(1.0, seconds - elapsed))
+            ticks = await asyncio.gather(*(group.tick() for group in self.groups))
             now, cpu = time.monotonic(), self._cpu()
-            probes = [probe for p in self.participants for probe in p.video.values()]
-            fresh = [ms for probe in probes for ms in probe.latency_ms[cursors.get(id(probe), 0):]]
-            cursors = {id(probe): len(probe.latency_ms) for probe in probes}
-            frames = sum(probe.frames for probe in probes)
+            fresh = [ms for tick in ticks for ms in tick["latencies"]]
+            frames, streams = sum(t["frames"] for t in ticks), sum(t["streams"] for t in ticks)
             timeline.append({
                 "t": round(now - t0, 2),
                 "g2g_ms_p50": float(np.percentile(fresh, 50)) if fresh else None,
                 "g2g_ms_p95": float(np.percentile(fresh, 95)) if fresh else None,
-                "fps": round((frames - frames_last) / (now - last) / len(probes), 2) if probes else 0.0,
+                "fps": round((frames - frames_last) / (now - last) / streams, 2) if streams else 0.0,
                 "server_cpu_pct": _cpu_pct(cpu_last["server"], cpu["server"], now - last),
-                "generator_cpu_pct": _cpu_pct(cpu_last["generator"], cpu["generator"], now - last),
+                "generator_cpu_pct": _cpu_pct(sum(cpu_last["generator"]), sum(cpu["generator"]), now - last),
             })
             frames_last, cpu_last, last = frames, cpu, now
             progress(f"measuring {_bar(now - t0, seconds)} {now - t0:4.0f}/{seconds:g} s, "
                      f"{self.count} consults, {frames} frames")
         wall = time.monotonic() - t0
         cpu1 = self._cpu()
-        rtp1 = [await p.rtp_counters() for p in self.participants]
+        results = await asyncio.gather(*(group.close_window() for group in self.groups))
         progress("")
-        window = [{key: b[key] - a[key] for key in a} for a, b in zip(rtp0, rtp1)]
-        summaries = [p.summary() for p in self.participants]
-        metrics = reporting.media_metrics(summaries, wall, window)
-        generator_cpu = _cpu_pct(cpu0["generator"], cpu1["generator"], wall)
+        summaries = [s for r in results for s in r["summaries"]]
+        metrics = reporting.media_metrics(summaries, wall, [x for r in results for x in r["rtp"]])
+        per_process = [_cpu_pct(a, b, wall) or 0.0 for a, b in zip(cpu0["generator"], cpu1["generator"])]
+        links = [link for r in results for link in r["links"]]
         shaper_cpu = _cpu_pct(cpu0["shaper"], cpu1["shaper"], wall)
         return {
             "consults": self.count,
-            "participants": len(self.participants),
+            "participants": len(summaries),
             "third_party": self.third_party,
             "seconds": round(wall, 1),
             "profile": self.profile.name,
@@ -199,18 +175,19 @@ class Consults:
             **metrics,
             "server_cpu_pct": _cpu_pct(cpu0["server"], cpu1["server"], wall),
             "server_rss_mb": self.server.rss_mb(),
-            "workers": 1,
-            "generator_cpu_pct": generator_cpu,
-            "generator_saturated": generator_cpu is not None and generator_cpu >= GENERATOR_SATURATED_PCT,
-            "shaper": (reporting.shaper_report(self.shaper, self.links, shaper_cpu) if self.shaper
+            "workers": self.workers,
+            "generator_cpu_pct": round(sum(per_process), 1),
+            "generator_cpu_pct_per_process": per_process,
+            "generator_saturated": max(per_process, default=0.0) >= GENERATOR_SATURATED_PCT,
+            "shaper": (reporting.shaper_report(self.shaper, links, shaper_cpu) if self.shaper
                        else {"name": "none", "reason": f"profile {self.profile.name!r} needs no shaping"}),
-            "failures": self.failures + metrics["failures"],
+            "failures": self.failures + [f for r in results for f in r["failures"]] + metrics["failures"],
             "timeline": timeline,
             "streams": summaries,
         }
 
     async def close(self) -> None:
-        await asyncio.gather(*(p.close() for p in self.participants), return_exceptions=True)
+        await asyncio.gather(*(group.close() for group in self.groups), return_exceptions=True)
         if self.shaper is not None:
             self.shaper.close()
 
@@ -224,7 +201,7 @@ async def start(args: argparse.Namespace) -> tuple[Server, Consults]:
     server = Server(args.url, args.secret or os.environ.get("VAIDYA_SECRET"))
     try:
         await server.ready()
-        return server, Consults(server, profile, args.third_party)
+        return server, Consults(server, profile, args.third_party, args.workers)
     except BaseException:
         server.stop()
         raise
@@ -248,6 +225,7 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--third-party", action="store_true", help="add a hub specialist to every consultation")
     p.add_argument("--url", default=None, help="a running server's WebSocket URL (default: start `vaidya serve`)")
     p.add_argument("--secret", default=None, help="with --url: the server's token secret (or VAIDYA_SECRET)")
+    p.add_argument("--workers", type=int, default=1, help="spread the synthetic clients over K processes (default 1)")
     p.add_argument("--json", default=None, help="write the report to this file")
 
 
@@ -269,6 +247,8 @@ def check_arguments(args: argparse.Namespace) -> str | None:
         return str(exc)
     if args.url is not None and not (args.secret or os.environ.get("VAIDYA_SECRET")):
         return "--url needs the server's token secret: --secret or VAIDYA_SECRET"
+    if args.workers < 1:
+        return "--workers must be >= 1"
     return None
 
 

@@ -18,9 +18,11 @@ from aiortc import MediaStreamTrack, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
 
 from bench.audio_marks import MarkDetector, PreencodedAudioTrack, to_mono
+from bench.forward import StreamCount
 from bench.measure import VideoProbe
 from bench.profiles import LinkProfile
 from bench.stamp import STAMP_PERIOD_MS
+from media.sfu.aiortc_bridge import negotiated_codecs
 from signaling.client import RoomPeer, SignalingClient
 
 
@@ -74,6 +76,7 @@ class Participant:
         self.audio: dict[str, MarkDetector] = {}
         self.nacked_packets = 0
         self.plis = 0
+        self._rtp: dict[int, StreamCount] = {}
         self.error: str | None = None
         self._factory = peer_connection_factory
         self._client: SignalingClient | None = None
@@ -111,10 +114,12 @@ class Participant:
         return VideoProbe(size, counter_modulus=self.receives.counter_modulus)
 
     def _count_feedback(self) -> None:
-        """Count the NACKs and PLIs this client's receivers send (aiortc keeps no such counters).
+        """Count RTP packets per media SSRC (loss before repair) and the NACKs and PLIs sent back.
 
-        Wraps `RTCRtpReceiver._send_rtcp_nack` / `_send_rtcp_pli` on each receiver instance: the one place
-        bench/ touches aiortc internals (aiortc 1.16).
+        aiortc keeps no NACK/PLI counters, and its inbound-rtp stats report one SSRC per receiver (the
+        RTX stream's once retransmissions flow), so this wraps `RTCRtpReceiver._handle_rtp_packet`,
+        `_send_rtcp_nack` and `_send_rtcp_pli` on each receiver instance: the one place bench/
+        touches aiortc internals (aiortc 1.16).
         """
         pc = self._peer.subscribe_pc if self._peer else None
         for transceiver in pc.getTransceivers() if pc else []:
@@ -122,7 +127,17 @@ class Participant:
             if getattr(receiver, "_bench_counted", False):
                 continue
             receiver._bench_counted = True
-            send_nack, send_pli = receiver._send_rtcp_nack, receiver._send_rtcp_pli
+            handle, send_nack, send_pli = receiver._handle_rtp_packet, receiver._send_rtcp_nack, receiver._send_rtcp_pli
+            rtx_types: set[int] = set()
+
+            async def rtp(packet: Any, arrival_time_ms: int, handle: Any = handle, transceiver: Any = transceiver,
+                          rtx_types: set[int] = rtx_types) -> None:
+                if not rtx_types:
+                    rtx_types.update(c.payloadType for c in negotiated_codecs(transceiver)
+                                     if c.mimeType.lower().endswith("/rtx"))
+                if packet.payload_type not in rtx_types:
+                    self._rtp.setdefault(packet.ssrc, StreamCount()).add(packet.sequence_number)
+                await handle(packet, arrival_time_ms)
 
             async def nack(media_ssrc: int, lost: list[int], send_nack: Any = send_nack) -> None:
                 self.nacked_packets += len(lost)
@@ -132,6 +147,7 @@ class Participant:
                 self.plis += 1
                 await send_pli(media_ssrc)
 
+            receiver._handle_rtp_packet = rtp
             receiver._send_rtcp_nack, receiver._send_rtcp_pli = nack, pli
 
     async def _consume(self, track: MediaStreamTrack, producer: str) -> None:
@@ -163,18 +179,15 @@ class Participant:
         return (self._first_frame - self._opened) * 1000
 
     async def rtp_counters(self) -> dict[str, int]:
-        """Inbound totals on the subscribe connection: RTP packets received and lost, transport bytes."""
-        totals = {"packets_received": 0, "packets_lost": 0, "bytes_received": 0}
+        """Media RTP packets received and lost (before NACK repair) so far, and transport bytes received."""
+        received = sum(c.received for c in self._rtp.values())
+        expected = sum(c.highest - c.first + 1 for c in self._rtp.values() if c.highest is not None and c.first is not None)
+        totals = {"packets_received": received, "packets_lost": max(0, expected - received), "bytes_received": 0}
         pc = self._peer.subscribe_pc if self._peer else None
-        if pc is None:
-            return totals
-        for stats in (await pc.getStats()).values():
-            kind = getattr(stats, "type", None)
-            if kind == "inbound-rtp":
-                totals["packets_received"] += stats.packetsReceived
-                totals["packets_lost"] += max(0, stats.packetsLost)
-            elif kind == "transport":
-                totals["bytes_received"] += stats.bytesReceived
+        if pc is not None:
+            for stats in (await pc.getStats()).values():
+                if getattr(stats, "type", None) == "transport":
+                    totals["bytes_received"] += stats.bytesReceived
         return totals
 
     def summary(self) -> dict[str, Any]:

@@ -48,3 +48,15 @@ def test_a_hub_specialist_makes_three_participants_who_each_see_two_videos(tmp_p
     assert all(len(s["video"]) == 2 and all(v["frames"] > 20 for v in s["video"]) for s in report["streams"])
     assert report["shaper"]["name"] == "none"
     assert len(report["timeline"]) >= 3 and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_clients_spread_over_worker_processes_share_one_shaper_and_report_together(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    code = main(["consults", "--consults", "2", "--seconds", "3", "--workers", "2", "--profile", "delay=20ms",
+                 "--json", str(out)])
+    report = json.loads(out.read_text())
+    assert code == 0, report["failures"]
+    assert report["workers"] == 2 and len(report["generator_cpu_pct_per_process"]) == 3  # coordinator + 2
+    assert report["participants"] == 4 and report["joined"] == 4
+    assert report["shaper"]["links"] == 4 and report["shaper"]["conforms"], report["shaper"]["problems"]
+    assert report["g2g_ms"]["p50"] >= 40

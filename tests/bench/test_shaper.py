@@ -13,7 +13,7 @@ import pytest
 
 from bench.profiles import parse_spec
 from bench.shaper import IP_UDP_OVERHEAD, conformance
-from bench.shaper_process import ShaperError, ShaperProcess
+from bench.shaper_process import ShaperClient, ShaperError, ShaperProcess
 
 HEADER = struct.Struct("!Id")  # sequence number, send time (monotonic)
 
@@ -218,3 +218,23 @@ def _blast(shaper: ShaperProcess, link: int, client: Endpoint, server: Endpoint,
         time.sleep(0.02)
     _settle(server, stats["packets_out"])
     return stats
+
+
+def test_another_process_can_drive_the_same_relay_through_its_control_socket(
+    shaper: ShaperProcess, endpoints: tuple[Endpoint, Endpoint]
+) -> None:
+    client, server = endpoints
+    worker = ShaperClient(shaper.control_path)
+    try:
+        link = worker.add_link(parse_spec("delay=20ms"))
+        relay = worker.route(link, server.addr)
+        for seq in range(10):
+            client.send(seq, relay)
+        _settle(server, 10)
+        assert len(server.received) == 10
+        assert shaper.stats(link)["up"]["packets_out"] == 10, "the owner sees the worker's link"
+    finally:
+        worker.close()
+    assert shaper.add_link(parse_spec("delay=1ms")) > link, "the relay outlives a worker's disconnect"
+    with pytest.raises(ShaperError, match="cannot reach"):
+        ShaperClient(shaper.control_path + ".missing")
