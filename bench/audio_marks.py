@@ -35,6 +35,9 @@ AUDIO_TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 ONSET_LEVEL = 0.08
 """RMS (full scale 1.0) above which a block counts as a burst; the noise floor is ~0.006."""
 QUIET_BEFORE_MS = 300
+NEGATIVE_LIMIT_MS = 2000
+"""A latency within this much below a whole period means the burst arrived before it was sent: it was
+misread (e.g. a concealment or jitter-buffer jump spliced two bursts), and is counted, not used."""
 
 
 def mark_hz(k: int) -> float:
@@ -123,6 +126,7 @@ class MarkDetector:
 
     block: int = SAMPLE_RATE // 200  # 5 ms
     marks: list[Mark] = field(default_factory=list)
+    misread: int = 0
     _quiet_blocks: int = 0
     _pending: list[np.ndarray] = field(default_factory=list)
     _burst: list[np.ndarray] | None = None
@@ -162,7 +166,10 @@ class MarkDetector:
         k = round((peak_hz - BASE_HZ) / STEP_HZ)
         if 0 <= k < MARKS and abs(peak_hz - mark_hz(k)) < STEP_HZ / 3:
             latency = (self._onset * 1000 - k * MARK_EVERY_MS) % stamp.STAMP_PERIOD_MS
-            self.marks.append(Mark(k, latency))
+            if latency > stamp.STAMP_PERIOD_MS - NEGATIVE_LIMIT_MS:
+                self.misread += 1
+            else:
+                self.marks.append(Mark(k, latency))
 
     def missing(self) -> int:
         """Marks skipped between the first and last one detected (lost or unreadable bursts)."""

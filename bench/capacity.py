@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Any
 
-from bench.consults import add_common_arguments, check_arguments, progress, start, write_json
+from bench.consults import add_common_arguments, check_arguments, loopback_candidates, progress, start, write_json
 
 G2G_P95_LIMIT_MS = 400.0
 LOSS_LIMIT_PCT = 1.0
@@ -39,12 +39,17 @@ def broken(window: dict[str, Any]) -> list[str]:
 
 def _step_summary(window: dict[str, Any], reasons: list[str]) -> dict[str, Any]:
     keys = ("consults", "participants", "joined", "g2g_ms", "audio_ms", "fps", "freeze_ratio", "psnr_db", "loss_pct",
-            "server_cpu_pct", "server_rss_mb", "received_pps", "generator_cpu_pct", "generator_saturated")
+            "server_cpu_pct", "server_rss_mb", "received_pps", "generator_cpu_pct", "generator_saturated", "machine")
     return {**{key: window[key] for key in keys}, "shaper_conforms": window["shaper"].get("conforms"),
             "broken": reasons}
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
+    with loopback_candidates():
+        return await _run(args)
+
+
+async def _run(args: argparse.Namespace) -> dict[str, Any]:
     server, consults = await start(args)
     steps: list[dict[str, Any]] = []
     limit = f"reached --max-consults {args.max_consults} without breaking"
@@ -59,7 +64,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             progress("")
             print(f"{consults.count:3d} consults: g2g p95 {last['g2g_ms']['p95']} ms, loss {last['loss_pct']} %, "
                   f"freezes {last['freeze_ratio']}, server CPU {last['server_cpu_pct']} %, generator CPU "
-                  f"{last['generator_cpu_pct']} %" + (f" -> breaks: {'; '.join(reasons)}" if reasons else ""),
+                  f"{last['generator_cpu_pct']} %, other processes {last['machine']['others_pct']} %"
+                  + (f" -> breaks: {'; '.join(reasons)}" if reasons else ""),
                   file=sys.stderr)
             if reasons:
                 limit = "quality broke: " + "; ".join(reasons)

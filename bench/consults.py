@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import secrets
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -82,6 +84,17 @@ def _cpu_pct(before: float | None, after: float | None, wall: float) -> float | 
     return round(100 * (after - before) / wall, 1)
 
 
+def _machine_load(cpu0: dict[str, Any], cpu1: dict[str, Any], wall: float, ours: list[float | None]) -> dict[str, Any]:
+    """How busy the whole machine was, and how much of that was not this run (other work skews every number)."""
+    busy = _cpu_pct(cpu0["machine_busy"], cpu1["machine_busy"], wall) or 0.0
+    return {
+        "cpus": os.cpu_count(),
+        "busy_pct": busy,
+        "others_pct": round(max(0.0, busy - sum(x or 0.0 for x in ours)), 1),
+        "load_avg_1min": round(os.getloadavg()[0], 2),
+    }
+
+
 class Consults:
     """The synthetic consultations against one server, spread over client groups, measured in windows.
 
@@ -124,7 +137,9 @@ class Consults:
 
     def _cpu(self) -> dict[str, Any]:
         times = self._me.cpu_times()
+        machine = psutil.cpu_times()
         return {
+            "machine_busy": sum(machine) - machine.idle - getattr(machine, "iowait", 0.0),
             "server": self.server.cpu_seconds(),
             "generator": [times.user + times.system]
             + [g.cpu_seconds() for g in self.groups if isinstance(g, WorkerGroup)],
@@ -162,6 +177,7 @@ class Consults:
         summaries = [s for r in results for s in r["summaries"]]
         metrics = reporting.media_metrics(summaries, wall, [x for r in results for x in r["rtp"]])
         per_process = [_cpu_pct(a, b, wall) or 0.0 for a, b in zip(cpu0["generator"], cpu1["generator"])]
+        server_cpu = _cpu_pct(cpu0["server"], cpu1["server"], wall)
         links = [link for r in results for link in r["links"]]
         shaper_cpu = _cpu_pct(cpu0["shaper"], cpu1["shaper"], wall)
         return {
@@ -173,8 +189,9 @@ class Consults:
             "link": self.profile.to_dict(),
             "media": self.plan.describe(),
             **metrics,
-            "server_cpu_pct": _cpu_pct(cpu0["server"], cpu1["server"], wall),
+            "server_cpu_pct": server_cpu,
             "server_rss_mb": self.server.rss_mb(),
+            "machine": _machine_load(cpu0, cpu1, wall, [server_cpu, sum(per_process), shaper_cpu]),
             "workers": self.workers,
             "generator_cpu_pct": round(sum(per_process), 1),
             "generator_cpu_pct_per_process": per_process,
@@ -192,11 +209,23 @@ class Consults:
             self.shaper.close()
 
 
-async def start(args: argparse.Namespace) -> tuple[Server, Consults]:
-    """The server (ready) and an empty set of consultations, as the arguments ask."""
+@contextlib.contextmanager
+def loopback_candidates() -> Iterator[None]:
+    """Clients gather ICE candidates on 127.0.0.1 only, for the duration of a run (then as before)."""
+    import aioice.ice
+
     from media.sfu.aiortc_bridge import restrict_host_addresses
 
+    original = aioice.ice.get_host_addresses
     restrict_host_addresses(["127.0.0.1"])
+    try:
+        yield
+    finally:
+        aioice.ice.get_host_addresses = original
+
+
+async def start(args: argparse.Namespace) -> tuple[Server, Consults]:
+    """The server (ready) and an empty set of consultations, as the arguments ask."""
     profile = get_profile(args.profile)
     server = Server(args.url, args.secret or os.environ.get("VAIDYA_SECRET"))
     try:
@@ -208,6 +237,11 @@ async def start(args: argparse.Namespace) -> tuple[Server, Consults]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
+    with loopback_candidates():
+        return await _run(args)
+
+
+async def _run(args: argparse.Namespace) -> dict[str, Any]:
     server, consults = await start(args)
     try:
         await consults.add(args.consults, args.ramp)
@@ -216,8 +250,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         await consults.close()
         server.stop()
-    return {"command": "vaidya-bench " + " ".join(sys.argv[1:]),
-            "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, **report}
+    report["machine"]["python"] = sys.version.split()[0]
+    return {"command": "vaidya-bench " + " ".join(sys.argv[1:]), **report}
 
 
 def add_common_arguments(p: argparse.ArgumentParser) -> None:

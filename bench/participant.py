@@ -200,6 +200,7 @@ class Participant:
             "psnr_samples": [db for probe in self.video.values() for db in probe.psnr_db],
             "audio_latency_ms": [m.latency_ms for m in marks],
             "audio_marks_missing": sum(detector.missing() for detector in self.audio.values()),
+            "audio_marks_misread": sum(detector.misread for detector in self.audio.values()),
             "nacked_packets": self.nacked_packets,
             "plis": self.plis,
             "error": self.error,

@@ -42,6 +42,7 @@ def media_metrics(summaries: list[dict[str, Any]], wall: float, rtp: list[dict[s
         "g2g_ms": percentiles([ms for s in summaries for ms in s["g2g_samples"]]),
         "audio_ms": percentiles([ms for s in summaries for ms in s["audio_latency_ms"]]),
         "audio_marks_missing": sum(s["audio_marks_missing"] for s in summaries),
+        "audio_marks_misread": sum(s["audio_marks_misread"] for s in summaries),
         "fps": percentiles([v["fps"] for v in videos]),
         "freezes": sum(v["freezes"] for v in videos),
         "freeze_ms": freeze_ms,
@@ -114,6 +115,9 @@ def table(report: dict[str, Any]) -> str:
         f"{report['received_pps']} packets/s delivered",
         f"  generator         CPU {report['generator_cpu_pct']} % ({report['workers']} process(es))"
         + ("  SATURATED: its numbers are suspect" if report["generator_saturated"] else ""),
+        f"  machine           CPU {report['machine']['busy_pct']} % of {report['machine']['cpus'] * 100} %, "
+        f"{report['machine']['others_pct']} % of it other processes (load average {report['machine']['load_avg_1min']})"
+        + ("  BUSY: timings suspect" if report["machine"]["others_pct"] > 50 else ""),
     ]
     if shaper["name"] != "none":
         lines.append(

@@ -64,3 +64,10 @@ async def test_preencoded_audio_is_released_every_20_ms_on_the_stamp_clock() -> 
     assert np.all(np.diff(pts) == 960)
     assert elapsed == pytest.approx(0.48, abs=0.06)
     assert audio_marks.PACKET_MS == 20
+
+
+def test_a_burst_that_seems_to_arrive_before_it_was_sent_is_counted_as_misread_not_used() -> None:
+    detector = MarkDetector()
+    for i, frame in _decode(list(encode_loop(16_000))[:260]):
+        detector.feed(to_mono(frame), 1_000_000_000.0 + i * 0.020 - 0.050)  # "received" 50 ms early
+    assert detector.marks == [] and detector.misread >= 3
