@@ -26,6 +26,13 @@ from media.sfu.aiortc_bridge import negotiated_codecs
 from signaling.client import RoomPeer, SignalingClient
 
 
+AUDIO_WIRE_OVERHEAD_BPS = 50 * 90 * 8
+
+
+def _clamp(value: int, low: int, high: int) -> int:
+    return max(low, min(high, value))
+
+
 @dataclass(frozen=True)
 class MediaPlan:
     """What a phone on a given link sends: picture size, frame rate, video and audio bitrates."""
@@ -38,12 +45,18 @@ class MediaPlan:
 
     @classmethod
     def for_link(cls, profile: LinkProfile) -> MediaPlan:
-        """Leave ~40 % of the link for headers, retransmissions and RTCP; Opus mono at 16 kbit/s."""
+        """Video gets 70 % of the link minus what the audio takes on the wire, within the size's range.
+
+        Audio on the wire is far more than its codec rate: 50 packets/s each carry ~90 bytes of RTP,
+        SRTP and IP/UDP overhead (36 kbit/s), so 16 kbit/s Opus costs ~52 kbit/s of a 2G link.
+        """
         rate = profile.rate_bps
         if rate is not None and rate <= 200_000:
-            return cls(160, 90, 15, max(30_000, min(100_000, int(rate * 0.6) - 16_000)), 16_000)
+            audio = 16_000
+            return cls(160, 90, 15, _clamp(int(rate * 0.7) - audio - AUDIO_WIRE_OVERHEAD_BPS, 30_000, 100_000), audio)
         if rate is not None and rate <= 1_000_000:
-            return cls(320, 180, 15, min(300_000, int(rate * 0.6) - 16_000), 16_000)
+            audio = 16_000
+            return cls(320, 180, 15, _clamp(int(rate * 0.7) - audio - AUDIO_WIRE_OVERHEAD_BPS, 100_000, 300_000), audio)
         return cls(640, 360, 15, 500_000, 32_000)
 
     @property
