@@ -23,7 +23,7 @@ from typing import Any
 
 import psutil
 
-from media.sfu.aiortc_bridge import intercept_rtp, restrict_host_addresses
+from media.sfu.aiortc_bridge import intercept_rtp_data, restrict_host_addresses
 from signaling.client import SignalingClient
 from signaling.grants import mint_token
 
@@ -61,22 +61,26 @@ class Sample:
 
 
 class PacketSink:
-    """Counts every RTP packet arriving on one subscribe connection, per SSRC."""
+    """Counts every RTP datagram arriving on one subscribe connection, per SSRC, from the raw header:
+    no parsing, depacketizing or decoding, so the load generator stays cheaper than the server."""
 
     def __init__(self) -> None:
         self.streams: dict[int, StreamCount] = {}
+        self._attached = False
 
     def attach(self, pc: Any) -> None:
         @pc.on("track")
         def on_track(track: Any) -> None:
-            for transceiver in pc.getTransceivers():
-                intercept_rtp(transceiver.receiver, self._count)
+            if not self._attached:
+                self._attached = True
+                intercept_rtp_data(pc.getTransceivers()[0].receiver.transport, self._count)
 
-    async def _count(self, packet: Any, arrival_time_ms: int) -> None:
-        stream = self.streams.get(packet.ssrc)
+    async def _count(self, data: bytes, arrival_time_ms: int) -> None:
+        ssrc = int.from_bytes(data[8:12], "big")
+        stream = self.streams.get(ssrc)
         if stream is None:
-            stream = self.streams[packet.ssrc] = StreamCount()
-        stream.add(packet.sequence_number)
+            stream = self.streams[ssrc] = StreamCount()
+        stream.add((data[2] << 8) | data[3])
 
     def sample(self) -> Sample:
         received = sum(s.received for s in self.streams.values())
@@ -102,14 +106,16 @@ class ServerUnderTest:
             args = [sys.executable, "-m", "signaling.cli", "serve", "--port", str(self.port), "--data-dir", self._data.name]
         else:
             args = [sys.executable, "-m", "bench.baseline_relay", "--port", str(self.port)]
-        self.proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # The server's log goes to a file: an unread pipe fills up and stalls the server mid-run.
+        self.log = open(os.path.join(self._data.name, "server.log"), "w+")
+        self.proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=self.log, text=True)
         self.ps = psutil.Process(self.proc.pid)
 
     async def ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.kind} server exited: {self.proc.stderr.read() if self.proc.stderr else ''}")
+                raise RuntimeError(f"{self.kind} server exited: {self.log_tail()}")
             try:
                 _, writer = await asyncio.open_connection("127.0.0.1", self.port)
                 writer.close()
@@ -129,6 +135,11 @@ class ServerUnderTest:
     def rss_mb(self) -> float:
         return self.ps.memory_info().rss / 2**20
 
+    def log_tail(self, size: int = 4000) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()[-size:]
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -136,6 +147,7 @@ class ServerUnderTest:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self.log.close()
         self._data.cleanup()
 
 
@@ -151,6 +163,13 @@ class Load:
     video_bitrate: int
     clients: list[SignalingClient] = field(default_factory=list)
     sinks: list[PacketSink] = field(default_factory=list)
+
+    def prepare(self) -> None:
+        """Encode the media loops now: encoding inside a run would stall the clients' event loop."""
+        from bench import audio_marks, video_source
+
+        video_source.encode_loop(self.width, self.height, self.fps, self.video_bitrate)
+        audio_marks.encode_loop()
 
     async def add_publisher(self, index: int, subscribers: int) -> None:
         from bench.audio_marks import PreencodedAudioTrack
@@ -216,9 +235,9 @@ async def run_scenario(kind: str, publishers: int, subscribers: int, seconds: fl
     server = ServerUnderTest(kind, secret)
     load = Load(secret, server, args.width, args.height, args.fps, args.bitrate)
     try:
+        load.prepare()
         await server.ready()
-        for p in range(publishers):
-            await load.add_publisher(p, subscribers)
+        await asyncio.gather(*(load.add_publisher(p, subscribers) for p in range(publishers)))
         flowing = await _wait_flowing(load, 20)
         await asyncio.sleep(args.warmup)
         result = await measure_window(load, seconds)
@@ -236,15 +255,19 @@ async def run_ramp(args: argparse.Namespace) -> dict[str, Any]:
     load = Load(secret, server, args.width, args.height, args.fps, args.bitrate)
     steps: list[dict[str, Any]] = []
     try:
+        load.prepare()
         await server.ready()
-        for p in range(args.max_publishers):
-            await load.add_publisher(p, args.subscribers)
+        publishers = 0
+        while publishers < args.max_publishers:
+            batch = range(publishers, min(publishers + args.step, args.max_publishers))
+            await asyncio.gather(*(load.add_publisher(i, args.subscribers) for i in batch))
+            publishers = batch.stop
             await _wait_flowing(load, 15)
             await asyncio.sleep(args.warmup)
             step = await measure_window(load, args.seconds)
-            step["publishers"] = p + 1
+            step["publishers"] = publishers
             steps.append(step)
-            _progress(f"ramp: {p + 1} publishers × {args.subscribers}: {step['packet_hops_per_s']} hops/s, "
+            _progress(f"ramp: {publishers} publishers × {args.subscribers}: {step['packet_hops_per_s']} hops/s, "
                       f"server {step['server_cpu_pct']} %, loss {step['loss_pct']} %, generator {step['generator_cpu_pct']} %")
             if step["loss_pct"] > LOSS_LIMIT_PCT or step["server_cpu_pct"] >= SATURATED_CPU_PCT:
                 break
@@ -343,7 +366,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-baseline", action="store_true", help="skip the aiortc MediaRelay baseline")
     p.add_argument("--ramp", action="store_true",
                    help="add publishers until loss > 0.1 %% or the server core saturates; report max packet-hops/s per core")
-    p.add_argument("--max-publishers", type=int, default=40, help="upper bound for --ramp (default 40)")
+    p.add_argument("--max-publishers", type=int, default=200, help="upper bound for --ramp (default 200)")
+    p.add_argument("--step", type=int, default=4, help="publishers added per --ramp step (default 4)")
     p.add_argument("--width", type=int, default=640)
     p.add_argument("--height", type=int, default=360)
     p.add_argument("--fps", type=int, default=30)

@@ -48,6 +48,14 @@ class RoomPeer:
     def participant_id(self) -> str:
         return self.joined["participant_id"]
 
+    def track(self, kind: str, participant_id: str | None = None) -> MediaStreamTrack | None:
+        """A received track of this kind (from this participant, if given), once it has arrived."""
+        for info in self.track_info.values():
+            if info["kind"] == kind and info["producer_id"] in self.tracks:
+                if participant_id is None or info["participant_id"] == participant_id:
+                    return self.tracks[info["producer_id"]]
+        return None
+
     async def publish(self, *tracks: MediaStreamTrack) -> dict[str, Any]:
         """Send these tracks to the room (one publish connection; call again to renegotiate)."""
         if self.publish_pc is None:

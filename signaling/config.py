@@ -37,8 +37,8 @@ class Config:
     #: Inbound WebSocket messages allowed per connection: a burst, refilled at `ws_rate_per_s`.
     ws_rate_burst: int = 40
     ws_rate_per_s: float = 20.0
-    #: Seconds without ICE/DTLS connectivity after which a participant is removed.
-    peer_timeout_s: float = 5.0
+    #: Seconds in which nothing (no WebSocket frame, no media packet) arrives from a client before it is removed.
+    peer_timeout_s: float = 4.0
     #: Default access-token lifetime, seconds.
     token_ttl_s: int = 600
     #: Addresses the SFU offers as ICE host candidates, comma-separated (a public deployment lists its

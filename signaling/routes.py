@@ -16,7 +16,8 @@ HARD_FRAME_LIMIT = 1024 * 1024
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(heartbeat=2.0, max_msg_size=HARD_FRAME_LIMIT)
+    # Liveness is the session's job (pings plus media activity), so aiohttp's own heartbeat is off.
+    ws = web.WebSocketResponse(autoping=False, max_msg_size=HARD_FRAME_LIMIT)
     await ws.prepare(request)
     session = Session(ws, request.app[keys.REGISTRY], request.app[keys.CONFIG])
     await session.run()

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from media.sfu.aiortc_bridge import received_packets
 from media.sfu.transport import PublishTransport, SdpError, SubscribeTransport
 
 from .config import Config
@@ -24,6 +26,8 @@ from .room import Participant, Room, describe_producer
 log = logging.getLogger(__name__)
 
 OUTBOX_LIMIT = 512
+PING_INTERVAL_S = 1.5
+LIVENESS_CHECK_S = 0.5
 
 
 class Session:
@@ -36,6 +40,7 @@ class Session:
         self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(OUTBOX_LIMIT)
         self._writer: asyncio.Task[None] | None = None
         self._negotiations: set[asyncio.Task[None]] = set()
+        self._last_heard = time.monotonic()
         self.closed = False
 
     # -- transport ---------------------------------------------------------------------------------
@@ -61,17 +66,47 @@ class Session:
 
     async def run(self) -> None:
         self._writer = asyncio.ensure_future(self._write())
+        liveness = asyncio.ensure_future(self._watch_liveness())
         try:
             async for frame in self.ws:
+                self._last_heard = time.monotonic()
                 if frame.type == WSMsgType.TEXT:
                     await self.handle(frame.data)
+                elif frame.type == WSMsgType.PING:
+                    await self.ws.pong(frame.data)
                 elif frame.type == WSMsgType.BINARY:
                     self.send(error("bad_json", "binary frames are not accepted"))
                 elif frame.type == WSMsgType.ERROR:
                     break
         finally:
+            liveness.cancel()
             # aiohttp may cancel this handler when the client vanishes: cleanup must still run to the end.
             await asyncio.shield(self.close())
+
+    async def _watch_liveness(self) -> None:
+        """Ping every PING_INTERVAL_S; close the socket once neither it nor any of this client's media
+        connections has carried anything for `peer_timeout_s`. Media counts as a sign of life, so a
+        client on a congested 2G link whose pongs queue behind video is not dropped while its media flows."""
+        last_ping = 0.0
+        media_seen = -1
+        while True:
+            await asyncio.sleep(LIVENESS_CHECK_S)
+            now = time.monotonic()
+            media = sum(received_packets(t.pc) for p in self.memberships.values() for t in (p.publish, p.subscribe) if t)
+            if media != media_seen:
+                media_seen = media
+                self._last_heard = now
+            if now - self._last_heard > self.config.peer_timeout_s:
+                log.info("closing a silent session (nothing heard for %.1f s)", now - self._last_heard)
+                await asyncio.shield(self.close())  # leave the rooms first: a dead peer never answers a close
+                await self.ws.close(code=1001, message=b"timeout")
+                return
+            if now - last_ping >= PING_INTERVAL_S:
+                last_ping = now
+                try:
+                    await self.ws.ping()
+                except (ConnectionError, RuntimeError):
+                    return
 
     async def handle(self, text: str) -> None:
         if not self._bucket.take():

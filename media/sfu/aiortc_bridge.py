@@ -45,6 +45,14 @@ def restrict_host_addresses(addresses: list[str]) -> None:
     aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(chosen)
 
 
+def received_packets(pc: Any) -> int:
+    """Datagrams received so far on a peer connection's DTLS transports (a sign that the peer lives)."""
+    total = 0
+    for transceiver in pc.getTransceivers():
+        total += transceiver.receiver.transport._RTCDtlsTransport__rx_packets
+    return total
+
+
 def negotiated_codecs(transceiver: RTCRtpTransceiver) -> list[RTCRtpCodecParameters]:
     """The codecs negotiated on a transceiver, in preference order (set once an answer exists)."""
     return list(transceiver._codecs)
@@ -94,6 +102,12 @@ def intercept_rtp(receiver: RTCRtpReceiver, handler: RtpHandler) -> None:
     """Route a receiver's RTP packets (parsed, still encoded) to `handler` instead of its jitter buffer
     and decoder. Load generators use it bare, to count packets without decoding them."""
     receiver._handle_rtp_packet = handler  # type: ignore[method-assign]
+
+
+def intercept_rtp_data(dtls_transport: Any, handler: Callable[[bytes, int], Awaitable[None]]) -> None:
+    """Route every decrypted RTP datagram of a DTLS transport to `handler(data, arrival_time_ms)`,
+    before aiortc parses it. For load generators that only count packets."""
+    dtls_transport._handle_rtp_data = handler
 
 
 class ReceiverTap:

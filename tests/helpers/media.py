@@ -50,9 +50,10 @@ class NumberedVideoTrack(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, fps: int = 30) -> None:
+    def __init__(self, fps: int = 30, first_number: int = 0) -> None:
         super().__init__()
         self.fps = fps
+        self.first_number = first_number
         self.sent = 0
         self._start: float | None = None
 
@@ -63,7 +64,7 @@ class NumberedVideoTrack(MediaStreamTrack):
         delay = due - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        frame = VideoFrame.from_ndarray(stamped_frame(self.sent), format="rgb24")
+        frame = VideoFrame.from_ndarray(stamped_frame((self.first_number + self.sent) & 0xFFFF), format="rgb24")
         frame.pts = int(self.sent * VIDEO_CLOCK / self.fps)
         frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
         self.sent += 1
@@ -97,13 +98,11 @@ class ToneTrack(MediaStreamTrack):
         return frame
 
 
-class FrameCollector:
-    """Reads a remote video track, recording each frame's stamp and arrival time."""
+class _TrackReader:
+    """Reads a remote track until it ends; subclasses look at each frame."""
 
     def __init__(self, track: MediaStreamTrack) -> None:
         self.track = track
-        self.numbers: list[int | None] = []
-        self.arrivals: list[float] = []
         self.ended = False
         self.task = asyncio.ensure_future(self._run())
 
@@ -112,39 +111,42 @@ class FrameCollector:
 
         try:
             while True:
-                frame = await self.track.recv()
-                self.numbers.append(read_stamp(frame))
-                self.arrivals.append(time.monotonic())
+                self.on_frame(await self.track.recv())
         except MediaStreamError:
             self.ended = True
+
+    def on_frame(self, frame) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+
+
+class FrameCollector(_TrackReader):
+    """Records each video frame's stamp and arrival time."""
+
+    def __init__(self, track: MediaStreamTrack) -> None:
+        self.numbers: list[int | None] = []
+        self.arrivals: list[float] = []
+        super().__init__(track)
+
+    def on_frame(self, frame) -> None:
+        self.numbers.append(read_stamp(frame))
+        self.arrivals.append(time.monotonic())
 
     def readable(self) -> list[int]:
         return [n for n in self.numbers if n is not None]
 
-    async def stop(self) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
 
+class AudioCollector(_TrackReader):
+    """Counts audio frames and remembers the loudest sample."""
 
-class AudioCollector:
     def __init__(self, track: MediaStreamTrack) -> None:
-        self.track = track
         self.frames = 0
         self.peak = 0
-        self.ended = False
-        self.task = asyncio.ensure_future(self._run())
+        super().__init__(track)
 
-    async def _run(self) -> None:
-        from aiortc.mediastreams import MediaStreamError
-
-        try:
-            while True:
-                frame = await self.track.recv()
-                self.frames += 1
-                self.peak = max(self.peak, int(np.abs(frame.to_ndarray()).max()))
-        except MediaStreamError:
-            self.ended = True
-
-    async def stop(self) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
+    def on_frame(self, frame) -> None:
+        self.frames += 1
+        self.peak = max(self.peak, int(np.abs(frame.to_ndarray()).max()))

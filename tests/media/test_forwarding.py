@@ -22,8 +22,7 @@ async def test_three_subscribers_receive_every_numbered_frame_in_order(sfu_serve
 
     collectors = []
     for sub in subscribers:
-        kinds = {info["kind"]: info["producer_id"] for info in sub.track_info.values()}
-        collectors.append((FrameCollector(sub.tracks[kinds["video"]]), AudioCollector(sub.tracks[kinds["audio"]])))
+        collectors.append((FrameCollector(sub.track("video")), AudioCollector(sub.track("audio"))))
 
     await wait_until(lambda: all(len(v.readable()) > 5 for v, _ in collectors), "first frames at every subscriber")
     first_sent = video.sent

@@ -17,13 +17,6 @@ async def _publish(clients, server, room, identity="patient-1"):
     return client, peer, video
 
 
-def _video_track(peer):
-    for info in peer.track_info.values():
-        if info["kind"] == "video" and info["producer_id"] in peer.tracks:
-            return peer.tracks[info["producer_id"]]
-    return None
-
-
 async def test_a_late_joiner_sees_video_within_one_second(sfu_server, clients):
     _, _, video = await _publish(clients, sfu_server, "late")
     await wait_until(lambda: video.sent > 60, "two seconds of publishing")  # the first keyframe is long gone
@@ -31,7 +24,7 @@ async def test_a_late_joiner_sees_video_within_one_second(sfu_server, clients):
     late = await clients(sfu_server.ws_url)
     joined_at = time.monotonic()
     peer = await late.join("late", token("late", "doctor-1", "doctor"))
-    track = await wait_until(lambda: _video_track(peer), "the video track at the late joiner")
+    track = await wait_until(lambda: peer.track("video"), "the video track at the late joiner")
     frames = FrameCollector(track)
     await wait_until(lambda: frames.readable(), "a first decoded frame", timeout=5)
     elapsed = frames.arrivals[0] - joined_at
@@ -64,7 +57,7 @@ async def test_a_publisher_leaving_ends_subscribers_tracks_and_notifies_them(sfu
     publisher, pub_peer, _ = await _publish(clients, sfu_server, "bye")
     watcher = await clients(sfu_server.ws_url)
     peer = await watcher.join("bye", token("bye", "doctor-1", "doctor"))
-    track = await wait_until(lambda: _video_track(peer), "the video track")
+    track = await wait_until(lambda: peer.track("video"), "the video track")
     frames = FrameCollector(track)
     await wait_until(lambda: frames.readable(), "frames flowing")
 
@@ -88,3 +81,17 @@ async def test_a_publisher_whose_socket_dies_is_gone_within_five_seconds(sfu_ser
     await wait_until(lambda: watcher.events("drop", "participant-left"), "participant-left", timeout=5)
     assert time.monotonic() - dropped_at < 5
     await wait_until(lambda: not sfu_server.app[keys.REGISTRY].get("drop").producers(), "producers closed")
+
+
+async def test_a_client_that_goes_silent_is_removed_within_five_seconds(sfu_server, clients):
+    publisher, pub_peer, _ = await _publish(clients, sfu_server, "silent")
+    watcher = await clients(sfu_server.ws_url)
+    await watcher.join("silent", token("silent", "doctor-1", "doctor"))
+    await wait_until(lambda: watcher.rooms["silent"].tracks, "tracks at the watcher")
+    # The publisher's machine vanishes: no close frame, no pongs, no media.
+    publisher._ws._response.connection.transport.pause_reading()
+    publisher._ws._reader_task = None
+    await pub_peer.publish_pc.close()
+    gone_at = time.monotonic()
+    await wait_until(lambda: watcher.events("silent", "participant-left"), "participant-left", timeout=6)
+    assert time.monotonic() - gone_at < 5.0  # 4 s of silence, checked twice a second

@@ -28,13 +28,6 @@ class LossyReceive:
         dtls._handle_rtp_data = handle
 
 
-def _video(peer):
-    for info in peer.track_info.values():
-        if info["kind"] == "video" and info["producer_id"] in peer.tracks:
-            return peer.tracks[info["producer_id"]]
-    return None
-
-
 async def test_five_percent_loss_on_one_path_is_repaired_without_storms_or_harm_to_others(sfu_server, clients):
     publisher = await clients(sfu_server.ws_url)
     pub = await publisher.join("lossy", token("lossy", "patient-1"))
@@ -46,12 +39,12 @@ async def test_five_percent_loss_on_one_path_is_repaired_without_storms_or_harm_
         c = await clients(sfu_server.ws_url)
         peers.append(await c.join("lossy", token("lossy", f"doctor-{i}", "doctor")))
     for peer in peers:
-        await wait_until(lambda peer=peer: _video(peer), "video at each subscriber")
+        await wait_until(lambda peer=peer: peer.track("video"), "video at each subscriber")
     lossy_peer = peers[0]
     dtls = lossy_peer.subscribe_pc.getTransceivers()[0].receiver.transport
     loss = LossyReceive(dtls, 0.05)
 
-    collectors = [FrameCollector(_video(p)) for p in peers]
+    collectors = [FrameCollector(p.track("video")) for p in peers]
     await wait_until(lambda: all(len(c.readable()) > 5 for c in collectors), "frames everywhere")
     first = video.sent
     await asyncio.sleep(6)

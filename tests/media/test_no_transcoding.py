@@ -37,8 +37,7 @@ async def test_the_server_forwards_media_with_zero_codec_invocations(counting_se
         collectors = []
         for peer in peers:
             await wait_until(lambda peer=peer: len(peer.tracks) == 2, "tracks")
-            video = next(peer.tracks[i["producer_id"]] for i in peer.track_info.values() if i["kind"] == "video")
-            collectors.append(FrameCollector(video))
+            collectors.append(FrameCollector(peer.track("video")))
         await wait_until(lambda: all(len(c.readable()) > 30 for c in collectors), "frames through the server")
         for c in collectors:
             await c.stop()

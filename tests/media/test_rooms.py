@@ -7,14 +7,6 @@ from tests.helpers.media import FrameCollector, NumberedVideoTrack, ToneTrack
 from tests.helpers.server import token
 
 
-def _video(peer, participant_id=None):
-    for info in peer.track_info.values():
-        if info["kind"] == "video" and info["producer_id"] in peer.tracks:
-            if participant_id is None or info["participant_id"] == participant_id:
-                return peer.tracks[info["producer_id"]]
-    return None
-
-
 async def test_a_doctor_in_two_rooms_receives_both_patients_and_nothing_crosses(sfu_server, clients):
     patients = {}
     for room in ("room-a", "room-b"):
@@ -31,7 +23,7 @@ async def test_a_doctor_in_two_rooms_receives_both_patients_and_nothing_crosses(
 
     pa, pb = patients["room-a"][1], patients["room-b"][1]
     for peer, who in ((in_a, pa), (in_b, pb)):
-        track = await wait_until(lambda peer=peer, who=who: _video(peer, who.participant_id), "the patient's video")
+        track = await wait_until(lambda peer=peer, who=who: peer.track("video", who.participant_id), "the patient's video")
         frames = FrameCollector(track)
         await wait_until(lambda frames=frames: len(frames.readable()) > 10, "the patient's frames at the doctor")
         await frames.stop()
@@ -56,7 +48,7 @@ async def test_pausing_in_one_room_leaves_the_other_room_flowing(sfu_server, cli
         rooms[room] = await patient.join(room, token(room, f"pt-{room}"))
     collectors = {}
     for room, peer in rooms.items():
-        track = await wait_until(lambda peer=peer: _video(peer), f"doctor's video in {room}")
+        track = await wait_until(lambda peer=peer: peer.track("video"), f"doctor's video in {room}")
         collectors[room] = FrameCollector(track)
         await wait_until(lambda c=collectors[room]: len(c.readable()) > 5, f"frames in {room}")
 

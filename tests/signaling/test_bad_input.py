@@ -21,11 +21,7 @@ async def healthy(sfu_server, clients):
     await pub.publish(NumberedVideoTrack(fps=30), ToneTrack())
     watcher = await clients(sfu_server.ws_url)
     peer = await watcher.join("healthy", token("healthy", "doctor-1", "doctor"))
-    track = await wait_until(
-        lambda: next((peer.tracks[i["producer_id"]] for i in peer.track_info.values()
-                      if i["kind"] == "video" and i["producer_id"] in peer.tracks), None),
-        "video at the healthy subscriber",
-    )
+    track = await wait_until(lambda: peer.track("video"), "video at the healthy subscriber")
     frames = FrameCollector(track)
     await wait_until(lambda: len(frames.readable()) > 5, "frames at the healthy subscriber")
     yield frames

@@ -1,0 +1,42 @@
+"""A consumer's source can change mid-stream without renegotiation (what adaptation will use)."""
+
+import asyncio
+
+from signaling import keys
+from tests.conftest import wait_until
+from tests.helpers.media import FrameCollector, NumberedVideoTrack
+from tests.helpers.server import token
+
+
+async def test_a_consumer_switches_source_on_the_same_track_without_a_new_offer(sfu_server, clients):
+    a, b = await clients(sfu_server.ws_url), await clients(sfu_server.ws_url)
+    peer_a = await a.join("switch", token("switch", "patient-a"))
+    await peer_a.publish(NumberedVideoTrack(first_number=0))
+    peer_b = await b.join("switch", token("switch", "patient-b"))
+    await peer_b.publish(NumberedVideoTrack(first_number=30000))
+
+    viewer = await clients(sfu_server.ws_url)
+    peer = await viewer.join("switch", token("switch", "doctor-1", "doctor"))
+    track = await wait_until(lambda: peer.track("video", peer_a.participant_id), "A's video at the viewer")
+    await wait_until(lambda: peer.track("video", peer_b.participant_id), "B's video at the viewer")
+    frames = FrameCollector(track)
+    await wait_until(lambda: len(frames.readable()) > 10, "A's frames")
+    assert all(n < 30000 for n in frames.readable())
+    offers = len(viewer.events("switch", "offer"))
+
+    room = sfu_server.app[keys.REGISTRY].get("switch")
+    source_a = next(p for p in room.producers() if p.owner_id == peer_a.participant_id)
+    source_b = next(p for p in room.producers() if p.owner_id == peer_b.participant_id)
+    consumer = next(c for c in room.router.consumers_of(source_a.id) if c.subscriber_id == peer.participant_id)
+    switched_at = len(frames.numbers)
+    consumer.switch_source(source_b)
+
+    await wait_until(lambda: any(n >= 30000 for n in frames.readable()[-5:]), "B's frames on A's track", timeout=3)
+    await asyncio.sleep(1.0)
+    after = [n for n in frames.numbers[switched_at:] if n is not None]
+    tail = [n for n in after if n >= 30000]
+    assert len(tail) > 20 and tail == sorted(tail)  # one continuous, decodable stream from the new source
+    assert len(viewer.events("switch", "offer")) == offers  # no renegotiation
+    assert consumer in room.router.consumers_of(source_b.id)
+    assert consumer not in room.router.consumers_of(source_a.id)
+    await frames.stop()
