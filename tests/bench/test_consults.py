@@ -63,3 +63,30 @@ def test_clients_spread_over_worker_processes_share_one_shaper_and_report_togeth
     assert all("falling behind" in problem for problem in report["shaper"]["problems"]), report["shaper"]["problems"]
     assert 20 <= report["shaper"]["measured"]["up"]["added_delay_ms_p50"] <= 40
     assert report["g2g_ms"]["p50"] >= 40
+
+
+async def test_a_running_server_can_be_targeted_with_its_url_and_secret(tmp_path: Path) -> None:
+    import asyncio
+    import secrets
+
+    from bench.forward import ServerUnderTest
+
+    secret = secrets.token_urlsafe(32)
+    server = ServerUnderTest("vaidya", secret)
+    try:
+        await server.ready()
+        out = tmp_path / "out.json"
+        argv = ["consults", "--consults", "1", "--seconds", "2", "--url", server.ws_url, "--secret", secret,
+                "--json", str(out)]
+        code = await asyncio.get_running_loop().run_in_executor(None, main, argv)
+    finally:
+        server.stop()
+    report = json.loads(out.read_text())
+    assert code == 0 and report["joined"] == 2
+    assert report["server_cpu_pct"] is None, "a server we did not start is not ours to measure"
+
+
+def test_a_url_without_the_servers_secret_is_refused(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("VAIDYA_SECRET", raising=False)
+    assert main(["consults", "--url", "ws://127.0.0.1:9/ws"]) == 2
+    assert "needs the server's token secret" in capsys.readouterr().err
