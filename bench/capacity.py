@@ -82,6 +82,10 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                 if last["machine"]["others_pct"] > BUSY_OTHERS_PCT:
                     limit += (f" (other processes used {last['machine']['others_pct']} % CPU: "
                               "the machine, not the server, may have set this limit)")
+                elif last["machine"]["saturated"]:
+                    limit += (f" (the machine's CPUs were saturated: {last['machine']['busy_pct']} % busy, the "
+                              f"generator {last['generator_cpu_pct']} %, the server {last['server_cpu_pct']} %: "
+                              "the server alone would carry more)")
                 break
             if last["generator_saturated"]:
                 limit = "the load generator saturated its core first: a lower bound, not the server's limit"

@@ -33,6 +33,8 @@ from bench.shaper_process import ShaperProcess
 from bench.worker import WorkerError, WorkerGroup
 
 GENERATOR_SATURATED_PCT = 90.0
+MACHINE_SATURATED_SHARE = 0.9
+"""When the whole machine is this busy, every process waits for a CPU: limits found are the machine's."""
 """One Python process cannot use more than one core; near it, the generator's own numbers are suspect."""
 
 
@@ -87,9 +89,11 @@ def _cpu_pct(before: float | None, after: float | None, wall: float) -> float | 
 def _machine_load(cpu0: dict[str, Any], cpu1: dict[str, Any], wall: float, ours: list[float | None]) -> dict[str, Any]:
     """How busy the whole machine was, and how much of that was not this run (other work skews every number)."""
     busy = _cpu_pct(cpu0["machine_busy"], cpu1["machine_busy"], wall) or 0.0
+    cpus = os.cpu_count() or 1
     return {
-        "cpus": os.cpu_count(),
+        "cpus": cpus,
         "busy_pct": busy,
+        "saturated": busy >= MACHINE_SATURATED_SHARE * cpus * 100,
         "others_pct": round(max(0.0, busy - sum(x or 0.0 for x in ours)), 1),
         "load_avg_1min": round(os.getloadavg()[0], 2),
     }

@@ -117,7 +117,8 @@ def table(report: dict[str, Any]) -> str:
         + ("  SATURATED: its numbers are suspect" if report["generator_saturated"] else ""),
         f"  machine           CPU {report['machine']['busy_pct']} % of {report['machine']['cpus'] * 100} %, "
         f"{report['machine']['others_pct']} % of it other processes (load average {report['machine']['load_avg_1min']})"
-        + ("  BUSY: timings suspect" if report["machine"]["others_pct"] > 50 else ""),
+        + ("  BUSY: timings suspect" if report["machine"]["others_pct"] > 50 else "")
+        + ("  SATURATED: every process waited for a CPU" if report["machine"]["saturated"] else ""),
     ]
     if shaper["name"] != "none":
         lines.append(
