@@ -238,3 +238,15 @@ def test_another_process_can_drive_the_same_relay_through_its_control_socket(
     assert shaper.add_link(parse_spec("delay=1ms")) > link, "the relay outlives a worker's disconnect"
     with pytest.raises(ShaperError, match="cannot reach"):
         ShaperClient(shaper.control_path + ".missing")
+
+
+def test_a_slow_links_bucket_and_minimum_queue_are_within_its_profile() -> None:
+    profile = parse_spec("rate=64k,delay=400ms")  # queue: 250 ms would be 2000 bytes; the floor is 3000 (375 ms)
+    within = {
+        "profile": profile.to_dict(), "packets_in": 1000, "dropped_loss": 0, "send_errors": 0,
+        "peak_kbps": 74.0,  # 64 kbit/s plus one 1600-byte bucket in the same second
+        "added_delay_ms": {"count": 900, "p50": 500.0, "p95": 790.0, "max": 800.0},
+    }
+    assert conformance(within) == []
+    beyond = {**within, "peak_kbps": 90.0, "added_delay_ms": {**within["added_delay_ms"], "p95": 850.0}}
+    assert len(conformance(beyond)) == 2
