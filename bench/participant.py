@@ -96,6 +96,7 @@ class Participant:
         self._peer: RoomPeer | None = None
         self._opened: float | None = None
         self._first_frame: float | None = None
+        self._offered: float | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -116,6 +117,8 @@ class Participant:
     def _on_track(self, track: MediaStreamTrack, info: dict[str, Any]) -> None:
         producer = str(info.get("producer_id", id(track)))
         if track.kind == "video":
+            if self._offered is None:
+                self._offered = time.time()
             self.video[producer] = self._video_probe()
         else:
             self.audio[producer] = MarkDetector()
@@ -187,9 +190,12 @@ class Participant:
 
     @property
     def join_ms(self) -> float | None:
+        """WebSocket open → first decoded frame; for whoever joined first, from when the other party's
+        video was offered (waiting for the other to arrive is not the system's time)."""
         if self._opened is None or self._first_frame is None:
             return None
-        return (self._first_frame - self._opened) * 1000
+        start = max(self._opened, self._offered or self._opened)
+        return (self._first_frame - start) * 1000
 
     async def rtp_counters(self) -> dict[str, int]:
         """Media RTP packets received and lost (before NACK repair) so far, and transport bytes received."""
