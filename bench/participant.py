@@ -2,8 +2,8 @@
 
 It connects with the project's `SignalingClient`, joins its room, publishes pre-encoded stamped video
 and marked Opus sized for its link (`MediaPlan`), and measures what it receives: join time (WebSocket
-open → first decoded frame), video through a `VideoProbe`, audio through a `MarkDetector`, and the
-receive-side RTP counters (loss, bitrate) from aiortc's stats.
+open → first decoded frame), video through a `VideoProbe`, audio through a `MarkDetector`, RTP packets
+and loss per media SSRC, the NACKs and PLIs it sends, and bytes received from aiortc's transport stats.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from bench.profiles import LinkProfile
 from bench.stamp import STAMP_PERIOD_MS
 from media.sfu.aiortc_bridge import negotiated_codecs
 from signaling.client import RoomPeer, SignalingClient
-
 
 AUDIO_WIRE_OVERHEAD_BPS = 50 * 90 * 8
 
