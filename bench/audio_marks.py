@@ -183,8 +183,6 @@ class MarkDetector:
 
 def to_mono(frame: av.AudioFrame) -> np.ndarray:
     """A decoded frame (aiortc decodes Opus to s16 stereo, interleaved) as mono float."""
-    data = frame.to_ndarray().astype(np.float32) / 32768
-    channels = len(frame.layout.channels)
-    if frame.format.is_planar:
-        return data[0]
-    return data.reshape(-1, channels)[:, 0]
+    data = frame.to_ndarray()
+    first = data[0] if frame.format.is_planar else data[0, :: len(frame.layout.channels)]
+    return first.astype(np.float32) * (1 / 32768)
