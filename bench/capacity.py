@@ -43,7 +43,7 @@ def broken(window: dict[str, Any]) -> list[str]:
 
 def _step_summary(window: dict[str, Any], reasons: list[str]) -> dict[str, Any]:
     keys = ("consults", "participants", "joined", "g2g_ms", "audio_ms", "fps", "freeze_ratio", "psnr_db", "loss_pct",
-            "server_cpu_pct", "server_rss_mb", "received_pps", "generator_cpu_pct", "generator_saturated", "machine")
+            "server_cpu_pct", "server_rss_mb", "received_pps", "generator_cpu_pct", "generator_loop_lag_ms_p95", "generator_saturated", "machine")
     return {**{key: window[key] for key in keys}, "shaper_conforms": window["shaper"].get("conforms"),
             "broken": reasons}
 
@@ -79,6 +79,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                   file=sys.stderr)
             if reasons:
                 limit = "quality broke: " + "; ".join(reasons)
+                if last["generator_saturated"]:
+                    limit += " (the load generator could not keep up: add --workers)"
                 if last["machine"]["others_pct"] > BUSY_OTHERS_PCT:
                     limit += (f" (other processes used {last['machine']['others_pct']} % CPU: "
                               "the machine, not the server, may have set this limit)")
@@ -88,7 +90,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                               "the server alone would carry more)")
                 break
             if last["generator_saturated"]:
-                limit = "the load generator saturated its core first: a lower bound, not the server's limit"
+                limit = ("the load generator could not keep up first (a process at 90 % of a core or its event "
+                         "loop late by > 25 ms): a lower bound, not the server's limit; add --workers")
                 break
     finally:
         await consults.close()

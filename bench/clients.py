@@ -12,6 +12,7 @@ import asyncio
 import time
 from typing import Any
 
+from bench.measure import percentiles
 from bench.participant import MediaPlan, Participant
 from bench.profiles import LinkProfile
 from bench.shaped_peer import shaped_factory
@@ -28,6 +29,26 @@ def warm_up(plan: MediaPlan) -> None:
     encode_audio(plan.audio_bps)
 
 
+class LoopLag:
+    """How late this process's event loop wakes from a short sleep: a generator that cannot keep up
+    shows here (GIL contention with decoder threads, a blocked loop) even when its CPU looks modest."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self.samples: list[float] = []
+        self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            start = loop.time()
+            await asyncio.sleep(self.interval)
+            self.samples.append((loop.time() - start - self.interval) * 1000)
+
+    def close(self) -> None:
+        self._task.cancel()
+
+
 class ClientGroup:
     """The consultations one process runs against one server."""
 
@@ -41,6 +62,7 @@ class ClientGroup:
         self.failures: list[str] = []
         self._cursors: dict[int, int] = {}
         self._rtp0: list[dict[str, int]] = []
+        self.lag = LoopLag()
         warm_up(self.plan)
 
     def _participant(self, room: str, identity: str, role: str) -> Participant:
@@ -80,6 +102,7 @@ class ClientGroup:
         """Measure afresh from now."""
         for participant in self.participants:
             participant.start_window()
+        self.lag.samples = []
         self._cursors = {}
         self._rtp0 = [await p.rtp_counters() for p in self.participants]
 
@@ -98,7 +121,9 @@ class ClientGroup:
             "rtp": [{key: b[key] - a.get(key, 0) for key in b} for a, b in zip(self._rtp0 or [{}] * len(rtp1), rtp1)],
             "failures": list(self.failures),
             "links": list(self.links),
+            "loop_lag_ms": percentiles(self.lag.samples),
         }
 
     async def close(self) -> None:
+        self.lag.close()
         await asyncio.gather(*(p.close() for p in self.participants), return_exceptions=True)

@@ -33,6 +33,8 @@ from bench.shaper_process import ShaperProcess
 from bench.worker import WorkerError, WorkerGroup
 
 GENERATOR_SATURATED_PCT = 90.0
+GENERATOR_LAG_LIMIT_MS = 25.0
+"""A generator whose event loop wakes this late (p95) cannot time what it receives."""
 MACHINE_SATURATED_SHARE = 0.9
 """When the whole machine is this busy, every process waits for a CPU: limits found are the machine's."""
 """One Python process cannot use more than one core; near it, the generator's own numbers are suspect."""
@@ -183,6 +185,8 @@ class Consults:
         per_process = [_cpu_pct(a, b, wall) or 0.0 for a, b in zip(cpu0["generator"], cpu1["generator"])]
         server_cpu = _cpu_pct(cpu0["server"], cpu1["server"], wall)
         links = [link for r in results for link in r["links"]]
+        lags = [r["loop_lag_ms"]["p95"] for r in results if r["loop_lag_ms"]["p95"] is not None]
+        lag = round(max(lags), 1) if lags else None
         shaper_cpu = _cpu_pct(cpu0["shaper"], cpu1["shaper"], wall)
         return {
             "consults": self.count,
@@ -199,7 +203,9 @@ class Consults:
             "workers": self.workers,
             "generator_cpu_pct": round(sum(per_process), 1),
             "generator_cpu_pct_per_process": per_process,
-            "generator_saturated": max(per_process, default=0.0) >= GENERATOR_SATURATED_PCT,
+            "generator_loop_lag_ms_p95": lag,
+            "generator_saturated": max(per_process, default=0.0) >= GENERATOR_SATURATED_PCT
+            or (lag is not None and lag > GENERATOR_LAG_LIMIT_MS),
             "shaper": (reporting.shaper_report(self.shaper, links, shaper_cpu) if self.shaper
                        else {"name": "none", "reason": f"profile {self.profile.name!r} needs no shaping"}),
             "failures": self.failures + [f for r in results for f in r["failures"]] + metrics["failures"],

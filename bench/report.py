@@ -113,7 +113,8 @@ def table(report: dict[str, Any]) -> str:
         f"  receive           {_spread(report['receive_kbps'], ' kbit/s')}",
         f"  server            CPU {report['server_cpu_pct']} % of a core, RSS {report['server_rss_mb']} MB, "
         f"{report['received_pps']} packets/s delivered",
-        f"  generator         CPU {report['generator_cpu_pct']} % ({report['workers']} process(es))"
+        f"  generator         CPU {report['generator_cpu_pct']} % ({report['workers']} process(es)), "
+        f"event-loop lag p95 {report['generator_loop_lag_ms_p95']} ms"
         + ("  SATURATED: its numbers are suspect" if report["generator_saturated"] else ""),
         f"  machine           CPU {report['machine']['busy_pct']} % of {report['machine']['cpus'] * 100} %, "
         f"{report['machine']['others_pct']} % of it other processes (load average {report['machine']['load_avg_1min']})"

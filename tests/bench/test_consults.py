@@ -90,3 +90,17 @@ def test_a_url_without_the_servers_secret_is_refused(capsys, monkeypatch) -> Non
     monkeypatch.delenv("VAIDYA_SECRET", raising=False)
     assert main(["consults", "--url", "ws://127.0.0.1:9/ws"]) == 2
     assert "needs the server's token secret" in capsys.readouterr().err
+
+
+async def test_the_generators_event_loop_lag_is_measured_and_a_blocked_loop_shows() -> None:
+    import asyncio
+    import time
+
+    from bench.clients import LoopLag
+
+    lag = LoopLag(interval=0.01)
+    await asyncio.sleep(0.1)
+    time.sleep(0.08)  # block the loop, as a generator that cannot keep up would
+    await asyncio.sleep(0.05)
+    lag.close()
+    assert min(lag.samples) < 5 and max(lag.samples) >= 60
