@@ -41,6 +41,22 @@ def broken(window: dict[str, Any]) -> list[str]:
     return reasons
 
 
+def _suspects(window: dict[str, Any]) -> str:
+    """What besides the server may have set a limit found in this window."""
+    machine = window["machine"]
+    notes = []
+    if window["generator_saturated"]:
+        notes.append("the load generator could not keep up (add --workers)")
+    if machine["others_pct"] > BUSY_OTHERS_PCT:
+        notes.append(f"other processes used {machine['others_pct']} % CPU")
+    elif machine["saturated"]:
+        notes.append(f"the machine's CPUs were saturated ({machine['busy_pct']} % busy; generator "
+                     f"{window['generator_cpu_pct']} %, server {window['server_cpu_pct']} %)")
+    if not notes:
+        return ""
+    return " — but " + "; ".join(notes) + ": the server alone would carry more"
+
+
 def _step_summary(window: dict[str, Any], reasons: list[str]) -> dict[str, Any]:
     keys = ("consults", "participants", "joined", "g2g_ms", "audio_ms", "fps", "freeze_ratio", "psnr_db", "loss_pct",
             "server_cpu_pct", "server_rss_mb", "received_pps", "generator_cpu_pct", "generator_loop_lag_ms_p95", "generator_saturated", "machine")
@@ -72,22 +88,14 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                       f"{last['machine']['others_pct']} % CPU: measuring again", file=sys.stderr)
             steps.append(_step_summary(last, reasons))
             progress("")
-            print(f"{consults.count:3d} consults: g2g p95 {last['g2g_ms']['p95']} ms, loss {last['loss_pct']} %, "
+            g2g = last["g2g_ms"]["p95"]
+            print(f"{consults.count:3d} consults: g2g p95 {'n/a' if g2g is None else round(g2g)} ms, loss {last['loss_pct']} %, "
                   f"freezes {last['freeze_ratio']}, server CPU {last['server_cpu_pct']} %, generator CPU "
                   f"{last['generator_cpu_pct']} %, other processes {last['machine']['others_pct']} %"
                   + (f" -> breaks: {'; '.join(reasons)}" if reasons else ""),
                   file=sys.stderr)
             if reasons:
-                limit = "quality broke: " + "; ".join(reasons)
-                if last["generator_saturated"]:
-                    limit += " (the load generator could not keep up: add --workers)"
-                if last["machine"]["others_pct"] > BUSY_OTHERS_PCT:
-                    limit += (f" (other processes used {last['machine']['others_pct']} % CPU: "
-                              "the machine, not the server, may have set this limit)")
-                elif last["machine"]["saturated"]:
-                    limit += (f" (the machine's CPUs were saturated: {last['machine']['busy_pct']} % busy, the "
-                              f"generator {last['generator_cpu_pct']} %, the server {last['server_cpu_pct']} %: "
-                              "the server alone would carry more)")
+                limit = "quality broke: " + "; ".join(reasons) + _suspects(last)
                 break
             if last["generator_saturated"]:
                 limit = ("the load generator could not keep up first (a process at 90 % of a core or its event "

@@ -34,3 +34,15 @@ def test_a_short_ramp_reports_max_consults(tmp_path: Path) -> None:
     assert [s["consults"] for s in report["steps"]] == [1, 2] or report["steps"][-1]["broken"]
     assert report["max_consults"] == max([s["consults"] for s in report["steps"] if not s["broken"]], default=0)
     assert report["profile"] == "lan" and "limit" in report
+
+
+def test_a_limit_found_on_a_busy_or_saturated_machine_names_what_else_was_short() -> None:
+    from bench.capacity import _suspects
+
+    quiet = {"generator_saturated": False, "generator_cpu_pct": 40.0, "server_cpu_pct": 20.0,
+             "machine": {"others_pct": 10.0, "saturated": False, "busy_pct": 70.0}}
+    assert _suspects(quiet) == ""
+    busy = {**quiet, "machine": {**quiet["machine"], "others_pct": 120.0}}
+    assert "other processes used 120.0 % CPU" in _suspects(busy)
+    full = {**quiet, "generator_saturated": True, "machine": {**quiet["machine"], "saturated": True, "busy_pct": 195.0}}
+    assert "generator could not keep up" in _suspects(full) and "saturated (195.0 % busy" in _suspects(full)
