@@ -29,6 +29,7 @@ from signaling.grants import mint_token
 
 LOSS_LIMIT_PCT = 0.1
 SATURATED_CPU_PCT = 95.0
+JOIN_CONCURRENCY = 4
 
 
 @dataclass
@@ -97,17 +98,19 @@ def _free_port() -> int:
 class ServerUnderTest:
     """A server in its own process: ours (`vaidya serve`) or the stock-relay baseline."""
 
-    def __init__(self, kind: str, secret: str) -> None:
+    def __init__(self, kind: str, secret: str, log_path: str | None = None) -> None:
         self.kind = kind
         self.port = _free_port()
         self._data = tempfile.TemporaryDirectory(prefix="vaidya-bench-")
-        env = {**os.environ, "VAIDYA_SECRET": secret}
+        # A burst of joins can stall the load generator's event loop for seconds; the server under test
+        # must not mistake that for dead clients, so its liveness timeout is raised for the benchmark.
+        env = {**os.environ, "VAIDYA_SECRET": secret, "VAIDYA_PEER_TIMEOUT_S": "30"}
         if kind == "vaidya":
             args = [sys.executable, "-m", "signaling.cli", "serve", "--port", str(self.port), "--data-dir", self._data.name]
         else:
             args = [sys.executable, "-m", "bench.baseline_relay", "--port", str(self.port)]
         # The server's log goes to a file: an unread pipe fills up and stalls the server mid-run.
-        self.log = open(os.path.join(self._data.name, "server.log"), "w+")
+        self.log = open(log_path or os.path.join(self._data.name, "server.log"), "w+")
         self.proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=self.log, text=True)
         self.ps = psutil.Process(self.proc.pid)
 
@@ -251,7 +254,7 @@ async def run_scenario(kind: str, publishers: int, subscribers: int, seconds: fl
 async def run_ramp(args: argparse.Namespace) -> dict[str, Any]:
     """Add publishers (each with S subscribers) until loss passes 0.1 % or the server's core saturates."""
     secret = secrets.token_urlsafe(32)
-    server = ServerUnderTest("vaidya", secret)
+    server = ServerUnderTest("vaidya", secret, args.server_log)
     load = Load(secret, server, args.width, args.height, args.fps, args.bitrate)
     steps: list[dict[str, Any]] = []
     try:
@@ -260,7 +263,9 @@ async def run_ramp(args: argparse.Namespace) -> dict[str, Any]:
         publishers = 0
         while publishers < args.max_publishers:
             batch = range(publishers, min(publishers + args.step, args.max_publishers))
-            await asyncio.gather(*(load.add_publisher(i, args.subscribers) for i in batch))
+            for first in range(batch.start, batch.stop, JOIN_CONCURRENCY):
+                group = range(first, min(first + JOIN_CONCURRENCY, batch.stop))
+                await asyncio.gather(*(load.add_publisher(i, args.subscribers) for i in group))
             publishers = batch.stop
             await _wait_flowing(load, 15)
             await asyncio.sleep(args.warmup)
@@ -373,6 +378,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fps", type=int, default=30)
     p.add_argument("--bitrate", type=int, default=500_000, help="video bit/s of the pre-encoded loop (default 500000)")
     p.add_argument("--json", metavar="FILE", help="write the report as JSON")
+    p.add_argument("--server-log", metavar="FILE", help="keep the (ramp) server's log in FILE")
     p.set_defaults(func=main_forward)
 
 

@@ -1,11 +1,470 @@
-"""Mounts the Rx routes on the application (filled in by the Rx issue)."""
+"""Rx over HTTP, mounted at /rx: verification page, PDF and FHIR downloads, lists, the doctor's API.
+
+The only rx module that imports aiohttp. The /rx sub-application runs the portal's middlewares, so
+sessions, CSRF and rate limits are the portal's own. Views parse, authorise, call RxService (blocking
+work in a thread), and reply.
+
+Access: the verification page is public (it shows what the printed QR already proves). A PDF, a FHIR
+bundle or a list is served to the patient it belongs to (any patient on the logged-in mobile number)
+and to the doctor who issued it; anyone else gets 404, as if it did not exist.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import dataclasses
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
 from aiohttp import web
 
-from signaling.config import Config
+from portal import keys as portal_keys
+from portal.auth import PATIENT_LOGIN, STAFF_LOGIN
+from portal.context import PORTAL, Portal
+from portal.errors import LoginRequired, NotFoundError, PortalError
+from portal.middlewares import MIDDLEWARES
+from portal.render import json_error
+from portal.security import csrf_token
+from portal.sms import SmsError
+from signaling.config import Config, ensure_secret
+
+from . import labels
+from .dosage import ROUTES
+from .fhir import medication_status, op_consult_bundle, prescription_bundle
+from .intake import (
+    FORM_ROWS,
+    InputError,
+    body_from_form,
+    build_prescription,
+    clinical_changes,
+    form_from_prescription,
+)
+from .model import LANGUAGES, Signed, new_prescription_id, normalise_prescription_id
+from .pages import render
+from .pdf import render_pdf
+from .portal_link import IssueContext, NotYours, issue_context, patient_ids_for_mobile
+from .qr import payload_for, verification_url
+from .rules import RuleViolation, describe_allowed
+from .service import NotAllowed, RxService, utc_now
+from .store import Revocation, StoreError
+from .verify import Status, Verdict, verify_id, verify_online
+
+log = logging.getLogger(__name__)
+
+RX_SERVICE = web.AppKey("rx_service", RxService)
+PDF_CACHE: web.AppKey["PdfCache"] = web.AppKey("rx_pdf_cache")
+STATIC_DIR = Path(__file__).parent / "static"
+_ID = r"{rx_id:[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}}"
 
 
-def setup(app: web.Application, config: Config) -> None:
-    """Nothing yet: the Rx module adds its routes here."""
+def setup(app: web.Application, config: Config) -> RxService:
+    """Mount /rx on the main application; needs the portal mounted first (its sessions and records)."""
+    service = RxService.open(config.data_dir, ensure_secret(config))
+    app[RX_SERVICE] = service
+    sub = web.Application(middlewares=MIDDLEWARES)
+    sub[PORTAL] = app[PORTAL]
+    sub[RX_SERVICE] = service
+    sub[PDF_CACHE] = PdfCache()
+    r = sub.router
+    r.add_get("/verify", verify_page)
+    r.add_post("/verify/dispense", dispense)
+    r.add_get("/mine", my_prescriptions)
+    r.add_get(f"/{_ID}.pdf", download_pdf)
+    r.add_get(f"/{_ID}/fhir", download_fhir)
+    r.add_get("/consultations/{consultation_id:[0-9]+}/new", issue_form)
+    r.add_post("/consultations/{consultation_id:[0-9]+}/new", issue_from_form)
+    r.add_post("/api/consultations/{consultation_id:[0-9]+}/prescriptions", issue)
+    r.add_post(f"/{_ID}/revoke", revoke_from_form)
+    r.add_get(f"/{_ID}/correct", correct_form)
+    r.add_post(f"/{_ID}/correct", correct_from_form)
+    r.add_post(f"/api/prescriptions/{_ID}/correct", correct)
+    r.add_post(f"/api/prescriptions/{_ID}/revoke", revoke)
+    r.add_static("/static", STATIC_DIR)
+    app.add_subapp("/rx", sub)
+    return service
+
+
+def _service(request: web.Request) -> RxService:
+    return request.app[RX_SERVICE]
+
+
+def _portal(request: web.Request) -> Portal:
+    return request.app[PORTAL]
+
+
+def _wants_json(request: web.Request) -> bool:
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
+def _csrf(request: web.Request) -> str:
+    return csrf_token(_portal(request).secret, request[portal_keys.BROWSER_ID])
+
+
+# Verification (public) ---------------------------------------------------------------------------------
+def _verdict_json(verdict: Verdict) -> dict[str, Any]:
+    rx = verdict.prescription
+    return {
+        "status": verdict.status.value, "reason": verdict.reason, "id": verdict.rx_id, "version": verdict.version,
+        "latest_version": verdict.latest_version, "doctor": verdict.doctor_name,
+        "registration_number": verdict.registration_number, "council": verdict.council,
+        "medicines": [dataclasses.asdict(m) for m in rx.medicines] if rx else [],
+    }
+
+
+def _check(text: str, version: int | None, service: RxService) -> Verdict:
+    if "RX1." in text:
+        return verify_online(text, service.store)
+    return verify_id(normalise_prescription_id(text), version, service.store)
+
+
+async def verify_page(request: web.Request) -> web.StreamResponse:
+    text = (request.query.get("c") or request.query.get("id") or "").strip()
+    version = int(request.query["v"]) if request.query.get("v", "").isdigit() else None
+    verdict = dispensations = None
+    if text:
+        try:
+            verdict = await asyncio.to_thread(_check, text, version, _service(request))
+        except ValueError as exc:
+            verdict = Verdict(status=Status.INVALID, reason=str(exc))
+        if verdict.rx_id:
+            dispensations = await asyncio.to_thread(_service(request).store.dispensations, verdict.rx_id)
+    if _wants_json(request):
+        if verdict is None:
+            return web.json_response({"error": "missing", "message": "give ?c=<code> or ?id=<prescription id>"},
+                                     status=400)
+        return web.json_response(_verdict_json(verdict))
+    typed = request.query.get("id", verdict.rx_id if verdict else "")
+    html = render("verify.html", verdict=verdict, typed=typed, dispensations=dispensations, csrf=_csrf(request))
+    return web.Response(text=html, content_type="text/html", charset="utf-8")
+
+
+async def dispense(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    rx_id, pharmacist = str(form.get("id", "")), str(form.get("pharmacist", "")).strip()
+    version = str(form.get("version", ""))
+    if not pharmacist or not version.isdigit() or len(pharmacist) > 200:
+        raise web.HTTPBadRequest(text="give your name and pharmacy licence number")
+    try:
+        rx_id = normalise_prescription_id(rx_id)
+        await asyncio.to_thread(_service(request).dispense, rx_id, int(version), pharmacist,
+                                str(form.get("note", ""))[:500])
+    except (KeyError, ValueError) as exc:
+        raise NotFoundError("rx_not_found", "No such prescription.") from exc
+    except StoreError as exc:
+        raise web.HTTPConflict(text=str(exc)) from exc
+    raise web.HTTPSeeOther(f"/rx/verify?id={rx_id}&v={version}")
+
+
+# Patient and doctor: lists and downloads ------------------------------------------------------------------
+async def _readable_ids(request: web.Request) -> tuple[str, frozenset[str]]:
+    """('patient', the patient IDs on this mobile) or ('doctor', {doctor id}); else a login is required."""
+    session = request.get(portal_keys.SESSION)
+    if session is None:
+        raise LoginRequired(PATIENT_LOGIN)
+    if session.kind == "doctor":
+        return "doctor", frozenset({session.subject})
+    if session.kind == "patient":
+        mobile = session.subject
+        return "patient", await _portal(request).db.run(lambda conn: patient_ids_for_mobile(conn, mobile))
+    return "other", frozenset()
+
+
+async def _readable(request: web.Request) -> Signed:
+    """The requested version, if this visitor may read it; 404 otherwise (existence is not revealed)."""
+    kind, ids = await _readable_ids(request)
+    rx_id = request.match_info["rx_id"]
+    v = request.query.get("v", "")
+    store = _service(request).store
+    if v.isdigit():
+        signed = await asyncio.to_thread(store.version, rx_id, int(v))
+    else:
+        signed = await asyncio.to_thread(store.latest, rx_id)
+    owner = None
+    if signed is not None:
+        owner = signed.prescription.patient.id if kind == "patient" else signed.prescription.doctor.id
+    if signed is None or owner not in ids:
+        raise NotFoundError("rx_not_found", "No such prescription.")
+    return signed
+
+
+class PdfCache:
+    """The last few rendered PDFs. Signed versions never change, so a PDF never goes stale."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._items: collections.OrderedDict[tuple[str, int], bytes] = collections.OrderedDict()
+
+    async def get(self, signed: Signed, base_url: str) -> bytes:
+        key = (signed.prescription.id, signed.prescription.version)
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        pdf = await asyncio.to_thread(render_pdf, signed, base_url)
+        self._items[key] = pdf
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return pdf
+
+
+async def _pdf(request: web.Request, signed: Signed) -> bytes:
+    return await request.app[PDF_CACHE].get(signed, _portal(request).config.base_url)
+
+
+def _status(service: RxService, signed: Signed) -> str:
+    rx = signed.prescription
+    if service.store.revocation(rx.id, rx.version) is not None:
+        return "revoked"
+    latest = service.store.latest(rx.id)
+    return "superseded" if latest and latest.prescription.version > rx.version else "current"
+
+
+async def download_pdf(request: web.Request) -> web.StreamResponse:
+    signed = await _readable(request)
+    pdf = await _pdf(request, signed)
+    rx = signed.prescription
+    return web.Response(body=pdf, content_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="prescription-{rx.id}-v{rx.version}.pdf"'})
+
+
+async def download_fhir(request: web.Request) -> web.StreamResponse:
+    signed = await _readable(request)
+    service, base = _service(request), _portal(request).config.base_url
+    status = await asyncio.to_thread(_status, service, signed)
+    med_status = medication_status(status == "superseded", status == "revoked")
+    if request.query.get("kind") == "op-consult":
+        bundle = op_consult_bundle(signed, base, med_status)
+    else:
+        pdf = await _pdf(request, signed)
+        bundle = prescription_bundle(signed, pdf, base, med_status)
+    return web.json_response(bundle, content_type="application/fhir+json")
+
+
+async def my_prescriptions(request: web.Request) -> web.StreamResponse:
+    kind, ids = await _readable_ids(request)
+    service = _service(request)
+
+    def collect() -> list[dict[str, Any]]:
+        found: list[Signed] = []
+        for one in sorted(ids):
+            found += service.store.latest_for(**({"doctor_id": one} if kind == "doctor" else {"patient_id": one}))
+        return [{"signed": s, "status": _status(service, s)} for s in found]
+
+    items = await asyncio.to_thread(collect) if kind in ("doctor", "patient") else []
+    if _wants_json(request):
+        return web.json_response([{
+            "id": i["signed"].prescription.id, "version": i["signed"].prescription.version,
+            "issued_at": i["signed"].prescription.issued_at.isoformat(), "status": i["status"],
+            "patient": i["signed"].prescription.patient.name, "doctor": i["signed"].prescription.doctor.name,
+            "pdf": f"/rx/{i['signed'].prescription.id}.pdf", "fhir": f"/rx/{i['signed'].prescription.id}/fhir",
+        } for i in items])
+    # Patients read the list in the language they chose in the portal, beside English.
+    lang = request[portal_keys.LANG].code if kind == "patient" else "en"
+    lang = lang if lang in LANGUAGES else "en"
+    html = render("list.html", items=items, doctor=kind == "doctor", csrf=_csrf(request), page_lang=lang,
+                  t=lambda key: labels.both(key, lang))
+    return web.Response(text=html, content_type="text/html", charset="utf-8")
+
+
+# Doctor's API ----------------------------------------------------------------------------------------------
+def _api(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+    """API views answer JSON whatever the Accept header says (the portal's error pages are for browsers)."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except PortalError as exc:
+            return json_error(request, exc)
+
+    return wrapped
+
+
+def _doctor_id(request: web.Request) -> str:
+    session = request.get(portal_keys.SESSION)
+    if session is None or session.kind != "doctor":
+        raise LoginRequired(STAFF_LOGIN)
+    return session.subject
+
+
+def _problem_reply(exc: Exception) -> web.Response:
+    if isinstance(exc, RuleViolation):
+        return web.json_response({"error": "tpg_rules", "problems": [dataclasses.asdict(p) for p in exc.problems]},
+                                 status=422)
+    if isinstance(exc, InputError):
+        return web.json_response({"error": "invalid", "fields": exc.fields}, status=400)
+    raise exc
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text="expected a JSON body") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="expected a JSON object")
+    return body
+
+
+def _issued_reply(request: web.Request, signed: Signed) -> web.Response:
+    rx = signed.prescription
+    base = _portal(request).config.base_url
+    return web.json_response({
+        "id": rx.id, "version": rx.version, "key_id": signed.key_id, "pdf": f"/rx/{rx.id}.pdf",
+        "fhir": f"/rx/{rx.id}/fhir", "verify_url": verification_url(base, payload_for(signed)),
+    }, status=201)
+
+
+async def _issue_context(request: web.Request) -> IssueContext:
+    doctor_id = _doctor_id(request)
+    consultation_id = int(request.match_info["consultation_id"])
+    try:
+        return await _portal(request).db.run(
+            lambda conn: issue_context(conn, consultation_id, int(doctor_id), date.today()))
+    except (LookupError, NotYours):
+        raise NotFoundError("consultation_not_found", "No such consultation.") from None
+
+
+async def _sign_and_notify(request: web.Request, ctx: IssueContext, body: dict[str, Any]) -> Signed:
+    """Build, check, sign and store; then SMS the patient. Raises RuleViolation or InputError."""
+    rx = build_prescription(body, new_prescription_id(), utc_now(), ctx.doctor, ctx.patient, ctx.consultation)
+    signed = await asyncio.to_thread(_service(request).issue, rx)
+    await _notify_patient(request, ctx.patient_mobile, signed)
+    return signed
+
+
+@_api
+async def issue(request: web.Request) -> web.StreamResponse:
+    ctx = await _issue_context(request)
+    body = await _json_body(request)
+    try:
+        signed = await _sign_and_notify(request, ctx, body)
+    except (RuleViolation, InputError) as exc:
+        return _problem_reply(exc)
+    return _issued_reply(request, signed)
+
+
+def _form_page(request: web.Request, ctx: IssueContext, form: dict[str, str], problems: list[str],
+               status: int = 200, correcting: Signed | None = None) -> web.Response:
+    html = render("issue.html", ctx=ctx, form=collections.defaultdict(str, form), problems=problems,
+                  correcting=correcting.prescription if correcting else None,
+                  csrf=_csrf(request), rows=range(FORM_ROWS), routes=list(ROUTES),
+                  formulary=_service(request).formulary.drugs,
+                  allowed=describe_allowed(ctx.consultation))
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
+async def issue_form(request: web.Request) -> web.StreamResponse:
+    """The doctor's prescription form for one of their consultations (plain HTML, works without scripts)."""
+    return _form_page(request, await _issue_context(request), {}, [])
+
+
+async def issue_from_form(request: web.Request) -> web.StreamResponse:
+    ctx = await _issue_context(request)
+    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    try:
+        signed = await _sign_and_notify(request, ctx, body_from_form(form))
+    except RuleViolation as exc:
+        return _form_page(request, ctx, form, [p.message for p in exc.problems], status=422)
+    except InputError as exc:
+        return _form_page(request, ctx, form, [f"{k}: {v}" for k, v in exc.fields.items()], status=400)
+    raise web.HTTPSeeOther(f"/rx/mine#{signed.prescription.id}")
+
+
+async def _notify_patient(request: web.Request, mobile: str, signed: Signed) -> None:
+    """SMS the patient that a prescription is ready; a gateway failure is logged, the prescription stands."""
+    rx = signed.prescription
+    lang = rx.patient.language if rx.patient.language in LANGUAGES else "en"
+    title = labels.both("title", lang)
+    text = f"Vaidya: {title} {rx.id} — {rx.doctor.name}. {_portal(request).config.base_url}/rx/mine"
+    try:
+        await _portal(request).sms.send(mobile, text)
+    except SmsError:
+        log.warning("prescription %s issued but the SMS to the patient failed", rx.id, exc_info=True)
+
+
+@_api
+async def correct(request: web.Request) -> web.StreamResponse:
+    doctor_id = _doctor_id(request)
+    body = await _json_body(request)
+    try:
+        changes = clinical_changes(body)
+        signed = await asyncio.to_thread(_service(request).correct, request.match_info["rx_id"], doctor_id, **changes)
+    except (RuleViolation, InputError) as exc:
+        return _problem_reply(exc)
+    except (KeyError, NotAllowed):
+        raise NotFoundError("rx_not_found", "No such prescription.") from None
+    except StoreError as exc:
+        return web.json_response({"error": "conflict", "message": str(exc)}, status=409)
+    return _issued_reply(request, signed)
+
+
+async def _latest_of_doctor(request: web.Request) -> Signed:
+    """The newest version of a prescription this doctor issued (404 for anyone else's)."""
+    doctor_id = _doctor_id(request)
+    signed = await asyncio.to_thread(_service(request).store.latest, request.match_info["rx_id"])
+    if signed is None or signed.prescription.doctor.id != doctor_id:
+        raise NotFoundError("rx_not_found", "No such prescription.")
+    return signed
+
+
+def _context_of(signed: Signed) -> IssueContext:
+    rx = signed.prescription
+    return IssueContext(rx.doctor, rx.patient, rx.consultation, rx.patient.phone)
+
+
+async def correct_form(request: web.Request) -> web.StreamResponse:
+    """The form filled in from the newest version; signing it makes the next version."""
+    signed = await _latest_of_doctor(request)
+    return _form_page(request, _context_of(signed), form_from_prescription(signed.prescription), [],
+                      correcting=signed)
+
+
+async def correct_from_form(request: web.Request) -> web.StreamResponse:
+    signed = await _latest_of_doctor(request)
+    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    ctx = _context_of(signed)
+    try:
+        changes = clinical_changes(body_from_form(form))
+        new = await asyncio.to_thread(_service(request).correct, signed.prescription.id, ctx.doctor.id, **changes)
+    except RuleViolation as exc:
+        return _form_page(request, ctx, form, [p.message for p in exc.problems], 422, signed)
+    except (InputError, StoreError) as exc:
+        return _form_page(request, ctx, form, [str(exc)], 400, signed)
+    await _notify_patient(request, ctx.patient_mobile, new)
+    raise web.HTTPSeeOther(f"/rx/mine#{new.prescription.id}")
+
+
+async def _revoke(request: web.Request, reason: Any) -> Revocation:
+    """Revoke the newest version for its issuing doctor; anyone else gets 404."""
+    doctor_id = _doctor_id(request)
+    try:
+        return await asyncio.to_thread(_service(request).revoke, request.match_info["rx_id"], doctor_id,
+                                       reason if isinstance(reason, str) else "")
+    except (KeyError, NotAllowed):
+        raise NotFoundError("rx_not_found", "No such prescription.") from None
+
+
+@_api
+async def revoke(request: web.Request) -> web.StreamResponse:
+    body = await _json_body(request)
+    try:
+        revocation = await _revoke(request, body.get("reason"))
+    except RuleViolation as exc:
+        return _problem_reply(exc)
+    except StoreError as exc:
+        return web.json_response({"error": "conflict", "message": str(exc)}, status=409)
+    return web.json_response({"id": revocation.rx_id, "version": revocation.version, "reason": revocation.reason})
+
+
+async def revoke_from_form(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    try:
+        await _revoke(request, str(form.get("reason", ""))[:500])
+    except (RuleViolation, StoreError) as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from exc
+    raise web.HTTPSeeOther(f"/rx/mine#{request.match_info['rx_id']}")

@@ -25,6 +25,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         args, host=args.host, port=args.port, dev=args.dev or None, seed_demo=args.seed_demo or None
     )
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if config.log_level.upper() != "DEBUG":
+        # aioice logs every connectivity check at INFO: thousands of lines an hour on a busy server.
+        logging.getLogger("aioice").setLevel(logging.WARNING)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux

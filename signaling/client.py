@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
-from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 
 
 class SignalingError(Exception):
@@ -56,12 +56,18 @@ class RoomPeer:
                     return self.tracks[info["producer_id"]]
         return None
 
-    async def publish(self, *tracks: MediaStreamTrack) -> dict[str, Any]:
-        """Send these tracks to the room (one publish connection; call again to renegotiate)."""
+    async def publish(self, *tracks: MediaStreamTrack, video_codec: str | None = None) -> dict[str, Any]:
+        """Send these tracks to the room (one publish connection; call again to renegotiate).
+        `video_codec` ("VP8" or "H264") offers only that codec for video, as a phone limited to it would."""
         if self.publish_pc is None:
             self.publish_pc = self.client.peer_connection_factory()
         for track in tracks:
-            self.publish_pc.addTransceiver(track, direction="sendonly")
+            transceiver = self.publish_pc.addTransceiver(track, direction="sendonly")
+            if video_codec and track.kind == "video":
+                transceiver.setCodecPreferences(
+                    [c for c in RTCRtpSender.getCapabilities("video").codecs
+                     if c.mimeType.lower() in (f"video/{video_codec.lower()}", "video/rtx")]
+                )
         await self.publish_pc.setLocalDescription(await self.publish_pc.createOffer())
         reply = await self.client.request(
             {"type": "publish", "room": self.room, "sdp": self.publish_pc.localDescription.sdp}
@@ -167,6 +173,15 @@ class SignalingClient:
         return peer
 
     async def _read(self) -> None:
+        assert self._ws is not None
+        try:
+            await self._read_frames()
+        finally:
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(ConnectionError("the signaling socket closed"))
+
+    async def _read_frames(self) -> None:
         assert self._ws is not None
         async for frame in self._ws:
             if frame.type != aiohttp.WSMsgType.TEXT:

@@ -24,8 +24,6 @@ class Config:
     data_dir: Path = field(default_factory=lambda: Path("var"))
     #: HS256 key for access tokens; from VAIDYA_SECRET or generated once into the data dir.
     secret: str = ""
-    #: Redis URL for the shared room registry; empty means the embedded in-memory registry.
-    redis_url: str = ""
     #: Development conveniences (dev SMS inbox page). Never in production.
     dev: bool = False
     #: Seed a demo doctor, OPD and health worker at start-up (the `make serve` default).
@@ -38,7 +36,7 @@ class Config:
     ws_rate_burst: int = 40
     ws_rate_per_s: float = 20.0
     #: Seconds in which nothing (no WebSocket frame, no media packet) arrives from a client before it is removed.
-    peer_timeout_s: float = 4.0
+    peer_timeout_s: float = 3.5
     #: Default access-token lifetime, seconds.
     token_ttl_s: int = 600
     #: Addresses the SFU offers as ICE host candidates, comma-separated (a public deployment lists its

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,6 +31,9 @@ class Participant:
     publish: PublishTransport | None = None
     subscribe: SubscribeTransport | None = None
     left: bool = False
+    #: packets counted over this participant's producers at the last liveness check, and when they last grew
+    media_packets: int = -1
+    media_heard_at: float = field(default_factory=time.monotonic)
 
     @property
     def identity(self) -> str:

@@ -89,9 +89,22 @@ class Session:
         client on a congested 2G link whose pongs queue behind video is not dropped while its media flows."""
         last_ping = 0.0
         media_seen = -1
+        checked = time.monotonic()
         while True:
             await asyncio.sleep(LIVENESS_CHECK_S)
             now = time.monotonic()
+            stalled = now - checked > 4 * LIVENESS_CHECK_S
+            checked = now
+            if stalled:
+                # This process itself stalled: what arrived meanwhile is still unread, so judge nobody.
+                self._last_heard = max(self._last_heard, now - LIVENESS_CHECK_S)
+                for participant in self.memberships.values():
+                    participant.media_heard_at = max(participant.media_heard_at, now - LIVENESS_CHECK_S)
+            for name, participant in list(self.memberships.items()):
+                if self._publisher_media_lost(participant, now):
+                    log.info("no media from a publisher in room %s for %.1f s: removing it", name,
+                             now - participant.media_heard_at)
+                    await self.leave_room(name, notify=True, reason="media_timeout")
             media = sum(received_packets(t.pc) for p in self.memberships.values() for t in (p.publish, p.subscribe) if t)
             if media != media_seen:
                 media_seen = media
@@ -107,6 +120,19 @@ class Session:
                     await self.ws.ping()
                 except (ConnectionError, RuntimeError):
                     return
+
+    def _publisher_media_lost(self, participant: Participant, now: float) -> bool:
+        """A publisher whose tracks have carried nothing for `peer_timeout_s` (three times that before
+        the first packet, while ICE and DTLS connect over a slow link) has lost its media path, even if
+        its WebSocket still answers."""
+        producers = participant.producers()
+        packets = sum(p.stats.packets for p in producers)
+        if not producers or packets != participant.media_packets:
+            participant.media_packets = packets
+            participant.media_heard_at = now
+            return False
+        limit = self.config.peer_timeout_s * (1 if packets else 3)
+        return now - participant.media_heard_at > limit
 
     async def handle(self, text: str) -> None:
         if not self._bucket.take():
@@ -147,7 +173,7 @@ class Session:
             previous.peer.send(error("replaced", "you joined this room again elsewhere", None, name))
             owner = previous.peer
             if isinstance(owner, Session):
-                await owner.leave_room(name, notify=True)
+                await owner.leave_room(name, notify=True, reason="replaced")
         participant = Participant(room=room, grant=grant, peer=self)
         if grant.subscribe:
             participant.subscribe = SubscribeTransport(
@@ -258,7 +284,7 @@ class Session:
 
     # -- leaving -----------------------------------------------------------------------------------
 
-    async def leave_room(self, name: str, notify: bool = False) -> None:
+    async def leave_room(self, name: str, notify: bool = False, reason: str | None = None) -> None:
         """Take this session out of one room: its producers and consumers close, the others are told."""
         participant = self.memberships.pop(name, None)
         if participant is None or participant.left:
@@ -276,12 +302,12 @@ class Session:
         room.broadcast({"type": "participant-left", "participant_id": participant.id})
         self.registry.release(room)
         if notify:
-            self.send({"type": "left", "request_id": None, "room": name})
+            self.send({"type": "left", "request_id": None, "room": name, "reason": reason})
 
     def _connection_failed(self, name: str) -> None:
         if name in self.memberships:
             log.info("peer connection failed in room %s: removing the participant", name)
-            asyncio.ensure_future(self.leave_room(name, notify=True))
+            asyncio.ensure_future(self.leave_room(name, notify=True, reason="connection_failed"))
 
     # -- renegotiation -----------------------------------------------------------------------------
 

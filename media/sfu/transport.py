@@ -55,7 +55,9 @@ class _Transport:
 
         @self.pc.on("connectionstatechange")
         def _state() -> None:
-            if self.pc.connectionState == "failed" and not self.closed:
+            # "closed" that we did not ask for: aiortc closes a connection by itself once ICE consent
+            # or DTLS is lost. Either way the participant's media is gone.
+            if self.pc.connectionState in ("failed", "closed") and not self.closed:
                 on_failed()
 
     async def add_candidate(self, candidate: dict[str, Any] | None) -> None:

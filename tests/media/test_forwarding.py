@@ -39,3 +39,19 @@ async def test_three_subscribers_receive_every_numbered_frame_in_order(sfu_serve
         assert sound.frames > 100 and sound.peak > 1000
         await frames.stop()
         await sound.stop()
+
+
+async def test_h264_is_forwarded_as_well(sfu_server, clients):
+    publisher = await clients(sfu_server.ws_url)
+    pub = await publisher.join("h264", token("h264", "patient-1"))
+    await pub.publish(NumberedVideoTrack(fps=30), video_codec="H264")  # a phone whose encoder does H.264
+
+    viewer = await clients(sfu_server.ws_url)
+    peer = await viewer.join("h264", token("h264", "doctor-1", "doctor"))
+    track = await wait_until(lambda: peer.track("video"), "the H.264 track at the viewer")
+    assert "H264" in peer.subscribe_pc.remoteDescription.sdp and "VP8" not in peer.subscribe_pc.remoteDescription.sdp
+    frames = FrameCollector(track)
+    await wait_until(lambda: len(frames.readable()) > 30, "decoded H.264 frames")
+    numbers = frames.readable()
+    assert numbers == sorted(numbers)
+    await frames.stop()

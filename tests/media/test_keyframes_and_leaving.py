@@ -94,4 +94,23 @@ async def test_a_client_that_goes_silent_is_removed_within_five_seconds(sfu_serv
     await pub_peer.publish_pc.close()
     gone_at = time.monotonic()
     await wait_until(lambda: watcher.events("silent", "participant-left"), "participant-left", timeout=6)
-    assert time.monotonic() - gone_at < 5.0  # 4 s of silence, checked twice a second
+    assert time.monotonic() - gone_at < 5.0  # 3.5 s of silence, checked twice a second
+
+
+async def test_a_publisher_whose_media_path_dies_is_removed_although_its_socket_lives(sfu_server, clients):
+    publisher, pub_peer, _ = await _publish(clients, sfu_server, "mute-path")
+    watcher = await clients(sfu_server.ws_url)
+    await watcher.join("mute-path", token("mute-path", "doctor-1", "doctor"))
+    await wait_until(lambda: watcher.rooms["mute-path"].tracks, "tracks at the watcher")
+    dtls = pub_peer.publish_pc.getTransceivers()[0].sender.transport
+
+    async def black_hole(data):  # the uplink dies; the WebSocket keeps answering pings
+        return None
+
+    dtls._send_rtp = black_hole
+    cut_at = time.monotonic()
+    await wait_until(lambda: watcher.events("mute-path", "participant-left"), "participant-left", timeout=6)
+    assert time.monotonic() - cut_at < 5.0
+    left = [e for e in publisher.events("mute-path", "left")] if "mute-path" in publisher.rooms else []
+    assert not publisher.closed
+    assert left == [] or left[-1]["reason"] == "media_timeout"

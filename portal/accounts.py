@@ -1,0 +1,181 @@
+"""Who someone is: mobile number + OTP for patients, password for staff, and the sessions that follow.
+
+OTPs: 6 digits, stored as a keyed hash, valid 5 minutes, at most 5 tries, resends limited per number and
+per client address (counted in the database, so a restart does not reset them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import security
+from . import storage as st
+from .db import Database
+from .errors import Forbidden, Invalid, TooMany, Unavailable
+from .i18n import N_, Language
+from .sms import SmsError, SmsGateway
+
+log = logging.getLogger(__name__)
+
+OTP_TTL_S = 300
+OTP_MAX_TRIES = 5
+OTP_SENDS_PER_NUMBER = (3, 15 * 60)  # at most 3 codes to one number in 15 minutes
+OTP_SENDS_PER_CLIENT = (10, 60 * 60)  # at most 10 codes from one address in an hour
+SESSION_TTL_S = 12 * 3600
+
+_MOBILE = re.compile(r"^[6-9]\d{9}$")
+
+
+def normalize_mobile(raw: str) -> str:
+    """A 10-digit Indian mobile number from what people type (+91, spaces, dashes, a leading 0)."""
+    digits = re.sub(r"[\s\-()]", "", raw or "")
+    if digits.startswith("+91"):
+        digits = digits[3:]
+    elif len(digits) == 12 and digits.startswith("91"):
+        digits = digits[2:]
+    elif len(digits) == 11 and digits.startswith("0"):
+        digits = digits[1:]
+    if not _MOBILE.match(digits):
+        raise Invalid({"mobile": N_("Enter a 10-digit mobile number.")})
+    return digits
+
+
+@dataclass(frozen=True)
+class Session:
+    kind: str  # "patient" (subject: the mobile number), "doctor" or "health_worker" (subject: the id)
+    subject: str
+    expires_at: float
+
+    @property
+    def identity(self) -> str:
+        return {"patient": "mobile", "doctor": "doctor", "health_worker": "hw"}[self.kind] + ":" + self.subject
+
+
+class Accounts:
+    def __init__(self, db: Database, secret: str, sms: SmsGateway, language: Callable[[str], Language]) -> None:
+        self.db = db
+        self.secret = secret
+        self.sms = sms
+        self.language = language
+
+    # ---- OTP ----
+
+    async def send_otp(self, raw_mobile: str, client: str, lang: str) -> str:
+        """Send a fresh code to the number; return the normalized number."""
+        mobile = normalize_mobile(raw_mobile)
+        code = security.new_otp()
+        now = time.time()
+
+        def save(conn: sqlite3.Connection) -> None:
+            per_number, window_n = OTP_SENDS_PER_NUMBER
+            per_client, window_c = OTP_SENDS_PER_CLIENT
+            sent_n = conn.execute(
+                "SELECT COUNT(*) FROM otp_sends WHERE mobile = ? AND at > ?", (mobile, now - window_n)
+            ).fetchone()[0]
+            sent_c = conn.execute(
+                "SELECT COUNT(*) FROM otp_sends WHERE client = ? AND at > ?", (client, now - window_c)
+            ).fetchone()[0]
+            if sent_n >= per_number or sent_c >= per_client:
+                raise TooMany("otp_resend_limit", N_("Too many codes were sent. Please wait 15 minutes."))
+            conn.execute("INSERT INTO otp_sends (mobile, client, at) VALUES (?, ?, ?)", (mobile, client, now))
+            conn.execute(
+                "INSERT OR REPLACE INTO otps (mobile, code_hash, expires_at, tries) VALUES (?, ?, ?, 0)",
+                (mobile, security.keyed_hash(self.secret, "otp", mobile, code), now + OTP_TTL_S),
+            )
+
+        await self.db.run(save)
+        text = self.language(lang).gettext("Your Vaidya code is %(code)s. It is valid for 5 minutes.")
+        try:
+            await self.sms.send(mobile, text % {"code": code})
+        except SmsError as exc:
+            log.warning("OTP SMS to %s not sent: %s", mobile, exc)
+            raise Unavailable("sms_failed", N_("We could not send the SMS. Please try again in a minute.")) from None
+        return mobile
+
+    async def verify_otp(self, raw_mobile: str, code: str) -> str:
+        """Check the code; on success the code is used up and the normalized number returned."""
+        mobile = normalize_mobile(raw_mobile)
+        code = (code or "").strip()
+        now = time.time()
+
+        def check(conn: sqlite3.Connection) -> bool | str:
+            row = conn.execute("SELECT * FROM otps WHERE mobile = ?", (mobile,)).fetchone()
+            if row is None or row["expires_at"] < now:
+                return "expired"
+            if row["tries"] >= OTP_MAX_TRIES:
+                return "locked"
+            if security.same(row["code_hash"], security.keyed_hash(self.secret, "otp", mobile, code)):
+                conn.execute("DELETE FROM otps WHERE mobile = ?", (mobile,))
+                return True
+            conn.execute("UPDATE otps SET tries = tries + 1 WHERE mobile = ?", (mobile,))
+            return "locked" if row["tries"] + 1 >= OTP_MAX_TRIES else "wrong"
+
+        result = await self.db.run(check)
+        if result == "expired":
+            raise Invalid({"code": N_("This code has expired. Ask for a new code.")})
+        if result == "locked":
+            raise TooMany("otp_locked", N_("Too many wrong codes. Ask for a new code."))
+        if result == "wrong":
+            raise Invalid({"code": N_("The code is not right. Try again.")})
+        return mobile
+
+    # ---- sessions ----
+
+    async def start_session(self, kind: str, subject: str) -> str:
+        raw = security.new_secret()
+        now = time.time()
+        id_hash = security.keyed_hash(self.secret, "session", raw)
+
+        def save(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
+            conn.execute(
+                "INSERT INTO sessions (id_hash, kind, subject, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                (id_hash, kind, subject, now, now + SESSION_TTL_S),
+            )
+
+        await self.db.run(save)
+        return raw
+
+    async def session(self, raw: str | None) -> Session | None:
+        if not raw:
+            return None
+        id_hash = security.keyed_hash(self.secret, "session", raw)
+        row = await self.db.run(
+            lambda conn: conn.execute("SELECT * FROM sessions WHERE id_hash = ?", (id_hash,)).fetchone()
+        )
+        if row is None or row["expires_at"] < time.time():
+            return None
+        return Session(kind=row["kind"], subject=row["subject"], expires_at=row["expires_at"])
+
+    async def end_session(self, raw: str | None) -> None:
+        if raw:
+            id_hash = security.keyed_hash(self.secret, "session", raw)
+            await self.db.run(lambda conn: conn.execute("DELETE FROM sessions WHERE id_hash = ?", (id_hash,)))
+
+    # ---- staff ----
+
+    async def staff_login(self, username: str, password: str) -> tuple[str, int]:
+        """("doctor" | "health_worker", id) for a right password; the same time is spent for an unknown name."""
+        username = (username or "").strip().lower()
+
+        def find(conn: sqlite3.Connection) -> tuple[str, int, str] | None:
+            doctor = st.find_doctor(conn, username)
+            if doctor:
+                return "doctor", doctor.id, doctor.password_hash
+            hw = st.find_health_worker(conn, username)
+            if hw:
+                return "health_worker", hw.id, hw.password_hash
+            return None
+
+        found = await self.db.run(find)
+        stored = found[2] if found else None
+        ok = await asyncio.get_running_loop().run_in_executor(None, security.verify_password, stored, password or "")
+        if not ok or found is None:
+            raise Forbidden("login_failed", N_("The user name or password is not right."))
+        return found[0], found[1]

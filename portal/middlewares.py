@@ -1,0 +1,117 @@
+"""The portal's middlewares, outermost first:
+
+1. `context` — browser id cookie, language, session; security headers and cookies on every reply.
+2. `errors` — a PortalError becomes a page or JSON reply in the visitor's language; missing login redirects.
+3. `rate_limit` — per client address: reads, writes and logins each have a budget.
+4. `csrf` — every POST carries the token bound to the browser id cookie (form field or header).
+
+They run on the portal's sub-application only, never on signaling's WebSocket or room page.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from . import keys
+
+from .auth import SESSION_COOKIE
+from .context import PORTAL
+from .errors import Forbidden, LoginRequired, PortalError, TooMany
+from .i18n import N_
+from .render import json_error, message, page, see_other, wants_json
+from .security import check_csrf
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+BROWSER_COOKIE = "vaidya_b"
+
+LANG_COOKIE = "vaidya_lang"
+YEAR_S = 365 * 24 * 3600
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # SMS login links carry a secret in the query
+    "X-Frame-Options": "SAMEORIGIN",
+}
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except LoginRequired as exc:
+        if wants_json(request):
+            return json_error(request, exc)
+        return see_other(exc.login_url)
+    except PortalError as exc:
+        if wants_json(request):
+            return json_error(request, exc)
+        return page(request, "error.html", status=exc.status, error=message(request, exc))
+
+
+def secure_cookies(request: web.Request) -> bool:
+    return request.app[PORTAL].config.base_url.startswith("https://")
+
+
+@web.middleware
+async def context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    portal = request.app[PORTAL]
+    browser_id = request.cookies.get(BROWSER_COOKIE, "")
+    fresh = len(browser_id) < 20
+    if fresh:
+        browser_id = secrets.token_urlsafe(24)
+    request[keys.BROWSER_ID] = browser_id
+    request[keys.LANG] = portal.catalogs.negotiate(request.cookies.get(LANG_COOKIE),
+                                                request.headers.get("Accept-Language"))
+    request[keys.SESSION_RAW] = request.cookies.get(SESSION_COOKIE)
+    request[keys.SESSION] = await portal.accounts.session(request[keys.SESSION_RAW])
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+        _finish(request, response, fresh)
+        raise
+    _finish(request, response, fresh)
+    return response
+
+
+def _finish(request: web.Request, response: web.StreamResponse, fresh_browser: bool) -> None:
+    if response.prepared:  # a WebSocket: headers are gone
+        return
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Cache-Control", "no-store")
+    if fresh_browser:
+        response.set_cookie(BROWSER_COOKIE, request[keys.BROWSER_ID], max_age=YEAR_S, httponly=True,
+                            samesite="Lax", secure=secure_cookies(request), path="/")
+
+
+@web.middleware
+async def rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+    limits = request.app[PORTAL].limits
+    client = request.remote or "?"
+    bucket = limits.post if request.method == "POST" else limits.read
+    if not bucket.allow(client):
+        raise TooMany("rate_limited", N_("Too many requests. Please wait a minute."))
+    return await handler(request)
+
+
+@web.middleware
+async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        presented = request.headers.get("X-CSRF-Token")
+        if presented is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.post()
+            value = form.get("csrf")
+            presented = value if isinstance(value, str) else None
+        if not check_csrf(request.app[PORTAL].secret, request.cookies.get(BROWSER_COOKIE), presented):
+            raise Forbidden("csrf", N_("This form has expired. Please go back and try again."))
+    return await handler(request)
+
+
+MIDDLEWARES = [context, errors, rate_limit, csrf]

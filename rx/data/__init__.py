@@ -1,0 +1,1 @@
+"""Data files shipped with rx: the formulary and the label catalog."""

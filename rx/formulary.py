@@ -1,0 +1,95 @@
+"""The formulary shipped with the code: each drug's TPG list (Annexure 1) and the basis for that tag."""
+
+from __future__ import annotations
+
+import csv
+import enum
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+
+class TpgList(enum.StrEnum):
+    """TPG Annexure 1 lists, from least to most restrictive."""
+
+    O = "O"  # noqa: E741 - the guideline's own name
+    A = "A"
+    B = "B"
+    PROHIBITED = "prohibited"
+
+
+@dataclass(frozen=True)
+class Drug:
+    generic_name: str
+    aliases: tuple[str, ...]
+    category: str
+    tpg_list: TpgList
+    basis: str
+
+
+def _key(text: str) -> str:
+    """Compare names the way a doctor types them: case, spacing and punctuation ignored."""
+    return " ".join(re.sub(r"[^0-9a-z+]+", " ", text.lower()).split())
+
+
+class Formulary:
+    def __init__(self, drugs: list[Drug]) -> None:
+        self.drugs = tuple(drugs)
+        self._by_key: dict[str, Drug] = {}
+        for drug in drugs:
+            for name in (drug.generic_name, *drug.aliases):
+                k = _key(name)
+                if k in self._by_key and self._by_key[k] is not drug:
+                    raise ValueError(f"formulary name {name!r} is listed twice")
+                self._by_key[k] = drug
+        # Longest names first, so "amoxicillin + clavulanic acid" wins over "amoxicillin".
+        self._names = sorted(self._by_key, key=len, reverse=True)
+
+    def __len__(self) -> int:
+        return len(self.drugs)
+
+    def lookup(self, name: str) -> Drug | None:
+        """The drug named exactly (by generic name or alias), or None."""
+        return self._by_key.get(_key(name))
+
+    def mentioned_in(self, text: str) -> Drug | None:
+        """The formulary drug a free-text entry names, if any (so free text cannot dodge a list).
+
+        An exact name wins; otherwise the longest formulary name found as whole words, with a prohibited
+        drug taking precedence over any other match.
+        """
+        exact = self.lookup(text)
+        if exact is not None:
+            return exact
+        padded = f" {_key(text)} "
+        found = [self._by_key[n] for n in self._names if f" {n} " in padded]
+        for drug in found:
+            if drug.tpg_list is TpgList.PROHIBITED:
+                return drug
+        return found[0] if found else None
+
+
+def load_formulary(path: str | None = None) -> Formulary:
+    """Read a formulary CSV (generic_name, aliases, category, tpg_list, basis); bad rows are an error."""
+    if path is None:
+        text = resources.files("rx.data").joinpath("formulary.csv").read_text(encoding="utf-8")
+    else:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    drugs = []
+    for n, row in enumerate(csv.DictReader(text.splitlines()), start=2):
+        try:
+            tag = TpgList(row["tpg_list"].strip())
+        except ValueError:
+            raise ValueError(f"formulary line {n}: unknown TPG list {row['tpg_list']!r}") from None
+        if not row["generic_name"].strip() or not row["basis"].strip():
+            raise ValueError(f"formulary line {n}: generic_name and basis are required")
+        aliases = tuple(a.strip() for a in (row["aliases"] or "").split(";") if a.strip())
+        drugs.append(Drug(row["generic_name"].strip(), aliases, row["category"].strip(), tag, row["basis"].strip()))
+    return Formulary(drugs)
+
+
+@lru_cache(maxsize=1)
+def default_formulary() -> Formulary:
+    return load_formulary()

@@ -1,0 +1,155 @@
+"""The doctor's form (JSON) → a Prescription: shape and type checks only; TPG rules come after, in rules.
+
+Separate shapes for input and stored record: the request can only set clinical fields and the doctor's
+confirmations; who the doctor, patient and consultation are comes from the portal's records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from typing import Any
+
+from .model import Consultation, DoctorSnapshot, Medicine, PatientSnapshot, Prescription
+
+TEXT_FIELDS = ("chief_complaints", "history", "findings", "investigations", "diagnosis", "advice")
+MAX_TEXT = 4000
+MAX_MEDICINES = 30
+
+
+class InputError(ValueError):
+    """The form is malformed; `fields` maps each bad field to a message."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        self.fields = fields
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+
+
+def _text(data: dict[str, Any], name: str, errors: dict[str, str], limit: int = MAX_TEXT) -> str:
+    value = data.get(name, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors[name] = "must be text"
+        return ""
+    if len(value) > limit:
+        errors[name] = f"at most {limit} characters"
+    return value.strip()
+
+
+def _day(data: dict[str, Any], name: str, errors: dict[str, str]) -> date | None:
+    value = data.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        errors[name] = "a date as YYYY-MM-DD"
+        return None
+
+
+def _medicine(item: Any, n: int, errors: dict[str, str]) -> Medicine | None:
+    key = f"medicines[{n}]"
+    if not isinstance(item, dict):
+        errors[key] = "must be an object"
+        return None
+    texts = {name: _text(item, name, errors, 200) for name in
+             ("generic_name", "strength", "form", "dose", "frequency", "route", "instructions")}
+    duration = item.get("duration_days")
+    if not isinstance(duration, int) or isinstance(duration, bool) or not 0 <= duration <= 3650:
+        errors[f"{key}.duration_days"] = "a whole number of days"
+        duration = 0
+    return Medicine(
+        generic_name=texts["generic_name"], strength=texts["strength"], form=texts["form"], dose=texts["dose"],
+        frequency=texts["frequency"].upper(), duration_days=duration, route=texts["route"].lower() or "oral",
+        instructions=texts["instructions"], free_text=item.get("free_text") is True,
+        free_text_confirmed=item.get("free_text_confirmed") is True, refill=item.get("refill") is True,
+    )
+
+
+def clinical_changes(data: dict[str, Any]) -> dict[str, Any]:
+    """The clinical fields of a form (for a new prescription or a correction), checked for shape."""
+    if not isinstance(data, dict):
+        raise InputError({"body": "expected a JSON object"})
+    errors: dict[str, str] = {}
+    changes: dict[str, Any] = {name: _text(data, name, errors) for name in TEXT_FIELDS if name in data}
+    if "provisional" in data:
+        changes["provisional"] = data["provisional"] is True
+    if "follow_up" in data:
+        changes["follow_up"] = _day(data, "follow_up", errors)
+    if "medicines" in data:
+        items = data["medicines"]
+        if not isinstance(items, list) or len(items) > MAX_MEDICINES:
+            errors["medicines"] = f"a list of at most {MAX_MEDICINES} medicines"
+        else:
+            changes["medicines"] = tuple(m for n, item in enumerate(items) if (m := _medicine(item, n, errors)))
+    if errors:
+        raise InputError(errors)
+    return changes
+
+
+def patient_confirmations(data: dict[str, Any], patient: PatientSnapshot) -> PatientSnapshot:
+    """What the doctor confirms or measures at the consultation: age, weight, height, LMP, the adult present."""
+    errors: dict[str, str] = {}
+    confirmed = data.get("age_confirmed") is True
+    weight, height = _text(data, "weight_kg", errors, 10), _text(data, "height_cm", errors, 10)
+    lmp = _day(data, "lmp", errors)
+    adult = _text(data, "accompanying_adult", errors, 200)
+    age = data.get("age_years", patient.age_years)
+    if age is not None and (not isinstance(age, int) or isinstance(age, bool) or not 0 <= age <= 130):
+        errors["age_years"] = "a whole number of years"
+        age = patient.age_years
+    if errors:
+        raise InputError(errors)
+    return dataclasses.replace(patient, age_years=age, age_confirmed=confirmed, weight_kg=weight, height_cm=height,
+                               lmp=lmp, accompanying_adult=adult)
+
+
+def build_prescription(data: dict[str, Any], rx_id: str, now: datetime, doctor: DoctorSnapshot,
+                       patient: PatientSnapshot, consultation: Consultation) -> Prescription:
+    """A version-1 prescription from the form and the portal's records (not yet checked or signed)."""
+    changes = clinical_changes(data)
+    if isinstance(data.get("prior_in_person"), bool):
+        consultation = dataclasses.replace(consultation, prior_in_person=data["prior_in_person"])
+    return Prescription(id=rx_id, version=1, issued_at=now, consultation=consultation, doctor=doctor,
+                        patient=patient_confirmations(data, patient), diagnosis=changes.pop("diagnosis", ""),
+                        **changes)
+
+
+MEDICINE_FIELDS = ("generic_name", "strength", "form", "dose", "frequency", "duration_days", "route",
+                   "instructions")
+FORM_ROWS = 6
+
+
+def body_from_form(form: dict[str, str]) -> dict[str, Any]:
+    """The HTML form (flat fields, medicine rows m0_…, m1_…) as the JSON body the API takes."""
+    body: dict[str, Any] = {name: form.get(name, "") for name in
+                            (*TEXT_FIELDS, "weight_kg", "height_cm", "lmp", "accompanying_adult", "follow_up")}
+    for flag in ("age_confirmed", "prior_in_person", "provisional"):
+        body[flag] = form.get(flag) == "yes"
+    medicines = []
+    for row in range(FORM_ROWS):
+        item: dict[str, Any] = {name: form.get(f"m{row}_{name}", "").strip() for name in MEDICINE_FIELDS}
+        if not item["generic_name"]:
+            continue
+        days = item["duration_days"]
+        item["duration_days"] = int(days) if days.isdigit() else 0  # the rules then ask for it by name
+        item["free_text"] = form.get(f"m{row}_free_text") == "yes"
+        item["free_text_confirmed"] = form.get(f"m{row}_free_text_confirmed") == "yes"
+        item["refill"] = form.get(f"m{row}_refill") == "yes"
+        medicines.append(item)
+    body["medicines"] = medicines
+    return body
+
+
+def form_from_prescription(rx: Prescription) -> dict[str, str]:
+    """The HTML form filled in from a signed version, for the doctor to correct (inverse of body_from_form)."""
+    form = {name: getattr(rx, name) for name in TEXT_FIELDS}
+    form.update(provisional="yes" if rx.provisional else "", follow_up=rx.follow_up.isoformat() if rx.follow_up else "")
+    for row, m in enumerate(rx.medicines[:FORM_ROWS]):
+        for name in MEDICINE_FIELDS:
+            form[f"m{row}_{name}"] = str(getattr(m, name))
+        form[f"m{row}_free_text"] = "yes" if m.free_text else ""
+        form[f"m{row}_free_text_confirmed"] = "yes" if m.free_text_confirmed else ""
+        form[f"m{row}_refill"] = "yes" if m.refill else ""
+    return form

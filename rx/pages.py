@@ -1,0 +1,22 @@
+"""HTML for the verification page and the prescription lists (jinja2, autoescaped; no aiohttp here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .dosage import FREQUENCIES
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=jinja2.select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.globals["frequencies"] = FREQUENCIES
+
+
+def render(template: str, **context: Any) -> str:
+    return _env.get_template(template).render(**context)

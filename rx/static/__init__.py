@@ -1,0 +1,1 @@
+"""Static files for the /rx pages (a package so installs ship them)."""

@@ -1,0 +1,286 @@
+"""Append-only SQLite storage for signed prescriptions, doctors' keys, revocations and dispensing marks.
+
+Lives in the portal's database file (`vaidya.db`); every table is prefixed `rx_`, with its own schema
+version. Triggers refuse UPDATE and DELETE on signed versions, revocations and dispensing marks, so a
+signed prescription can only be superseded by a new version, never edited.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .canonical import parse_canonical, parse_utc, utc_text
+from .model import DoctorSnapshot, Signed
+from .signing import NewKey
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rx_schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS rx_doctor_keys (
+    key_id TEXT PRIMARY KEY,
+    doctor_id TEXT NOT NULL,
+    doctor_name TEXT NOT NULL,
+    registration_number TEXT NOT NULL,
+    council TEXT NOT NULL,
+    public_key BLOB NOT NULL,
+    sealed_private_key BLOB NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rx_doctor_keys_doctor ON rx_doctor_keys (doctor_id, created_at);
+CREATE TABLE IF NOT EXISTS rx_versions (
+    rx_id TEXT NOT NULL,
+    version INTEGER NOT NULL CHECK (version >= 1),
+    doctor_id TEXT NOT NULL,
+    patient_id TEXT NOT NULL,
+    consultation_id TEXT NOT NULL,
+    canonical BLOB NOT NULL,
+    digest BLOB NOT NULL,
+    key_id TEXT NOT NULL REFERENCES rx_doctor_keys (key_id),
+    signature BLOB NOT NULL,
+    signed_at TEXT NOT NULL,
+    PRIMARY KEY (rx_id, version)
+);
+CREATE INDEX IF NOT EXISTS rx_versions_patient ON rx_versions (patient_id);
+CREATE INDEX IF NOT EXISTS rx_versions_doctor ON rx_versions (doctor_id);
+CREATE TABLE IF NOT EXISTS rx_revocations (
+    rx_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    reason TEXT NOT NULL CHECK (length(trim(reason)) > 0),
+    revoked_by TEXT NOT NULL,
+    revoked_at TEXT NOT NULL,
+    PRIMARY KEY (rx_id, version),
+    FOREIGN KEY (rx_id, version) REFERENCES rx_versions (rx_id, version)
+);
+CREATE TABLE IF NOT EXISTS rx_dispensations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    rx_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    dispensed_by TEXT NOT NULL,
+    note TEXT NOT NULL,
+    dispensed_at TEXT NOT NULL,
+    FOREIGN KEY (rx_id, version) REFERENCES rx_versions (rx_id, version)
+);
+"""
+
+_APPEND_ONLY = ("rx_versions", "rx_revocations", "rx_dispensations", "rx_doctor_keys")
+
+
+class StoreError(Exception):
+    """A write that would break the record: a version out of order, or a second revocation."""
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    key_id: str
+    doctor_id: str
+    doctor_name: str
+    registration_number: str
+    council: str
+    public_key: bytes
+    sealed_private_key: bytes
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Revocation:
+    rx_id: str
+    version: int
+    reason: str
+    revoked_by: str
+    revoked_at: datetime
+
+
+@dataclass(frozen=True)
+class Dispensation:
+    rx_id: str
+    version: int
+    dispensed_by: str
+    note: str
+    dispensed_at: datetime
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        triggers = "".join(
+            f"CREATE TRIGGER IF NOT EXISTS {table}_no_{action.lower()} BEFORE {action} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;\n"
+            for table in _APPEND_ONLY
+            for action in ("UPDATE", "DELETE")
+        )
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}{triggers}COMMIT;")
+        finally:
+            db.close()
+        with self._connect() as db:
+            row = db.execute("SELECT MAX(version) FROM rx_schema_version").fetchone()
+            if row[0] is None:
+                db.execute("INSERT INTO rx_schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+            elif row[0] > SCHEMA_VERSION:
+                raise StoreError(f"the rx tables are schema {row[0]}, newer than this code ({SCHEMA_VERSION})")
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA busy_timeout=10000")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+    # Keys -----------------------------------------------------------------------------------------------
+    def add_key(self, doctor: DoctorSnapshot, key: NewKey, now: datetime) -> KeyRecord:
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO rx_doctor_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (key.key_id, doctor.id, doctor.name, doctor.registration_number, doctor.council,
+                 key.public_key, key.sealed_private_key, utc_text(now)),
+            )
+        return KeyRecord(key.key_id, doctor.id, doctor.name, doctor.registration_number, doctor.council,
+                         key.public_key, key.sealed_private_key, now)
+
+    def key(self, key_id: str) -> KeyRecord | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM rx_doctor_keys WHERE key_id = ?", (key_id,)).fetchone()
+        return _key(row) if row else None
+
+    def current_key(self, doctor: DoctorSnapshot) -> KeyRecord | None:
+        """The doctor's newest key, if it was issued under the registration now on the profile."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT * FROM rx_doctor_keys WHERE doctor_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                (doctor.id,),
+            ).fetchone()
+        record = _key(row) if row else None
+        if record and (record.registration_number, record.council, record.doctor_name) != (
+            doctor.registration_number, doctor.council, doctor.name
+        ):
+            return None
+        return record
+
+    def keys(self) -> list[KeyRecord]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM rx_doctor_keys ORDER BY created_at, key_id").fetchall()
+        return [_key(r) for r in rows]
+
+    # Prescriptions --------------------------------------------------------------------------------------
+    def append(self, signed: Signed) -> None:
+        """Store a signed version; version 1 must be new, version n must follow n-1 (which it supersedes)."""
+        rx = signed.prescription
+        with self._connect() as db:
+            top = db.execute("SELECT MAX(version) FROM rx_versions WHERE rx_id = ?", (rx.id,)).fetchone()[0]
+            expected = (top or 0) + 1
+            if rx.version != expected or rx.supersedes != (top if top else None):
+                raise StoreError(f"prescription {rx.id}: expected version {expected}, got {rx.version}")
+            if top and db.execute(
+                "SELECT 1 FROM rx_revocations WHERE rx_id = ? AND version = ?", (rx.id, top)
+            ).fetchone():
+                raise StoreError(f"prescription {rx.id} was revoked: issue a new prescription instead")
+            db.execute(
+                "INSERT INTO rx_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (rx.id, rx.version, rx.doctor.id, rx.patient.id, rx.consultation.id, signed.canonical,
+                 signed.digest, signed.key_id, signed.signature, utc_text(signed.signed_at)),
+            )
+
+    def version(self, rx_id: str, version: int) -> Signed | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT canonical, digest, key_id, signature, signed_at FROM rx_versions WHERE rx_id = ? AND version = ?",
+                (rx_id, version),
+            ).fetchone()
+        return _signed(row) if row else None
+
+    def versions(self, rx_id: str) -> list[Signed]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT canonical, digest, key_id, signature, signed_at FROM rx_versions WHERE rx_id = ? ORDER BY version",
+                (rx_id,),
+            ).fetchall()
+        return [_signed(r) for r in rows]
+
+    def latest(self, rx_id: str) -> Signed | None:
+        found = self.versions(rx_id)
+        return found[-1] if found else None
+
+    def latest_for(self, *, patient_id: str | None = None, doctor_id: str | None = None) -> list[Signed]:
+        """The newest version of each prescription for one patient or one doctor, newest first."""
+        column, value = ("patient_id", patient_id) if patient_id is not None else ("doctor_id", doctor_id)
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT canonical, digest, key_id, signature, signed_at FROM rx_versions v WHERE {column} = ? "
+                "AND version = (SELECT MAX(version) FROM rx_versions w WHERE w.rx_id = v.rx_id) "
+                "ORDER BY signed_at DESC, rx_id",
+                (value,),
+            ).fetchall()
+        return [_signed(r) for r in rows]
+
+    # Revocation and dispensing ----------------------------------------------------------------------------
+    def revoke(self, rx_id: str, version: int, reason: str, revoked_by: str, now: datetime) -> Revocation:
+        if not reason.strip():
+            raise StoreError("a revocation needs a reason")
+        with self._connect() as db:
+            if db.execute("SELECT 1 FROM rx_revocations WHERE rx_id = ? AND version = ?", (rx_id, version)).fetchone():
+                raise StoreError(f"prescription {rx_id} version {version} is already revoked")
+            db.execute("INSERT INTO rx_revocations VALUES (?, ?, ?, ?, ?)",
+                       (rx_id, version, reason.strip(), revoked_by, utc_text(now)))
+        return Revocation(rx_id, version, reason.strip(), revoked_by, now)
+
+    def revocation(self, rx_id: str, version: int) -> Revocation | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM rx_revocations WHERE rx_id = ? AND version = ?", (rx_id, version)).fetchone()
+        return Revocation(row[0], row[1], row[2], row[3], parse_utc(row[4])) if row else None
+
+    def revocations(self) -> list[Revocation]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM rx_revocations ORDER BY revoked_at").fetchall()
+        return [Revocation(r[0], r[1], r[2], r[3], parse_utc(r[4])) for r in rows]
+
+    def superseded(self) -> list[tuple[str, int, int]]:
+        """(prescription ID, version, newest version) for every version a correction replaced."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT v.rx_id, v.version, (SELECT MAX(version) FROM rx_versions w WHERE w.rx_id = v.rx_id) AS top "
+                "FROM rx_versions v WHERE v.version < top ORDER BY v.rx_id, v.version"
+            ).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def dispense(self, rx_id: str, version: int, dispensed_by: str, note: str, now: datetime) -> Dispensation:
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO rx_dispensations (rx_id, version, dispensed_by, note, dispensed_at) VALUES (?, ?, ?, ?, ?)",
+                (rx_id, version, dispensed_by, note, utc_text(now)),
+            )
+        return Dispensation(rx_id, version, dispensed_by, note, now)
+
+    def dispensations(self, rx_id: str) -> list[Dispensation]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT rx_id, version, dispensed_by, note, dispensed_at FROM rx_dispensations WHERE rx_id = ? ORDER BY id",
+                (rx_id,),
+            ).fetchall()
+        return [Dispensation(r[0], r[1], r[2], r[3], parse_utc(r[4])) for r in rows]
+
+
+def _key(row: tuple) -> KeyRecord:
+    return KeyRecord(row[0], row[1], row[2], row[3], row[4], bytes(row[5]), bytes(row[6]), parse_utc(row[7]))
+
+
+def _signed(row: tuple) -> Signed:
+    canonical = bytes(row[0])
+    return Signed(parse_canonical(canonical), canonical, bytes(row[1]), row[2], bytes(row[3]), parse_utc(row[4]))

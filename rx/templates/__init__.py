@@ -1,0 +1,1 @@
+"""Jinja2 templates for the /rx pages (a package so installs ship them)."""

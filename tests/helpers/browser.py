@@ -1,0 +1,159 @@
+"""Driving the room page in a real browser: Debian's Chromium under Playwright, against a real server.
+
+Never `playwright install` (it downloads a browser): Playwright drives /usr/bin/chromium with a fake
+camera and microphone. The page's test hook `window.vaidya` gives the client and its peer connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from aiohttp import web
+from playwright.async_api import Browser, Page, async_playwright
+
+from signaling.app import create_app
+from signaling.config import load_config
+from signaling.grants import mint_token
+from tests.conftest import wait_until
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-gpu",
+]
+HAVE_CHROMIUM = Path(CHROMIUM).exists()
+NO_CHROMIUM = f"{CHROMIUM} is not installed (scripts/install-system-deps.sh installs it as root)"
+
+
+@asynccontextmanager
+async def running_server(data_dir: Path) -> AsyncIterator[tuple[str, str]]:
+    """The real application on 127.0.0.1:<free port>; yields (base URL, token secret)."""
+    config = load_config(overrides={"data_dir": data_dir, "host": "127.0.0.1", "port": 0})
+    runner = web.AppRunner(create_app(config))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}", config.secret
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def chromium(autoplay_policy: str = "no-user-gesture-required") -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless, fake devices; each `open_page` gets a fresh context (fresh profile)."""
+    args = [a for a in CHROMIUM_ARGS if not a.startswith("--autoplay-policy")]
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM, args=[*args, f"--autoplay-policy={autoplay_policy}"]
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+def token_link(base_url: str, secret: str, room: str, identity: str, role: str) -> str:
+    token = mint_token(secret, room=room, identity=identity, role=role, ttl_s=300)
+    return f"{base_url}/room/{room}#token={token}"
+
+
+async def open_page(browser: Browser, errors: list[str], name: str, url: str | None = None) -> Page:
+    """A page in its own fresh browser context, recording script errors; opens `url` when given."""
+    context = await browser.new_context()
+    page = await context.new_page()
+    page.on("pageerror", lambda exc: errors.append(f"{name}: {exc}"))
+    page.on("console", lambda msg: errors.append(f"{name}: {msg.text}") if msg.type == "error" else None)
+    if url is not None:
+        await page.goto(url)
+    return page
+
+
+# The page's test hook (window.vaidya) exposes the client and its rooms' subscribe connections. Video
+# from every inbound m-section is summed: after a renegotiation an old, inactive one may linger.
+INBOUND_VIDEO_JS = """
+async (room) => {
+  const session = room ? window.vaidya.client.rooms.get(room) : window.vaidya.session;
+  const pc = session ? session.subscribePc : null;
+  if (!pc) return null;
+  const report = await pc.getStats();
+  let video = null;
+  report.forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "video") {
+      video = video || { framesDecoded: 0, frameWidth: 0 };
+      video.framesDecoded += s.framesDecoded || 0;
+      video.frameWidth = Math.max(video.frameWidth, s.frameWidth || 0);
+    }
+  });
+  return video;
+}
+"""
+
+async def inbound_video(page: Page, room: str | None = None) -> dict | None:
+    """Decoded video on the page's subscribe connection (of `room`, or of the page's own room)."""
+    return await page.evaluate(INBOUND_VIDEO_JS, room)
+
+
+# What a page looks like when video does not arrive: enough to tell signaling, ICE, and playback apart.
+DIAGNOSE_JS = """
+async () => {
+  const out = { status: document.getElementById("status").textContent, rooms: {} };
+  out.videos = [...document.querySelectorAll(".tile video")].map((v) => ({
+    muted: v.muted, paused: v.paused, readyState: v.readyState,
+    tracks: v.srcObject ? v.srcObject.getTracks().map((t) => `${t.kind}:${t.readyState}:${t.muted}`) : [],
+  }));
+  for (const [name, s] of window.vaidya.client?.rooms ?? []) {
+    const room = (out.rooms[name] = { state: s.state, remote: [...s.remote.keys()] });
+    for (const [label, pc] of [["publish", s.publishPc], ["subscribe", s.subscribePc]]) {
+      if (!pc) continue;
+      room[label] = { connection: pc.connectionState, ice: pc.iceConnectionState, rtp: [] };
+      (await pc.getStats()).forEach((r) => {
+        if (r.type === "inbound-rtp" || r.type === "outbound-rtp") {
+          room[label].rtp.push([r.type, r.kind, r.packetsReceived ?? r.packetsSent, r.framesDecoded, r.frameWidth]);
+        }
+      });
+    }
+  }
+  return out;
+}
+"""
+
+
+async def assert_decodes_growing_video(page: Page, who: str, room: str | None = None) -> None:
+    try:
+        first = await wait_until(
+            lambda: _decoding(page, room), f"{who}'s page to decode video", timeout=25.0, interval=0.25
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the page: {await page.evaluate(DIAGNOSE_JS)}") from None
+    await asyncio.sleep(2.0)
+    later = await inbound_video(page, room)
+    assert later is not None and later["frameWidth"] > 0, f"{who}: {later}"
+    # The fake camera runs at ~15–30 fps; two seconds must bring many more decoded frames, not a trickle.
+    assert later["framesDecoded"] >= first["framesDecoded"] + 10, f"{who}: {first} then {later}"
+
+
+async def _decoding(page: Page, room: str | None) -> dict | None:
+    video = await inbound_video(page, room)
+    if video and video["framesDecoded"] > 0 and video["frameWidth"] > 0:
+        return video
+    return None
+
+
+async def frames_decoded_over(page: Page, seconds: float, room: str | None = None) -> int:
+    before = await inbound_video(page, room)
+    await asyncio.sleep(seconds)
+    after = await inbound_video(page, room)
+    return (after or {}).get("framesDecoded", 0) - (before or {}).get("framesDecoded", 0)

@@ -1,0 +1,76 @@
+"""The HTTP SMS gateway against a real HTTP endpoint: codes and token links arrive; when the gateway fails
+the patient gets a clear message (OTP) or keeps the token on screen (booking)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from aiohttp import web
+
+from portal.sms import SMS_URL_TEMPLATE_ENV, HttpSmsGateway
+from tests.portal.conftest import Server
+
+
+class FakeOperator:
+    """An SMS operator's HTTP API: records each message, or answers 500 while `failing`."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str]] = []
+        self.failing = False
+
+    async def send(self, request: web.Request) -> web.Response:
+        if self.failing:
+            return web.Response(status=500, text="operator down")
+        self.messages.append((request.query["to"], request.query["msg"]))
+        return web.Response(text="queued")
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/send", self.send)
+        return app
+
+
+@pytest.fixture
+async def operator(aiohttp_server, monkeypatch) -> FakeOperator:
+    fake = FakeOperator()
+    srv = await aiohttp_server(fake.app())
+    monkeypatch.setenv(SMS_URL_TEMPLATE_ENV, str(srv.make_url("/send")) + "?key=demo&to={to}&msg={text}")
+    return fake
+
+
+async def test_codes_and_token_links_go_out_through_the_http_gateway(operator, aiohttp_server, aiohttp_client,
+                                                                     tmp_path, clinic):
+    server = await Server(aiohttp_server, aiohttp_client, tmp_path).start()
+    assert isinstance(server.portal.sms, HttpSmsGateway)
+    patient = await server.browser()
+    await patient.get("/portal/lang?l=ta&next=/portal/")
+    await patient.get("/portal/")
+    await patient.post("/portal/otp", {"mobile": "+91 98765 43210"})
+    to, text = operator.messages[-1]
+    assert to == "9876543210" and "வைத்யா" in text  # in the patient's language, unmangled by the URL
+    code = re.search(r"\b(\d{6})\b", text).group(1)
+    resp, _ = await patient.post("/portal/otp/verify", {"mobile": "9876543210", "code": code})
+    assert resp.status == 303
+    token_id = await patient.book(await patient.register(language="ta"), clinic.gen, language="ta")
+    assert f"/portal/t/{token_id}?k=" in operator.messages[-1][1]
+
+
+async def test_a_failing_gateway_gives_a_clear_message_and_loses_no_token(operator, aiohttp_server, aiohttp_client,
+                                                                           tmp_path, clinic):
+    server = await Server(aiohttp_server, aiohttp_client, tmp_path).start()
+    patient = await server.browser()
+    await patient.get("/portal/lang?l=hi&next=/portal/")
+    operator.failing = True
+    resp, text = await patient.post("/portal/otp", {"mobile": "9876543210"})
+    assert resp.status == 503 and "हम SMS नहीं भेज सके।" in text
+
+    operator.failing = False
+    await patient.post("/portal/otp", {"mobile": "9876543210"})
+    code = re.search(r"\b(\d{6})\b", operator.messages[-1][1]).group(1)
+    await patient.post("/portal/otp/verify", {"mobile": "9876543210", "code": code})
+    pid = await patient.register()
+    operator.failing = True
+    token_id = await patient.book(pid, clinic.gen)  # the SMS fails, the token stands
+    state = await patient.state(token_id)
+    assert state["token"]["number"] == "GEN-001" and state["status"] == "booked"

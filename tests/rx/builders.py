@@ -1,0 +1,66 @@
+"""Builders for prescriptions in a known-good state; each test changes only what it is about."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime
+
+from rx.model import (
+    Consent,
+    Consultation,
+    DoctorSnapshot,
+    Initiator,
+    Medicine,
+    Mode,
+    PatientSnapshot,
+    Prescription,
+    Sex,
+    Visit,
+)
+
+SECRET = "test-secret-" + "x" * 40
+ISSUED = datetime(2026, 11, 26, 7, 30, tzinfo=UTC)
+
+
+def doctor(**changes) -> DoctorSnapshot:
+    base = DoctorSnapshot(
+        id="doc-1", name="Dr. Asha Rao", qualification="MBBS, MD (General Medicine)",
+        registration_number="KMC-48213", council="Karnataka Medical Council",
+        contact="+91 80 4000 1234", facility="Vaidya Teleconsultation Hub",
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def patient(**changes) -> PatientSnapshot:
+    base = PatientSnapshot(
+        id="pat-1", name="Sita Devi", age_years=42, age_confirmed=True, sex=Sex.FEMALE, language="hi",
+        weight_kg="58.5", height_cm="154", phone="+919800000001",
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def consultation(**changes) -> Consultation:
+    base = Consultation(id="cons-1", mode=Mode.VIDEO, visit=Visit.FIRST, started_by=Initiator.PATIENT,
+                        started_at=ISSUED)
+    return dataclasses.replace(base, **changes)
+
+
+def medicine(name: str = "Paracetamol", **changes) -> Medicine:
+    base = Medicine(generic_name=name, strength="500 mg", form="tablet", dose="1 tablet", frequency="TDS",
+                    duration_days=3, route="oral", instructions="after food")
+    return dataclasses.replace(base, **changes)
+
+
+def prescription(**changes) -> Prescription:
+    base = Prescription(
+        id="7K3M-9QXD-4TBZ", version=1, issued_at=ISSUED, consultation=consultation(), doctor=doctor(),
+        patient=patient(), diagnosis="Acute viral fever", provisional=True,
+        chief_complaints="Fever for 2 days, body ache", history="No known drug allergies",
+        findings="Temperature 38.6 °C on home thermometer", investigations="CBC if fever persists beyond 3 days",
+        medicines=(medicine(),), advice="Plenty of fluids and rest", follow_up=date(2026, 11, 29),
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def consent() -> Consent:
+    return Consent(given_by="Sita Devi (patient)", recorded_at=ISSUED, method="verbal, on video")

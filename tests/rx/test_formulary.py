@@ -1,0 +1,34 @@
+"""The shipped formulary: size, a basis for every tag, and lookups that free text cannot dodge."""
+
+from __future__ import annotations
+
+import pytest
+
+from rx.formulary import TpgList, default_formulary, load_formulary
+
+
+def test_the_shipped_formulary_lists_at_least_150_drugs_each_with_a_list_and_a_basis():
+    formulary = default_formulary()
+    assert len(formulary) >= 150
+    assert all(d.basis and d.tpg_list in TpgList for d in formulary.drugs)
+    assert {d.tpg_list for d in formulary.drugs} == set(TpgList)
+
+
+@pytest.mark.parametrize(("name", "tag"), [
+    ("PARACETAMOL", TpgList.O), ("ORS", TpgList.O), ("clotrimazole", TpgList.A), ("Metformin", TpgList.A),
+    ("co-amoxiclav", TpgList.A), ("hydrochlorothiazide", TpgList.B), ("Codeine syrup", TpgList.PROHIBITED),
+])
+def test_drugs_are_found_by_generic_name_or_alias_whatever_the_case(name, tag):
+    assert default_formulary().lookup(name).tpg_list is tag
+
+
+def test_free_text_naming_a_combination_finds_the_combination_not_its_first_part():
+    drug = default_formulary().mentioned_in("Amoxicillin + Clavulanic acid 625 mg")
+    assert drug.generic_name == "Amoxicillin + clavulanic acid"
+
+
+def test_a_formulary_file_with_an_unknown_list_is_rejected_with_its_line(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text("generic_name,aliases,category,tpg_list,basis\nFoo,,x,Q,because\n")
+    with pytest.raises(ValueError, match="line 2: unknown TPG list 'Q'"):
+        load_formulary(str(path))

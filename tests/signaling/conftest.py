@@ -1,0 +1,24 @@
+"""Fixtures for the browser tests here: the real server on a free port, and Debian's Chromium."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser
+
+from tests.helpers.browser import chromium, running_server
+
+
+@pytest.fixture
+async def live_server(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
+    """(base URL, token secret) of the whole application running on 127.0.0.1."""
+    async with running_server(tmp_path / "data") as running:
+        yield running
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as launched:
+        yield launched
