@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fractions
 import functools
+import time
 from dataclasses import dataclass, field
 
 import av
@@ -34,6 +35,9 @@ AUDIO_TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 ONSET_LEVEL = 0.08
 """RMS (full scale 1.0) above which a block counts as a burst; the noise floor is ~0.006."""
 QUIET_BEFORE_MS = 300
+NEGATIVE_LIMIT_MS = 2000
+"""A latency within this much below a whole period means the burst arrived before it was sent: it was
+misread (e.g. a concealment or jitter-buffer jump spliced two bursts), and is counted, not used."""
 
 
 def mark_hz(k: int) -> float:
@@ -87,13 +91,18 @@ class PreencodedAudioTrack(MediaStreamTrack):
         super().__init__()
         self._packets = encode_loop(bitrate)
         self._clock = _PeriodClock()
-        offset_ms = stamp.now_ms() + PACKET_MS
-        self._next = int(offset_ms // PACKET_MS) % len(self._packets)
-        self._lap = 0 if self._next else 1
+        self._next: int | None = None  # chosen at the first recv(): sending starts then, not at creation
+        self._lap = 0
 
     async def recv(self) -> av.Packet:  # type: ignore[override]
         if self.readyState != "live":
             raise MediaStreamError()
+        if self._next is None:
+            self._clock = _PeriodClock()
+            offset_ms = time.time() * 1000 - self._clock.period_start_ms
+            self._next = int(offset_ms // PACKET_MS) + 1
+            if self._next >= len(self._packets):
+                self._next, self._lap = 0, 1
         n = self._next
         elapsed_ms = await self._clock.wait(n * PACKET_MS, self._lap)
         self._next = n + 1
@@ -117,6 +126,7 @@ class MarkDetector:
 
     block: int = SAMPLE_RATE // 200  # 5 ms
     marks: list[Mark] = field(default_factory=list)
+    misread: int = 0
     _quiet_blocks: int = 0
     _pending: list[np.ndarray] = field(default_factory=list)
     _burst: list[np.ndarray] | None = None
@@ -125,7 +135,11 @@ class MarkDetector:
     _carry_time: float = 0.0
 
     def feed(self, samples: np.ndarray, receive_time: float) -> None:
-        """`samples`: mono float in [-1, 1] whose first sample plays at `receive_time` (time.time())."""
+        """`samples`: mono float in [-1, 1] whose first sample reached the application at `receive_time`.
+
+        Latency is taken where a decoded frame reaches the application (aiortc's jitter buffer and
+        decoder included), not at a modelled sound card: a player's own buffer is the player's choice.
+        """
         if self._carry.size:
             receive_time = self._carry_time
             samples = np.concatenate([self._carry, samples])
@@ -152,7 +166,10 @@ class MarkDetector:
         k = round((peak_hz - BASE_HZ) / STEP_HZ)
         if 0 <= k < MARKS and abs(peak_hz - mark_hz(k)) < STEP_HZ / 3:
             latency = (self._onset * 1000 - k * MARK_EVERY_MS) % stamp.STAMP_PERIOD_MS
-            self.marks.append(Mark(k, latency))
+            if latency > stamp.STAMP_PERIOD_MS - NEGATIVE_LIMIT_MS:
+                self.misread += 1
+            else:
+                self.marks.append(Mark(k, latency))
 
     def missing(self) -> int:
         """Marks skipped between the first and last one detected (lost or unreadable bursts)."""
@@ -166,8 +183,6 @@ class MarkDetector:
 
 def to_mono(frame: av.AudioFrame) -> np.ndarray:
     """A decoded frame (aiortc decodes Opus to s16 stereo, interleaved) as mono float."""
-    data = frame.to_ndarray().astype(np.float32) / 32768
-    channels = len(frame.layout.channels)
-    if frame.format.is_planar:
-        return data[0]
-    return data.reshape(-1, channels)[:, 0]
+    data = frame.to_ndarray()
+    first = data[0] if frame.format.is_planar else data[0, :: len(frame.layout.channels)]
+    return first.astype(np.float32) * (1 / 32768)

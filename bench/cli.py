@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import forward
+from . import capacity, consults, forward
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vaidya-bench", description="Vaidya load tests (servers run on loopback).")
     sub = parser.add_subparsers(dest="command", required=True)
     forward.add_parser(sub)
+    consults.add_parser(sub)
+    capacity.add_parser(sub)
     return parser
 
 

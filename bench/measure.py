@@ -97,8 +97,10 @@ def luma_of(frame: av.VideoFrame) -> np.ndarray:
 class VideoProbe:
     """Measures one received video track from its decoded frames."""
 
-    def __init__(self, source_size: tuple[int, int], psnr_every: int = 10) -> None:
+    def __init__(self, source_size: tuple[int, int], psnr_every: int = 10, counter_modulus: int = 1 << 16) -> None:
+        """`counter_modulus`: where the sender's frame counter wraps (its track's `counter_modulus`)."""
         self.source_size = source_size
+        self.counter_modulus = counter_modulus
         self.psnr_every = psnr_every
         self.freezes = FreezeCounter()
         self.latency_ms: list[float] = []
@@ -127,8 +129,8 @@ class VideoProbe:
             return None
         self.latency_ms.append(stamp.latency_ms(now, found.send_ms))
         if self._last_counter is not None:
-            step = (found.counter - self._last_counter) & 0xFFFF
-            if step == 0 or step > 0x8000:
+            step = (found.counter - self._last_counter) % self.counter_modulus
+            if step == 0 or step > self.counter_modulus // 2:
                 self.reordered += 1
             else:
                 self.skipped += step - 1
@@ -149,6 +151,7 @@ class VideoProbe:
             "freezes": self.freezes.count,
             "freeze_ms": self.freezes.total_ms,
             "freeze_ratio": self.freezes.total_ms / duration if duration else 0.0,
+            "shown_ms": duration,
             "frames_skipped": self.skipped,
             "frames_reordered": self.reordered,
             "stamps_unreadable": self.unreadable,

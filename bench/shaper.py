@@ -289,17 +289,20 @@ class Link:
         self.down.close()
 
 
-def conformance(direction: dict[str, Any], tolerance: float = 0.1) -> list[str]:
+def conformance(direction: dict[str, Any], tolerance: float = 0.1, lateness_ms: float = 25.0) -> list[str]:
     """Ways in which one direction's measured behaviour departs from its profile (empty: it conformed).
 
-    `direction` is one side of `Link.stats()`. Statistical checks allow 4 standard deviations.
+    `direction` is one side of `Link.stats()`. A one-second peak may exceed the rate by one bucket and
+    then by `tolerance`; the added delay's p95 may exceed delay + jitter + the queue's drain time by
+    `lateness_ms` (the relay waking late). Loss checks allow 4 standard deviations.
     """
     p = LinkProfile(**direction["profile"])
     problems: list[str] = []
     delay = direction["added_delay_ms"]
+    queue_ms = p.queue_bytes * 8 / p.rate_bps * 1000 if p.rate_bps and p.queue_bytes else 0.0
     if delay["count"]:
         floor = p.delay_ms - p.jitter_ms - 2.0
-        ceiling = p.delay_ms + p.jitter_ms + (p.queue_ms if p.rate_bps else 0.0) + 20.0
+        ceiling = p.delay_ms + p.jitter_ms + queue_ms + lateness_ms
         if delay["p50"] < floor:
             problems.append(f"added delay p50 {delay['p50']:.1f} ms is below the profile's {p.delay_ms:g} ms")
         if delay["p95"] > ceiling:
@@ -308,7 +311,8 @@ def conformance(direction: dict[str, Any], tolerance: float = 0.1) -> list[str]:
                 "the relay is falling behind"
             )
     if p.rate_bps and direction["peak_kbps"] is not None:
-        if direction["peak_kbps"] > p.rate_bps / 1000 * (1 + tolerance):
+        allowed = (p.rate_bps + BUCKET_BYTES * 8) / 1000  # a second may hold one full bucket on top
+        if direction["peak_kbps"] > allowed * (1 + tolerance):
             problems.append(f"peak rate {direction['peak_kbps']:.0f} kbit/s exceeds {p.rate_bps / 1000:g} kbit/s")
     n = direction["packets_in"]
     if n >= 100:

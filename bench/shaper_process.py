@@ -1,18 +1,21 @@
-"""Runs the shaping relay in a process of its own and controls it over a pipe.
+"""Runs the shaping relay in a process of its own and controls it over sockets.
 
 The relay's CPU (tens of µs per packet) must not land on the server or the load generator it sits
-between, so it gets its own process (`python -m bench.shaper_process FD`) with a uvloop event loop.
-Control calls are short synchronous round trips of pickled tuples on a socket pair (well under a
-millisecond when the relay is not saturated). A plain subprocess rather than `multiprocessing` keeps it
-independent of how the parent was started (no re-import of the parent's `__main__`).
+between, so it gets its own process (`python -m bench.shaper_process FD PATH`) with a uvloop event loop.
+Control calls are short synchronous round trips of pickled tuples (well under a millisecond when the
+relay is not saturated): the owner talks over a socket pair (`ShaperProcess`); load-generator worker
+processes connect to the relay's Unix socket at `control_path` (`ShaperClient`). A plain subprocess
+rather than `multiprocessing` keeps it independent of how the parent was started.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from multiprocessing.connection import Connection
 from typing import Any
@@ -30,8 +33,8 @@ class ShaperError(RuntimeError):
     """The relay process refused a command or stopped answering."""
 
 
-def _serve(conn: Connection) -> None:
-    """Child process: run the relay and answer commands until told to stop or the parent goes."""
+def _serve(owner: Connection, control_path: str) -> None:
+    """Child process: run the relay and answer commands until the owner says stop or goes away."""
     try:
         import uvloop
 
@@ -54,14 +57,19 @@ def _serve(conn: Connection) -> None:
             return relay.close_link(args[0])
         raise ValueError(f"unknown command {command!r}")
 
-    def on_command() -> None:
-        while conn.poll():
+    def on_command(conn: Connection, is_owner: bool) -> None:
+        while True:
             try:
+                if not conn.poll():
+                    return
                 command, args = conn.recv()
-            except EOFError:
-                loop.stop()
+            except (EOFError, OSError):
+                loop.remove_reader(conn.fileno())
+                if is_owner:
+                    loop.stop()
+                conn.close()
                 return
-            if command == "stop":
+            if command == "stop" and is_owner:
                 conn.send(("ok", None))
                 loop.stop()
                 return
@@ -70,45 +78,46 @@ def _serve(conn: Connection) -> None:
             except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
                 conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
-    loop.add_reader(conn.fileno(), on_command)
-    conn.send(("ok", "ready"))
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(control_path)
+    listener.listen(64)
+    listener.setblocking(False)
+
+    def on_connect() -> None:
+        try:
+            sock, _ = listener.accept()
+        except BlockingIOError:
+            return
+        sock.setblocking(True)
+        conn = Connection(sock.detach())
+        loop.add_reader(conn.fileno(), on_command, conn, False)
+
+    loop.add_reader(listener.fileno(), on_connect)
+    loop.add_reader(owner.fileno(), on_command, owner, True)
+    owner.send(("ok", "ready"))
     try:
         loop.run_forever()
     finally:
         relay.close()
+        listener.close()
         loop.close()
 
 
-class ShaperProcess:
-    """Handle on a relay process: create links, get relay addresses, read what each link did."""
+class ShaperControl:
+    """Commands to a relay process: create links, get relay addresses, read what each link did."""
 
     name = "python-udp-relay"
 
-    def __init__(self) -> None:
-        parent, child = socket.socketpair()
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
         self._lock = threading.Lock()
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "bench.shaper_process", str(child.fileno())], pass_fds=[child.fileno()]
-        )
-        child.close()
-        self._conn = Connection(parent.detach())
-        try:
-            if not self._conn.poll(START_TIMEOUT):
-                raise ShaperError("the shaper process did not start")
-            self._conn.recv()
-        except (EOFError, OSError, ShaperError) as exc:
-            self._process.kill()
-            self._process.wait()
-            raise ShaperError(f"the shaper process did not start: {exc}") from None
-        self._ps = psutil.Process(self._process.pid)
 
-    @property
-    def pid(self) -> int:
-        return self._process.pid
+    def _alive(self) -> bool:
+        return True
 
     def _call(self, command: str, *args: Any) -> Any:
         with self._lock:
-            if self._process.poll() is not None:
+            if not self._alive():
                 raise ShaperError("the shaper process has exited")
             try:
                 self._conn.send((command, args))
@@ -141,6 +150,54 @@ class ShaperProcess:
     def close_link(self, link: int) -> None:
         self._call("close_link", link)
 
+    def close(self) -> None:
+        self._conn.close()
+
+
+class ShaperClient(ShaperControl):
+    """Another process's handle on a running relay, through its `control_path`."""
+
+    def __init__(self, control_path: str) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(control_path)
+        except OSError as exc:
+            sock.close()
+            raise ShaperError(f"cannot reach the shaper at {control_path}: {exc}") from None
+        super().__init__(Connection(sock.detach()))
+
+
+class ShaperProcess(ShaperControl):
+    """Starts and owns the relay process."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="vaidya-shaper-")
+        self.control_path = os.path.join(self._dir.name, "control")
+        parent, child = socket.socketpair()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "bench.shaper_process", str(child.fileno()), self.control_path],
+            pass_fds=[child.fileno()],
+        )
+        child.close()
+        super().__init__(Connection(parent.detach()))
+        try:
+            if not self._conn.poll(START_TIMEOUT):
+                raise ShaperError("no answer")
+            self._conn.recv()
+        except (EOFError, OSError, ShaperError) as exc:
+            self._process.kill()
+            self._process.wait()
+            self._dir.cleanup()
+            raise ShaperError(f"the shaper process did not start: {exc}") from None
+        self._ps = psutil.Process(self._process.pid)
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def _alive(self) -> bool:
+        return self._process.poll() is None
+
     def cpu_seconds(self) -> float:
         """User + system CPU the relay process has used so far."""
         times = self._ps.cpu_times()
@@ -154,7 +211,8 @@ class ShaperProcess:
             except (ShaperError, subprocess.TimeoutExpired):
                 self._process.kill()
                 self._process.wait(5)
-        self._conn.close()
+        super().close()
+        self._dir.cleanup()
 
     def __enter__(self) -> ShaperProcess:
         return self
@@ -164,4 +222,4 @@ class ShaperProcess:
 
 
 if __name__ == "__main__":
-    _serve(Connection(int(sys.argv[1])))
+    _serve(Connection(int(sys.argv[1])), sys.argv[2])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 STAMP_PERIOD_MS = 20_000
@@ -91,18 +92,18 @@ def draw(luma: np.ndarray, stamp: Stamp) -> None:
 
 
 def read(luma: np.ndarray) -> Stamp | None:
-    """The stamp in a decoded luma plane, or None if it is unreadable (CRC mismatch)."""
+    """The stamp in a decoded luma plane, or None if it is unreadable (CRC mismatch).
+
+    The stamp area is area-averaged down to 4 × 4 pixels per cell and each cell's central 2 × 2 is
+    thresholded: one C call instead of a mean per cell, and the cells' blurred edges are left out.
+    """
     height, width = luma.shape
     xs, ys = _cell_edges(width, height)
-    value = 0
-    for i in range(BITS):
-        row, col = divmod(i, COLUMNS)
-        x0, x1, y0, y1 = xs[col], xs[col + 1], ys[row], ys[row + 1]
-        qx, qy = max((x1 - x0) // 4, 0), max((y1 - y0) // 4, 0)
-        cell = luma[y0 + qy : y1 - qy, x0 + qx : x1 - qx]
-        if cell.size == 0:
-            return None
-        value = (value << 1) | int(cell.mean() > THRESHOLD)
+    if xs[-1] < COLUMNS * 2 or ys[-1] < ROWS * 2:
+        return None
+    small = cv2.resize(luma[: ys[-1], : xs[-1]], (COLUMNS * 4, ROWS * 4), interpolation=cv2.INTER_AREA)
+    means = small.reshape(ROWS, 4, COLUMNS, 4)[:, 1:3, :, 1:3].mean(axis=(1, 3))
+    value = int("".join("1" if bit else "0" for bit in (means > THRESHOLD).ravel()), 2)
     raw = value.to_bytes(5, "big")
     if crc8(raw[:4]) != raw[4]:
         return None

@@ -40,6 +40,7 @@ def _texture(width: int, height: int) -> np.ndarray:
     x = np.arange(2 * width)[None, :] * (2 * np.pi / width)
     y = np.arange(height)[:, None] * (2 * np.pi / height)
     tex = 128 + 50 * np.sin(3 * x + np.cos(2 * y)) + 30 * np.cos(2 * y - x)
+    tex += 25 * np.sin(23 * x) * np.cos(17 * y)  # fine detail, so the encoder spends a phone's bits
     return np.clip(tex, 0, 255).astype(np.uint8)
 
 
@@ -146,9 +147,11 @@ class PreencodedVideoTrack(MediaStreamTrack):
         self.fps = fps
         self.size = (width, height)
         self._frames = encode_loop(width, height, fps, bitrate)
+        self.counter_modulus = len(self._frames)
         self._clock = _PeriodClock()
         self._lap = 0
-        self._next = self._first_index()
+        self._next: int | None = None  # chosen at the first recv(): sending starts then, not at creation
+        self._sent = 0
 
     def _first_index(self) -> int:
         """The first keyframe not yet due, so playback starts decodable and on time."""
@@ -162,13 +165,17 @@ class PreencodedVideoTrack(MediaStreamTrack):
     async def recv(self) -> av.Packet:  # type: ignore[override]
         if self.readyState != "live":
             raise _media_error()
+        if self._next is None:
+            self._clock = _PeriodClock()
+            self._next = self._first_index()
         n = self._next
-        elapsed_ms = await self._clock.wait(frame_send_ms(n, self.fps), self._lap)
+        await self._clock.wait(frame_send_ms(n, self.fps), self._lap)
         self._next = n + 1
         if self._next == len(self._frames):
             self._next, self._lap = 0, self._lap + 1
         packet = av.Packet(self._frames[n].data)
-        packet.pts = round(elapsed_ms * 90)
+        packet.pts = self._sent * 90_000 // self.fps  # exact frame intervals; the stamp has whole ms
+        self._sent += 1
         packet.time_base = VIDEO_TIME_BASE
         return packet
 
@@ -182,6 +189,7 @@ class StampedVideoTrack(MediaStreamTrack):
         super().__init__()
         self.fps = fps
         self.size = (width, height)
+        self.counter_modulus = 1 << 16
         self._n = 0
         self._start: float | None = None
 

@@ -60,7 +60,7 @@ class RoomPeer:
         """Send these tracks to the room (one publish connection; call again to renegotiate).
         `video_codec` ("VP8" or "H264") offers only that codec for video, as a phone limited to it would."""
         if self.publish_pc is None:
-            self.publish_pc = _peer_connection()
+            self.publish_pc = self.client.peer_connection_factory()
         for track in tracks:
             transceiver = self.publish_pc.addTransceiver(track, direction="sendonly")
             if video_codec and track.kind == "video":
@@ -77,7 +77,7 @@ class RoomPeer:
 
     async def _got_offer(self, message: dict[str, Any]) -> None:
         if self.subscribe_pc is None:
-            self.subscribe_pc = pc = _peer_connection()
+            self.subscribe_pc = pc = self.client.peer_connection_factory()
             if self.configure_subscribe_pc:
                 self.configure_subscribe_pc(pc)
 
@@ -118,8 +118,10 @@ class RoomPeer:
 class SignalingClient:
     """One WebSocket to the server; requests are matched to replies by request_id."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, peer_connection_factory: Callable[[], RTCPeerConnection] = _peer_connection) -> None:
         self.url = url
+        #: makes this client's peer connections (bench/ passes one that routes media through its link shaper)
+        self.peer_connection_factory = peer_connection_factory
         self.rooms: dict[str, RoomPeer] = {}
         self.errors: list[dict[str, Any]] = []
         self._ids = itertools.count(1)

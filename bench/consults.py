@@ -1,0 +1,317 @@
+"""`vaidya-bench consults`: N concurrent consultations over an emulated link, measured as a clinician sees them.
+
+Each consultation is a patient and a doctor (plus, with `--third-party`, a hub specialist) in their own
+room (`bench.clients`; spread over `--workers` processes, `bench.worker`): real aiortc clients that publish pre-encoded stamped video and marked Opus sized for the link
+(`MediaPlan`) and receive each other. With a shaped profile every client gets its own link in the
+shaping relay (its own process), in both directions. The server is started as its own process
+(`vaidya serve` on a free port) unless `--url` names a running one. After the last consultation has
+joined, one window of `--seconds` is measured; the report aggregates every received stream and names
+the shaper and what it measured the links to be. `bench.capacity` reuses `Consults` to ramp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import psutil
+
+from bench import report as reporting
+from bench.clients import ClientGroup
+from bench.participant import MediaPlan
+from bench.profiles import LinkProfile, ProfileError, get_profile
+from bench.shaper_process import ShaperProcess
+from bench.worker import WorkerError, WorkerGroup
+
+GENERATOR_SATURATED_PCT = 90.0
+GENERATOR_LAG_LIMIT_MS = 25.0
+"""A generator whose event loop wakes this late (p95) cannot time what it receives."""
+MACHINE_SATURATED_SHARE = 0.9
+"""When the whole machine is this busy, every process waits for a CPU: limits found are the machine's."""
+"""One Python process cannot use more than one core; near it, the generator's own numbers are suspect."""
+
+
+class Server:
+    """The server under test: our own `vaidya serve` process, or a running one at `--url`."""
+
+    def __init__(self, url: str | None, secret: str | None) -> None:
+        self._own = None
+        if url is None:
+            from bench.forward import ServerUnderTest
+
+            self.secret = secrets.token_urlsafe(32)
+            self._own = ServerUnderTest("vaidya", self.secret)
+            self.url = self._own.ws_url
+        else:
+            if not secret:
+                raise ValueError("--url needs the server's token secret: --secret or VAIDYA_SECRET")
+            self.url, self.secret = url, secret
+
+    async def ready(self) -> None:
+        if self._own is not None:
+            await self._own.ready()
+
+    def cpu_seconds(self) -> float | None:
+        return self._own.cpu_seconds() if self._own else None
+
+    def rss_mb(self) -> float | None:
+        return round(self._own.rss_mb(), 1) if self._own else None
+
+    def stop(self) -> None:
+        if self._own is not None:
+            self._own.stop()
+
+
+def progress(text: str) -> None:
+    """One live status line on stderr."""
+    sys.stderr.write(f"\r\x1b[2K{text}")
+    sys.stderr.flush()
+
+
+def _bar(done: float, total: float, width: int = 30) -> str:
+    filled = int(width * min(1.0, done / total)) if total else width
+    return "[" + "#" * filled + "." * (width - filled) + "]"
+
+
+def _cpu_pct(before: float | None, after: float | None, wall: float) -> float | None:
+    if before is None or after is None or wall <= 0:
+        return None
+    return round(100 * (after - before) / wall, 1)
+
+
+def _machine_load(cpu0: dict[str, Any], cpu1: dict[str, Any], wall: float, ours: list[float | None]) -> dict[str, Any]:
+    """How busy the whole machine was, and how much of that was not this run (other work skews every number)."""
+    busy = _cpu_pct(cpu0["machine_busy"], cpu1["machine_busy"], wall) or 0.0
+    cpus = os.cpu_count() or 1
+    return {
+        "cpus": cpus,
+        "busy_pct": busy,
+        "saturated": busy >= MACHINE_SATURATED_SHARE * cpus * 100,
+        "others_pct": round(max(0.0, busy - sum(x or 0.0 for x in ours)), 1),
+        "load_avg_1min": round(os.getloadavg()[0], 2),
+    }
+
+
+class Consults:
+    """The synthetic consultations against one server, spread over client groups, measured in windows.
+
+    With `workers` = 1 the clients run in this process; with K > 1 in K worker processes
+    (`bench.worker`), consultation i going to worker i mod K. The shaper process is shared by all.
+    """
+
+    def __init__(self, server: Server, profile: LinkProfile, third_party: bool = False, workers: int = 1) -> None:
+        self.server, self.profile, self.third_party = server, profile, third_party
+        self.plan = MediaPlan.for_link(profile)
+        self.shaper = ShaperProcess() if profile.shaped else None
+        self.groups: list[Any] = []
+        if workers <= 1:
+            self.groups.append(ClientGroup(server.url, server.secret, profile, third_party, self.shaper))
+        else:
+            config = {"url": server.url, "secret": server.secret, "profile": profile.to_dict(),
+                      "third_party": third_party, "shaper": self.shaper.control_path if self.shaper else None}
+            self.groups += [WorkerGroup(config) for _ in range(workers)]
+        self.workers = workers
+        self.count = 0
+        self.failures: list[str] = []
+        self._me = psutil.Process()
+
+    async def add(self, count: int, ramp: float | None = None) -> None:
+        """Join `count` more consultations, `ramp` per second (default: one after another)."""
+        started = time.monotonic()
+        for i in range(count):
+            try:
+                await self.groups[self.count % len(self.groups)].add_consult(self.count)
+            except WorkerError as exc:
+                self.failures.append(f"consult {self.count}: {exc}")
+            self.count += 1
+            progress(f"joining {_bar(i + 1, count)} {self.count} consults")
+            if ramp:
+                await asyncio.sleep(max(0.0, started + (i + 1) / ramp - time.monotonic()))
+
+    async def settle(self) -> None:
+        """Wait until everyone sees everyone else's video (bounded): start-up is judged by join time."""
+        await asyncio.gather(*(group.settle() for group in self.groups))
+
+    def _cpu(self) -> dict[str, Any]:
+        times = self._me.cpu_times()
+        machine = psutil.cpu_times()
+        return {
+            "machine_busy": sum(machine) - machine.idle - getattr(machine, "iowait", 0.0),
+            "server": self.server.cpu_seconds(),
+            "generator": [times.user + times.system]
+            + [g.cpu_seconds() for g in self.groups if isinstance(g, WorkerGroup)],
+            "shaper": self.shaper.cpu_seconds() if self.shaper else None,
+        }
+
+    async def measure(self, seconds: float) -> dict[str, Any]:
+        """Measure one window of `seconds` from now and return its report."""
+        await asyncio.gather(*(group.open_window() for group in self.groups))
+        cpu0 = cpu_last = self._cpu()
+        t0 = last = time.monotonic()
+        timeline: list[dict[str, Any]] = []
+        frames_last = 0
+        while (elapsed := time.monotonic() - t0) < seconds:
+            await asyncio.sleep(min(1.0, seconds - elapsed))
+            ticks = await asyncio.gather(*(group.tick() for group in self.groups))
+            now, cpu = time.monotonic(), self._cpu()
+            fresh = [ms for tick in ticks for ms in tick["latencies"]]
+            frames, streams = sum(t["frames"] for t in ticks), sum(t["streams"] for t in ticks)
+            timeline.append({
+                "t": round(now - t0, 2),
+                "g2g_ms_p50": float(np.percentile(fresh, 50)) if fresh else None,
+                "g2g_ms_p95": float(np.percentile(fresh, 95)) if fresh else None,
+                "fps": round((frames - frames_last) / (now - last) / streams, 2) if streams else 0.0,
+                "server_cpu_pct": _cpu_pct(cpu_last["server"], cpu["server"], now - last),
+                "generator_cpu_pct": _cpu_pct(sum(cpu_last["generator"]), sum(cpu["generator"]), now - last),
+            })
+            frames_last, cpu_last, last = frames, cpu, now
+            progress(f"measuring {_bar(now - t0, seconds)} {now - t0:4.0f}/{seconds:g} s, "
+                     f"{self.count} consults, {frames} frames")
+        wall = time.monotonic() - t0
+        cpu1 = self._cpu()
+        results = await asyncio.gather(*(group.close_window() for group in self.groups))
+        progress("")
+        summaries = [s for r in results for s in r["summaries"]]
+        metrics = reporting.media_metrics(summaries, wall, [x for r in results for x in r["rtp"]])
+        per_process = [_cpu_pct(a, b, wall) or 0.0 for a, b in zip(cpu0["generator"], cpu1["generator"])]
+        server_cpu = _cpu_pct(cpu0["server"], cpu1["server"], wall)
+        links = [link for r in results for link in r["links"]]
+        lags = [r["loop_lag_ms"]["p95"] for r in results if r["loop_lag_ms"]["p95"] is not None]
+        lag = round(max(lags), 1) if lags else None
+        shaper_cpu = _cpu_pct(cpu0["shaper"], cpu1["shaper"], wall)
+        return {
+            "consults": self.count,
+            "participants": len(summaries),
+            "third_party": self.third_party,
+            "seconds": round(wall, 1),
+            "profile": self.profile.name,
+            "link": self.profile.to_dict(),
+            "media": self.plan.describe(),
+            **metrics,
+            "server_cpu_pct": server_cpu,
+            "server_rss_mb": self.server.rss_mb(),
+            "machine": _machine_load(cpu0, cpu1, wall, [server_cpu, sum(per_process), shaper_cpu]),
+            "workers": self.workers,
+            "generator_cpu_pct": round(sum(per_process), 1),
+            "generator_cpu_pct_per_process": per_process,
+            "generator_loop_lag_ms_p95": lag,
+            "generator_saturated": max(per_process, default=0.0) >= GENERATOR_SATURATED_PCT
+            or (lag is not None and lag > GENERATOR_LAG_LIMIT_MS),
+            "shaper": (reporting.shaper_report(self.shaper, links, shaper_cpu) if self.shaper
+                       else {"name": "none", "reason": f"profile {self.profile.name!r} needs no shaping"}),
+            "failures": self.failures + [f for r in results for f in r["failures"]] + metrics["failures"],
+            "timeline": timeline,
+            "streams": summaries,
+        }
+
+    async def close(self) -> None:
+        await asyncio.gather(*(group.close() for group in self.groups), return_exceptions=True)
+        if self.shaper is not None:
+            self.shaper.close()
+
+
+@contextlib.contextmanager
+def loopback_candidates() -> Iterator[None]:
+    """Clients gather ICE candidates on 127.0.0.1 only, for the duration of a run (then as before)."""
+    import aioice.ice
+
+    from media.sfu.aiortc_bridge import restrict_host_addresses
+
+    original = aioice.ice.get_host_addresses
+    restrict_host_addresses(["127.0.0.1"])
+    try:
+        yield
+    finally:
+        aioice.ice.get_host_addresses = original
+
+
+async def start(args: argparse.Namespace) -> tuple[Server, Consults]:
+    """The server (ready) and an empty set of consultations, as the arguments ask."""
+    profile = get_profile(args.profile)
+    server = Server(args.url, args.secret or os.environ.get("VAIDYA_SECRET"))
+    try:
+        await server.ready()
+        return server, Consults(server, profile, args.third_party, args.workers)
+    except BaseException:
+        server.stop()
+        raise
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    with loopback_candidates():
+        return await _run(args)
+
+
+async def _run(args: argparse.Namespace) -> dict[str, Any]:
+    server, consults = await start(args)
+    try:
+        await consults.add(args.consults, args.ramp)
+        await consults.settle()
+        report = await consults.measure(args.seconds)
+    finally:
+        await consults.close()
+        server.stop()
+    report["machine"]["python"] = sys.version.split()[0]
+    return {"command": "vaidya-bench " + " ".join(sys.argv[1:]), **report}
+
+
+def add_common_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", default="lan", help="lan, 4g, 3g, 2g, edge-bad or a spec like rate=150k,delay=300ms,loss=2%%")
+    p.add_argument("--third-party", action="store_true", help="add a hub specialist to every consultation")
+    p.add_argument("--url", default=None, help="a running server's WebSocket URL (default: start `vaidya serve`)")
+    p.add_argument("--secret", default=None, help="with --url: the server's token secret (or VAIDYA_SECRET)")
+    p.add_argument("--workers", type=int, default=1, help="spread the synthetic clients over K processes (default 1)")
+    p.add_argument("--json", default=None, help="write the report to this file")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("consults", help="N concurrent consultations over an emulated link, measured end to end")
+    p.add_argument("--consults", type=int, default=2, help="concurrent consultations (default 2)")
+    p.add_argument("--seconds", type=float, default=20.0, help="measured time after the last one joined (default 20)")
+    p.add_argument("--ramp", type=float, default=None, help="consultations joined per second (default: one after another)")
+    p.add_argument("--plot", default=None, help="write latency, fps and CPU over time to this PNG")
+    add_common_arguments(p)
+    p.set_defaults(func=main_consults)
+
+
+def check_arguments(args: argparse.Namespace) -> str | None:
+    """The first problem with the arguments, or None."""
+    try:
+        get_profile(args.profile)
+    except ProfileError as exc:
+        return str(exc)
+    if args.url is not None and not (args.secret or os.environ.get("VAIDYA_SECRET")):
+        return "--url needs the server's token secret: --secret or VAIDYA_SECRET"
+    if args.workers < 1:
+        return "--workers must be >= 1"
+    return None
+
+
+def write_json(report: dict[str, Any], path: str | None) -> None:
+    if path:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=2)
+
+
+def main_consults(args: argparse.Namespace) -> int:
+    problem = check_arguments(args) or (
+        "--consults must be >= 1 and --seconds > 0" if args.consults < 1 or args.seconds <= 0 else None
+    )
+    if problem:
+        print(f"vaidya-bench consults: {problem}", file=sys.stderr)
+        return 2
+    report = asyncio.run(run(args))
+    print(reporting.table(report))
+    write_json(report, args.json)
+    if args.plot:
+        reporting.plot(report, args.plot)
+    return 1 if report["failures"] else 0

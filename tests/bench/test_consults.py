@@ -1,0 +1,106 @@
+"""`vaidya-bench consults` end to end: a real server process, real aiortc clients, a shaped link."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.cli import main
+
+REQUIRED = ["consults", "profile", "shaper", "join_ms", "g2g_ms", "fps", "freeze_ratio", "psnr_db", "loss_pct",
+            "server_cpu_pct", "server_rss_mb"]
+
+
+def test_a_consult_over_a_shaped_link_reports_the_added_delay_and_what_the_shaper_measured(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    code = main(["consults", "--consults", "1", "--seconds", "4", "--profile", "rate=1M,delay=100ms",
+                 "--json", str(out)])
+    report = json.loads(out.read_text())
+    assert code == 0, report["failures"]
+    assert all(key in report for key in REQUIRED)
+    assert report["joined"] == 2 and report["consults"] == 1
+    # Each media path crosses two shaped links (sender's uplink, receiver's downlink): 2 × 100 ms added,
+    # plus sending, the SFU and aiortc's one-frame jitter buffer.
+    assert 200 <= report["g2g_ms"]["p50"] <= 200 + 200, report["g2g_ms"]
+    assert report["audio_ms"]["count"] >= 2 and report["audio_ms"]["p50"] >= 200
+    assert report["fps"]["p50"] >= 12 and report["stamps_unreadable"] == 0
+    assert report["psnr_db"]["p50"] > 30
+    assert report["resolutions"] == {"320x180": report["resolutions"]["320x180"]}
+    shaper = report["shaper"]
+    assert shaper["name"] == "python-udp-relay" and shaper["links"] == 2
+    assert 99 <= shaper["measured"]["up"]["added_delay_ms_p50"] <= 130
+    assert report["server_cpu_pct"] is not None and report["server_rss_mb"] > 10
+
+
+def test_an_unknown_profile_is_refused_before_anything_starts(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["consults", "--profile", "6g"]) == 2
+    assert "unknown profile '6g'" in capsys.readouterr().err
+
+
+def test_a_hub_specialist_makes_three_participants_who_each_see_two_videos(tmp_path: Path) -> None:
+    out, png = tmp_path / "out.json", tmp_path / "out.png"
+    code = main(["consults", "--consults", "1", "--seconds", "3", "--third-party", "--json", str(out),
+                 "--plot", str(png)])
+    report = json.loads(out.read_text())
+    assert code == 0, report["failures"]
+    assert report["participants"] == 3 and report["joined"] == 3
+    assert report["video_streams"] == 6
+    assert all(len(s["video"]) == 2 and all(v["frames"] > 20 for v in s["video"]) for s in report["streams"])
+    assert report["shaper"]["name"] == "none"
+    assert len(report["timeline"]) >= 3 and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_clients_spread_over_worker_processes_share_one_shaper_and_report_together(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    code = main(["consults", "--consults", "2", "--seconds", "3", "--workers", "2", "--profile", "delay=20ms",
+                 "--json", str(out)])
+    report = json.loads(out.read_text())
+    assert code == 0, report["failures"]
+    assert report["workers"] == 2 and len(report["generator_cpu_pct_per_process"]) == 3  # coordinator + 2
+    assert report["participants"] == 4 and report["joined"] == 4
+    assert report["shaper"]["links"] == 4
+    # On a shared machine the relay may wake late; any other departure from the profile is a bug.
+    assert all("falling behind" in problem for problem in report["shaper"]["problems"]), report["shaper"]["problems"]
+    assert 20 <= report["shaper"]["measured"]["up"]["added_delay_ms_p50"] <= 40
+    assert report["g2g_ms"]["p50"] >= 40
+
+
+async def test_a_running_server_can_be_targeted_with_its_url_and_secret(tmp_path: Path) -> None:
+    import asyncio
+    import secrets
+
+    from bench.forward import ServerUnderTest
+
+    secret = secrets.token_urlsafe(32)
+    server = ServerUnderTest("vaidya", secret)
+    try:
+        await server.ready()
+        out = tmp_path / "out.json"
+        argv = ["consults", "--consults", "1", "--seconds", "2", "--url", server.ws_url, "--secret", secret,
+                "--json", str(out)]
+        code = await asyncio.get_running_loop().run_in_executor(None, main, argv)
+    finally:
+        server.stop()
+    report = json.loads(out.read_text())
+    assert code == 0 and report["joined"] == 2
+    assert report["server_cpu_pct"] is None, "a server we did not start is not ours to measure"
+
+
+def test_a_url_without_the_servers_secret_is_refused(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("VAIDYA_SECRET", raising=False)
+    assert main(["consults", "--url", "ws://127.0.0.1:9/ws"]) == 2
+    assert "needs the server's token secret" in capsys.readouterr().err
+
+
+async def test_the_generators_event_loop_lag_is_measured_and_a_blocked_loop_shows() -> None:
+    import asyncio
+    import time
+
+    from bench.clients import LoopLag
+
+    lag = LoopLag(interval=0.01)
+    await asyncio.sleep(0.1)
+    time.sleep(0.08)  # block the loop, as a generator that cannot keep up would
+    await asyncio.sleep(0.05)
+    lag.close()
+    assert min(lag.samples) < 5 and max(lag.samples) >= 60
