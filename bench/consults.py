@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import aiohttp
 import numpy as np
 import psutil
 
@@ -62,6 +63,22 @@ class Server:
 
     def cpu_seconds(self) -> float | None:
         return self._own.cpu_seconds() if self._own else None
+
+    async def forwarded_packets(self) -> float | None:
+        """The server's own count of packets forwarded to subscribers (its /metrics), if it serves it
+        to us: /metrics answers loopback clients only."""
+        url = self.url.replace("ws://", "http://").replace("wss://", "https://").rsplit("/ws", 1)[0] + "/metrics"
+        try:
+            async with aiohttp.ClientSession() as http, http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as r:
+                if r.status != 200:
+                    return None
+                text = await r.text()
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            return None
+        for line in text.splitlines():
+            if line.startswith("vaidya_packets_forwarded_total "):
+                return float(line.split()[1])
+        return None
 
     def rss_mb(self) -> float | None:
         return round(self._own.rss_mb(), 1) if self._own else None
@@ -155,6 +172,7 @@ class Consults:
     async def measure(self, seconds: float) -> dict[str, Any]:
         """Measure one window of `seconds` from now and return its report."""
         await asyncio.gather(*(group.open_window() for group in self.groups))
+        forwarded0 = await self.server.forwarded_packets()
         cpu0 = cpu_last = self._cpu()
         t0 = last = time.monotonic()
         timeline: list[dict[str, Any]] = []
@@ -178,6 +196,7 @@ class Consults:
                      f"{self.count} consults, {frames} frames")
         wall = time.monotonic() - t0
         cpu1 = self._cpu()
+        forwarded1 = await self.server.forwarded_packets()
         results = await asyncio.gather(*(group.close_window() for group in self.groups))
         progress("")
         summaries = [s for r in results for s in r["summaries"]]
@@ -199,6 +218,8 @@ class Consults:
             **metrics,
             "server_cpu_pct": server_cpu,
             "server_rss_mb": self.server.rss_mb(),
+            "server_forwarded_pps": (round((forwarded1 - forwarded0) / wall, 1)
+                                     if forwarded0 is not None and forwarded1 is not None else None),
             "machine": _machine_load(cpu0, cpu1, wall, [server_cpu, sum(per_process), shaper_cpu]),
             "workers": self.workers,
             "generator_cpu_pct": round(sum(per_process), 1),

@@ -112,7 +112,7 @@ def table(report: dict[str, Any]) -> str:
         f"  RTP loss          {report['loss_pct']} %, NACKed {report['nacked_packets']} packets, {report['plis']} PLIs",
         f"  receive           {_spread(report['receive_kbps'], ' kbit/s')}",
         f"  server            CPU {report['server_cpu_pct']} % of a core, RSS {report['server_rss_mb']} MB, "
-        f"{report['received_pps']} packets/s delivered",
+        f"{report['received_pps']} packets/s delivered, {report.get('server_forwarded_pps')} forwarded (server's count)",
         f"  generator         CPU {report['generator_cpu_pct']} % ({report['workers']} process(es)), "
         f"event-loop lag p95 {report['generator_loop_lag_ms_p95']} ms"
         + ("  SATURATED: its numbers are suspect" if report["generator_saturated"] else ""),

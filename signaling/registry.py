@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from media.sfu.stats import ForwardingTotals
+
 from .room import Room
 
 
 class RoomRegistry:
     def __init__(self) -> None:
         self._rooms: dict[str, Room] = {}
+        self._closed_totals = ForwardingTotals()
 
     def get(self, name: str) -> Room | None:
         return self._rooms.get(name)
@@ -23,9 +26,17 @@ class RoomRegistry:
         if room.empty and self._rooms.get(room.name) is room:
             del self._rooms[room.name]
             room.close()
+            self._closed_totals.add(room.router.totals())
 
     def rooms(self) -> list[Room]:
         return list(self._rooms.values())
+
+    def totals(self) -> ForwardingTotals:
+        """What this server has received and forwarded since it started."""
+        totals = ForwardingTotals().add(self._closed_totals)
+        for room in self._rooms.values():
+            totals.add(room.router.totals())
+        return totals
 
     def close(self) -> None:
         for room in list(self._rooms.values()):

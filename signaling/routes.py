@@ -45,6 +45,9 @@ def setup(app: web.Application) -> None:
         registry.close()
 
     app.on_shutdown.append(close_rooms)
+    from . import metrics
+
+    metrics.setup(app)
     app.router.add_get("/ws", websocket)
     app.router.add_get("/room/{name}", room_page)
     STATIC_DIR.mkdir(exist_ok=True)

@@ -12,6 +12,7 @@ from .aiortc_bridge import SenderPort
 from .consumer import Consumer, Source
 from .producer import Producer, Upstream
 from .rtp_writer import abs_send_time_now
+from .stats import ForwardingTotals
 
 _ids = itertools.count(1)
 
@@ -25,6 +26,7 @@ class Router:
         self.id = router_id
         self.producers: dict[str, Producer] = {}
         self._consumers: dict[str, list[Consumer]] = {}  # source id -> consumers
+        self._closed_totals = ForwardingTotals()  # what closed producers and consumers did
         self.closed = False
 
     def create_producer(
@@ -68,12 +70,14 @@ class Router:
             consumer.restart()
 
     def producer_closed(self, producer: Producer) -> None:
-        self.producers.pop(producer.id, None)
+        if self.producers.pop(producer.id, None) is not None:
+            self._closed_totals.add_producer(producer.stats)
         for consumer in self._consumers.pop(producer.id, []):
             consumer.close()
 
     def consumer_closed(self, consumer: Consumer) -> None:
         self._detach(consumer)
+        self._closed_totals.add_consumer(consumer.stats)
 
     def _detach(self, consumer: Consumer) -> None:
         consumers = self._consumers.get(consumer.source.id)
@@ -88,6 +92,16 @@ class Router:
         for producer in list(self.producers.values()):
             producer.close()
         self._consumers.clear()
+
+    def totals(self) -> ForwardingTotals:
+        """Everything this router has received and forwarded, closed children included."""
+        totals = ForwardingTotals().add(self._closed_totals)
+        for producer in self.producers.values():
+            totals.add_producer(producer.stats)
+        for consumers in self._consumers.values():
+            for consumer in consumers:
+                totals.add_consumer(consumer.stats)
+        return totals
 
     @property
     def consumer_count(self) -> int:

@@ -30,6 +30,9 @@ def test_a_consult_over_a_shaped_link_reports_the_added_delay_and_what_the_shape
     assert shaper["name"] == "python-udp-relay" and shaper["links"] == 2
     assert 99 <= shaper["measured"]["up"]["added_delay_ms_p50"] <= 130
     assert report["server_cpu_pct"] is not None and report["server_rss_mb"] > 10
+    # The server's own count (its /metrics) agrees with what the clients received, within the link's loss.
+    assert report["server_forwarded_pps"] > 0
+    assert 0.8 * report["server_forwarded_pps"] <= report["received_pps"] <= 1.1 * report["server_forwarded_pps"]
 
 
 def test_an_unknown_profile_is_refused_before_anything_starts(capsys) -> None:  # type: ignore[no-untyped-def]
