@@ -11,7 +11,8 @@ import datetime as dt
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from .models import (
     LIVE_TOKEN_STATUSES,
@@ -41,6 +42,8 @@ _ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud and
 class NotFound(LookupError):
     """No record with that key."""
 
+
+T = TypeVar("T")
 
 def _split(text: str) -> list[str]:
     return [part for part in text.split(",") if part]
@@ -97,12 +100,16 @@ def add_patient(
     )
     return get_patient(conn, pid)
 
+def _by_id(conn: sqlite3.Connection, table: str, row_id: object, read: Callable[[sqlite3.Row], T], what: str) -> T:
+    """One row by primary key, as its record; NotFound naming `what` when there is none."""
+    row = conn.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"{what} {row_id}")
+    return read(row)
+
 
 def get_patient(conn: sqlite3.Connection, patient_id: str) -> Patient:
-    row = conn.execute("SELECT * FROM patients WHERE id = ?", (patient_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"no patient {patient_id}")
-    return _patient(row)
+    return _by_id(conn, "patients", patient_id, _patient, "no patient")
 
 
 def patients_for_mobile(conn: sqlite3.Connection, mobile: str) -> list[Patient]:
@@ -153,10 +160,7 @@ def add_doctor(
 
 
 def get_doctor(conn: sqlite3.Connection, doctor_id: int) -> Doctor:
-    row = conn.execute("SELECT * FROM doctors WHERE id = ?", (doctor_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"no doctor {doctor_id}")
-    return _doctor(row)
+    return _by_id(conn, "doctors", doctor_id, _doctor, "no doctor")
 
 
 def find_doctor(conn: sqlite3.Connection, username: str) -> Doctor | None:
@@ -206,10 +210,7 @@ def add_health_worker(
 
 
 def get_health_worker(conn: sqlite3.Connection, hw_id: int) -> HealthWorker:
-    row = conn.execute("SELECT * FROM health_workers WHERE id = ?", (hw_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"no health worker {hw_id}")
-    return _health_worker(row)
+    return _by_id(conn, "health_workers", hw_id, _health_worker, "no health worker")
 
 
 def find_health_worker(conn: sqlite3.Connection, username: str) -> HealthWorker | None:
@@ -258,10 +259,7 @@ def add_opd(
 
 
 def get_opd(conn: sqlite3.Connection, opd_id: int) -> Opd:
-    row = conn.execute("SELECT * FROM opds WHERE id = ?", (opd_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"no OPD {opd_id}")
-    return _opd(row)
+    return _by_id(conn, "opds", opd_id, _opd, "no OPD")
 
 
 def find_opd(conn: sqlite3.Connection, code: str) -> Opd | None:
@@ -355,10 +353,7 @@ def add_token(
 
 
 def get_token(conn: sqlite3.Connection, token_id: int) -> Token:
-    row = conn.execute("SELECT * FROM tokens WHERE id = ?", (token_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"no token {token_id}")
-    return _token(row)
+    return _by_id(conn, "tokens", token_id, _token, "no token")
 
 
 def tokens_for_patients(conn: sqlite3.Connection, patient_ids: list[str]) -> list[Token]:
@@ -455,10 +450,7 @@ def add_consultation(
 
 
 def get_consultation(conn: sqlite3.Connection, consultation_id: int) -> Consultation:
-    row = conn.execute("SELECT * FROM consultations WHERE id = ?", (consultation_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"no consultation {consultation_id}")
-    return _consultation(row)
+    return _by_id(conn, "consultations", consultation_id, _consultation, "no consultation")
 
 
 def open_consultations(conn: sqlite3.Connection, doctor_id: int) -> list[Consultation]:
@@ -542,10 +534,7 @@ def add_upload(
 
 
 def get_upload(conn: sqlite3.Connection, upload_id: int) -> Upload:
-    row = conn.execute("SELECT * FROM uploads WHERE id = ?", (upload_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"no upload {upload_id}")
-    return _upload(row)
+    return _by_id(conn, "uploads", upload_id, _upload, "no upload")
 
 
 def uploads_of_patient(conn: sqlite3.Connection, patient_id: str) -> list[Upload]:
