@@ -78,6 +78,8 @@ async def test_a_doctor_with_three_rooms_open_holds_and_resumes_each_independent
     assert body["consultation"]["status"] == "active"
     resp, text = await doctor.get("/portal/doctor")
     assert text.count('target="room-') == 3
+    for r in rooms:  # each open consultation leads to its prescription form
+        assert f'href="/rx/consultations/{r["consultation"]["id"]}/new"' in text
     resp, body = await doctor.api("POST", f"/portal/api/doctor/consultations/{rooms[0]['consultation']['id']}/end")
     assert body["consultation"]["status"] == "ended"
     resp, board = await doctor.api("GET", "/portal/api/doctor/dashboard")

@@ -138,6 +138,8 @@ async def test_family_members_share_one_mobile_number(server, clinic):
     resp, body = await patient.api("GET", "/portal/api/me")
     assert {p["id"] for p in body["patients"]} == {mother, child}
     assert next(p for p in body["patients"] if p["id"] == child)["birth_date"] == "2019-04-02"
+    resp, page = await patient.get("/portal/me")
+    assert 'href="/rx/mine"' in page  # where the family's prescriptions are downloaded
 
 
 async def test_a_server_restart_mid_queue_loses_no_token_or_position(aiohttp_server, aiohttp_client, tmp_path,
