@@ -79,7 +79,7 @@ async def test_a_running_server_can_be_targeted_with_its_url_and_secret(tmp_path
     try:
         await server.ready()
         out = tmp_path / "out.json"
-        argv = ["consults", "--consults", "1", "--seconds", "2", "--url", server.ws_url, "--secret", secret,
+        argv = ["consults", "--consults", "1", "--seconds", "2", "--url", server.ws_url, f"--secret={secret}",
                 "--json", str(out)]
         code = await asyncio.get_running_loop().run_in_executor(None, main, argv)
     finally:
