@@ -26,10 +26,15 @@ class ProtocolError(Exception):
         self.room = room
 
 
+def is_room_name(value: str) -> bool:
+    """1–64 letters, digits, '-', '_' or '.': the rule for room names everywhere."""
+    return 0 < len(value) <= MAX_ROOM_NAME and all(c.isalnum() or c in "-_." for c in value)
+
+
 def _room_name(value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError("room must be a non-empty string")
-    if len(value) > MAX_ROOM_NAME or not all(c.isalnum() or c in "-_." for c in value):
+    if not is_room_name(value):
         raise ValueError(f"room must be 1–{MAX_ROOM_NAME} letters, digits, '-', '_' or '.'")
     return value
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from aiohttp import web
 
 from . import keys
-from .protocol import MAX_ROOM_NAME
+from .protocol import is_room_name
 from .session import Session
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -26,7 +26,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
 async def room_page(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
-    if len(name) > MAX_ROOM_NAME or not all(c.isalnum() or c in "-_." for c in name):
+    if not is_room_name(name):
         raise web.HTTPNotFound(text="no such room name")
     page = STATIC_DIR / "room.html"
     if not page.exists():

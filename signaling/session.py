@@ -21,7 +21,7 @@ from .grants import TokenError, verify_token
 from .protocol import Message, ProtocolError, error, parse_message
 from .ratelimit import TokenBucket
 from .registry import RoomRegistry
-from .room import Participant, Room, describe_producer
+from .room import Participant, describe_producer
 
 log = logging.getLogger(__name__)
 
@@ -351,6 +351,7 @@ class Session:
         self.closed = True
         for task in list(self._negotiations):
             task.cancel()
-        self._outbox.put_nowait(None) if not self._outbox.full() else None
+        if not self._outbox.full():
+            self._outbox.put_nowait(None)  # wakes the writer so it ends
         if self._writer is not None:
             self._writer.cancel()

@@ -98,12 +98,6 @@ class IdleTrack(MediaStreamTrack):
         raise asyncio.CancelledError  # pragma: no cover - the future is never resolved
 
 
-def intercept_rtp(receiver: RTCRtpReceiver, handler: RtpHandler) -> None:
-    """Route a receiver's RTP packets (parsed, still encoded) to `handler` instead of its jitter buffer
-    and decoder. Load generators use it bare, to count packets without decoding them."""
-    receiver._handle_rtp_packet = handler  # type: ignore[method-assign]
-
-
 def intercept_rtp_data(dtls_transport: Any, handler: Callable[[bytes, int], Awaitable[None]]) -> None:
     """Route every decrypted RTP datagram of a DTLS transport to `handler(data, arrival_time_ms)`,
     before aiortc parses it. For load generators that only count packets."""
@@ -131,8 +125,6 @@ class ReceiverTap:
         self._streams: dict[int, StreamStatistics] = receiver._RTCRtpReceiver__remote_streams
         self._estimator = receiver._RTCRtpReceiver__remote_bitrate_estimator
         self.media_ssrc: int | None = None
-        self.packets_received = 0
-        self.rtx_received = 0
 
         original_receive = receiver.receive
         original_rtcp = receiver._handle_rtcp_packet
@@ -153,7 +145,8 @@ class ReceiverTap:
 
         receiver.receive = receive  # type: ignore[method-assign]
         receiver._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
-        intercept_rtp(receiver, self._handle_rtp_packet)
+        # RTP goes to the SFU instead of the jitter buffer and decoder.
+        receiver._handle_rtp_packet = self._handle_rtp_packet  # type: ignore[method-assign]
 
     async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
         codec = self._codecs.get(packet.payload_type)
@@ -183,12 +176,10 @@ class ReceiverTap:
             if original_ssrc is None or len(packet.payload) < 2 or apt not in self._codecs:
                 return
             packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
-            self.rtx_received += 1
         elif self.media_ssrc is None:
             self.media_ssrc = packet.ssrc
         if not packet.payload:
             return  # padding-only probe
-        self.packets_received += 1
         await self._on_rtp(packet, arrival_time_ms)
 
     async def send_pli(self) -> None:

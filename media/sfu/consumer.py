@@ -82,7 +82,7 @@ class Consumer:
         self._sr_seen: tuple[int, int] | None = None
         self._keyframe_asked_at = 0.0
         port.on_nack = self._on_nack
-        port.on_keyframe_request = self._on_keyframe_request
+        port.on_keyframe_request = self.request_keyframe
         port.on_remb = self._on_remb
         port.on_receiver_report = self._on_receiver_report
 
@@ -219,9 +219,6 @@ class Consumer:
             except ConnectionError:
                 return
             self.stats.retransmitted += 1
-
-    def _on_keyframe_request(self) -> None:
-        self.request_keyframe()
 
     def _on_remb(self, bitrate: int) -> None:
         self.stats.remb_bps = bitrate

@@ -74,11 +74,8 @@ class KeyframeRequester:
         self._interval = interval_s
         self._last = -1e9
         self._deferred: asyncio.TimerHandle | None = None
-        self.sent = 0
-        self.requested = 0
 
     def request(self) -> None:
-        self.requested += 1
         now = time.monotonic()
         wait = self._last + self._interval - now
         if wait <= 0:
@@ -89,7 +86,6 @@ class KeyframeRequester:
     def _fire(self) -> None:
         self._deferred = None
         self._last = time.monotonic()
-        self.sent += 1
         asyncio.ensure_future(self._send_pli())
 
     def close(self) -> None:

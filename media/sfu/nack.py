@@ -29,7 +29,6 @@ class NackScheduler:
         self._highest: int | None = None
         # seq -> [first seen missing, last requested, tries]
         self._missing: dict[int, list[float]] = {}
-        self.requested = 0
 
     def add(self, seq: int, rtt_s: float | None, now: float | None = None) -> list[int]:
         """Record an arrived packet; return the sequence numbers due for a NACK now."""
@@ -60,12 +59,7 @@ class NackScheduler:
                 due.append(missing)
         while len(self._missing) > self._max_missing:
             self._missing.pop(next(iter(self._missing)))
-        self.requested += len(due)
         return due
-
-    @property
-    def missing(self) -> int:
-        return len(self._missing)
 
 
 class RetransmitGate:

@@ -65,10 +65,6 @@ class _Transport:
         if parsed is not None:
             await self.pc.addIceCandidate(parsed)
 
-    @property
-    def connection_state(self) -> str:
-        return self.pc.connectionState
-
 
 class PublishTransport(_Transport):
     """The participant offers its tracks; we answer and make one producer per received track."""
@@ -78,7 +74,6 @@ class PublishTransport(_Transport):
         self.router = router
         self.owner_id = owner_id
         self.producers: dict[str, Producer] = {}  # mid -> producer
-        self._taps: dict[str, ReceiverTap] = {}
         self.rtt_s: Callable[[], float | None] = lambda: None
 
     async def handle_offer(self, sdp: str) -> tuple[str, list[Producer], list[Producer]]:
@@ -114,7 +109,6 @@ class PublishTransport(_Transport):
                     self.owner_id, transceiver.kind, codecs[0], tap, rtt_s=lambda: self.rtt_s()
                 )
                 holder.append(producer)
-                self._taps[mid] = tap
                 self.producers[mid] = producer
                 added.append(producer)
         try:
@@ -167,12 +161,6 @@ class SubscribeTransport(_Transport):
         self._changed()
         return consumer
 
-    def consumer_for(self, producer_id: str) -> Consumer | None:
-        for slot in self._slots.values():
-            if slot.consumer.source.id == producer_id and not slot.consumer.closed:
-                return slot.consumer
-        return None
-
     def _consumer_closed(self, consumer_id: str) -> None:
         slot = self._slots.pop(consumer_id, None)
         if slot is None or self.closed:
@@ -199,10 +187,6 @@ class SubscribeTransport(_Transport):
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
         except Exception as exc:
             raise SdpError(str(exc) or type(exc).__name__) from exc
-
-    @property
-    def consumers(self) -> list[Consumer]:
-        return [slot.consumer for slot in self._slots.values()]
 
     def rtt_s(self) -> float | None:
         rtts = [slot.port.rtt for slot in self._slots.values() if slot.port.rtt is not None]
