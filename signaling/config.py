@@ -43,6 +43,9 @@ class Config:
     #: public interface). Loopback by default, so a fresh `make serve` talks to this machine only.
     media_addresses: str = "127.0.0.1"
     log_level: str = "INFO"
+    #: Adapt what each subscriber receives to its link (docs/adaptive.md): transcoded tiers, audio-only
+    #: floor, retransmissions inside a budget. Off: every subscriber gets the original streams.
+    adaptive: bool = True
 
     def validate(self) -> None:
         if not (0 <= self.port <= 65535):

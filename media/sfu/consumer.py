@@ -62,6 +62,8 @@ class Consumer:
         self.id = consumer_id
         self.subscriber_id = subscriber_id
         self.source = source
+        #: the producer this consumer shows, whichever of its renditions it forwards now
+        self.producer_id = source.id
         self.kind = source.kind
         self.port = port
         self.paused = False

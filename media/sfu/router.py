@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import Protocol
 
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
@@ -17,6 +18,12 @@ from .stats import ForwardingTotals
 _ids = itertools.count(1)
 
 
+class Tap(Protocol):
+    """Something other than a consumer that takes a source's packets from the fan-out (a transcoder's input)."""
+
+    async def send_rtp(self, packet: RtpPacket, abs_send_time: bytes) -> None: ...
+
+
 def _new_id(prefix: str) -> str:
     return f"{prefix}-{next(_ids):x}"
 
@@ -25,7 +32,7 @@ class Router:
     def __init__(self, router_id: str) -> None:
         self.id = router_id
         self.producers: dict[str, Producer] = {}
-        self._consumers: dict[str, list[Consumer]] = {}  # source id -> consumers
+        self._consumers: dict[str, list[Consumer | Tap]] = {}  # source id -> consumers and taps
         self._closed_totals = ForwardingTotals()  # what closed producers and consumers did
         self.closed = False
 
@@ -57,7 +64,16 @@ class Router:
             await consumer.send_rtp(packet, abs_send_time)
 
     def consumers_of(self, source_id: str) -> list[Consumer]:
-        return list(self._consumers.get(source_id, ()))
+        return [c for c in self._consumers.get(source_id, ()) if isinstance(c, Consumer)]
+
+    def add_tap(self, source_id: str, tap: Tap) -> None:
+        """Let `tap` see every packet the fan-out gives this source's consumers."""
+        self._consumers.setdefault(source_id, []).append(tap)
+
+    def remove_tap(self, source_id: str, tap: Tap) -> None:
+        taps = self._consumers.get(source_id)
+        if taps and tap in taps:
+            taps.remove(tap)
 
     def move_consumer(self, consumer: Consumer, source: Source) -> None:
         self._detach(consumer)
@@ -72,7 +88,11 @@ class Router:
     def producer_closed(self, producer: Producer) -> None:
         if self.producers.pop(producer.id, None) is not None:
             self._closed_totals.add_producer(producer.stats)
-        for consumer in self._consumers.pop(producer.id, []):
+        consumers = [c for c in self._consumers.pop(producer.id, []) if isinstance(c, Consumer)]
+        # consumers moved onto one of this producer's tiers go with it
+        consumers += [c for cs in self._consumers.values() for c in cs
+                      if isinstance(c, Consumer) and c.producer_id == producer.id]
+        for consumer in consumers:
             consumer.close()
 
     def consumer_closed(self, consumer: Consumer) -> None:
@@ -100,9 +120,10 @@ class Router:
             totals.add_producer(producer.stats)
         for consumers in self._consumers.values():
             for consumer in consumers:
-                totals.add_consumer(consumer.stats)
+                if isinstance(consumer, Consumer):
+                    totals.add_consumer(consumer.stats)
         return totals
 
     @property
     def consumer_count(self) -> int:
-        return sum(len(c) for c in self._consumers.values())
+        return sum(isinstance(c, Consumer) for cs in self._consumers.values() for c in cs)
