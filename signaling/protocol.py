@@ -13,6 +13,9 @@ MAX_ROOM_NAME = 64
 MAX_SDP = 60 * 1024
 MAX_REQUEST_ID = 64
 MAX_TOKEN = 4096
+MAX_PARTICIPANT_ID = 64
+#: What a `pin` may cap a participant's received video at (docs/protocol.md, "Adaptation events").
+PIN_TIERS = ("T0", "T1", "T2", "T3", "A")
 
 
 class ProtocolError(Exception):
@@ -83,6 +86,18 @@ def _pc(value: Any) -> str:
     return value
 
 
+def _tier(value: Any) -> str | None:
+    if value is None or value in PIN_TIERS:
+        return value
+    raise ValueError(f"tier must be one of {', '.join(PIN_TIERS)} or null")
+
+
+def _enabled(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("enabled must be true or false")
+    return value
+
+
 #: type -> {field: validator}; every field listed is required (validators accept null where allowed).
 SCHEMAS: dict[str, dict[str, Any]] = {
     "join": {"room": _room_name, "token": _token},
@@ -92,6 +107,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "pause": {"room": _room_name, "kind": _kind},
     "resume": {"room": _room_name, "kind": _kind},
     "leave": {"room": _room_name},
+    "pin": {
+        "room": _room_name,
+        "participant_id": lambda v: _string(v, "participant_id", MAX_PARTICIPANT_ID),
+        "tier": _tier,
+    },
+    "save-data": {"room": _room_name, "enabled": _enabled},
 }
 OPTIONAL_NULLABLE = {"kind", "candidate", "token"}
 
