@@ -7,6 +7,7 @@ export const ENGLISH = {
   weakVideo: "Weak network — lower video quality",
   pinnedAudio: "Audio only, set by the doctor",
   pinnedVideo: "Lower video quality, set by the doctor",
+  ownVideoOff: "Weak network — others hear you but cannot see you",
   saving: "Saving data",
   saveData: "Save data",
   stopSaving: "Stop saving data",

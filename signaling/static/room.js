@@ -12,6 +12,7 @@ const ERROR_WORDS = {
   replaced: "You joined this consultation from another tab or device, so this one stopped.",
   forbidden: "You can see and hear others, but you cannot send video here.",
   rate_limited: "Too many actions at once. Please wait a moment.",
+  not_found: "That person is no longer in the consultation.",
 };
 const NO_DEVICES = "No camera or microphone here: others cannot see or hear you, but you see and hear them.";
 const NO_CAMERA = "No camera here: others can hear you but not see you.";
@@ -211,6 +212,13 @@ function wire(s) {
       for (const id of tiles.keys()) if (id !== "self") refreshNote(id);
     });
   }
+  s.addEventListener("uplink-budget", (e) => {
+    // Our own link cannot carry our video: say so on our own tile (the voice still goes).
+    const self = tiles.get("self");
+    if (!self) return;
+    self.quality.textContent = e.detail.video ? "" : words.ownVideoOff;
+    self.quality.hidden = !!e.detail.video;
+  });
   s.addEventListener("quality", (e) => {
     const producer = s.producers.get(e.detail.producer_id);
     if (producer) refreshQuality(producer.participant_id);

@@ -279,7 +279,7 @@ export class RoomSession extends EventTarget {
     if (this.pausedKind !== undefined) {
       this._sendPause(true, this.pausedKind).catch((err) => this._emit("error", { error: err }));
     }
-    if (this.saveData) this._sendSaveData().catch((err) => this._emit("error", { error: err }));
+    if (this.saveData) this._sendSaveData(true).catch((err) => this._emit("error", { error: err }));
     if (this.stream && this.canPublish && this.stream.getTracks().length) {
       // A publish cut short by a lost socket is retried by the rejoin; only other failures are news.
       this.publish().catch((err) => this.state === "joined" && this._emit("error", { error: err }));
@@ -485,14 +485,14 @@ export class RoomSession extends EventTarget {
     return this.client.request({ type: "pin", room: this.room, participant_id: participantId, tier });
   }
 
-  /** Receive less (video capped at the lowest tier) on a costly link; kept across a rejoin. */
+  /** Receive less (video capped at the lowest tier) on a costly link; once accepted, kept across a rejoin. */
   async setSaveData(enabled) {
+    await this._sendSaveData(!!enabled);
     this.saveData = !!enabled;
-    await this._sendSaveData();
   }
 
-  _sendSaveData() {
-    return this.client.request({ type: "save-data", room: this.room, enabled: this.saveData });
+  _sendSaveData(enabled) {
+    return this.client.request({ type: "save-data", room: this.room, enabled });
   }
 
   /** Leave the room: tell the server, close both peer connections. */

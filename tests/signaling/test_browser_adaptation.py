@@ -257,6 +257,8 @@ async def test_an_uplink_budget_is_applied_to_the_senders_cuts_the_video_and_sur
     off = await outbound_rates(patient, 2.0)
     assert off["video"] < 2_000 and 5_000 < off["audio"] <= 12_000 * 1.25, off
     assert await frames_decoded_over(doctor, 1.5) <= 1
+    own_words = patient.locator(".tile.self .quality")
+    await expect(own_words).to_have_text("Weak network — others hear you but cannot see you")
 
     # The link recovers: video comes back, never above the page's own 600 kbit/s cap.
     server_session(app, room, "pt-ravi").send({
@@ -268,6 +270,7 @@ async def test_an_uplink_budget_is_applied_to_the_senders_cuts_the_video_and_sur
             "audio": {"maxBitrate": 32_000}}
     await sender_parameters_become(patient, back, "the patient's video to be back on")
     await wait_until(lambda: _grows(doctor), "the doctor to see the patient again")
+    await expect(own_words).to_be_hidden()
 
     # A dropped socket: the page rejoins and republishes on a new connection, with the last budget on it.
     first_pc = await patient.evaluate_handle("window.vaidya.publishPc")
@@ -373,11 +376,17 @@ async def test_the_servers_replies_to_save_data_and_pin_show_on_both_pages_withi
     room = "opd-pin-reply"
     doctor, patient = await doctor_and_patient(browser, live_app, room, errors)
 
+    save = patient.locator("#save-data")
     await patient.click("#save-data")
-    await expect(patient.locator("#save-data")).to_have_attribute("aria-pressed", "true", timeout=2_000)
-    await expect(patient.locator("#save-data")).to_have_text("Stop saving data")
+    await expect(save).to_have_attribute("aria-pressed", "true", timeout=2_000)
+    await expect(save).to_have_text("Stop saving data")
+    # The choice is remembered on the device: a reloaded page asks for it again when it joins.
+    await patient.reload()
+    await expect(save).to_have_attribute("aria-pressed", "true", timeout=10_000)
     await patient.click("#save-data")
-    await expect(patient.locator("#save-data")).to_have_attribute("aria-pressed", "false", timeout=2_000)
+    await expect(save).to_have_attribute("aria-pressed", "false", timeout=2_000)
+    await expect(save).to_have_text("Save data")
+    await expect(doctor.locator(".tile:not(.self)")).to_have_count(1, timeout=5_000)  # the reloaded patient only
 
     await doctor.click(".tile:not(.self) .pin button[data-tier=A]")
     await expect(doctor.locator(".tile:not(.self) .pin button[data-tier=A]")).to_have_attribute(
