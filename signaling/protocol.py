@@ -13,9 +13,6 @@ MAX_ROOM_NAME = 64
 MAX_SDP = 60 * 1024
 MAX_REQUEST_ID = 64
 MAX_TOKEN = 4096
-MAX_PARTICIPANT_ID = 64
-#: What a `pin` may cap a participant's received video at (docs/protocol.md, "Adaptation events").
-PIN_TIERS = ("T0", "T1", "T2", "T3", "A")
 
 
 class ProtocolError(Exception):
@@ -80,21 +77,24 @@ def _candidate(value: Any) -> dict[str, Any] | None:
     return {"candidate": line, "sdpMid": mid, "sdpMLineIndex": index}
 
 
-def _pc(value: Any) -> str:
-    if value not in ("publish", "subscribe"):
-        raise ValueError('pc must be "publish" or "subscribe"')
-    return value
+TIERS = ("T0", "T1", "T2", "T3", "A")
 
 
 def _tier(value: Any) -> str | None:
-    if value is None or value in PIN_TIERS:
+    if value is None or value in TIERS:
         return value
-    raise ValueError(f"tier must be one of {', '.join(PIN_TIERS)} or null")
+    raise ValueError(f"tier must be one of {', '.join(TIERS)} or null")
 
 
-def _enabled(value: Any) -> bool:
+def _bool(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
-        raise ValueError("enabled must be true or false")
+        raise ValueError(f"{name} must be true or false")
+    return value
+
+
+def _pc(value: Any) -> str:
+    if value not in ("publish", "subscribe"):
+        raise ValueError('pc must be "publish" or "subscribe"')
     return value
 
 
@@ -107,14 +107,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "pause": {"room": _room_name, "kind": _kind},
     "resume": {"room": _room_name, "kind": _kind},
     "leave": {"room": _room_name},
-    "pin": {
-        "room": _room_name,
-        "participant_id": lambda v: _string(v, "participant_id", MAX_PARTICIPANT_ID),
-        "tier": _tier,
-    },
-    "save-data": {"room": _room_name, "enabled": _enabled},
+    "pin": {"room": _room_name, "participant_id": lambda v: _string(v, "participant_id", 64), "tier": _tier},
+    "save-data": {"room": _room_name, "enabled": lambda v: _bool(v, "enabled")},
 }
-OPTIONAL_NULLABLE = {"kind", "candidate", "token"}
+OPTIONAL_NULLABLE = {"kind", "candidate", "token", "tier"}
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from media.adaptive.allocator import Quality, StreamAllocator
 from media.sfu.aiortc_bridge import received_packets
 from media.sfu.transport import PublishTransport, SdpError, SubscribeTransport
 
@@ -143,7 +144,7 @@ class Session:
             return
         try:
             message = parse_message(text)
-            handler = getattr(self, "got_" + message.type)
+            handler = getattr(self, "got_" + message.type.replace("-", "_"))
             await handler(message)
         except ProtocolError as exc:
             self.send(error(exc.code, exc.message, exc.request_id, exc.room))
@@ -182,6 +183,11 @@ class Session:
                 on_failed=lambda: self._connection_failed(name),
                 on_change=lambda: self._renegotiate_soon(participant),
             )
+        if participant.subscribe is not None and room.renditions is not None:
+            allocator = participant.allocator = StreamAllocator(
+                room.renditions, on_quality=lambda consumer, quality: self._send_quality(name, quality))
+            participant.subscribe.on_consume.append(allocator.add)
+            allocator.start()
         room.participants[participant.id] = participant
         self.memberships[name] = participant
         self.send(
@@ -277,6 +283,34 @@ class Session:
         self.send({"type": "paused" if paused else "resumed", "request_id": message.request_id,
                    "room": message.room})
 
+    async def got_pin(self, message: Message) -> None:
+        participant = self._member(message)
+        if participant.grant.role.value != "doctor":
+            raise ProtocolError("forbidden", "only a doctor may pin what another participant receives",
+                                message.request_id, message.room)
+        target = participant.room.participants.get(message.fields["participant_id"])
+        if target is None:
+            raise ProtocolError("not_found", "no such participant in this room", message.request_id, message.room)
+        if target.allocator is None:
+            raise ProtocolError("bad_state", "this participant's quality is not adapted (adaptation is off, or it "
+                                "does not subscribe)", message.request_id, message.room)
+        target.allocator.set_pin(message.fields["tier"])
+        self.send({"type": "pinned", "request_id": message.request_id, "room": message.room})
+
+    async def got_save_data(self, message: Message) -> None:
+        participant = self._member(message)
+        if participant.allocator is None:
+            raise ProtocolError("bad_state", "adaptation is off on this server, or this token does not subscribe",
+                                message.request_id, message.room)
+        participant.allocator.set_save_data(message.fields["enabled"])
+        self.send({"type": "save-data", "request_id": message.request_id, "room": message.room,
+                   "enabled": message.fields["enabled"]})
+
+    def _send_quality(self, room: str, quality: Quality) -> None:
+        self.send({"type": "quality", "room": room, "producer_id": quality.producer_id, "kind": quality.kind,
+                   "tier": quality.tier, "reason": quality.reason, "width": quality.width,
+                   "height": quality.height, "estimate_kbps": quality.estimate_kbps})
+
     async def got_leave(self, message: Message) -> None:
         self._member(message)
         await self.leave_room(message.room)
@@ -293,6 +327,8 @@ class Session:
         room = participant.room
         room.participants.pop(participant.id, None)
         producers = participant.producers()
+        if participant.allocator is not None:
+            participant.allocator.close()
         if participant.publish is not None:
             await participant.publish.close()
         if participant.subscribe is not None:

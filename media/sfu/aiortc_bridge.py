@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import aioice.ice
 from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
@@ -36,6 +36,16 @@ MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
 RtpHandler = Callable[[RtpPacket, int], Awaitable[None]]
+
+
+class ReportBlock(Protocol):
+    """One receiver-report block about a stream we send (RFC 3550 §6.4.1), as aiortc parses it."""
+
+    ssrc: int
+    fraction_lost: int
+    packets_lost: int
+    highest_sequence: int
+    jitter: int
 
 
 def restrict_host_addresses(addresses: list[str]) -> None:
@@ -207,8 +217,8 @@ class SenderPort:
         self.ready = asyncio.Event()
         self.on_nack: Callable[[list[int]], Awaitable[None]] | None = None
         self.on_keyframe_request: Callable[[], None] | None = None
-        self.on_remb: Callable[[int], None] | None = None
-        self.on_receiver_report: Callable[[int, int], None] | None = None
+        self.on_remb: Callable[[int, list[int]], None] | None = None
+        self.on_receiver_report: Callable[[ReportBlock], None] | None = None
         self._original_rtcp = sender._handle_rtcp_packet
         original_send = sender.send
 
@@ -263,7 +273,7 @@ class SenderPort:
             if self.on_receiver_report:
                 for report in packet.reports:
                     if report.ssrc == self.ssrc:
-                        self.on_receiver_report(report.fraction_lost, report.packets_lost)
+                        self.on_receiver_report(report)
         elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             if self.on_nack:
                 await self.on_nack(packet.lost)
@@ -276,4 +286,4 @@ class SenderPort:
             except ValueError:
                 return
             if self.ssrc in ssrcs and self.on_remb:
-                self.on_remb(bitrate)
+                self.on_remb(bitrate, ssrcs)

@@ -82,8 +82,10 @@ class Router:
     # -- lifecycle hooks from children -------------------------------------------------------------
 
     def producer_resumed(self, producer: Producer) -> None:
-        for consumer in self._consumers.get(producer.id, ()):
-            consumer.restart()
+        for consumers in self._consumers.values():
+            for consumer in consumers:
+                if isinstance(consumer, Consumer) and consumer.producer_id == producer.id:
+                    consumer.restart()
 
     def producer_closed(self, producer: Producer) -> None:
         if self.producers.pop(producer.id, None) is not None:

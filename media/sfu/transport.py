@@ -145,6 +145,8 @@ class SubscribeTransport(_Transport):
         self.subscriber_id = subscriber_id
         self._slots: dict[str, _Slot] = {}  # consumer id -> slot
         self._on_change = on_change
+        #: told of every consumer this transport creates (the subscriber's stream allocator listens)
+        self.on_consume: list[Callable[[Consumer, Producer], None]] = []
         self.offer_pending = False
         self.dirty = False
 
@@ -153,11 +155,12 @@ class SubscribeTransport(_Transport):
         prefer_codec(transceiver, producer.codec)
         port = SenderPort(transceiver.sender)
         port.label(producer.owner_id, producer.id)
+        # A paused producer forwards nothing; its resume restarts this consumer at a keyframe.
         consumer = self.router.create_consumer(producer, self.subscriber_id, port)
-        if producer.paused:
-            consumer.pause()
         self._slots[consumer.id] = _Slot(consumer, transceiver, port)
         consumer.on_close.append(lambda: self._consumer_closed(consumer.id))
+        for listener in self.on_consume:
+            listener(consumer, producer)
         self._changed()
         return consumer
 
