@@ -365,10 +365,6 @@ def _sent(frames: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [f for f in frames if f.get("type") == kind]
 
 
-HANDLERS_MERGED = hasattr(Session, "got_pin") and hasattr(Session, "got_save_data")
-
-
-@pytest.mark.skipif(not HANDLERS_MERGED, reason="the server's pin and save-data handlers are not merged yet")
 async def test_the_servers_replies_to_save_data_and_pin_show_on_both_pages_within_2_s(
     live_app: LiveApp, browser: Browser
 ) -> None:
