@@ -104,6 +104,7 @@ class OpusReencoder:
         elif gap:
             self._append(np.zeros(gap, dtype=np.int16))
             self.stats.silence_samples += gap
+            self._next_ts = ts
         try:
             frames = self._decoder.decode(av.Packet(packet.payload))
         except av.FFmpegError:

@@ -189,12 +189,17 @@ async def test_loss_on_the_input_becomes_short_silence_and_the_output_keeps_its_
     lost = set(range(10, 150, 9)) | set(range(60, 66))  # ~10 % scattered and a 120 ms burst
     arriving = [p for i, p in enumerate(packets) if i not in lost]
     arriving[20], arriving[21] = arriving[21], arriving[20]  # one packet overtaken: too late for its slot
+    corrupt = arriving[10]  # the one right after a lost packet
+    arriving[10] = RtpPacket(payload_type=111, sequence_number=corrupt.sequence_number,
+                             timestamp=corrupt.timestamp, ssrc=corrupt.ssrc, payload=b"\xff\xff\x00")
     await feed(producer, arriving)
     await wait_until(lambda: transcoder.stats.decodes == len(arriving) - 1, "every packet in time decoded")
     await wait_until(lambda: len(log.packets) == transcoder.stats.encodes >= 49, "the tier's packets")
 
     assert transcoder.stats.late == 1
-    assert transcoder.stats.silence_samples == 960 * (len(lost) + 1)
+    assert transcoder.stats.decode_errors == 1
+    # silence for each lost, overtaken or undecodable packet, and no more
+    assert transcoder.stats.silence_samples == 960 * (len(lost) + 2)
     assert transcoder.stats.restarts == 0
     out = log.packets
     assert {(b.timestamp - a.timestamp) & 0xFFFFFFFF for a, b in zip(out, out[1:])} == {2880}
