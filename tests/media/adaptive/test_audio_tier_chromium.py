@@ -150,5 +150,5 @@ async def test_with_one_tier_packet_in_ten_lost_chromium_conceals_less_thanks_to
             assert 0.07 <= during["lost"] / (during["packets"] + during["lost"]) <= 0.13, during
             concealed[fec] = during["concealed"] / during["samples"]
             transcoder.close()
-        # measured here (7 runs): 3.1–6.2 % concealed with FEC, 8.5–10 % without (about the loss rate)
+        # measured here (5 runs): 3.1–6.2 % concealed with FEC, 8.5–10 % without (about the loss rate)
         assert concealed[True] < 0.85 * concealed[False], concealed
