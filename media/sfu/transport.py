@@ -74,7 +74,10 @@ class PublishTransport(_Transport):
         self.router = router
         self.owner_id = owner_id
         self.producers: dict[str, Producer] = {}  # mid -> producer
+        self.taps: dict[str, ReceiverTap] = {}  # mid -> what the publisher's link looks like from here
         self.rtt_s: Callable[[], float | None] = lambda: None
+        #: bounds the REMB sent to the publisher (an uplink governor's loss-based limit); None: no bound
+        self.remb_cap: Callable[[], int | None] = lambda: None
 
     async def handle_offer(self, sdp: str) -> tuple[str, list[Producer], list[Producer]]:
         """Apply an offer; return (answer SDP, producers added, producers removed)."""
@@ -90,6 +93,7 @@ class PublishTransport(_Transport):
             receiving = transceiver.direction in ("recvonly", "sendrecv") and remote_sends(transceiver)
             if mid in self.producers and not receiving:
                 producer = self.producers.pop(mid)
+                self.taps.pop(mid, None)
                 producer.close()
                 removed.append(producer)
             elif mid not in self.producers and receiving:
@@ -104,7 +108,8 @@ class PublishTransport(_Transport):
                 def on_sr(ssrc: int, ntp: int, rtp: int, holder: list[Producer] = holder) -> None:
                     holder[0].on_sender_report(ssrc, ntp, rtp)
 
-                tap = ReceiverTap(transceiver.receiver, on_rtp, on_sr)
+                tap = ReceiverTap(transceiver.receiver, on_rtp, on_sr, remb_cap=lambda: self.remb_cap())
+                self.taps[mid] = tap
                 producer = self.router.create_producer(
                     self.owner_id, transceiver.kind, codecs[0], tap, rtt_s=lambda: self.rtt_s()
                 )
