@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ class Participant:
     subscribe: SubscribeTransport | None = None
     #: what this participant receives, adapted to its link (None when the server only forwards)
     allocator: StreamAllocator | None = None
+    #: the task telling this publisher what its own link carries (None when the server only forwards)
+    uplink: asyncio.Task[None] | None = None
     left: bool = False
     #: packets counted over this participant's producers at the last liveness check, and when they last grew
     media_packets: int = -1

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from media.adaptive.allocator import Quality, StreamAllocator
+from media.adaptive.uplink import UplinkBudget, UplinkGovernor, UplinkMeter, govern_uplink
 from media.sfu.aiortc_bridge import received_packets
 from media.sfu.transport import PublishTransport, SdpError, SubscribeTransport
 
@@ -216,10 +217,15 @@ class Session:
             )
             if participant.subscribe is not None:
                 participant.publish.rtt_s = participant.subscribe.rtt_s
+            if room.renditions is not None:
+                self._govern_uplink(participant)
         try:
             sdp, added, removed = await participant.publish.handle_offer(message.fields["sdp"])
         except SdpError as exc:
             transport, participant.publish = participant.publish, None
+            if participant.uplink is not None:
+                participant.uplink.cancel()
+                participant.uplink = None
             gone = list(transport.producers.values())
             await transport.close()
             for producer in gone:
@@ -306,6 +312,22 @@ class Session:
         self.send({"type": "save-data", "request_id": message.request_id, "room": message.room,
                    "enabled": message.fields["enabled"]})
 
+    def _govern_uplink(self, participant: Participant) -> None:
+        """Tell this publisher what its own link carries (uplink-budget), and cap the REMB it gets."""
+        transport, renditions = participant.publish, participant.room.renditions
+        assert transport is not None and renditions is not None
+        governor = UplinkGovernor(renditions.ladder)
+        transport.remb_cap = governor.remb_cap
+        meter = UplinkMeter(lambda: transport.taps.values())
+        room = participant.room.name
+
+        async def send_budget(budget: UplinkBudget) -> None:
+            self.send({"type": "uplink-budget", "room": room, **budget.message_fields()})
+
+        if participant.uplink is not None:
+            participant.uplink.cancel()
+        participant.uplink = asyncio.ensure_future(govern_uplink(governor, meter, send_budget))
+
     def _send_quality(self, room: str, quality: Quality) -> None:
         self.send({"type": "quality", "room": room, "producer_id": quality.producer_id, "kind": quality.kind,
                    "tier": quality.tier, "reason": quality.reason, "width": quality.width,
@@ -329,6 +351,8 @@ class Session:
         producers = participant.producers()
         if participant.allocator is not None:
             participant.allocator.close()
+        if participant.uplink is not None:
+            participant.uplink.cancel()
         if participant.publish is not None:
             await participant.publish.close()
         if participant.subscribe is not None:
