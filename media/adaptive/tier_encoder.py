@@ -45,8 +45,9 @@ class TierEncoder:
         # aiortc's packers with no encoder behind them: `pack` packetizes an av.Packet (RFC 7741 / 6184)
         self._packer = H264Encoder() if self._mime == H264 else Vp8Encoder()
         self._encoder: VideoCodecContext | None = None
-        self._scaler: Scaler | None = None
-        self._input_size = (0, 0)
+        self._output_size: tuple[int, int] | None = None
+        self._input_size = (0, 0)  # the publisher's picture size the encoder was opened for
+        self._scalers: dict[tuple[int, int], Scaler] = {}  # by the size scaled from: kept, never per frame
         self._interval = VIDEO_TIME_BASE.denominator / tier.fps  # in 90 kHz ticks
         self._next_due: float | None = None
         self._keyframe_wanted = False
@@ -60,20 +61,27 @@ class TierEncoder:
         """Whether the frame at `pts` (90 kHz) fits under the tier's frame-rate cap."""
         return self._next_due is None or pts >= self._next_due - FPS_SLACK * self._interval
 
-    def encode(self, frame: VideoFrame, pts: int) -> list[bytes]:
-        """Codec thread: scale `frame`, encode it and packetize the result. Returns RTP payloads."""
+    def encode(self, frame: VideoFrame, pts: int, nearer: VideoFrame | None = None) -> tuple[list[bytes], VideoFrame]:
+        """Codec thread: scale `frame` (or `nearer`, a picture of it already scaled for a larger tier, when
+        it is still at least this tier's size: cheaper), encode it and packetize the result.
+        Returns the RTP payloads and the scaled picture (a smaller tier may scale from it)."""
         started = time.thread_time()
         try:
-            return self._encode(frame, pts)
+            return self._encode(frame, pts, nearer)
         finally:
             self.counters.encode_ms += (time.thread_time() - started) * 1000
 
-    def _encode(self, frame: VideoFrame, pts: int) -> list[bytes]:
+    def _encode(self, frame: VideoFrame, pts: int, nearer: VideoFrame | None) -> tuple[list[bytes], VideoFrame]:
         self._take_slot(pts)
         if (frame.width, frame.height) != self._input_size:
             self._open(frame.width, frame.height)
-        assert self._scaler is not None and self._encoder is not None
-        scaled = self._scaler.scale(frame)
+        assert self._output_size is not None and self._encoder is not None
+        if nearer is not None and nearer.width >= self._output_size[0] and nearer.height >= self._output_size[1]:
+            frame = nearer
+        scaler = self._scalers.get((frame.width, frame.height))
+        if scaler is None:
+            scaler = self._scalers[(frame.width, frame.height)] = Scaler(*self._output_size)
+        scaled = scaler.scale(frame)
         scaled.pts = pts
         scaled.time_base = VIDEO_TIME_BASE
         now = time.monotonic()
@@ -90,7 +98,7 @@ class TierEncoder:
             if packet.is_keyframe:
                 self.counters.keyframes += 1
             payloads += self._packer.pack(packet)[0]
-        return payloads
+        return payloads, scaled
 
     def _take_slot(self, pts: int) -> None:
         # Step the schedule by whole intervals, so a 15 fps input into a 10 fps tier gives 10 fps, not 7.5;
@@ -102,11 +110,11 @@ class TierEncoder:
 
     def _open(self, width: int, height: int) -> None:
         """(Re)start the encoder for a source of this size (the first frame, or the publisher resized)."""
-        out_w, out_h = self.tier.size_for(width, height)
+        out_w, out_h = self._output_size = self.tier.size_for(width, height)
         self._input_size = (width, height)
-        self._scaler = Scaler(out_w, out_h)
+        self._scalers.clear()
         self._encoder = open_encoder(self._mime, out_w, out_h, self.tier.kbps, self.tier.fps)
 
     @property
     def output_size(self) -> tuple[int, int] | None:
-        return (self._scaler.width, self._scaler.height) if self._scaler else None
+        return self._output_size

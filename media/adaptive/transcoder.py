@@ -243,10 +243,11 @@ class VideoTranscoder:
             self.stats.decode_ms += (time.thread_time() - started) * 1000
         outputs = []
         for picture in pictures[-1:]:  # one frame in, at most one picture out (no reordering codecs)
-            for encoder in jobs:
+            nearer = None  # larger tiers first: each smaller one scales from the last scaled picture
+            for encoder in sorted(jobs, key=lambda e: -e.tier.height):
                 if encoder.source.closed:
                     continue
-                payloads = encoder.encode(picture, pts)
+                payloads, nearer = encoder.encode(picture, pts, nearer)
                 if payloads:
                     outputs.append((encoder, payloads))
         return outputs
