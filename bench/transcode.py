@@ -263,12 +263,11 @@ def main_transcode(args: argparse.Namespace) -> int:
         print("vaidya-bench transcode: --publishers, --subscribers must be >= 1 and --seconds > 0", file=sys.stderr)
         return 2
     try:
-        import uvloop  # the server's own event loop (`vaidya serve` runs on it)
-
-        uvloop.install()
+        from uvloop import new_event_loop  # the server's own event loop (`vaidya serve` runs on it)
     except ImportError:  # pragma: no cover
-        pass
-    report = asyncio.run(run(args))
+        new_event_loop = asyncio.new_event_loop
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:  # no process-wide policy change
+        report = runner.run(run(args))
     text = json.dumps(report, indent=2)
     if args.json:
         with open(args.json, "w") as f:
