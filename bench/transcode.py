@@ -238,6 +238,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             for n in TIERS
         },
         "dropped_encodes": {n: sum(p["dropped_encodes"][n] for p in phases) for n in TIERS},
+        "max_backlog_frames": max(t.stats.max_backlog for t in bench.transcoders),
         "phases": phases,
         "definitions": {
             "cpu_per_publisher_ms": "process CPU-ms (all threads) per input frame per publisher",

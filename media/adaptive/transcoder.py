@@ -61,6 +61,7 @@ class TranscoderStats:
     input_losses: int = 0  # holes in the producer's packets that became loss
     decode_errors: int = 0
     backlog_overflows: int = 0
+    max_backlog: int = 0  # most frames seen waiting behind the one being transcoded
     keyframe_requests: int = 0  # PLIs asked of the producer
     tiers: dict[str, TierCounters] = field(default_factory=dict)  # kept after a tier stops
 
@@ -203,6 +204,7 @@ class VideoTranscoder:
                 await self._wake.wait()
             frame = self._backlog.popleft()
             pts = self._pts_unwrap(frame.timestamp)
+            self.stats.max_backlog = max(self.stats.max_backlog, len(self._backlog))
             behind = len(self._backlog) > ENCODE_BACKLOG_FRAMES
             jobs: list[TierEncoder] = []
             for encoder in self._tiers.values():
