@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from media.adaptive.ladder import DEFAULT_LADDER
 from media.adaptive.transcoder import VideoTranscoder
@@ -185,11 +186,7 @@ async def test_h264_in_gives_h264_tiers() -> None:
 
 
 def test_an_audio_producer_is_refused() -> None:
-    from tests.helpers.rtp_publisher import RtpPublisher as _  # noqa: F401
-
     router = Router("room")
-    from aiortc.rtcrtpparameters import RTCRtpCodecParameters
-
     opus = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111)
     producer = router.create_producer("pub", "audio", opus, RtpPublisher(VP8_CODEC, 16, 16))
     with pytest.raises(ValueError):
@@ -228,4 +225,29 @@ async def test_a_backlog_past_its_bound_is_dropped_and_decoding_restarts_at_a_ke
     await wait_until(lambda: room.publisher.plis > plis + 1, "a PLI after the overflow")
     await room.feed(4)
     assert stats.decodes == 4 and receiver.numbers == [20, 21, 22, 23] and receiver.errors == 0
+    room.close()
+
+
+async def test_a_frame_the_decoder_rejects_stops_the_tiers_until_the_next_clean_keyframe() -> None:
+    room = Room()
+    room.transcoder.acquire("T2")
+    receiver = room.receiver("T2")
+    await room.feed(3, paced=True)
+    await room.publisher.send_pli()  # the next frame is a keyframe …
+    packets = room.publisher.next_frame()
+    first = packets[0].payload
+    start = 4 + 3  # after the 4-byte payload descriptor and the 3-byte frame tag: the keyframe start code
+    packets[0].payload = first[:start] + b"\x00\x00\x00" + first[start + 3:]  # … whose start code is broken
+    plis = room.publisher.plis
+    for packet in packets:
+        await room.producer.receive_rtp(packet)
+    await wait_until(lambda: room.transcoder.idle, "the broken frame to be tried")
+    assert room.transcoder.stats.decode_errors == 1
+    while room.publisher.plis == plis:  # a PLI after the decoder error (throttled upstream)
+        await room.feed(1, paced=True)
+    await room.feed(3, paced=True)
+    keyframe_at = next(n for n in room.publisher.keyframes if n > 3)
+    # nothing between the broken keyframe and the next good one: the delta frames in between need it
+    assert receiver.numbers == [0, 1, 2, *range(keyframe_at, room.publisher.sent_frames)]
+    assert receiver.errors == 0
     room.close()
