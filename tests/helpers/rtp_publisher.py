@@ -34,6 +34,7 @@ class RtpPublisher:
         self.codec = codec
         self.width, self.height, self.fps = width, height, fps
         mime = codec.mimeType.lower()
+        self._kbps = kbps
         self._encoder = open_encoder(mime, width, height, kbps, fps)
         self._packer = H264Encoder() if mime == H264 else Vp8Encoder()
         self._seq = random.getrandbits(16)
@@ -44,6 +45,12 @@ class RtpPublisher:
         self.plis = 0
         self.keyframes: list[int] = []  # numbers of the frames sent as keyframes
         self.nacks: list[int] = []
+
+    def resize(self, width: int, height: int) -> None:
+        """Change the picture size mid-stream, as a browser adapting its resolution does (keyframe next)."""
+        self.width, self.height = width, height
+        self._encoder = open_encoder(self.codec.mimeType.lower(), width, height, self._kbps, self.fps)
+        self._keyframe_wanted = True
 
     # Upstream: what the producer may ask of this publisher
     async def send_pli(self) -> None:

@@ -251,3 +251,18 @@ async def test_a_frame_the_decoder_rejects_stops_the_tiers_until_the_next_clean_
     assert receiver.numbers == [0, 1, 2, *range(keyframe_at, room.publisher.sent_frames)]
     assert receiver.errors == 0
     room.close()
+
+
+async def test_a_publisher_changing_resolution_mid_stream_resizes_its_tiers_without_errors() -> None:
+    room = Room(width=640, height=480)
+    room.transcoder.acquire("T1")
+    t1 = room.receiver("T1")
+    await room.feed(3)
+    room.publisher.resize(320, 240)  # below T1's 360p now: the tier follows the source down
+    await room.feed(3)
+    room.publisher.resize(1280, 720)
+    await room.feed(3)
+    assert t1.sizes == [(480, 360)] * 3 + [(320, 240)] * 3 + [(640, 360)] * 3
+    assert t1.numbers == list(range(9)) and t1.errors == 0
+    assert room.transcoder.stats.tiers["T1"].keyframes == 3 and room.transcoder.stats.decode_errors == 0
+    room.close()
