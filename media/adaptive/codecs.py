@@ -30,10 +30,14 @@ VIDEO_TIME_BASE = fractions.Fraction(1, 90_000)
 DECODER_THREADS = 1
 #: Tier pictures are at most 360p: one encoder thread each (libvpx splits rows only above ~640 wide).
 ENCODER_THREADS = 1
-#: libvpx VP8 speed/quality trade-off in realtime mode (-16..16, higher is faster). Measured here on the
-#: bench's moving content, 720p -> 360p at 450 kbit/s: 6 to 14 all cost ~2.4 ms per 360p frame at
-#: ~48.5 dB PSNR; 16 costs ~0.9 ms but loses ~11 dB (37.6 dB). 10 sits inside the flat region.
-VP8_CPU_USED = 10
+#: libvpx VP8 speed in realtime mode. A NEGATIVE value fixes the speed at |value|; a positive one lets
+#: libvpx pick a speed from how long frames take against their duration, so it runs slow (high quality)
+#: on an idle machine and changes under load (unpredictable CPU). Measured here on the bench's moving
+#: content from 720p (ms per frame, median PSNR against the scaled input): 360p at 450 kbit/s —
+#: auto 2.5 ms 47.7 dB, -6 1.4 ms 47.5 dB, -8 1.3 ms 46.5 dB, -12 1.1 ms 44.9 dB, -16 0.9 ms 37.5 dB;
+#: 180p at 150 kbit/s — auto 0.86 ms 44.4 dB, -6 0.50 ms 42.9 dB. -6 (aiortc's choice too) halves the
+#: cost for a fraction of a dB at 360p.
+VP8_CPU_USED = -6
 #: A keyframe at least this often even without requests: a subscriber that missed a PLI recovers.
 KEYFRAME_INTERVAL_FRAMES = 3000
 
