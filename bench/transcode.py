@@ -239,6 +239,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "dropped_encodes": {n: sum(p["dropped_encodes"][n] for p in phases) for n in TIERS},
         "max_backlog_frames": max(t.stats.max_backlog for t in bench.transcoders),
+        "warning": _warning(phases),
         "phases": phases,
         "definitions": {
             "cpu_per_publisher_ms": "process CPU-ms (all threads) per input frame per publisher",
@@ -246,6 +247,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "cpu_ratio_10_to_1": "cpu_ms_per_input_frame with 10 consumers per tier / with 1",
         },
     }
+
+
+def _warning(phases: list[dict[str, Any]]) -> str | None:
+    """Dropped encodes and skipped decodes make CPU per frame look cheaper than it is: say so."""
+    worst = max(phases, key=lambda p: sum(p["dropped_encodes"].values()) / max(p["input_frames"], 1))
+    share = sum(worst["dropped_encodes"].values()) / max(len(TIERS) * worst["input_frames"], 1)
+    skipped = any(p["decodes"] != p["input_frames"] for p in phases)
+    if share <= 0.01 and not skipped:
+        return None
+    return (f"the codec threads fell behind (up to {100 * share:.0f} % of tier encodes dropped"
+            f"{', frames skipped' if skipped else ''}): CPU figures understate the full cost; "
+            "another process probably held the CPUs — run again on a quieter machine or with fewer publishers")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -274,6 +287,6 @@ def main_transcode(args: argparse.Namespace) -> int:
         with open(args.json, "w") as f:
             f.write(text + "\n")
     keys = ["cpu_per_publisher_ms", "transcoded_publishers_per_core", "cpu_ratio_10_to_1", "decodes_per_frame",
-            "encodes_per_tier_frame", "dropped_encodes"]
+            "encodes_per_tier_frame", "dropped_encodes", "warning"]
     print("\n".join(f"{k}: {report[k]}" for k in keys) if args.json else text)
     return 0

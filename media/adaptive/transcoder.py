@@ -139,6 +139,8 @@ class VideoTranscoder:
         if self.closed:
             return
         self.closed = True
+        if self.close in self.producer.on_close:
+            self.producer.on_close.remove(self.close)
         for encoder in self._tiers.values():
             encoder.source.close()
         self._tiers.clear()

@@ -266,3 +266,13 @@ async def test_a_publisher_changing_resolution_mid_stream_resizes_its_tiers_with
     assert t1.numbers == list(range(9)) and t1.errors == 0
     assert room.transcoder.stats.tiers["T1"].keyframes == 3 and room.transcoder.stats.decode_errors == 0
     room.close()
+
+
+async def test_closing_the_producer_closes_its_transcoder_and_tiers() -> None:
+    room = Room()
+    tier = room.transcoder.acquire("T2")
+    await room.feed(2)
+    room.producer.close()
+    assert room.transcoder.closed and tier.closed and not room.transcoder.tapped
+    room.transcoder.close()  # idempotent
+    room.router.close()
