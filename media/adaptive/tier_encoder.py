@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import av
+
 from aiortc.codecs import H264Encoder, Vp8Encoder
 from av.video.codeccontext import VideoCodecContext
 from av.video.frame import VideoFrame
@@ -94,7 +96,12 @@ class TierEncoder:
             allow_any_picture(scaled)
         payloads: list[bytes] = []
         self.counters.encodes += 1
-        for packet in self._encoder.encode(scaled):
+        try:
+            packets = self._encoder.encode(scaled)
+        except av.error.FFmpegError:
+            self._input_size = (0, 0)  # reopen on the next frame (a fresh encoder starts with a keyframe)
+            return [], scaled
+        for packet in packets:
             if packet.is_keyframe:
                 self.counters.keyframes += 1
             payloads += self._packer.pack(packet)[0]

@@ -17,6 +17,7 @@ never a corrupt picture.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections import deque
@@ -35,6 +36,8 @@ from .frame_assembler import EncodedFrame, FrameAssembler
 from .ladder import Ladder
 from .tier import TierSource
 from .tier_encoder import TierCounters, TierEncoder
+
+log = logging.getLogger(__name__)
 
 #: Input frames allowed to wait for the codec thread (~1 s at 15 fps); past it the backlog is dropped.
 MAX_BACKLOG_FRAMES = 15
@@ -217,7 +220,12 @@ class VideoTranscoder:
                         jobs.append(encoder)
             self._busy = True
             try:
-                outputs = await loop.run_in_executor(self._executor, self._transcode, frame, pts, jobs)
+                try:
+                    outputs = await loop.run_in_executor(self._executor, self._transcode, frame, pts, jobs)
+                except Exception:  # a codec bug must not end the worker: start over at a keyframe
+                    log.exception("transcoding a frame of %s failed", self.producer.id)
+                    self._decoder = None
+                    outputs = None
                 if outputs is None:
                     self.stats.decode_errors += 1
                     self._resync()
