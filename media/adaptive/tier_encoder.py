@@ -38,11 +38,11 @@ class TierCounters:
 
 
 class TierEncoder:
-    def __init__(self, tier: VideoTier, source: TierSource) -> None:
+    def __init__(self, tier: VideoTier, source: TierSource, counters: TierCounters | None = None) -> None:
         self.tier = tier
         self.source = source
         self.users = 0
-        self.counters = TierCounters()
+        self.counters = counters or TierCounters()
         self._mime = source.codec.mimeType.lower()
         # aiortc's packers with no encoder behind them: `pack` packetizes an av.Packet (RFC 7741 / 6184)
         self._packer = H264Encoder() if self._mime == H264 else Vp8Encoder()

@@ -66,7 +66,7 @@ class TranscoderStats:
     backlog_overflows: int = 0
     max_backlog: int = 0  # most frames seen waiting behind the one being transcoded
     keyframe_requests: int = 0  # PLIs asked of the producer
-    tiers: dict[str, TierCounters] = field(default_factory=dict)  # kept after a tier stops
+    tiers: dict[str, TierCounters] = field(default_factory=dict)  # counted across a tier's stops and restarts
 
 
 class VideoTranscoder:
@@ -100,9 +100,8 @@ class VideoTranscoder:
         if encoder is None:
             tier = self.ladder.video_tier(tier_name)
             source = TierSource(self.router, self.producer, tier_name, lambda: encoder.request_keyframe())
-            encoder = TierEncoder(tier, source)
+            encoder = TierEncoder(tier, source, self.stats.tiers.setdefault(tier_name, TierCounters()))
             self._tiers[tier_name] = encoder
-            self.stats.tiers[tier_name] = encoder.counters
             if len(self._tiers) == 1:
                 self._start_input()
         encoder.users += 1

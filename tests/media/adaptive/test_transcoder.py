@@ -128,6 +128,7 @@ async def test_releasing_the_last_user_stops_the_encoder_and_detaches_the_input(
     await wait_until(lambda: room.publisher.plis > plis, "a keyframe request for the restart")
     await room.feed(3)
     assert again is not first and receiver.frames == 3 and receiver.errors == 0
+    assert room.transcoder.stats.tiers["T2"].encodes == 9  # counted across the restart
     room.close()
 
 
