@@ -62,6 +62,7 @@ class _Stream:
         self.source_bps = float(DEFAULT_VIDEO_BPS if consumer.kind == "video" else DEFAULT_AUDIO_BPS)
         self._measured = (now, producer.stats.bytes, producer.stats.packets)
         self.reports_seen = 0
+        self.told: Quality | None = None  # the last quality event sent for this stream
 
     def measure_source(self, now: float) -> None:
         """The producer's own rate on the wire (what T0 or full audio costs), smoothed over seconds."""
@@ -82,6 +83,8 @@ def _sent_bytes(consumer: Consumer) -> int:
 
 class StreamAllocator:
     TICK_S = 0.25
+    #: The least of the estimate kept free for resends and RTCP when choosing rungs.
+    RESEND_HEADROOM = 0.05
     PROBE_S = 2.0
     PROBE_CHUNK_S = 0.02
     PROBE_BACKOFF_S = (8.0, 60.0)
@@ -102,6 +105,8 @@ class StreamAllocator:
         self._streams: dict[str, _Stream] = {}
         self._gone_bytes = 0  # sent to consumers that have closed
         self._rembs: dict[frozenset[int], tuple[int, float]] = {}
+        self._resent = (now, 0)  # (when, resent bytes then)
+        self._resend_bps = 0.0
         self.pin: str | None = None
         self.save_data = False
         self._task: asyncio.Task[None] | None = None
@@ -156,7 +161,8 @@ class StreamAllocator:
         now = self._clock()
         if stats.reports != stream.reports_seen:
             stream.reports_seen = stats.reports
-            self.estimator.on_report(consumer.port.ssrc, StreamReport(stats.packets_lost, stats.highest_sequence), now)
+            report = StreamReport(stats.packets_lost, stats.highest_sequence, stats.repaired)
+            self.estimator.on_report(consumer.port.ssrc, report, now)
         elif stats.remb_bps is not None:
             # A REMB covers the streams it lists: Chromium one for the whole connection, aiortc one per
             # receiver. The subscriber's total is the sum of the latest REMB of each set.
@@ -189,10 +195,14 @@ class StreamAllocator:
                   e.remb_bps, e.loss, e.sent_bps, e.congested)
         self.allowance.set_estimate(estimate)
         stable = self.estimator.stable_for(now)
-        available = estimate * (1 - RetransmitAllowance.SHARE)
+        # resends are paced inside the estimate: plan for what they take now, at least RESEND_HEADROOM
+        resend_bps = self._resend_rate(now)
+        available = estimate - max(resend_bps, estimate * self.RESEND_HEADROOM)
         streams = [s for s in self._streams.values() if not s.consumer.closed]
         for stream in streams:
             stream.measure_source(now)
+        if self._probe is not None:
+            return  # what a probe does to the link is its own: judged when it ends, never a reason to move
         audio = [s for s in streams if s.consumer.kind == "audio"]
         video = [s for s in streams if s.consumer.kind == "video"]
         low_audio = self.ladder.audio_low.wire_bps()
@@ -208,17 +218,28 @@ class StreamAllocator:
             rungs = self._video_rungs(stream)
             if stream.selector.decide(rungs, share, stable, now, cap, cap_reason):
                 self._move(stream, estimate)
+            elif stream.told is not None and stream.rung not in (ORIGINAL, AUDIO_ONLY):
+                self._tell(stream, estimate)  # the picture size becomes known once the tier has decoded
             if stream.selector.probe_bps:
                 wanted += stream.selector.probe_bps - self._cost(stream)
         if wanted > 0 and self._probe is None and now >= self._next_probe_at and video:
             # the total the link must be shown to carry for the wanting streams to clear their next rung
-            target = (wanted + sum(self._cost(s) for s in video) + spent) / (1 - RetransmitAllowance.SHARE)
+            target = (wanted + sum(self._cost(s) for s in video) + spent) / (1 - self.RESEND_HEADROOM)
             extra = target - self.estimator.sent_bps
             if extra > 0:
                 self._probe = asyncio.ensure_future(self._run_probe(video[0].consumer, extra))
 
     def _cost(self, stream: _Stream) -> float:
         return next((r.cost_bps for r in self._video_rungs(stream) if r.name == stream.rung), 0.0)
+
+    def _resend_rate(self, now: float) -> float:
+        """Bits per second of resends to this subscriber over the last second or so."""
+        total = sum(s.consumer.stats.retransmitted_bytes for s in self._streams.values())
+        then, before = self._resent
+        if now - then >= 1.0:
+            self._resent = (now, total)
+            self._resend_bps = max(0.0, total - before) * 8 / (now - then)
+        return self._resend_bps
 
     def _video_rungs(self, stream: _Stream) -> list[Rung]:
         original = stream.source_bps
@@ -239,13 +260,23 @@ class StreamAllocator:
             consumer.switch_source(self.renditions.acquire(producer, new))
             consumer.resume()
         self.renditions.release(producer, old)
-        width = height = None
-        if consumer.kind == "video" and new != AUDIO_ONLY:
-            width, height = self._picture_size(producer.id, new)
         log.info("subscriber %s: %s %s -> %s (%s, estimate %d kbit/s)", consumer.subscriber_id, consumer.kind,
                  old, new, stream.selector.reason, estimate / 1000)
-        self._on_quality(consumer, Quality(producer.id, consumer.kind, new, stream.selector.reason, width, height,
-                                           int(estimate / 1000)))
+        self._tell(stream, estimate)
+
+    def _tell(self, stream: _Stream, estimate: float) -> None:
+        """Send the subscriber a `quality` event for this stream, if anything it says has changed."""
+        consumer = stream.consumer
+        width = height = None
+        if consumer.kind == "video" and stream.rung != AUDIO_ONLY:
+            width, height = self._picture_size(stream.producer.id, stream.rung)
+        told = stream.told
+        if told is not None and (told.tier, told.reason, told.width, told.height) == (
+                stream.rung, stream.selector.reason, width, height):
+            return
+        stream.told = Quality(stream.producer.id, consumer.kind, stream.rung, stream.selector.reason, width, height,
+                              int(estimate / 1000))
+        self._on_quality(consumer, stream.told)
 
     def _picture_size(self, producer_id: str, rung: str) -> tuple[int | None, int | None]:
         transcoder = self.renditions.video_transcoder(producer_id)
@@ -259,6 +290,7 @@ class StreamAllocator:
     async def _run_probe(self, consumer: Consumer, bps: float) -> None:
         """Pad the link up to `bps` more for PROBE_S; if it carried that without loss or a queue, say so."""
         start = self._clock()
+        before = self.estimator.estimate_bps
         self.probes += 1
         try:
             while self._clock() - start < self.PROBE_S and not consumer.closed and not self.closed:
@@ -272,7 +304,9 @@ class StreamAllocator:
                 self.probes_succeeded += 1
                 self.estimator.probe_succeeded(self.estimator.sent_bps, now)
                 self._probe_wait = self.PROBE_BACKOFF_S[0]
-            else:
+            elif not self.closed:
+                # the congestion was the probe's own: do not let it count against the link
+                self.estimator.probe_failed(before, now)
                 self._probe_wait = min(self._probe_wait * 2, self.PROBE_BACKOFF_S[1])
             self._next_probe_at = now + self._probe_wait
         finally:

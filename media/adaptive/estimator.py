@@ -6,12 +6,14 @@ REMB falls fast when a queue builds but is blind to loss, never exceeds ~1.5× w
 by a few percent a second. So the estimate is loss-based, after Google Congestion Control's loss
 controller, and REMB acts only as a fast-falling ceiling:
 
-- loss above `HIGH_LOSS` over the last `LOSS_WINDOW_S`: cut to the sent rate × (1 − loss / 2);
-- loss below `LOW_LOSS`: grow by `GROWTH_PER_S`, but never above `HEADROOM` × what we sent (a link is
-  only known to carry what it was given) unless a probe has shown more;
-- in between: hold;
-- REMB falling below `DELAY_DROP` × its peak of the last `DELAY_WINDOW_S` is a queue building: the estimate
-  is cut to the sent rate × the fall.
+- loss above `HIGH_LOSS` over the last `LOSS_WINDOW_S` (counting packets we repaired as lost: they were
+  lost on the link): cut to what got through, the sent rate × (1 − loss) but at most by half, at most
+  once per `CUT_HOLD_S` (the reports after a cut still describe packets sent before it), and from the most
+  sent in the last `CAUSE_S` (what caused the loss, not what is sent after moving down);
+- otherwise, with no queue building: grow by `GROWTH_PER_S`, but never above `HEADROOM` × what we sent
+  (a link is only known to carry what it was given) unless a probe has shown more;
+- REMB falling below `DELAY_DROP` × its peak of the last `DELAY_WINDOW_S`, in `DELAY_REMBS` reports in a row,
+  is a queue building: the estimate is cut the same way, to the sent rate × the fall.
 
 Retransmissions and probes count as sent. Every time constant is a class attribute, documented in
 docs/adaptive.md.
@@ -25,18 +27,31 @@ from dataclasses import dataclass
 
 @dataclass
 class StreamReport:
-    """Cumulative counters from one stream's latest receiver report."""
+    """Cumulative counters from one stream's latest receiver report, and how many distinct packets of it
+    we have resent. Lost on the link is the larger of the two: a receiver that counts a repaired packet
+    as received (Chromium) reports less than was lost; one that does not (aiortc) already counts it."""
 
     packets_lost: int
     highest_sequence: int
+    resent: int = 0
 
 
 class LinkEstimator:
-    #: Loss that means congestion, and loss low enough to grow on (GCC: 10 % and 2 %).
+    #: Loss that means congestion (GCC's 10 %). Below it, with no queue building, the estimate grows:
+    #: unlike GCC there is no hold zone from 2 %, since rural links lose 2–5 % at random and the
+    #: growth is bounded by what was sent anyway.
     HIGH_LOSS = 0.10
-    LOW_LOSS = 0.02
-    #: Loss is counted over this window of receiver reports (per-report fractions swing 0–97 %).
-    LOSS_WINDOW_S = 1.0
+    #: Loss is counted over this window of receiver reports (per-report fractions swing 0–97 %; over one
+    #: second, 5 % random loss at 60 packets/s reads above 10 % one window in forty).
+    LOSS_WINDOW_S = 2.0
+    #: One cut never takes more than half (GCC's deepest), and loss needs this many packets to count.
+    MAX_CUT = 0.5
+    MIN_EXPECTED = 30
+    #: After a cut, the next one waits for reports about packets sent after it (a window plus a round trip).
+    CUT_HOLD_S = 1.5
+    #: Loss reported now was caused by what was sent up to this long ago: a cut starts from the most sent
+    #: in that span, so moving down does not compound with stale reports.
+    CAUSE_S = 2.0
     #: Growth per second while loss is low (GCC's 8 %).
     GROWTH_PER_S = 0.08
     #: The estimate stays within this multiple of the rate actually sent, unless a probe proved more.
@@ -44,11 +59,15 @@ class LinkEstimator:
     #: REMB falling to this share of its recent level (or of the sent rate) marks a building queue.
     DELAY_DROP = 0.85
     DELAY_WINDOW_S = 2.0
+    #: ... in this many REMBs in a row (one low REMB is noise: aiortc's wobbles under CPU load).
+    DELAY_REMBS = 2
     #: What a link is assumed to carry before any feedback: the original streams are sent until told
     #: otherwise, so this only bounds the first decisions.
     INITIAL_BPS = 1_000_000
     #: A probe's proof lasts this long: without traffic to confirm it, a proven rate decays to the cap.
     PROBE_PROOF_S = 5.0
+    #: After a failed probe, the estimate returns to this share of where it was before the probe.
+    PROBE_FAIL_KEEP = 0.95
     MIN_BPS = 20_000
 
     def __init__(self, now: float) -> None:
@@ -58,8 +77,11 @@ class LinkEstimator:
         self.loss: float = 0.0
         self.congested = False
         self.congested_at = -1e9
+        self._cut_at = -1e9
+        self._recent_sent: deque[tuple[float, float]] = deque()  # (t, sent bit/s)
         self._reports: dict[int, deque[tuple[float, int, int]]] = {}  # ssrc -> (t, lost, expected)
         self._rembs: deque[tuple[float, int]] = deque()
+        self._rembs_low = 0  # consecutive REMBs below DELAY_DROP × their recent peak
         self._last_tick = now
         self._sent: deque[tuple[float, int]] = deque([(now, 0)])  # (t, cumulative bytes on the wire)
         self._proven_bps = 0.0
@@ -73,11 +95,12 @@ class LinkEstimator:
         self._rembs.append((now, bps))
         while self._rembs and now - self._rembs[0][0] > self.DELAY_WINDOW_S:
             self._rembs.popleft()
+        self._rembs_low = self._rembs_low + 1 if self.queue_drop() < self.DELAY_DROP else 0
         self._have_feedback = True
 
     def on_report(self, ssrc: int, report: StreamReport, now: float) -> None:
         history = self._reports.setdefault(ssrc, deque())
-        history.append((now, report.packets_lost, report.highest_sequence))
+        history.append((now, max(report.packets_lost, report.resent), report.highest_sequence))
         while len(history) > 2 and now - history[1][0] >= self.LOSS_WINDOW_S:
             history.popleft()
         self._have_feedback = True
@@ -94,6 +117,14 @@ class LinkEstimator:
         self._proven_at = now
         self.estimate_bps = max(self.estimate_bps, bps)
 
+    def probe_failed(self, before_bps: float, now: float) -> None:
+        """A probe built a queue or lost packets: the link is back to what it carried before the probe
+        (a little less), and the reports about the probe's own packets cut nothing more."""
+        self.estimate_bps = before_bps * self.PROBE_FAIL_KEEP
+        self._cut_at = now + self.CAUSE_S - self.CUT_HOLD_S  # no cut until the probe's reports are past
+        self._recent_sent.clear()
+        self._rembs.clear()
+
     # -- the estimate -----------------------------------------------------------------------------
 
     def window_loss(self) -> float:
@@ -102,7 +133,15 @@ class LinkEstimator:
             if len(history) >= 2:
                 lost += history[-1][1] - history[0][1]
                 expected += history[-1][2] - history[0][2]
-        return max(0.0, min(1.0, lost / expected)) if expected > 0 else 0.0
+        if expected < self.MIN_EXPECTED:
+            return 0.0  # too few packets to tell loss from noise
+        return max(0.0, min(1.0, lost / expected))
+
+    def _forget_old_rembs(self, now: float) -> None:
+        while self._rembs and now - self._rembs[0][0] > self.DELAY_WINDOW_S:
+            self._rembs.popleft()
+        if not self._rembs:
+            self.remb_bps = None  # none lately: it says nothing about now
 
     def queue_drop(self) -> float:
         """How far REMB has fallen below its level of the last `DELAY_WINDOW_S` (1.0: not at all).
@@ -122,22 +161,30 @@ class LinkEstimator:
         (t0, b0), (t1, b1) = self._sent[0], self._sent[-1]
         if t1 - t0 >= 0.2:
             self.sent_bps = (b1 - b0) * 8 / (t1 - t0)
+            self._recent_sent.append((now, self.sent_bps))
+            while now - self._recent_sent[0][0] > self.CAUSE_S:
+                self._recent_sent.popleft()
         if not self._have_feedback:
             return self.estimate_bps
         self.loss = self.window_loss()
+        self._forget_old_rembs(now)
         drop = self.queue_drop()
-        queue = drop < self.DELAY_DROP
+        queue = drop < self.DELAY_DROP and self._rembs_low >= self.DELAY_REMBS
+        lossy = self.loss > self.HIGH_LOSS
         estimate = self.estimate_bps
-        if self.loss > self.HIGH_LOSS:
-            estimate = min(estimate, max(self.sent_bps, self.MIN_BPS) * (1 - self.loss / 2))
-        elif self.loss < self.LOW_LOSS and not queue:
+        if lossy or queue:
+            if now - self._cut_at >= self.CUT_HOLD_S:
+                self._cut_at = now
+                # what got through of what caused it: the loss, or how far REMB fell, whichever says less
+                factor = min(1 - self.loss if lossy else 1.0, drop if queue else 1.0)
+                cause = max((bps for _, bps in self._recent_sent), default=self.sent_bps)
+                estimate = min(estimate, max(cause, self.MIN_BPS) * max(factor, self.MAX_CUT))
+        else:
             ceiling = self.HEADROOM * self.sent_bps
             if now - self._proven_at < self.PROBE_PROOF_S:
                 ceiling = max(ceiling, self._proven_bps)
             if estimate < ceiling:  # sending far less than the estimate holds it: nothing new is known
                 estimate = min(ceiling, estimate * (1 + self.GROWTH_PER_S) ** dt)
-        if queue:  # the link carries about what we sent, less what REMB has fallen by
-            estimate = min(estimate, max(self.sent_bps, self.MIN_BPS) * drop)
         self.congested = self.loss > self.HIGH_LOSS or queue
         if self.congested:
             self.congested_at = now

@@ -8,17 +8,14 @@ producer's own audio) or `low` (the shared low-rate audio tier). `A` (video paus
 from __future__ import annotations
 
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING
 
 from media.sfu.consumer import Source
 from media.sfu.producer import Producer
 from media.sfu.router import Router
 
+from .audio_transcoder import AudioTranscoder
 from .ladder import ORIGINAL, Ladder
-
-if TYPE_CHECKING:
-    from .audio_transcoder import AudioTranscoder
-    from .transcoder import VideoTranscoder
+from .transcoder import VideoTranscoder
 
 AUDIO_FULL = "full"
 AUDIO_LOW = "low"
@@ -37,16 +34,12 @@ class Renditions:
         if rung in (ORIGINAL, AUDIO_FULL):
             return producer
         if producer.kind == "audio":
-            from .audio_transcoder import AudioTranscoder
-
             audio = self._audio.get(producer.id)
             if audio is None:
                 audio = self._audio[producer.id] = AudioTranscoder(
                     self.router, producer, self.ladder.audio_low, self._executor)
                 producer.on_close.append(lambda: self._closed(producer.id))
             return audio.acquire()
-        from .transcoder import VideoTranscoder
-
         video = self._video.get(producer.id)
         if video is None:
             video = self._video[producer.id] = VideoTranscoder(self.router, producer, self.ladder, self._executor)

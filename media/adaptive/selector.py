@@ -23,6 +23,8 @@ class Rung:
 
 class TierSelector:
     DOWN_HOLD_S = 1.0
+    #: The current rung is kept while it costs at most this much more than the share (estimates wobble).
+    DOWN_TOLERANCE = 1.1
     SEVERE_OVERSHOOT = 2.0
     UP_HOLD_S = 10.0
     RESUME_HOLD_S = 5.0
@@ -67,7 +69,7 @@ class TierSelector:
             choice = current = capped  # a cap takes effect at once (and the link may want less still)
         if lifted:
             choice = target  # and so does lifting it, as far as the link allows
-        elif target > current:
+        elif target > current and rungs[current].cost_bps > share_bps * self.DOWN_TOLERANCE:
             if self._lower_since is None:
                 self._lower_since = now
             severe = share_bps * self.SEVERE_OVERSHOOT < rungs[current].cost_bps

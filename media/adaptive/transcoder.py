@@ -88,6 +88,8 @@ class VideoTranscoder:
         self._awaiting_keyframe = True
         self._busy = False
         self._pts_unwrap = _Unwrapper()
+        #: the publisher's picture size, as last decoded (None until a frame has been)
+        self.source_size: tuple[int, int] | None = None
         producer.on_close.append(self.close)
 
     # -- tiers ----------------------------------------------------------------------------------------
@@ -254,6 +256,7 @@ class VideoTranscoder:
             self.stats.decode_ms += (time.thread_time() - started) * 1000
         outputs = []
         for picture in pictures[-1:]:  # one frame in, at most one picture out (no reordering codecs)
+            self.source_size = (picture.width, picture.height)
             nearer = None  # larger tiers first: each smaller one scales from the last scaled picture
             for encoder in sorted(jobs, key=lambda e: -e.tier.height):
                 if encoder.source.closed:

@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 #: While waiting for a keyframe, ask again this often (a PLI can be lost too).
 KEYFRAME_RETRY_S = 1.0
 #: A packet older than this (behind the newest one sent) would reach the subscriber too late to be played:
-#: it is not resent. Chromium's video jitter buffer holds frames for well under a second; NetEq far less.
-MAX_RESEND_AGE_S = {"video": 1.0, "audio": 0.25}
+#: it is not resent. Chromium waits up to 3 s for a missing video frame before asking for a keyframe
+#: (its frame buffer's max wait); NetEq plays audio within a few hundred milliseconds.
+MAX_RESEND_AGE_S = {"video": 3.0, "audio": 0.25}
 
 
 class RetransmitBudget(Protocol):
@@ -65,6 +66,8 @@ class ConsumerStats:
     retransmits_too_old: int = 0
     retransmits_over_budget: int = 0
     retransmitted_bytes: int = 0
+    #: distinct packets resent at least once (each was lost on the subscriber's link)
+    repaired: int = 0
     probe_bytes: int = 0
     keyframe_requests: int = 0
     remb_bps: int | None = None
@@ -242,7 +245,8 @@ class Consumer:
             if max_age < age < 0x80000000:
                 self.stats.retransmits_too_old += 1
                 continue
-            if not self._gate.allow(out_seq, rtt):
+            attempt = self._gate.allow(out_seq, rtt)
+            if not attempt:
                 self.stats.retransmits_suppressed += 1
                 continue
             payload = packet.payload
@@ -264,6 +268,7 @@ class Consumer:
             except ConnectionError:
                 return
             self.stats.retransmitted += 1
+            self.stats.repaired += attempt == 1
             self.stats.retransmitted_bytes += len(data)
 
     async def send_probe(self, nbytes: int) -> int:

@@ -71,18 +71,19 @@ class RetransmitGate:
         self._capacity = capacity
         self._max_tries = max_tries
 
-    def allow(self, seq: int, rtt_s: float | None, now: float | None = None) -> bool:
+    def allow(self, seq: int, rtt_s: float | None, now: float | None = None) -> int:
+        """0 when the packet may not be resent now, else which try this is (1 for its first resend)."""
         now = time.monotonic() if now is None else now
         interval = max((rtt_s or DEFAULT_RTT_S) * 1.2, MIN_INTERVAL_S)
         entry = self._sent.get(seq)
         if entry is not None:
             if entry[1] >= self._max_tries or now - entry[0] < interval:
-                return False
+                return 0
             entry[0] = now
             entry[1] += 1
-            return True
+            return int(entry[1])
         self._sent[seq] = [now, 1]
         if len(self._sent) > self._capacity:
             for old in list(self._sent)[: self._capacity // 2]:
                 del self._sent[old]
-        return True
+        return 1
