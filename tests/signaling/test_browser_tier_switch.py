@@ -1,0 +1,95 @@
+"""A real Chromium subscriber moved between the original and a transcoded tier on one track: the picture
+shrinks and grows back, frames keep coming, and Chromium's decoder never has to ask for a keyframe.
+
+The doctor's caps (`pin`) drive the switches so the test is deterministic; a weak link drives the same
+`Consumer.switch_source` path (tests/media/adaptive/test_weak_links.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from playwright.async_api import Browser
+
+from signaling import keys
+from tests.conftest import wait_until
+from tests.helpers.browser import HAVE_CHROMIUM, NO_CHROMIUM, open_page, running_app, token_link
+
+pytestmark = [pytest.mark.timeout(150), pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)]
+
+# The patient's inbound video as Chromium decodes it (summed over m-sections, widest picture).
+VIDEO_STATS_JS = """
+async () => {
+  const pc = window.vaidya.subscribePc;
+  if (!pc) return null;
+  const out = { framesDecoded: 0, frameWidth: 0, pliCount: 0, freezeCount: 0, totalFreezesDuration: 0,
+                keyFramesDecoded: 0, framesDropped: 0 };
+  (await pc.getStats()).forEach((s) => {
+    if (s.type !== "inbound-rtp" || s.kind !== "video" || !s.framesDecoded) return;
+    for (const k of Object.keys(out)) out[k] = k === "frameWidth" ? Math.max(out[k], s[k] || 0) : out[k] + (s[k] || 0);
+  });
+  return out;
+}
+"""
+
+
+@pytest.fixture
+async def live_app(tmp_path: Path) -> AsyncIterator[tuple[str, str, web.Application]]:
+    async with running_app(tmp_path / "data") as running:
+        yield running
+
+
+async def test_chromium_follows_two_round_trips_between_the_original_and_a_tier_without_decoder_trouble(
+    live_app: tuple[str, str, web.Application], browser: Browser
+) -> None:
+    base_url, secret, app = live_app
+    errors: list[str] = []
+    doctor = await open_page(browser, errors, "doctor", token_link(base_url, secret, "opd-tier", "dr-asha", "doctor"))
+    patient = await open_page(browser, errors, "patient", token_link(base_url, secret, "opd-tier", "pt-gita", "patient"))
+    stats = await wait_until(lambda: _decoding(patient, 640), "the doctor's 640-wide video at the patient", timeout=30)
+
+    room = app[keys.REGISTRY].get("opd-tier")
+    doctor_id = next(p.id for p in room.participants.values() if p.identity == "dr-asha")
+    patient_id = next(p.id for p in room.participants.values() if p.identity == "pt-gita")
+    producer = next(p for p in room.producers() if p.owner_id == doctor_id and p.kind == "video")
+    consumer = next(c for c in room.router.consumers_showing(producer.id) if c.subscriber_id == patient_id)
+    requests_before = consumer.stats.keyframe_requests
+    pin_js = "([id, tier]) => window.vaidya.client.rooms.get('opd-tier').pin(id, tier)"
+
+    widths = []
+    for tier, width_check in (("T3", lambda w: 0 < w <= 256), (None, lambda w: w == 640),
+                              ("T3", lambda w: 0 < w <= 256), (None, lambda w: w == 640)):
+        await doctor.evaluate(pin_js, [patient_id, tier])
+        before = stats["framesDecoded"]
+        stats = await wait_until(lambda: _decoding(patient, None, width_check), f"the patient at tier {tier}",
+                                 timeout=15)
+        widths.append(stats["frameWidth"])
+        await asyncio.sleep(2.0)
+        later = await _decoding(patient, None)
+        assert later["framesDecoded"] >= stats["framesDecoded"] + 10, (tier, stats, later)  # frames keep coming
+        assert later["framesDecoded"] > before
+        stats = later
+
+    assert widths[0] <= 256 and widths[1] == 640 and widths[2] <= 256 and widths[3] == 640, widths
+    # Every switch starts at a keyframe of the target: Chromium's decoder never asks for one itself.
+    assert stats["pliCount"] <= 1, stats
+    assert consumer.stats.keyframe_requests - requests_before <= 4 + 1, consumer.stats  # one per switch, ±1
+    assert stats["totalFreezesDuration"] < 2.0, stats
+    assert errors == []
+
+
+async def _decoding(page, width: int | None, check=None):
+    stats = await page.evaluate(VIDEO_STATS_JS)
+    if not stats or not stats["framesDecoded"]:
+        return None
+    if width is not None and stats["frameWidth"] != width:
+        return None
+    if check is not None:
+        # the current picture: frameWidth of the stream decoding now
+        if not check(stats["frameWidth"]):
+            return None
+    return stats
