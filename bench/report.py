@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.measure import percentiles
-from bench.shaper import conformance
+from bench.shaper import conformance, segments
 
 
 def ratio_pct(part: float, whole: float) -> float | None:
@@ -66,9 +66,11 @@ def shaper_report(shaper: Any, links: list[int], cpu_pct: float | None) -> dict[
     problems: list[str] = []
     measured: dict[str, Any] = {}
     for direction in ("up", "down"):
-        sides = [link[direction] for link in stats]
-        for i, side in enumerate(sides):
-            problems += [f"link {i + 1} {direction}: {p}" for p in conformance(side)]
+        sides = []
+        for i, link in enumerate(stats):
+            for side in segments(link[direction]):
+                sides.append(side)
+                problems += [f"link {i + 1} {direction} ({side['profile']['name']}): {p}" for p in conformance(side)]
         packets_in = sum(s["packets_in"] for s in sides)
         delays = [s["added_delay_ms"] for s in sides if s["added_delay_ms"]["count"]]
         measured[direction] = {
