@@ -11,6 +11,7 @@ from typing import Any
 
 from bench.measure import percentiles
 from bench.shaper import conformance, segments
+from bench.tiers import switches, tier_seconds
 
 
 def ratio_pct(part: float, whole: float) -> float | None:
@@ -58,6 +59,52 @@ def media_metrics(summaries: list[dict[str, Any]], wall: float, rtp: list[dict[s
         "plis": sum(s["plis"] for s in summaries),
         "failures": [f"{s['room']}: {s['error']}" for s in summaries if s["error"]],
     }
+
+
+ROLE_OMITS = ("failures", "joined")
+"""media_metrics keys not repeated per role (failures are listed once, joined is counted per role)."""
+
+
+def by_role(
+    summaries: list[dict[str, Any]], rtp: list[dict[str, int]], wall: float, link_changes: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Per role, what its participants received: `media_metrics` over their streams, plus `tier_seconds`
+    and `switches` from the server's `quality` events (`bench.tiers`).
+
+    `link_changes`: the schedule steps applied in the window (`{role, t}`, t as time.time()); a switch's
+    `seconds_after_link_change` counts from the latest change of the receiving role's own link.
+    """
+    grouped: dict[str, list[int]] = {}
+    for i, summary in enumerate(summaries):
+        grouped.setdefault(summary["role"], []).append(i)
+    report: dict[str, dict[str, Any]] = {}
+    for role, members in grouped.items():
+        mine = [summaries[i] for i in members]
+        metrics = media_metrics(mine, wall, [rtp[i] for i in members])
+        changes = [c["t"] for c in link_changes if c["role"] == role]
+        seconds: dict[str, dict[str, float]] = {}
+        found: list[dict[str, Any]] = []
+        for s in mine:
+            start, end = s["window"]
+            for kind, tiers in tier_seconds(s["received"], s["quality_events"], start, end).items():
+                for tier, value in tiers.items():
+                    seconds.setdefault(kind, {})[tier] = round(seconds.get(kind, {}).get(tier, 0.0) + value, 2)
+            found += [{"room": s["room"], **switch}
+                      for switch in switches(s["received"], s["quality_events"], start, end, changes)]
+        report[role] = {
+            "participants": len(mine),
+            "joined": metrics["joined"],
+            **{key: value for key, value in metrics.items() if key not in ROLE_OMITS},
+            "tier_seconds": seconds,
+            "switches": sorted(found, key=lambda s: s["t"]),
+        }
+    return report
+
+
+def with_baseline(report: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
+    """The adaptive run's report with the forwarding-only run of the same load beside it, under
+    `baseline` (everything but the raw per-participant `streams`): `baseline.by_role` mirrors `by_role`."""
+    return {**report, "baseline": {key: value for key, value in baseline.items() if key not in ("command", "streams")}}
 
 
 def shaper_report(shaper: Any, links: list[int], cpu_pct: float | None) -> dict[str, Any]:
@@ -135,8 +182,45 @@ def table(report: dict[str, Any]) -> str:
                 f"added delay p50 {side['added_delay_ms_p50']} ms, delivered p50 {side['delivered_kbps_p50']} kbit/s"
             )
         lines += [f"    problem         {problem}" for problem in shaper["problems"][:5]]
+    lines += role_lines(report)
     lines += [f"  FAILURE           {failure}" for failure in report["failures"]]
+    baseline = report.get("baseline")
+    if baseline:
+        lines += [f"  baseline FAILURE  {failure}" for failure in baseline["failures"]]
     return "\n".join(lines)
+
+
+def _p(d: dict[str, Any] | None, key: str) -> str:
+    value = (d or {}).get(key)
+    return "n/a" if value is None else f"{value:.0f}"
+
+
+def _tiers(seconds: dict[str, dict[str, float]]) -> str:
+    return " ".join(f"{tier} {value:.0f}s" for kind in ("video", "audio") for tier, value in seconds.get(kind, {}).items())
+
+
+def role_lines(report: dict[str, Any]) -> list[str]:
+    """What each role received; with a baseline, its row right under the adaptive run's."""
+    roles = report.get("by_role", {})
+    baseline = (report.get("baseline") or {}).get("by_role", {})
+    lines = [f"  by role           {'':14} {'fps p50':>7} {'freeze':>7} {'g2g p50/p95 ms':>15} "
+             f"{'audio p50':>9} {'marks lost':>10}  tiers (stream-seconds)"]
+    for role, data in roles.items():
+        rows = [(f"{role} ({data['link']})", data)]
+        if role in baseline:
+            rows = [(f"{role} ({data['link']}) adapt {report.get('adapt')}", data),
+                    (f"{role} adapt {report['baseline'].get('adapt')}", baseline[role])]
+        for label, d in rows:
+            lines.append(
+                f"    {label:28} {_p(d['fps'], 'p50'):>7} {d['freeze_ratio'] if d['freeze_ratio'] is not None else 'n/a':>7} "
+                f"{_p(d['g2g_ms'], 'p50') + '/' + _p(d['g2g_ms'], 'p95'):>15} {_p(d['audio_ms'], 'p50'):>9} "
+                f"{d['audio_marks_missing']:>10}  {_tiers(d['tier_seconds'])}"
+            )
+        for switch in data["switches"][:8]:
+            after = switch["seconds_after_link_change"]
+            lines.append(f"      switch at {switch['t']:5.1f} s {switch['kind']} {switch['from']} -> {switch['to']}"
+                         + (f", {after} s after its link changed" if after is not None else ""))
+    return lines
 
 
 def plot(report: dict[str, Any], path: str) -> None:

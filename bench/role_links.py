@@ -118,8 +118,10 @@ def _by_role(text: str, option: str) -> list[tuple[str | None, str]]:
         elif sep and key.rsplit(":", 1)[-1].strip().lower() not in SPEC_KEYS:  # `20:rate=…` is a step's spec
             raise ProfileError(f"{option}: unknown role or spec key {key.strip()!r} "
                                f"(roles: {', '.join(ROLES)}; spec keys: {', '.join(SPEC_KEYS)})")
-        elif groups:
+        elif groups and (sep or groups[-1][0] is None or option == "--schedule"):
             groups[-1][1].append(part)
+        elif groups:
+            raise ProfileError(f"{option}: {part.strip()!r} names no role: expected ROLE=PROFILE (roles: {', '.join(ROLES)})")
         else:
             groups.append((None, [part]))
     seen: set[str] = set()
@@ -168,7 +170,7 @@ def _steps(value: str, where: str) -> tuple[LinkStep, ...]:
         step = _STEP.match(part)
         if step:
             steps.append((float(step.group(1)), [step.group(2)]))
-        elif steps:
+        elif steps and "=" in part:  # the next key of a custom spec
             steps[-1][1].append(part)
         else:
             raise ProfileError(f"{where}: {part.strip()!r} is not a step: expected SECONDS:PROFILE, like 0:3g,20:2g")

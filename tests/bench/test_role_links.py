@@ -98,3 +98,10 @@ def test_a_schedule_sets_the_initial_link_the_changes_and_the_plan_of_its_weakes
     assert later.initial("doctor") == PROFILES["lan"] and later.shaped("doctor"), "a lan role scheduled onto 2g needs a link"
     assert links.describe() == "patient=4g,doctor=lan" and links.describe("patient") == "0:3g,20:2g,40:3g"
     assert RoleLinks.from_dict(links.to_dict()) == links
+
+
+def test_a_part_that_is_neither_a_role_nor_a_spec_key_is_named() -> None:
+    with pytest.raises(ProfileError, match="'3g' names no role: expected ROLE=PROFILE"):
+        parse_profiles("patient=2g,3g")
+    with pytest.raises(ProfileError, match="'x' is not a step"):
+        parse_schedules(["0:3g,x"])

@@ -1,0 +1,87 @@
+"""What the server chose to send each subscriber, from its `quality` events: time on each tier, and
+when it switched relative to the link changes that caused it.
+
+Protocol (docs/protocol.md, "Adaptation events"): every received stream starts at the original (`T0`
+for video, `full` for audio) without a message; each `quality` message `{type: "quality", room,
+producer_id, kind, tier, reason, width, height, estimate_kbps}` says that one stream changed. A
+participant records each with its arrival time (`QualityLog`); these pure functions turn the records of
+one measured window into the report's `tier_seconds` and `switches`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+INITIAL_TIER = {"video": "T0", "audio": "full"}
+"""What every received stream starts at, without a message."""
+EVENT_FIELDS = ("producer_id", "kind", "tier", "reason", "width", "height", "estimate_kbps")
+
+
+class QualityLog:
+    """The `quality` events one participant received, each stamped with its arrival (time.time())."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def __call__(self, message: dict[str, Any]) -> None:
+        """A `SignalingClient` listener: keep `quality` messages, ignore the rest."""
+        if message.get("type") == "quality":
+            self.events.append({"t": time.time(), **{key: message.get(key) for key in EVENT_FIELDS}})
+
+
+def _timeline(
+    producer: str, kind: str, events: list[dict[str, Any]], start: float, end: float
+) -> list[tuple[float, float, str, dict[str, Any] | None]]:
+    """One stream's tiers over [start, end]: (from, to, tier, the event that set it or None)."""
+    mine = sorted((e for e in events if e["producer_id"] == producer), key=lambda e: e["t"])
+    tier, cause, since = INITIAL_TIER.get(kind, "T0"), None, start
+    spans: list[tuple[float, float, str, dict[str, Any] | None]] = []
+    for event in mine:
+        if event["t"] <= start:
+            tier, cause = event["tier"], event
+            continue
+        if event["t"] >= end:
+            break
+        if event["tier"] != tier:
+            spans.append((since, event["t"], tier, cause))
+            tier, cause, since = event["tier"], event, event["t"]
+    spans.append((since, end, tier, cause))
+    return spans
+
+
+def tier_seconds(
+    streams: list[dict[str, Any]], events: list[dict[str, Any]], start: float, end: float
+) -> dict[str, dict[str, float]]:
+    """Seconds each kind of received stream spent on each tier in the window, summed over `streams`
+    (each `{producer_id, kind}`), e.g. `{"video": {"T0": 12.0, "T2": 8.0}, "audio": {"full": 20.0}}`."""
+    totals: dict[str, dict[str, float]] = {}
+    for stream in streams:
+        per_kind = totals.setdefault(stream["kind"], {})
+        for since, until, tier, _ in _timeline(stream["producer_id"], stream["kind"], events, start, end):
+            per_kind[tier] = round(per_kind.get(tier, 0.0) + until - since, 2)
+    return totals
+
+
+def switches(
+    streams: list[dict[str, Any]], events: list[dict[str, Any]], start: float, end: float, link_changes: list[float]
+) -> list[dict[str, Any]]:
+    """Every tier change inside the window: `t` (seconds into the window), `from`, `to`, `reason`, and
+    `seconds_after_link_change` (since the latest of `link_changes` before it — times the receiver's own
+    link changed — or None when its link had not changed yet)."""
+    found: list[dict[str, Any]] = []
+    for stream in streams:
+        spans = _timeline(stream["producer_id"], stream["kind"], events, start, end)
+        for before, after in zip(spans, spans[1:]):
+            at = after[0]
+            changes = [c for c in link_changes if c <= at]
+            found.append({
+                "t": round(at - start, 2),
+                "producer_id": stream["producer_id"],
+                "kind": stream["kind"],
+                "from": before[2],
+                "to": after[2],
+                "reason": after[3]["reason"] if after[3] else None,
+                "seconds_after_link_change": round(at - max(changes), 2) if changes else None,
+            })
+    return sorted(found, key=lambda s: s["t"])
