@@ -115,12 +115,18 @@ ROLE_KEYS = ["fps", "freeze_ratio", "g2g_ms", "psnr_db", "resolutions", "audio_m
              "tier_seconds", "switches"]
 
 
-def test_mixed_links_with_adaptation_both_report_each_role_beside_its_forwarding_only_baseline(tmp_path: Path) -> None:
+def _consults(tmp_path: Path, *argv: str) -> dict:
+    """Run `vaidya-bench consults ARGV` to completion; its JSON report (the run must have succeeded)."""
     out = tmp_path / "out.json"
-    code = main(["consults", "--consults", "1", "--seconds", "5", "--profile", "doctor=lan,patient=3g",
-                 "--adapt", "both", "--json", str(out)])
+    code = main(["consults", *argv, "--json", str(out)])
     report = json.loads(out.read_text())
     assert code == 0, report["failures"]
+    return report
+
+
+def test_mixed_links_with_adaptation_both_report_each_role_beside_its_forwarding_only_baseline(tmp_path: Path) -> None:
+    report = _consults(tmp_path, "--consults", "1", "--seconds", "5", "--profile", "doctor=lan,patient=3g",
+                       "--adapt", "both")
     assert report["adapt"] == "on" and report["baseline"]["adapt"] == "off"
     assert report["profile"] == "patient=3g,doctor=lan" and report["link"] is None
     for run in (report, report["baseline"]):
@@ -146,11 +152,8 @@ def test_mixed_links_with_adaptation_both_report_each_role_beside_its_forwarding
 
 
 def test_a_schedule_reshapes_the_patients_link_during_the_window(tmp_path: Path) -> None:
-    out = tmp_path / "out.json"
-    code = main(["consults", "--consults", "1", "--seconds", "4", "--profile", "doctor=lan",
-                 "--schedule", "0:rate=1M,delay=100ms,2:rate=1M,delay=20ms", "--json", str(out)])
-    report = json.loads(out.read_text())
-    assert code == 0, report["failures"]
+    report = _consults(tmp_path, "--consults", "1", "--seconds", "4", "--profile", "doctor=lan",
+                       "--schedule", "0:rate=1M,delay=100ms,2:rate=1M,delay=20ms")
     assert report["schedule"] == {"patient": "0:rate=1M,delay=100ms,2:rate=1M,delay=20ms"}
     [change] = report["link_changes"]
     assert change["role"] == "patient" and change["at_s"] == 2 and 1.9 <= change["t"] <= 2.6
