@@ -109,7 +109,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         "command": "vaidya-bench " + " ".join(sys.argv[1:]),
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "profile": consults.links.describe(),
-        "link": consults.links.initial("patient").to_dict() if consults.links.uniform else None,
+        "link": consults.links.profiles["patient"].to_dict() if consults.links.uniform else None,
         "media": consults.media(),
         "criteria": {"g2g_ms_p95_max": G2G_P95_LIMIT_MS, "loss_pct_max": LOSS_LIMIT_PCT,
                      "freeze_ratio_max": FREEZE_LIMIT_RATIO},

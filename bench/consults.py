@@ -226,7 +226,7 @@ class Consults:
             "third_party": self.third_party,
             "seconds": round(wall, 1),
             "profile": self.links.describe(),
-            "link": self.links.initial("patient").to_dict() if self.links.uniform else None,
+            "link": self.links.profiles["patient"].to_dict() if self.links.uniform else None,
             "schedule": {role: self.links.describe(role) for role in self.links.schedules},
             "media": self.media(),
             **metrics,

@@ -245,7 +245,7 @@ class Participant:
                          for p, kind in self.kinds.items()],
             "quality_events": list(self.quality.events),
             "join_ms": self.join_ms,
-            "video": [probe.summary() for probe in self.video.values()],
+            "video": [{"producer_id": producer, **probe.summary()} for producer, probe in self.video.items()],
             "g2g_samples": [ms for probe in self.video.values() for ms in probe.latency_ms],
             "psnr_samples": [db for probe in self.video.values() for db in probe.psnr_db],
             "audio_latency_ms": [m.latency_ms for m in marks],

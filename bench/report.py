@@ -89,8 +89,9 @@ def by_role(
             for kind, tiers in tier_seconds(s["received"], s["quality_events"], start, end).items():
                 for tier, value in tiers.items():
                     seconds.setdefault(kind, {})[tier] = round(seconds.get(kind, {}).get(tier, 0.0) + value, 2)
+            freezes = {v["producer_id"]: v["freeze_times"] for v in s["video"] if "producer_id" in v}
             found += [{"room": s["room"], **switch}
-                      for switch in switches(s["received"], s["quality_events"], start, end, changes)]
+                      for switch in switches(s["received"], s["quality_events"], start, end, changes, freezes)]
         report[role] = {
             "participants": len(mine),
             "joined": metrics["joined"],
@@ -219,7 +220,8 @@ def role_lines(report: dict[str, Any]) -> list[str]:
         for switch in data["switches"][:8]:
             after = switch["seconds_after_link_change"]
             lines.append(f"      switch at {switch['t']:5.1f} s {switch['kind']} {switch['from']} -> {switch['to']}"
-                         + (f", {after} s after its link changed" if after is not None else ""))
+                         + (f", {after} s after its link changed" if after is not None else "")
+                         + (f", longest freeze around it {switch['freeze_ms']} ms" if switch["freeze_ms"] else ""))
     return lines
 
 
@@ -244,6 +246,11 @@ def plot(report: dict[str, Any], path: str) -> None:
     axes[2].set_ylabel("CPU (% of a core)")
     axes[2].set_xlabel("seconds")
     axes[2].legend(loc="upper right")
+    for change in report.get("link_changes", []):  # a schedule's steps: where the link changed
+        for axis in axes:
+            axis.axvline(change["t"], color="grey", linestyle=":", linewidth=1)
+        axes[0].annotate(f"{change['role']} {change['profile']}", (change["t"], 1), xycoords=("data", "axes fraction"),
+                         fontsize=7, rotation=90, va="top", ha="right", color="grey")
     fig.suptitle(f"{report['consults']} consults, profile {report['profile']}")
     fig.tight_layout()
     fig.savefig(path, dpi=100)

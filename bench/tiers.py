@@ -15,6 +15,10 @@ from typing import Any
 
 INITIAL_TIER = {"video": "T0", "audio": "full"}
 """What every received stream starts at, without a message."""
+SWITCH_FREEZE_BEFORE_S = 1.0
+SWITCH_FREEZE_AFTER_S = 2.0
+"""A freeze counts as at a switch when its gap overlaps this span around the `quality` event: the event
+and the first frame of the new tier need not arrive together (a keyframe, a round trip)."""
 EVENT_FIELDS = ("producer_id", "kind", "tier", "reason", "width", "height", "estimate_kbps")
 
 
@@ -63,15 +67,29 @@ def tier_seconds(
     return totals
 
 
+def _longest_freeze(freezes: list[list[float]], at: float) -> int:
+    """The longest freeze (`[end time, ms]` pairs) whose gap overlaps `at` − 1 s … `at` + 2 s."""
+    low, high = at - SWITCH_FREEZE_BEFORE_S, at + SWITCH_FREEZE_AFTER_S
+    return max((int(ms) for end, ms in freezes if end >= low and end - ms / 1000 <= high), default=0)
+
+
 def switches(
-    streams: list[dict[str, Any]], events: list[dict[str, Any]], start: float, end: float, link_changes: list[float]
+    streams: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    start: float,
+    end: float,
+    link_changes: list[float],
+    freezes: dict[str, list[list[float]]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every tier change inside the window: `t` (seconds into the window), `from`, `to`, `reason`, and
+    """Every tier change inside the window: `t` (seconds into the window), `from`, `to`, `reason`,
     `seconds_after_link_change` (since the latest of `link_changes` before it — times the receiver's own
-    link changed — or None when its link had not changed yet)."""
+    link changed — or None when its link had not changed yet), and for video `freeze_ms`: the longest
+    freeze of that stream around the switch (`freezes`: producer id → `[end time, ms]`, as
+    `VideoProbe.summary()["freeze_times"]`; 0 when none)."""
     found: list[dict[str, Any]] = []
     for stream in streams:
         spans = _timeline(stream["producer_id"], stream["kind"], events, start, end)
+        stream_freezes = (freezes or {}).get(stream["producer_id"], [])
         for before, after in zip(spans, spans[1:]):
             at = after[0]
             changes = [c for c in link_changes if c <= at]
@@ -83,5 +101,6 @@ def switches(
                 "to": after[2],
                 "reason": after[3]["reason"] if after[3] else None,
                 "seconds_after_link_change": round(at - max(changes), 2) if changes else None,
+                "freeze_ms": _longest_freeze(stream_freezes, at) if stream["kind"] == "video" else None,
             })
     return sorted(found, key=lambda s: s["t"])

@@ -76,3 +76,14 @@ def test_switches_say_when_and_how_long_after_the_receivers_link_changed() -> No
         (53.0, "video", "A", "T2", 8.0),  # counted from the latest change (at 45 s), not the first
     ]
     assert found[0]["reason"] == "save_data" and found[1]["reason"] == "network"
+
+
+def test_a_video_switch_reports_the_longest_freeze_of_that_stream_around_it() -> None:
+    events = [quality(START + 20.2, "pr-5", "video", "T2"), quality(START + 40.0, "pr-5", "video", "T0", None),
+              quality(START + 20.2, "pr-6", "audio", "low")]
+    freezes = {"pr-5": [[START + 21.5, 1200], [START + 21.9, 300], [START + 30.0, 2000], [START + 39.1, 200], [START + 38.5, 900]]}
+    found = switches(STREAMS, events, START, END, [START + 20], freezes)
+    by_kind = {(s["kind"], s["t"]): s["freeze_ms"] for s in found}
+    # 1.2 s freeze ending 1.3 s after the down-switch counts; the one at 30 s is no switch's;
+    # before the up-switch, the 200 ms one ending 0.9 s before it counts, the 900 ms one ending 1.5 s before does not.
+    assert by_kind == {("video", 20.2): 1200, ("video", 40.0): 200, ("audio", 20.2): None}
