@@ -136,7 +136,8 @@ class ClientGroup:
             await asyncio.sleep(max(0.0, start + at - time.time()))
             for link in self.role_links[role]:
                 self.shaper.set_profile(link, profile)
-            self.link_changes.append({"role": role, "t": time.time(), "at_s": at, "profile": profile.name})
+            self.link_changes.append({"role": role, "t": time.time(), "at_s": at, "profile": profile.name,
+                                      "links": len(self.role_links[role])})
 
     async def tick(self) -> dict[str, Any]:
         """Frames decoded so far in the window, and the latencies measured since the last tick."""

@@ -79,3 +79,17 @@ def test_the_baseline_mirrors_by_role_and_leaves_the_raw_streams_out(window: dic
     assert "streams" not in combined["baseline"] and "streams" in combined
     rows = role_lines({**combined, "by_role": {r: {**d, "link": "2g"} for r, d in combined["by_role"].items()}})
     assert any("patient (2g) adapt on" in row for row in rows) and any("patient adapt off" in row for row in rows)
+
+
+def test_a_switch_on_a_stream_that_froze_around_it_reports_that_freeze(window: dict[str, Any]) -> None:
+    doctor = next(s for s in window["summaries"] if s["role"] == "doctor")
+    [video] = doctor["video"]
+    [[freeze_end, freeze_ms]] = video["freeze_times"]  # the one freeze this recorded stream had
+    doctor["quality_events"] = [
+        {"t": freeze_end - 0.5, "producer_id": video["producer_id"], "kind": "video", "tier": "T2",
+         "reason": "network", "width": 320, "height": 180, "estimate_kbps": 300},
+    ]
+    roles = by_role(window["summaries"], window["rtp"], 4.0, [])
+    [switch] = roles["doctor"]["switches"]
+    assert switch["to"] == "T2" and switch["freeze_ms"] == freeze_ms > 0
+    assert switch["seconds_after_link_change"] is None, "no schedule, no link change"
