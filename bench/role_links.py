@@ -77,13 +77,16 @@ class RoleLinks:
     def describe(self, role: str | None = None) -> str:
         """`2g`, `doctor=lan,patient=2g`, or one role's `0:3g,20:2g` (for the report and the table)."""
         if role is not None:
-            steps = self.schedules.get(role)
-            if not steps:
+            if not self.schedules.get(role):
                 return self.profiles[role].name
-            return ",".join(f"{step.at_s:g}:{step.profile.name}" for step in steps)
-        if self.uniform:
+            return ",".join(f"{at:g}:{profile.name}" for at, profile in self.steps(role))
+        if self.uniform and not self.schedules:
             return next(iter(self.profiles.values())).name
-        return ",".join(f"{role}={profile.name}" for role, profile in self.profiles.items())
+        return ",".join(f"{role}={self.describe(role)}" for role in self.profiles)
+
+    def steps(self, role: str) -> list[tuple[float, LinkProfile]]:
+        """The role's link over the window: (from second, profile), the first at 0."""
+        return [(0.0, self.initial(role)), *((step.at_s, step.profile) for step in self.changes(role))]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for a worker process's JSON config (`from_dict` reads it back)."""

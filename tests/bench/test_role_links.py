@@ -96,7 +96,11 @@ def test_a_schedule_sets_the_initial_link_the_changes_and_the_plan_of_its_weakes
     assert links.initial("doctor") == PROFILES["lan"] and not links.shaped("doctor") and links.shaped("patient")
     later = parse_role_links("lan", ["doctor=10:2g"])
     assert later.initial("doctor") == PROFILES["lan"] and later.shaped("doctor"), "a lan role scheduled onto 2g needs a link"
-    assert links.describe() == "patient=4g,doctor=lan" and links.describe("patient") == "0:3g,20:2g,40:3g"
+    assert links.describe("patient") == "0:3g,20:2g,40:3g" and links.describe("doctor") == "lan"
+    assert links.describe() == "patient=0:3g,20:2g,40:3g,doctor=lan"
+    assert parse_role_links("doctor=lan,patient=2g").describe() == "patient=2g,doctor=lan"
+    assert parse_role_links("2g").describe() == "2g"
+    assert parse_role_links("2g", ["30:3g"]).describe("patient") == "0:2g,30:3g", "the initial link is named too"
     assert RoleLinks.from_dict(links.to_dict()) == links
 
 
