@@ -151,12 +151,16 @@ def test_mixed_links_with_adaptation_both_report_each_role_beside_its_forwarding
     assert "streams" in report and "streams" not in report["baseline"]
 
 
-def test_a_schedule_reshapes_the_patients_link_during_the_window(tmp_path: Path) -> None:
-    report = _consults(tmp_path, "--consults", "1", "--seconds", "4", "--profile", "doctor=lan",
+def test_a_schedule_reshapes_the_patients_links_during_the_window_from_each_worker(tmp_path: Path) -> None:
+    report = _consults(tmp_path, "--consults", "2", "--workers", "2", "--seconds", "4", "--profile", "doctor=lan",
                        "--schedule", "0:rate=1M,delay=100ms,2:rate=1M,delay=20ms")
     assert report["schedule"] == {"patient": "0:rate=1M,delay=100ms,2:rate=1M,delay=20ms"}
-    [change] = report["link_changes"]
-    assert change["role"] == "patient" and change["at_s"] == 2 and 1.9 <= change["t"] <= 2.6
+    assert report["shaper"]["links"] == 2, "one link per patient, none for the doctors on lan"
+    changes = report["link_changes"]
+    assert len(changes) == 2, "each worker reshapes its own patient's link"
+    for change in changes:
+        assert change["role"] == "patient" and change["at_s"] == 2 and change["links"] == 1
+        assert 1.9 <= change["t"] <= 2.6
     down = report["shaper"]["measured"]["down"]
     # The link's two profiles are judged apart: 100 ms before the step, 20 ms after (p50 over both segments).
     assert 20 <= down["added_delay_ms_p50"] <= 100
