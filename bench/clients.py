@@ -140,11 +140,20 @@ class ClientGroup:
                                       "links": len(self.role_links[role])})
 
     async def tick(self) -> dict[str, Any]:
-        """Frames decoded so far in the window, and the latencies measured since the last tick."""
-        probes = [probe for p in self.participants for probe in p.video.values()]
-        fresh = [ms for probe in probes for ms in probe.latency_ms[self._cursors.get(id(probe), 0):]]
-        self._cursors = {id(probe): len(probe.latency_ms) for probe in probes}
-        return {"frames": sum(probe.frames for probe in probes), "streams": len(probes), "latencies": fresh}
+        """Frames decoded so far in the window and the latencies measured since the last tick, in all and
+        per receiving role (`roles`)."""
+        roles: dict[str, dict[str, Any]] = {}
+        cursors: dict[int, int] = {}
+        for participant in self.participants:
+            entry = roles.setdefault(participant.role, {"frames": 0, "streams": 0, "latencies": []})
+            for probe in participant.video.values():
+                entry["frames"] += probe.frames
+                entry["streams"] += 1
+                entry["latencies"] += probe.latency_ms[self._cursors.get(id(probe), 0):]
+                cursors[id(probe)] = len(probe.latency_ms)
+        self._cursors = cursors
+        return {"frames": sum(r["frames"] for r in roles.values()), "streams": sum(r["streams"] for r in roles.values()),
+                "latencies": [ms for r in roles.values() for ms in r["latencies"]], "roles": roles}
 
     async def close_window(self) -> dict[str, Any]:
         """Everything measured in the window, as plain data."""

@@ -120,6 +120,28 @@ def _machine_load(cpu0: dict[str, Any], cpu1: dict[str, Any], wall: float, ours:
     }
 
 
+def _role_points(ticks: list[dict[str, Any]], frames_last: dict[str, int], interval: float) -> dict[str, Any]:
+    """One timeline point per receiving role: fps per stream and g2g p50 since the last point.
+    Updates `frames_last` (role → frames decoded at the last point)."""
+    roles: dict[str, dict[str, Any]] = {}
+    for tick in ticks:
+        for role, entry in tick["roles"].items():
+            merged = roles.setdefault(role, {"frames": 0, "streams": 0, "latencies": []})
+            merged["frames"] += entry["frames"]
+            merged["streams"] += entry["streams"]
+            merged["latencies"] += entry["latencies"]
+    points = {}
+    for role, entry in roles.items():
+        fresh = entry["latencies"]
+        points[role] = {
+            "fps": round((entry["frames"] - frames_last.get(role, 0)) / interval / entry["streams"], 2)
+            if entry["streams"] and interval > 0 else 0.0,
+            "g2g_ms_p50": float(np.percentile(fresh, 50)) if fresh else None,
+        }
+        frames_last[role] = entry["frames"]
+    return points
+
+
 class Consults:
     """The synthetic consultations against one server, spread over client groups, measured in windows.
 
@@ -184,6 +206,7 @@ class Consults:
         t0 = last = time.monotonic()
         timeline: list[dict[str, Any]] = []
         frames_last = 0
+        role_frames_last: dict[str, int] = {}
         while (elapsed := time.monotonic() - t0) < seconds:
             await asyncio.sleep(min(1.0, seconds - elapsed))
             ticks = await asyncio.gather(*(group.tick() for group in self.groups))
@@ -197,6 +220,7 @@ class Consults:
                 "fps": round((frames - frames_last) / (now - last) / streams, 2) if streams else 0.0,
                 "server_cpu_pct": _cpu_pct(cpu_last["server"], cpu["server"], now - last),
                 "generator_cpu_pct": _cpu_pct(sum(cpu_last["generator"]), sum(cpu["generator"]), now - last),
+                "by_role": _role_points(ticks, role_frames_last, now - last),
             })
             frames_last, cpu_last, last = frames, cpu, now
             progress(f"measuring {_bar(now - t0, seconds)} {now - t0:4.0f}/{seconds:g} s, "

@@ -239,7 +239,13 @@ def plot(report: dict[str, Any], path: str) -> None:
     axes[0].plot(t, [p["g2g_ms_p95"] for p in timeline], label="p95")
     axes[0].set_ylabel("glass-to-glass (ms)")
     axes[0].legend(loc="upper right")
-    axes[1].plot(t, [p["fps"] for p in timeline])
+    axes[1].plot(t, [p["fps"] for p in timeline], label="all")
+    roles = sorted({role for p in timeline for role in p.get("by_role", {})})
+    if len(roles) > 1:  # what each role received: the weak side's reception is the point of a mixed run
+        for role in roles:
+            axes[1].plot(t, [p.get("by_role", {}).get(role, {}).get("fps") for p in timeline], label=f"{role} receives",
+                         linewidth=1)
+        axes[1].legend(loc="upper right")
     axes[1].set_ylabel("fps per stream")
     axes[2].plot(t, [p["server_cpu_pct"] for p in timeline], label="server")
     axes[2].plot(t, [p["generator_cpu_pct"] for p in timeline], label="generator")

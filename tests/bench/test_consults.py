@@ -149,11 +149,15 @@ def test_mixed_links_with_adaptation_both_report_each_role_beside_its_forwarding
         # One shaped link in each media path now (the patient's): about 100 ms, not 200, plus the rest.
         assert 100 <= run["g2g_ms"]["p50"] <= 350
     assert "streams" in report and "streams" not in report["baseline"]
+    point = report["timeline"][-1]["by_role"]
+    assert set(point) == {"patient", "doctor"} and all(p["fps"] > 5 for p in point.values())
 
 
 def test_a_schedule_reshapes_the_patients_links_during_the_window_from_each_worker(tmp_path: Path) -> None:
+    png = tmp_path / "out.png"
     report = _consults(tmp_path, "--consults", "2", "--workers", "2", "--seconds", "4", "--profile", "doctor=lan",
-                       "--schedule", "0:rate=1M,delay=100ms,2:rate=1M,delay=20ms")
+                       "--schedule", "0:rate=1M,delay=100ms,2:rate=1M,delay=20ms", "--plot", str(png))
+    assert png.read_bytes()[:4] == b"\x89PNG"
     assert report["schedule"] == {"patient": "0:rate=1M,delay=100ms,2:rate=1M,delay=20ms"}
     assert report["shaper"]["links"] == 2, "one link per patient, none for the doctors on lan"
     changes = report["link_changes"]
