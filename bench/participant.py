@@ -99,6 +99,8 @@ class Participant:
         self.plis = 0
         self._rtp: dict[int, StreamCount] = {}
         self.error: str | None = None
+        #: when and why the server removed this participant from its room (`left` with a reason), if it did
+        self.removed: dict[str, Any] | None = None
         self._factory = peer_connection_factory
         self._client: SignalingClient | None = None
         self._peer: RoomPeer | None = None
@@ -113,7 +115,7 @@ class Participant:
 
         self._opened = time.time()
         client = SignalingClient(self.url) if self._factory is None else SignalingClient(self.url, self._factory)
-        client.listeners.append(self.quality)
+        client.listeners += [self.quality, self._removed]
         self._client = await client.connect()
         self._peer = await self._client.join(self.room, self.token)
         self._peer.on_track = self._on_track
@@ -122,6 +124,13 @@ class Participant:
             PreencodedVideoTrack(plan.width, plan.height, plan.fps, plan.video_bps),
             PreencodedAudioTrack(plan.audio_bps),
         )
+
+    def _removed(self, message: dict[str, Any]) -> None:
+        """The server removing this participant (`connection_failed`, `media_timeout`, `replaced`) ends its
+        consultation while its client may still look connected: a failure of the run, said so."""
+        if message.get("type") == "left" and message.get("reason") and message.get("room") == self.room:
+            self.removed = {"t": time.time(), "reason": message["reason"]}
+            self.error = f"removed from the room by the server ({message['reason']})"
 
     def _sender_role(self, participant_id: Any) -> str:
         """The bench role of the participant publishing a track (from its identity, `ROLE-INDEX`)."""
@@ -254,6 +263,7 @@ class Participant:
             "nacked_packets": self.nacked_packets,
             "plis": self.plis,
             "error": self.error,
+            "removed": self.removed,
         }
 
     async def close(self) -> None:
