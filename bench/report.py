@@ -86,7 +86,8 @@ def by_role(
         found: list[dict[str, Any]] = []
         for s in mine:
             start, end = s["window"]
-            for kind, tiers in tier_seconds(s["received"], s["quality_events"], start, end).items():
+            removed_at = s["removed"]["t"] if s.get("removed") else None
+            for kind, tiers in tier_seconds(s["received"], s["quality_events"], start, end, removed_at).items():
                 for tier, value in tiers.items():
                     seconds.setdefault(kind, {})[tier] = round(seconds.get(kind, {}).get(tier, 0.0) + value, 2)
             freezes = {v["producer_id"]: v["freeze_times"] for v in s["video"] if "producer_id" in v}

@@ -54,16 +54,26 @@ def _timeline(
     return spans
 
 
+REMOVED = "removed"
+"""The pseudo-tier of the time after the server removed the receiver from its room."""
+
+
 def tier_seconds(
-    streams: list[dict[str, Any]], events: list[dict[str, Any]], start: float, end: float
+    streams: list[dict[str, Any]], events: list[dict[str, Any]], start: float, end: float,
+    removed_at: float | None = None,
 ) -> dict[str, dict[str, float]]:
     """Seconds each kind of received stream spent on each tier in the window, summed over `streams`
-    (each `{producer_id, kind}`), e.g. `{"video": {"T0": 12.0, "T2": 8.0}, "audio": {"full": 20.0}}`."""
+    (each `{producer_id, kind}`), e.g. `{"video": {"T0": 12.0, "T2": 8.0}, "audio": {"full": 20.0}}`.
+    After `removed_at` (the server dropped the receiver) the time counts as `removed`, not as a tier."""
     totals: dict[str, dict[str, float]] = {}
+    cut = end if removed_at is None else max(start, min(end, removed_at))
     for stream in streams:
         per_kind = totals.setdefault(stream["kind"], {})
-        for since, until, tier, _ in _timeline(stream["producer_id"], stream["kind"], events, start, end):
-            per_kind[tier] = round(per_kind.get(tier, 0.0) + until - since, 2)
+        for since, until, tier, _ in _timeline(stream["producer_id"], stream["kind"], events, start, cut):
+            if until > since:
+                per_kind[tier] = round(per_kind.get(tier, 0.0) + until - since, 2)
+        if cut < end:
+            per_kind[REMOVED] = round(per_kind.get(REMOVED, 0.0) + end - cut, 2)
     return totals
 
 

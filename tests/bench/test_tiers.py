@@ -87,3 +87,11 @@ def test_a_video_switch_reports_the_longest_freeze_of_that_stream_around_it() ->
     # 1.2 s freeze ending 1.3 s after the down-switch counts; the one at 30 s is no switch's;
     # before the up-switch, the 200 ms one ending 0.9 s before it counts, the 900 ms one ending 1.5 s before does not.
     assert by_kind == {("video", 20.2): 1200, ("video", 40.0): 200, ("audio", 20.2): None}
+
+
+def test_time_after_the_server_removed_the_receiver_counts_as_removed_not_as_a_tier() -> None:
+    events = [quality(START + 10, "pr-5", "video", "T3"), quality(START + 50, "pr-5", "video", "T2")]
+    seconds = tier_seconds(STREAMS, events, START, END, removed_at=START + 30)
+    assert seconds == {"video": {"T0": 10.0, "T3": 20.0, "removed": 30.0}, "audio": {"full": 30.0, "removed": 30.0}}
+    assert tier_seconds(STREAMS, [], START, END, removed_at=START - 1) == {
+        "video": {"removed": 60.0}, "audio": {"removed": 60.0}}
