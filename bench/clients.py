@@ -1,9 +1,10 @@
 """A group of synthetic consultations run by one process: the unit a load-generator worker owns.
 
 `ClientGroup` creates the participants of each consultation it is given (patient, doctor and, with a
-third party, a hub specialist), gives each its own shaped link when its role's profile needs one,
-reshapes those links at the role's schedule steps during the window, and measures in windows. Its methods return plain data, so a worker process can send them to the coordinator
-unchanged (`bench.worker`).
+third party, a hub specialist), each played by the kind of client its role asks for (`bench.members`),
+gives each its own shaped link when its role's link needs one, reshapes those links at the role's
+schedule steps during the window, and measures in windows. Its methods return plain data, so a worker
+process can send them to the coordinator unchanged (`bench.worker`).
 """
 
 from __future__ import annotations

@@ -1,12 +1,16 @@
 """`vaidya-bench consults`: N concurrent consultations over an emulated link, measured as a clinician sees them.
 
 Each consultation is a patient and a doctor (plus, with `--third-party`, a hub specialist) in their own
-room (`bench.clients`; spread over `--workers` processes, `bench.worker`): real aiortc clients that publish pre-encoded stamped video and marked Opus sized for the link
-(`MediaPlan`) and receive each other. With a shaped profile every client gets its own link in the
+room (`bench.clients`; spread over `--workers` processes, `bench.worker`): real aiortc clients that
+publish pre-encoded stamped video and marked Opus sized for their role's link (`MediaPlan`) and receive
+each other. Each role has its own link (`--profile doctor=lan,patient=2g`, `bench.role_links`), which a
+`--schedule` may change during the window; every client on a shaped link gets its own link in the
 shaping relay (its own process), in both directions. The server is started as its own process
-(`vaidya serve` on a free port) unless `--url` names a running one. After the last consultation has
-joined, one window of `--seconds` is measured; the report aggregates every received stream and names
-the shaper and what it measured the links to be. `bench.capacity` reuses `Consults` to ramp.
+(`vaidya serve` on a free port, adaptation on or off: `--adapt`; `both` runs the same load twice, the
+forwarding-only run first as the baseline) unless `--url` names a running one. After the last
+consultation has joined, one window of `--seconds` is measured; the report aggregates every received
+stream, per receiving role too, and names the shaper and what it measured the links to be.
+`bench.capacity` reuses `Consults` to ramp.
 """
 
 from __future__ import annotations
