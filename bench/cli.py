@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import capacity, consults, forward
+from . import capacity, consults, forward, transcode
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,6 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     forward.add_parser(sub)
     consults.add_parser(sub)
     capacity.add_parser(sub)
+    transcode.add_parser(sub)
     return parser
 
 

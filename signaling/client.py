@@ -103,6 +103,15 @@ class RoomPeer:
     async def resume(self, kind: str | None = None) -> dict[str, Any]:
         return await self.client.request({"type": "resume", "room": self.room, "kind": kind})
 
+    async def pin(self, participant_id: str, tier: str | None) -> dict[str, Any]:
+        """As a doctor: cap the video tier another participant receives (None lifts the cap)."""
+        return await self.client.request({"type": "pin", "room": self.room, "participant_id": participant_id,
+                                          "tier": tier})
+
+    async def save_data(self, enabled: bool) -> dict[str, Any]:
+        """Cap what this participant receives at the low-data tier, or lift that cap."""
+        return await self.client.request({"type": "save-data", "room": self.room, "enabled": enabled})
+
     async def leave(self) -> None:
         if self.room in self.client.rooms:
             await self.client.request({"type": "leave", "room": self.room})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import secrets
 import tomllib
@@ -46,6 +47,9 @@ class Config:
     #: Adapt what each subscriber receives to its link (docs/adaptive.md): transcoded tiers, audio-only
     #: floor, retransmissions inside a budget. Off: every subscriber gets the original streams.
     adaptive: bool = True
+    #: Overrides of the quality ladder's tiers, e.g. `[ladder.T2] kbps = 120` (docs/adaptive.md); as JSON
+    #: in VAIDYA_LADDER.
+    ladder: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
         if not (0 <= self.port <= 65535):
@@ -56,6 +60,12 @@ class Config:
             raise ConfigError("ws_rate_burst and ws_rate_per_s must be positive")
         if self.secret and len(self.secret) < 32:
             raise ConfigError("the secret must be at least 32 characters")
+        from media.adaptive.ladder import ladder_from_config
+
+        try:
+            ladder_from_config(self.ladder)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"ladder: {exc}") from None
 
     @property
     def base_url(self) -> str:
@@ -77,6 +87,11 @@ def _coerce(name: str, value: Any) -> Any:
         return int(value)
     if kind == "float":
         return float(value)
+    if kind.startswith("dict"):
+        value = json.loads(value) if isinstance(value, str) else value
+        if not isinstance(value, dict):
+            raise ValueError(f"{name} must be a table")
+        return value
     return str(value)
 
 

@@ -77,6 +77,21 @@ def _candidate(value: Any) -> dict[str, Any] | None:
     return {"candidate": line, "sdpMid": mid, "sdpMLineIndex": index}
 
 
+TIERS = ("T0", "T1", "T2", "T3", "A")
+
+
+def _tier(value: Any) -> str | None:
+    if value is None or value in TIERS:
+        return value
+    raise ValueError(f"tier must be one of {', '.join(TIERS)} or null")
+
+
+def _bool(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false")
+    return value
+
+
 def _pc(value: Any) -> str:
     if value not in ("publish", "subscribe"):
         raise ValueError('pc must be "publish" or "subscribe"')
@@ -92,8 +107,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "pause": {"room": _room_name, "kind": _kind},
     "resume": {"room": _room_name, "kind": _kind},
     "leave": {"room": _room_name},
+    "pin": {"room": _room_name, "participant_id": lambda v: _string(v, "participant_id", 64), "tier": _tier},
+    "save-data": {"room": _room_name, "enabled": lambda v: _bool(v, "enabled")},
 }
-OPTIONAL_NULLABLE = {"kind", "candidate", "token"}
+OPTIONAL_NULLABLE = {"kind", "candidate", "token", "tier"}
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from media.adaptive.ladder import Ladder
+from media.adaptive.renditions import Renditions
 from media.sfu.stats import ForwardingTotals
 
 from .room import Room
 
 
 class RoomRegistry:
-    def __init__(self) -> None:
+    def __init__(self, ladder: Ladder | None = None) -> None:
+        """`ladder`: adapt to weak links with it (every room gets its Renditions); None forwards only."""
+        self._ladder = ladder
         self._rooms: dict[str, Room] = {}
         self._closed_totals = ForwardingTotals()
 
@@ -19,6 +23,8 @@ class RoomRegistry:
         room = self._rooms.get(name)
         if room is None:
             room = self._rooms[name] = Room(name)
+            if self._ladder is not None:
+                room.renditions = Renditions(room.router, self._ladder)
         return room
 
     def release(self, room: Room) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from media.adaptive.allocator import StreamAllocator
+from media.adaptive.renditions import Renditions
 from media.sfu.producer import Producer
 from media.sfu.router import Router
 from media.sfu.transport import PublishTransport, SubscribeTransport
@@ -30,6 +33,10 @@ class Participant:
     id: str = field(default_factory=lambda: f"p-{next(_ids):x}")
     publish: PublishTransport | None = None
     subscribe: SubscribeTransport | None = None
+    #: what this participant receives, adapted to its link (None when the server only forwards)
+    allocator: StreamAllocator | None = None
+    #: the task telling this publisher what its own link carries (None when the server only forwards)
+    uplink: asyncio.Task[None] | None = None
     left: bool = False
     #: packets counted over this participant's producers at the last liveness check, and when they last grew
     media_packets: int = -1
@@ -59,6 +66,8 @@ class Room:
     def __init__(self, name: str) -> None:
         self.name = name
         self.router = Router(name)
+        #: shared transcoded renditions of this room's producers (None when the server only forwards)
+        self.renditions: Renditions | None = None
         self.participants: dict[str, Participant] = {}
 
     def by_identity(self, identity: str) -> Participant | None:
@@ -81,4 +90,6 @@ class Room:
         return not self.participants
 
     def close(self) -> None:
+        if self.renditions is not None:
+            self.renditions.close()
         self.router.close()

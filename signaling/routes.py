@@ -36,9 +36,12 @@ async def room_page(request: web.Request) -> web.StreamResponse:
 
 def setup(app: web.Application) -> None:
     """Mount signaling's routes."""
+    from media.adaptive.ladder import ladder_from_config
+
     from .registry import RoomRegistry
 
-    registry = RoomRegistry()
+    config = app[keys.CONFIG]
+    registry = RoomRegistry(ladder_from_config(config.ladder) if config.adaptive else None)
     app[keys.REGISTRY] = registry
 
     async def close_rooms(app: web.Application) -> None:

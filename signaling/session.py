@@ -13,6 +13,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from media.adaptive.allocator import Quality, StreamAllocator
+from media.adaptive.uplink import UplinkBudget, UplinkGovernor, UplinkMeter, govern_uplink
 from media.sfu.aiortc_bridge import received_packets
 from media.sfu.transport import PublishTransport, SdpError, SubscribeTransport
 
@@ -143,7 +145,7 @@ class Session:
             return
         try:
             message = parse_message(text)
-            handler = getattr(self, "got_" + message.type)
+            handler = getattr(self, "got_" + message.type.replace("-", "_"))
             await handler(message)
         except ProtocolError as exc:
             self.send(error(exc.code, exc.message, exc.request_id, exc.room))
@@ -182,6 +184,11 @@ class Session:
                 on_failed=lambda: self._connection_failed(name),
                 on_change=lambda: self._renegotiate_soon(participant),
             )
+        if participant.subscribe is not None and room.renditions is not None:
+            allocator = participant.allocator = StreamAllocator(
+                room.renditions, on_quality=lambda consumer, quality: self._send_quality(name, quality))
+            participant.subscribe.on_consume.append(allocator.add)
+            allocator.start()
         room.participants[participant.id] = participant
         self.memberships[name] = participant
         self.send(
@@ -210,10 +217,15 @@ class Session:
             )
             if participant.subscribe is not None:
                 participant.publish.rtt_s = participant.subscribe.rtt_s
+            if room.renditions is not None:
+                self._govern_uplink(participant)
         try:
             sdp, added, removed = await participant.publish.handle_offer(message.fields["sdp"])
         except SdpError as exc:
             transport, participant.publish = participant.publish, None
+            if participant.uplink is not None:
+                participant.uplink.cancel()
+                participant.uplink = None
             gone = list(transport.producers.values())
             await transport.close()
             for producer in gone:
@@ -277,6 +289,50 @@ class Session:
         self.send({"type": "paused" if paused else "resumed", "request_id": message.request_id,
                    "room": message.room})
 
+    async def got_pin(self, message: Message) -> None:
+        participant = self._member(message)
+        if participant.grant.role.value != "doctor":
+            raise ProtocolError("forbidden", "only a doctor may pin what another participant receives",
+                                message.request_id, message.room)
+        target = participant.room.participants.get(message.fields["participant_id"])
+        if target is None:
+            raise ProtocolError("not_found", "no such participant in this room", message.request_id, message.room)
+        if target.allocator is None:
+            raise ProtocolError("bad_state", "this participant's quality is not adapted (adaptation is off, or it "
+                                "does not subscribe)", message.request_id, message.room)
+        target.allocator.set_pin(message.fields["tier"])
+        self.send({"type": "pinned", "request_id": message.request_id, "room": message.room})
+
+    async def got_save_data(self, message: Message) -> None:
+        participant = self._member(message)
+        if participant.allocator is None:
+            raise ProtocolError("bad_state", "adaptation is off on this server, or this token does not subscribe",
+                                message.request_id, message.room)
+        participant.allocator.set_save_data(message.fields["enabled"])
+        self.send({"type": "save-data", "request_id": message.request_id, "room": message.room,
+                   "enabled": message.fields["enabled"]})
+
+    def _govern_uplink(self, participant: Participant) -> None:
+        """Tell this publisher what its own link carries (uplink-budget), and cap the REMB it gets."""
+        transport, renditions = participant.publish, participant.room.renditions
+        assert transport is not None and renditions is not None
+        governor = UplinkGovernor(renditions.ladder)
+        transport.remb_cap = governor.remb_cap
+        meter = UplinkMeter(lambda: transport.taps.values())
+        room = participant.room.name
+
+        async def send_budget(budget: UplinkBudget) -> None:
+            self.send({"type": "uplink-budget", "room": room, **budget.message_fields()})
+
+        if participant.uplink is not None:
+            participant.uplink.cancel()
+        participant.uplink = asyncio.ensure_future(govern_uplink(governor, meter, send_budget))
+
+    def _send_quality(self, room: str, quality: Quality) -> None:
+        self.send({"type": "quality", "room": room, "producer_id": quality.producer_id, "kind": quality.kind,
+                   "tier": quality.tier, "reason": quality.reason, "width": quality.width,
+                   "height": quality.height, "estimate_kbps": quality.estimate_kbps})
+
     async def got_leave(self, message: Message) -> None:
         self._member(message)
         await self.leave_room(message.room)
@@ -293,6 +349,10 @@ class Session:
         room = participant.room
         room.participants.pop(participant.id, None)
         producers = participant.producers()
+        if participant.allocator is not None:
+            participant.allocator.close()
+        if participant.uplink is not None:
+            participant.uplink.cancel()
         if participant.publish is not None:
             await participant.publish.close()
         if participant.subscribe is not None:

@@ -46,7 +46,9 @@ class AudioTier:
     """The shared low-rate audio rendition: mono Opus with in-band FEC in long packets."""
 
     name: str = "A-low"
-    kbps: int = 14
+    #: libopus (1.6) adds in-band FEC only from ~16 kbit/s, and only when told to expect heavy loss:
+    #: at 14 kbit/s it never does (see media/adaptive/audio_codec.py).
+    kbps: int = 16
     ptime_ms: int = 60
     fec: bool = True
 

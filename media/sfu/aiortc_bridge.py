@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import aioice.ice
 from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
@@ -36,6 +36,16 @@ MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
 RtpHandler = Callable[[RtpPacket, int], Awaitable[None]]
+
+
+class ReportBlock(Protocol):
+    """One receiver-report block about a stream we send (RFC 3550 §6.4.1), as aiortc parses it."""
+
+    ssrc: int
+    fraction_lost: int
+    packets_lost: int
+    highest_sequence: int
+    jitter: int
 
 
 def restrict_host_addresses(addresses: list[str]) -> None:
@@ -108,7 +118,9 @@ class ReceiverTap:
     """Takes RTP packets from an aiortc receiver before depacketizing, jitter buffering and decoding.
 
     Keeps what a receiver owes its sender: receiver-report statistics, REMB estimates, RTX unwrapping.
-    Sender reports from the publisher are passed on so subscribers can keep lip sync.
+    Sender reports from the publisher are passed on so subscribers can keep lip sync. `remb_cap`, when
+    given, bounds the REMB sent upstream (the estimator is delay-based and blind to loss). What it sees of
+    the publisher's link is readable: `remb_bps`, `bytes_received`, `packet_counts()`.
     """
 
     def __init__(
@@ -116,10 +128,19 @@ class ReceiverTap:
         receiver: RTCRtpReceiver,
         on_rtp: RtpHandler,
         on_sender_report: Callable[[int, int, int], None],
+        remb_cap: Callable[[], int | None] | None = None,
     ) -> None:
         self._receiver = receiver
         self._on_rtp = on_rtp
         self._on_sender_report = on_sender_report
+        self._remb_cap = remb_cap
+        self.kind: str = receiver._RTCRtpReceiver__kind
+        #: the estimator's latest estimate of the publisher's link (bit/s), before any cap
+        self.remb_bps: int | None = None
+        #: the latest REMB actually sent upstream (bit/s)
+        self.remb_sent_bps: int | None = None
+        #: RTP payload and padding bytes received, retransmissions included
+        self.bytes_received = 0
         self._codecs: dict[int, RTCRtpCodecParameters] = {}
         self._rtx_ssrc: dict[int, int] = {}
         self._streams: dict[int, StreamStatistics] = receiver._RTCRtpReceiver__remote_streams
@@ -156,6 +177,7 @@ class ReceiverTap:
         if stream is None:
             stream = self._streams[packet.ssrc] = StreamStatistics(codec.clockRate)
         stream.add(packet)
+        self.bytes_received += len(packet.payload) + packet.padding_size
 
         if self._estimator is not None and packet.extensions.abs_send_time is not None:
             remb = self._estimator.add(
@@ -166,8 +188,14 @@ class ReceiverTap:
             )
             rtcp_ssrc = self._receiver._RTCRtpReceiver__rtcp_ssrc
             if remb is not None and rtcp_ssrc is not None:
+                bitrate, ssrcs = remb
+                self.remb_bps = bitrate
+                cap = self._remb_cap() if self._remb_cap is not None else None
+                if cap is not None:
+                    bitrate = min(bitrate, cap)
+                self.remb_sent_bps = bitrate
                 await self._receiver._send_rtcp(
-                    RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb))
+                    RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(bitrate, ssrcs))
                 )
 
         if is_rtx(codec):
@@ -181,6 +209,16 @@ class ReceiverTap:
         if not packet.payload:
             return  # padding-only probe
         await self._on_rtp(packet, arrival_time_ms)
+
+    def packet_counts(self) -> tuple[int, int]:
+        """(expected, received) media packets so far, from sequence numbers; repairs (RTX) not counted,
+        so the difference is what the publisher's link lost."""
+        expected = received = 0
+        for ssrc, stream in self._streams.items():
+            if ssrc not in self._rtx_ssrc and stream.max_seq is not None:
+                expected += stream.packets_expected
+                received += stream.packets_received
+        return expected, received
 
     async def send_pli(self) -> None:
         if self.media_ssrc is not None:
@@ -207,8 +245,8 @@ class SenderPort:
         self.ready = asyncio.Event()
         self.on_nack: Callable[[list[int]], Awaitable[None]] | None = None
         self.on_keyframe_request: Callable[[], None] | None = None
-        self.on_remb: Callable[[int], None] | None = None
-        self.on_receiver_report: Callable[[int, int], None] | None = None
+        self.on_remb: Callable[[int, list[int]], None] | None = None
+        self.on_receiver_report: Callable[[ReportBlock], None] | None = None
         self._original_rtcp = sender._handle_rtcp_packet
         original_send = sender.send
 
@@ -263,7 +301,7 @@ class SenderPort:
             if self.on_receiver_report:
                 for report in packet.reports:
                     if report.ssrc == self.ssrc:
-                        self.on_receiver_report(report.fraction_lost, report.packets_lost)
+                        self.on_receiver_report(report)
         elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             if self.on_nack:
                 await self.on_nack(packet.lost)
@@ -276,4 +314,4 @@ class SenderPort:
             except ValueError:
                 return
             if self.ssrc in ssrcs and self.on_remb:
-                self.on_remb(bitrate)
+                self.on_remb(bitrate, ssrcs)

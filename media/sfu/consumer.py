@@ -16,17 +16,28 @@ from typing import TYPE_CHECKING, Protocol
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
-from .aiortc_bridge import SenderPort
+from .aiortc_bridge import ReportBlock, SenderPort
 from .keyframe import keyframe_detector
 from .nack import RetransmitGate, seq_newer
 from .packet_cache import PacketCache
-from .rtp_writer import RtpWriter
+from .rtp_writer import RtpWriter, abs_send_time_now
+from .vp8_picture_id import PictureIdRewriter
 
 if TYPE_CHECKING:
     from .router import Router
 
 #: While waiting for a keyframe, ask again this often (a PLI can be lost too).
 KEYFRAME_RETRY_S = 1.0
+#: A packet older than this (behind the newest one sent) would reach the subscriber too late to be played:
+#: it is not resent. Chromium's video jitter buffer holds frames for well under a second; NetEq far less.
+MAX_RESEND_AGE_S = {"video": 1.0, "audio": 0.25}
+
+
+class RetransmitBudget(Protocol):
+    """A subscriber's allowance for resends, shared by all its consumers (media/adaptive's estimate
+    sets it); without one, resends are limited only per packet."""
+
+    def take(self, nbytes: int, kind: str) -> bool: ...
 
 
 class Source(Protocol):
@@ -51,9 +62,20 @@ class ConsumerStats:
     nacked: int = 0
     retransmitted: int = 0
     retransmits_suppressed: int = 0
+    retransmits_too_old: int = 0
+    retransmits_over_budget: int = 0
+    retransmitted_bytes: int = 0
+    probe_bytes: int = 0
     keyframe_requests: int = 0
     remb_bps: int | None = None
+    #: the streams the latest REMB covers (Chromium: all of a connection's; aiortc: one receiver's)
+    remb_ssrcs: tuple[int, ...] = ()
     fraction_lost: int = 0
+    #: from the subscriber's latest receiver report for this stream
+    packets_lost: int = 0
+    highest_sequence: int = 0
+    jitter: int = 0
+    reports: int = 0
 
 
 class Consumer:
@@ -70,6 +92,9 @@ class Consumer:
         self.closed = False
         self.stats = ConsumerStats()
         self.on_close: list[Callable[[], None]] = []
+        #: called after each REMB or receiver report from the subscriber (the link estimator listens)
+        self.on_feedback: Callable[[Consumer], None] | None = None
+        self.retransmit_budget: RetransmitBudget | None = None
         self._is_keyframe = keyframe_detector(source.codec.mimeType)
         self._writer: RtpWriter | None = None
         self._gate = RetransmitGate()
@@ -83,6 +108,8 @@ class Consumer:
         self._rtx_seq = random.getrandbits(16)
         self._sr_seen: tuple[int, int] | None = None
         self._keyframe_asked_at = 0.0
+        self._pictures = PictureIdRewriter() if source.codec.mimeType.lower() == "video/vp8" else None
+        self._last_payload: bytes | None = None  # as last sent: where a switch continues picture ids from
         port.on_nack = self._on_nack
         port.on_keyframe_request = self.request_keyframe
         port.on_remb = self._on_remb
@@ -129,6 +156,9 @@ class Consumer:
             if sr is not None:
                 self.port.set_sender_report_reference(sr[0], (sr[1] + self._ts_offset) & 0xFFFFFFFF)
         payload = packet.payload
+        if self._pictures is not None and self._pictures.active:
+            payload = self._pictures.rewrite(payload)
+        self._last_payload = payload
         try:
             await self.port.send(writer.write(packet.marker, out_seq, out_ts, payload, abs_send_time), len(payload))
         except ConnectionError:
@@ -140,6 +170,8 @@ class Consumer:
         """Begin forwarding at this packet, continuing the subscriber's numbering without a gap."""
         self._needs_keyframe = False
         self._epoch_start = packet.sequence_number
+        if self._pictures is not None:
+            self._pictures.restart(self._last_payload, packet.payload)
         if self._last_out_seq is None:
             self._seq_offset = (random.getrandbits(16) - packet.sequence_number) & 0xFFFF
             self._ts_offset = (random.getrandbits(32) - packet.timestamp) & 0xFFFFFFFF
@@ -196,6 +228,7 @@ class Consumer:
         if writer is None or self._epoch_start is None:
             return
         rtt = self.port.rtt
+        max_age = int(MAX_RESEND_AGE_S.get(self.kind, 1.0) * self.source.clock_rate)
         for out_seq in lost:
             self.stats.nacked += 1
             seq = (out_seq - self._seq_offset) & 0xFFFF
@@ -204,26 +237,67 @@ class Consumer:
             packet = self.source.cache.get(seq)
             if packet is None:
                 continue
+            out_ts = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+            age = (self._last_out_ts - out_ts) & 0xFFFFFFFF
+            if max_age < age < 0x80000000:
+                self.stats.retransmits_too_old += 1
+                continue
             if not self._gate.allow(out_seq, rtt):
                 self.stats.retransmits_suppressed += 1
                 continue
-            out_ts = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+            payload = packet.payload
+            if self._pictures is not None and self._pictures.active:
+                payload = self._pictures.rewrite(payload)
+            if self.retransmit_budget is not None and not self.retransmit_budget.take(len(payload), self.kind):
+                self.stats.retransmits_over_budget += 1
+                continue
             if self.port.rtx_payload_type is not None:
                 data = writer.write_rtx(
                     self.port.rtx_payload_type, self.port.rtx_ssrc, self._rtx_seq, out_seq,
-                    packet.marker, out_ts, packet.payload,
+                    packet.marker, out_ts, payload,
                 )
                 self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
             else:
-                data = writer.write(packet.marker, out_seq, out_ts, packet.payload, b"\x00\x00\x00")
+                data = writer.write(packet.marker, out_seq, out_ts, payload, b"\x00\x00\x00")
             try:
                 await self.port.resend(data)
             except ConnectionError:
                 return
             self.stats.retransmitted += 1
+            self.stats.retransmitted_bytes += len(data)
 
-    def _on_remb(self, bitrate: int) -> None:
+    async def send_probe(self, nbytes: int) -> int:
+        """Send about `nbytes` of padding on the retransmission stream (a bandwidth probe the subscriber
+        discards); returns the bytes sent, 0 where no RTX stream was negotiated."""
+        writer = self._writer
+        if writer is None or self.port.rtx_payload_type is None or nbytes <= 0:
+            return 0
+        sent = 0
+        abs_send_time = abs_send_time_now()
+        while sent < nbytes:
+            data = writer.write_padding(self.port.rtx_payload_type, self.port.rtx_ssrc, self._rtx_seq,
+                                        self._last_out_ts, min(255, nbytes - sent), abs_send_time)
+            self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
+            try:
+                await self.port.resend(data)
+            except ConnectionError:
+                break
+            sent += len(data)
+        self.stats.probe_bytes += sent
+        return sent
+
+    def _on_remb(self, bitrate: int, ssrcs: list[int]) -> None:
         self.stats.remb_bps = bitrate
+        self.stats.remb_ssrcs = tuple(ssrcs)
+        if self.on_feedback is not None:
+            self.on_feedback(self)
 
-    def _on_receiver_report(self, fraction_lost: int, packets_lost: int) -> None:
-        self.stats.fraction_lost = fraction_lost
+    def _on_receiver_report(self, report: ReportBlock) -> None:
+        stats = self.stats
+        stats.fraction_lost = report.fraction_lost
+        stats.packets_lost = report.packets_lost
+        stats.highest_sequence = report.highest_sequence
+        stats.jitter = report.jitter
+        stats.reports += 1
+        if self.on_feedback is not None:
+            self.on_feedback(self)

@@ -2,8 +2,9 @@
 
 Upstream, `NackScheduler` asks the publisher for each missing packet at most once per round trip and a
 few times in all (aiortc's own generator re-requests the whole missing set on every new gap).
-Downstream, `RetransmitGate` lets a packet be resent to a subscriber at most once per round trip
-(Chromium repeats its NACK for one lost packet ~50 times under congestion).
+Downstream, `RetransmitGate` lets a packet be resent to a subscriber at most once per round trip and
+twice in all (Chromium repeats its NACK for one lost packet ~50 times under congestion: on a lossy,
+congested link unbounded resends amplify the congestion that caused the loss).
 """
 
 from __future__ import annotations
@@ -63,20 +64,25 @@ class NackScheduler:
 
 
 class RetransmitGate:
-    """Allows one resend of a packet per round trip to one subscriber."""
+    """Allows a resend of a packet to one subscriber at most once per round trip and `max_tries` times."""
 
-    def __init__(self, capacity: int = 1024) -> None:
-        self._last: dict[int, float] = {}
+    def __init__(self, capacity: int = 1024, max_tries: int = 2) -> None:
+        self._sent: dict[int, list[float]] = {}  # seq -> [last resend time, resends]
         self._capacity = capacity
+        self._max_tries = max_tries
 
     def allow(self, seq: int, rtt_s: float | None, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
         interval = max((rtt_s or DEFAULT_RTT_S) * 1.2, MIN_INTERVAL_S)
-        last = self._last.get(seq)
-        if last is not None and now - last < interval:
-            return False
-        self._last[seq] = now
-        if len(self._last) > self._capacity:
-            for old in list(self._last)[: self._capacity // 2]:
-                del self._last[old]
+        entry = self._sent.get(seq)
+        if entry is not None:
+            if entry[1] >= self._max_tries or now - entry[0] < interval:
+                return False
+            entry[0] = now
+            entry[1] += 1
+            return True
+        self._sent[seq] = [now, 1]
+        if len(self._sent) > self._capacity:
+            for old in list(self._sent)[: self._capacity // 2]:
+                del self._sent[old]
         return True

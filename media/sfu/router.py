@@ -66,6 +66,11 @@ class Router:
     def consumers_of(self, source_id: str) -> list[Consumer]:
         return [c for c in self._consumers.get(source_id, ()) if isinstance(c, Consumer)]
 
+    def consumers_showing(self, producer_id: str) -> list[Consumer]:
+        """Every consumer of a producer, whether it forwards the original or one of its renditions."""
+        return [c for cs in self._consumers.values() for c in cs
+                if isinstance(c, Consumer) and c.producer_id == producer_id]
+
     def add_tap(self, source_id: str, tap: Tap) -> None:
         """Let `tap` see every packet the fan-out gives this source's consumers."""
         self._consumers.setdefault(source_id, []).append(tap)
@@ -82,16 +87,14 @@ class Router:
     # -- lifecycle hooks from children -------------------------------------------------------------
 
     def producer_resumed(self, producer: Producer) -> None:
-        for consumer in self._consumers.get(producer.id, ()):
+        for consumer in self.consumers_showing(producer.id):
             consumer.restart()
 
     def producer_closed(self, producer: Producer) -> None:
         if self.producers.pop(producer.id, None) is not None:
             self._closed_totals.add_producer(producer.stats)
-        consumers = [c for c in self._consumers.pop(producer.id, []) if isinstance(c, Consumer)]
-        # consumers moved onto one of this producer's tiers go with it
-        consumers += [c for cs in self._consumers.values() for c in cs
-                      if isinstance(c, Consumer) and c.producer_id == producer.id]
+        consumers = self.consumers_showing(producer.id)  # on the original or on one of its tiers
+        self._consumers.pop(producer.id, None)
         for consumer in consumers:
             consumer.close()
 

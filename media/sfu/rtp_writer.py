@@ -74,3 +74,17 @@ class RtpWriter:
             + struct.pack("!H", original_sequence_number)
             + payload
         )
+
+    def write_padding(self, payload_type: int, ssrc: int, sequence_number: int, timestamp: int, size: int,
+                      abs_send_time: bytes) -> bytes:
+        """A padding-only packet (a bandwidth probe) of `size` padding bytes (1–255), with our header
+        extensions so the subscriber's delay-based estimator sees it."""
+        size = max(1, min(255, size))
+        padding = b"\x00" * (size - 1) + bytes([size])
+        ext = self._fixed_ext + (self._ast_prefix + abs_send_time if self._ast_prefix else b"")
+        if not self._has_ext:
+            return _HEADER.pack(0xA0, payload_type, sequence_number, timestamp, ssrc) + padding
+        return b"".join((
+            _HEADER.pack(0xB0, payload_type, sequence_number, timestamp, ssrc),
+            _EXT_HEADER.pack(0xBEDE, self._ext_words), ext, self._padding, padding,
+        ))

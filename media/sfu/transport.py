@@ -74,7 +74,10 @@ class PublishTransport(_Transport):
         self.router = router
         self.owner_id = owner_id
         self.producers: dict[str, Producer] = {}  # mid -> producer
+        self.taps: dict[str, ReceiverTap] = {}  # mid -> what the publisher's link looks like from here
         self.rtt_s: Callable[[], float | None] = lambda: None
+        #: bounds the REMB sent to the publisher (an uplink governor's loss-based limit); None: no bound
+        self.remb_cap: Callable[[], int | None] = lambda: None
 
     async def handle_offer(self, sdp: str) -> tuple[str, list[Producer], list[Producer]]:
         """Apply an offer; return (answer SDP, producers added, producers removed)."""
@@ -90,6 +93,7 @@ class PublishTransport(_Transport):
             receiving = transceiver.direction in ("recvonly", "sendrecv") and remote_sends(transceiver)
             if mid in self.producers and not receiving:
                 producer = self.producers.pop(mid)
+                self.taps.pop(mid, None)
                 producer.close()
                 removed.append(producer)
             elif mid not in self.producers and receiving:
@@ -104,7 +108,8 @@ class PublishTransport(_Transport):
                 def on_sr(ssrc: int, ntp: int, rtp: int, holder: list[Producer] = holder) -> None:
                     holder[0].on_sender_report(ssrc, ntp, rtp)
 
-                tap = ReceiverTap(transceiver.receiver, on_rtp, on_sr)
+                tap = ReceiverTap(transceiver.receiver, on_rtp, on_sr, remb_cap=lambda: self.remb_cap())
+                self.taps[mid] = tap
                 producer = self.router.create_producer(
                     self.owner_id, transceiver.kind, codecs[0], tap, rtt_s=lambda: self.rtt_s()
                 )
@@ -145,6 +150,8 @@ class SubscribeTransport(_Transport):
         self.subscriber_id = subscriber_id
         self._slots: dict[str, _Slot] = {}  # consumer id -> slot
         self._on_change = on_change
+        #: told of every consumer this transport creates (the subscriber's stream allocator listens)
+        self.on_consume: list[Callable[[Consumer, Producer], None]] = []
         self.offer_pending = False
         self.dirty = False
 
@@ -153,11 +160,12 @@ class SubscribeTransport(_Transport):
         prefer_codec(transceiver, producer.codec)
         port = SenderPort(transceiver.sender)
         port.label(producer.owner_id, producer.id)
+        # A paused producer forwards nothing; its resume restarts this consumer at a keyframe.
         consumer = self.router.create_consumer(producer, self.subscriber_id, port)
-        if producer.paused:
-            consumer.pause()
         self._slots[consumer.id] = _Slot(consumer, transceiver, port)
         consumer.on_close.append(lambda: self._consumer_closed(consumer.id))
+        for listener in self.on_consume:
+            listener(consumer, producer)
         self._changed()
         return consumer
 

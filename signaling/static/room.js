@@ -1,6 +1,7 @@
 // The room page: camera and microphone in, one tile per other participant out.
 // All signaling lives in vaidya-client.js; this file only draws and handles buttons.
 import { VaidyaClient, readTokenClaims } from "./vaidya-client.js";
+import { loadWords, pickLanguage, qualityWords } from "./room-words.js";
 
 const ROLE_WORDS = { patient: "Patient", doctor: "Doctor", health_worker: "Health worker", observer: "Observer" };
 const ERROR_WORDS = {
@@ -11,14 +12,19 @@ const ERROR_WORDS = {
   replaced: "You joined this consultation from another tab or device, so this one stopped.",
   forbidden: "You can see and hear others, but you cannot send video here.",
   rate_limited: "Too many actions at once. Please wait a moment.",
+  not_found: "That person is no longer in the consultation.",
 };
 const NO_DEVICES = "No camera or microphone here: others cannot see or hear you, but you see and hear them.";
 const NO_CAMERA = "No camera here: others can hear you but not see you.";
 const VIDEO = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 15, max: 24 } };
+// The adaptation words (room-words.js) speak the user's language; the rest of the page is English for now.
+const words = await loadWords(pickLanguage());
+const PIN_CHOICES = [["auto", null], ["lowVideo", "T3"], ["audioOnly", "A"]];
+const SAVE_DATA_KEY = "vaidya.saveData";
 
 const $ = (id) => document.getElementById(id);
 const roomName = decodeURIComponent(location.pathname.replace(/^\/room\//, "").replace(/\/+$/, ""));
-const tiles = new Map(); // participant_id -> {el, video, stream, note, label}
+const tiles = new Map(); // participant_id -> {el, video, stream, note, label, quality}
 let client = null;
 let session = null;
 let stream = null;
@@ -41,24 +47,67 @@ function explain(err) {
   return ERROR_WORDS[err.code] || `Something went wrong: ${err.message}`;
 }
 
+/** An element speaking the adaptation words' language (and direction: Urdu is written right to left). */
+function spoken(tag, className) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  el.lang = words.lang;
+  el.dir = words.dir;
+  return el;
+}
+
 function makeTile(id, labelText, self = false) {
   const el = document.createElement("div");
   el.className = self ? "tile self" : "tile";
+  const screen = document.createElement("div");
+  screen.className = "screen";
   const video = document.createElement("video");
   video.autoplay = true;
   video.playsInline = true;
   video.muted = self;
   const note = document.createElement("div");
   note.className = "note";
+  const quality = spoken("div", "quality");
+  quality.setAttribute("role", "status");
+  quality.hidden = true;
   const label = document.createElement("span");
   label.className = "label";
   label.textContent = labelText;
-  el.append(video, note, label);
+  screen.append(video, note, quality, label);
+  el.append(screen);
   $("tiles").append(el);
-  const tile = { el, video, note, label, stream: new MediaStream() };
+  const tile = { el, video, note, label, quality, stream: new MediaStream() };
   video.srcObject = tile.stream;
   tiles.set(id, tile);
   return tile;
+}
+
+/** A doctor's control on another participant's tile: cap what that participant receives. */
+function addPinControl(tile, participantId) {
+  const group = spoken("div", "pin");
+  group.setAttribute("role", "group");
+  group.setAttribute("aria-label", words.pinLabel);
+  const legend = spoken("span", "legend");
+  legend.textContent = words.pinLabel;
+  group.append(legend);
+  for (const [key, tier] of PIN_CHOICES) {
+    const button = spoken("button");
+    button.type = "button";
+    button.dataset.tier = tier ?? "auto";
+    button.textContent = words[key];
+    button.setAttribute("aria-pressed", String(tier === null));
+    // The server answers in order, so the last choice's reply leaves the last choice pressed.
+    button.addEventListener("click", async () => {
+      try {
+        await session.pin(participantId, tier);
+        for (const b of group.querySelectorAll("button")) b.setAttribute("aria-pressed", String(b === button));
+      } catch (err) {
+        say(explain(err), true);
+      }
+    });
+    group.append(button);
+  }
+  tile.el.append(group);
 }
 
 function labelFor(p) {
@@ -67,7 +116,12 @@ function labelFor(p) {
 
 function ensureTile(p) {
   if (p.participant_id === session?.participantId) return null;
-  return tiles.get(p.participant_id) || makeTile(p.participant_id, labelFor(p));
+  let tile = tiles.get(p.participant_id);
+  if (!tile) {
+    tile = makeTile(p.participant_id, labelFor(p));
+    if (session?.role === "doctor") addPinControl(tile, p.participant_id);
+  }
+  return tile;
 }
 
 function removeTile(id) {
@@ -92,6 +146,17 @@ function refreshNote(participantId) {
   else if (video.paused) text = "Camera paused";
   else if (!tile.stream.getVideoTracks().length) text = "Connecting video…";
   tile.note.textContent = text;
+  refreshQuality(participantId);
+}
+
+/** The tile's words about the video it receives (a lower tier, and why); hidden at the original. */
+function refreshQuality(participantId) {
+  const tile = tiles.get(participantId);
+  if (!tile || !session) return;
+  const video = [...session.producers.values()].find((p) => p.participant_id === participantId && p.kind === "video");
+  const text = video ? qualityWords(session.quality.get(video.producer_id), words) : "";
+  tile.quality.textContent = text;
+  tile.quality.hidden = !text;
 }
 
 function play(video) {
@@ -147,6 +212,17 @@ function wire(s) {
       for (const id of tiles.keys()) if (id !== "self") refreshNote(id);
     });
   }
+  s.addEventListener("uplink-budget", (e) => {
+    // Our own link cannot carry our video: say so on our own tile (the voice still goes).
+    const self = tiles.get("self");
+    if (!self) return;
+    self.quality.textContent = e.detail.video ? "" : words.ownVideoOff;
+    self.quality.hidden = !!e.detail.video;
+  });
+  s.addEventListener("quality", (e) => {
+    const producer = s.producers.get(e.detail.producer_id);
+    if (producer) refreshQuality(producer.participant_id);
+  });
   s.addEventListener("state", (e) => {
     if (e.detail.state === "reconnecting") say("Connection lost. Trying again…", true);
     if (e.detail.state === "joined") updatePresence();
@@ -218,6 +294,7 @@ async function start() {
   for (const id of tiles.keys()) if (id !== "self") refreshNote(id);
   updatePresence();
   setControls(true);
+  if (localStorage.getItem(SAVE_DATA_KEY) === "1") setSaveData(true);
 }
 
 function setControls(on) {
@@ -228,10 +305,27 @@ function setControls(on) {
   $("mic").hidden = !hasAudio;
   $("cam").hidden = !hasVideo;
   $("pause").hidden = !hasAudio && !hasVideo;
-  for (const id of ["mic", "cam", "pause"]) $(id).setAttribute("aria-pressed", "false");
+  for (const id of ["mic", "cam", "pause", "save-data"]) $(id).setAttribute("aria-pressed", "false");
   $("mic").textContent = "Mute microphone";
   $("cam").textContent = "Turn camera off";
   $("pause").textContent = "Pause sending";
+  $("save-data").textContent = words.saveData;
+}
+
+/** Ask the server to send us less (or everything again); the choice is remembered on this device. */
+async function setSaveData(enabled) {
+  const button = $("save-data");
+  button.disabled = true;
+  try {
+    await session.setSaveData(enabled);
+    localStorage.setItem(SAVE_DATA_KEY, enabled ? "1" : "0");
+    button.setAttribute("aria-pressed", String(enabled));
+    button.textContent = enabled ? words.stopSaving : words.saveData;
+  } catch (err) {
+    say(explain(err), true);
+  } finally {
+    button.disabled = false;
+  }
 }
 
 function finish() {
@@ -275,6 +369,9 @@ $("pause").addEventListener("click", async (e) => {
     button.disabled = false;
   }
 });
+$("save-data").addEventListener("click", (e) => setSaveData(e.currentTarget.getAttribute("aria-pressed") !== "true"));
+$("save-data").lang = words.lang;
+$("save-data").dir = words.dir;
 $("leave").addEventListener("click", async () => {
   const s = session;
   finish();

@@ -199,10 +199,34 @@ export class VaidyaClient extends EventTarget {
 }
 
 /**
+ * The server's uplink budget applied to one sender's parameters (RTCRtpSendParameters, changed in place).
+ * Video: bitrate (never above our own cap), frame rate, downscale; `video: null` turns the sender off.
+ * Returns false when there is nothing to set (no encodings yet).
+ */
+export function budgetParameters(params, kind, budget) {
+  const encoding = params.encodings?.[0];
+  if (!encoding) return false;
+  if (kind === "audio") {
+    if (budget.audio?.max_bitrate) encoding.maxBitrate = budget.audio.max_bitrate;
+    else delete encoding.maxBitrate;
+    return true;
+  }
+  const video = budget.video;
+  encoding.active = !!video;
+  if (!video) return true;
+  encoding.maxBitrate = Math.min(video.max_bitrate || VIDEO_MAX_BITRATE, VIDEO_MAX_BITRATE);
+  if (video.max_framerate) encoding.maxFramerate = video.max_framerate;
+  else delete encoding.maxFramerate;
+  encoding.scaleResolutionDownBy = Math.max(1, video.scale_resolution_down_by || 1);
+  return true;
+}
+
+/**
  * One joined room: its participants, producers, remote tracks and two peer connections.
  * Events (detail always has `room`): joined, participant-joined, participant-left, track-published,
  * track-unpublished, producer-paused, producer-resumed, track {mid, producer, track}, track-ended
- * {mid, producer}, state {state}, error {error}, ended {reason}.
+ * {mid, producer}, quality {producer_id, kind, tier, reason, width, height, estimate_kbps},
+ * uplink-budget {video, audio, estimate_kbps}, state {state}, error {error}, ended {reason}.
  */
 export class RoomSession extends EventTarget {
   constructor(client, room, token, stream) {
@@ -222,6 +246,10 @@ export class RoomSession extends EventTarget {
     this.publishPc = null;
     this.subscribePc = null;
     this.pausedKind = undefined; // undefined: sending; null: both paused; "audio" / "video": that one
+    this.saveData = false;
+    this.quality = new Map(); // producer_id -> the last `quality` for it (none: the original stream)
+    this.uplinkBudget = null; // the last `uplink-budget`, kept across a rejoin and applied to each publishPc
+    this._budgetChain = Promise.resolve();
     this.state = "joining";
     this._subscribeChain = Promise.resolve();
     this._publishChain = Promise.resolve();
@@ -251,6 +279,7 @@ export class RoomSession extends EventTarget {
     if (this.pausedKind !== undefined) {
       this._sendPause(true, this.pausedKind).catch((err) => this._emit("error", { error: err }));
     }
+    if (this.saveData) this._sendSaveData(true).catch((err) => this._emit("error", { error: err }));
     if (this.stream && this.canPublish && this.stream.getTracks().length) {
       // A publish cut short by a lost socket is retried by the rejoin; only other failures are news.
       this.publish().catch((err) => this.state === "joined" && this._emit("error", { error: err }));
@@ -282,6 +311,27 @@ export class RoomSession extends EventTarget {
     await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
     pc._holdCandidates = false;
     this._flushCandidates(pc, "publish");
+    // A budget that came before this connection existed (or before a rejoin) applies to it now.
+    if (this.uplinkBudget) await this._applyUplinkBudget().catch((err) => this._emit("error", { error: err }));
+  }
+
+  /** Apply the last uplink budget to the publish connection's senders, one change at a time. */
+  _applyUplinkBudget() {
+    this._budgetChain = this._budgetChain.catch(() => {}).then(() => this._applyBudgetOnce());
+    return this._budgetChain;
+  }
+
+  async _applyBudgetOnce() {
+    const budget = this.uplinkBudget;
+    const pc = this.publishPc;
+    // Before the first answer the publish connection applies it itself, at the end of _publishOnce.
+    if (!budget || !pc || !pc.currentRemoteDescription || pc.signalingState === "closed") return;
+    for (const sender of pc.getSenders()) {
+      if (!sender.track) continue;
+      // getParameters and setParameters in one task: the parameters' transaction id stays valid.
+      const params = sender.getParameters();
+      if (budgetParameters(params, sender.track.kind, budget)) await sender.setParameters(params);
+    }
   }
 
   _newPublishPc() {
@@ -348,6 +398,7 @@ export class RoomSession extends EventTarget {
         break;
       case "track-unpublished":
         this.producers.delete(msg.producer_id);
+        this.quality.delete(msg.producer_id);
         this._emit("track-unpublished", { producer_id: msg.producer_id });
         break;
       case "producer-paused":
@@ -357,6 +408,18 @@ export class RoomSession extends EventTarget {
         this._emit(msg.type, { producer_id: msg.producer_id });
         break;
       }
+      case "quality": {
+        const { producer_id, kind, tier, reason, width, height, estimate_kbps } = msg;
+        const detail = { producer_id, kind, tier, reason, width, height, estimate_kbps };
+        this.quality.set(producer_id, detail);
+        this._emit("quality", detail);
+        break;
+      }
+      case "uplink-budget":
+        this.uplinkBudget = { video: msg.video ?? null, audio: msg.audio ?? null, estimate_kbps: msg.estimate_kbps };
+        this._applyUplinkBudget().catch((err) => this._emit("error", { error: err }));
+        this._emit("uplink-budget", this.uplinkBudget);
+        break;
       case "left":
         // The server took us out (our connection failed on its side): come back in.
         if (this.state === "joined") this._restart(false);
@@ -417,6 +480,21 @@ export class RoomSession extends EventTarget {
     return this.client.request({ type: pause ? "pause" : "resume", room: this.room, kind });
   }
 
+  /** Doctors: cap what another participant receives ("T0"–"T3", "A" audio only); null lifts the cap. */
+  pin(participantId, tier = null) {
+    return this.client.request({ type: "pin", room: this.room, participant_id: participantId, tier });
+  }
+
+  /** Receive less (video capped at the lowest tier) on a costly link; once accepted, kept across a rejoin. */
+  async setSaveData(enabled) {
+    await this._sendSaveData(!!enabled);
+    this.saveData = !!enabled;
+  }
+
+  _sendSaveData(enabled) {
+    return this.client.request({ type: "save-data", room: this.room, enabled });
+  }
+
   /** Leave the room: tell the server, close both peer connections. */
   async leave() {
     if (this.state === "ended") return;
@@ -431,6 +509,7 @@ export class RoomSession extends EventTarget {
     for (const [mid, { producer }] of this.remote) this._emit("track-ended", { mid, producer });
     this.remote.clear();
     this.producers.clear();
+    this.quality.clear();
     for (const id of [...this.participants.keys()]) {
       this.participants.delete(id);
       this._emit("participant-left", { participant_id: id });

@@ -37,18 +37,27 @@ NO_CHROMIUM = f"{CHROMIUM} is not installed (scripts/install-system-deps.sh inst
 
 
 @asynccontextmanager
-async def running_server(data_dir: Path) -> AsyncIterator[tuple[str, str]]:
-    """The real application on 127.0.0.1:<free port>; yields (base URL, token secret)."""
+async def running_app(data_dir: Path) -> AsyncIterator[tuple[str, str, web.Application]]:
+    """The real application on 127.0.0.1:<free port>; yields (base URL, token secret, the app itself,
+    so a test can reach the rooms and sessions it holds)."""
     config = load_config(overrides={"data_dir": data_dir, "host": "127.0.0.1", "port": 0})
-    runner = web.AppRunner(create_app(config))
+    app = create_app(config)
+    runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     host, port = runner.addresses[0][:2]
     try:
-        yield f"http://{host}:{port}", config.secret
+        yield f"http://{host}:{port}", config.secret, app
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def running_server(data_dir: Path) -> AsyncIterator[tuple[str, str]]:
+    """The real application on 127.0.0.1:<free port>; yields (base URL, token secret)."""
+    async with running_app(data_dir) as (base_url, secret, _app):
+        yield base_url, secret
 
 
 @asynccontextmanager
@@ -70,9 +79,12 @@ def token_link(base_url: str, secret: str, room: str, identity: str, role: str) 
     return f"{base_url}/room/{room}#token={token}"
 
 
-async def open_page(browser: Browser, errors: list[str], name: str, url: str | None = None) -> Page:
-    """A page in its own fresh browser context, recording script errors; opens `url` when given."""
-    context = await browser.new_context()
+async def open_page(
+    browser: Browser, errors: list[str], name: str, url: str | None = None, locale: str | None = None
+) -> Page:
+    """A page in its own fresh browser context (with `locale` as the browser's language when given),
+    recording script errors; opens `url` when given."""
+    context = await browser.new_context(locale=locale)
     page = await context.new_page()
     page.on("pageerror", lambda exc: errors.append(f"{name}: {exc}"))
     page.on("console", lambda msg: errors.append(f"{name}: {msg.text}") if msg.type == "error" else None)

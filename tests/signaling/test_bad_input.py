@@ -99,3 +99,31 @@ async def test_a_message_flood_is_rate_limited_and_harms_nobody_else(sfu_server,
     assert not flooder.closed
     await asyncio.sleep(1.5)
     assert len(healthy.numbers) - before >= 30
+
+
+@pytest.mark.parametrize(
+    ("message", "complaint"),
+    [
+        ({"type": "pin", "room": "sandbox", "tier": "A"}, "'participant_id' is required"),
+        ({"type": "pin", "room": "sandbox", "participant_id": "", "tier": "A"}, "participant_id must be a non-empty"),
+        ({"type": "pin", "room": "sandbox", "participant_id": 7, "tier": "A"}, "participant_id must be a non-empty"),
+        ({"type": "pin", "room": "sandbox", "participant_id": "p" * 65, "tier": "A"}, "longer than 64"),
+        ({"type": "pin", "room": "sandbox", "participant_id": "p-1", "tier": "T4"}, "tier must be one of"),
+        ({"type": "pin", "room": "sandbox", "participant_id": "p-1", "tier": "full"}, "tier must be one of"),
+        ({"type": "save-data", "room": "sandbox", "enabled": 1}, "enabled must be true or false"),
+        ({"type": "save-data", "room": "sandbox", "enabled": "yes"}, "enabled must be true or false"),
+        ({"type": "save-data", "room": "sandbox", "enabled": None}, "enabled must be true or false"),
+        ({"type": "save-data", "room": "sandbox"}, "'enabled' is required"),
+        ({"type": "save-data", "room": "bad room", "enabled": True}, "room must be"),
+    ],
+)
+async def test_malformed_pin_and_save_data_get_bad_message_naming_the_field(
+    sfu_server, clients, message, complaint
+):
+    client = await clients(sfu_server.ws_url)
+    await client.join("sandbox", token("sandbox", "dr-pin", "doctor"))
+    with pytest.raises(SignalingError) as err:
+        await client.request(message)
+    assert err.value.code == "bad_message"
+    assert complaint in str(err.value), err.value
+    assert not client.closed

@@ -1,0 +1,290 @@
+"""A StreamAllocator: one per subscriber. It estimates the subscriber's downlink and gives each of its
+consumers the rung that fits: audio first, then video shared among the video streams, then resends.
+
+Every `TICK_S` it reads what it sent and what the subscriber reported (LinkEstimator), lets each stream's
+TierSelector choose, and moves consumers between the producer and its shared renditions (Renditions).
+When a selector is held back only by the estimate, it probes: padding on the retransmission stream at the
+missing rate for `PROBE_S`; a probe that shows no loss and no building queue proves the link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from media.sfu.consumer import Consumer
+from media.sfu.producer import Producer
+
+from .allowance import RetransmitAllowance
+from .estimator import LinkEstimator, StreamReport
+from .ladder import AUDIO_ONLY, ORIGINAL, PACKET_OVERHEAD_BYTES
+from .renditions import AUDIO_FULL, AUDIO_LOW, Renditions
+from .selector import Rung, TierSelector
+
+log = logging.getLogger(__name__)
+
+#: What a stream is assumed to cost before its producer has been measured.
+DEFAULT_VIDEO_BPS = 600_000
+DEFAULT_AUDIO_BPS = 56_000
+#: A patient's "save data" caps their video at this rung.
+SAVE_DATA_CAP = "T3"
+#: A REMB older than this no longer counts (Chromium sends one every ~200–240 ms).
+REMB_FRESH_S = 2.0
+PINNED = "pinned"
+SAVE_DATA = "save_data"
+
+
+@dataclass(frozen=True)
+class Quality:
+    """What a subscriber now receives of one producer (the `quality` event of docs/protocol.md)."""
+
+    producer_id: str
+    kind: str
+    tier: str
+    reason: str | None
+    width: int | None
+    height: int | None
+    estimate_kbps: int
+
+
+class _Stream:
+    """One consumer as the allocator sees it: its selector, its rung, and its producer's measured rate."""
+
+    def __init__(self, consumer: Consumer, producer: Producer, now: float) -> None:
+        self.consumer = consumer
+        self.producer = producer
+        first, floor = (ORIGINAL, AUDIO_ONLY) if consumer.kind == "video" else (AUDIO_FULL, AUDIO_LOW)
+        self.selector = TierSelector(first, floor, now)
+        self.rung = first
+        self.source_bps = float(DEFAULT_VIDEO_BPS if consumer.kind == "video" else DEFAULT_AUDIO_BPS)
+        self._measured = (now, producer.stats.bytes, producer.stats.packets)
+        self.reports_seen = 0
+
+    def measure_source(self, now: float) -> None:
+        """The producer's own rate on the wire (what T0 or full audio costs), smoothed over seconds."""
+        t0, b0, p0 = self._measured
+        if now - t0 < 1.0:
+            return
+        stats = self.producer.stats
+        bps = ((stats.bytes - b0) + (stats.packets - p0) * PACKET_OVERHEAD_BYTES) * 8 / (now - t0)
+        self._measured = (now, stats.bytes, stats.packets)
+        if bps > 0:
+            self.source_bps = 0.7 * self.source_bps + 0.3 * bps
+
+
+def _sent_bytes(consumer: Consumer) -> int:
+    s = consumer.stats
+    return s.bytes + s.packets * PACKET_OVERHEAD_BYTES + s.retransmitted_bytes + s.probe_bytes
+
+
+class StreamAllocator:
+    TICK_S = 0.25
+    PROBE_S = 2.0
+    PROBE_CHUNK_S = 0.02
+    PROBE_BACKOFF_S = (8.0, 60.0)
+
+    def __init__(
+        self,
+        renditions: Renditions,
+        on_quality: Callable[[Consumer, Quality], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.renditions = renditions
+        self.ladder = renditions.ladder
+        self._on_quality = on_quality
+        self._clock = clock
+        now = clock()
+        self.estimator = LinkEstimator(now)
+        self.allowance = RetransmitAllowance(clock)
+        self._streams: dict[str, _Stream] = {}
+        self._gone_bytes = 0  # sent to consumers that have closed
+        self._rembs: dict[frozenset[int], tuple[int, float]] = {}
+        self.pin: str | None = None
+        self.save_data = False
+        self._task: asyncio.Task[None] | None = None
+        self._probe: asyncio.Task[None] | None = None
+        self._probe_wait = self.PROBE_BACKOFF_S[0]
+        self._next_probe_at = now
+        self.probes = 0
+        self.probes_succeeded = 0
+        self.closed = False
+
+    # -- membership -------------------------------------------------------------------------------
+
+    def add(self, consumer: Consumer, producer: Producer) -> None:
+        stream = _Stream(consumer, producer, self._clock())
+        self._streams[consumer.id] = stream
+        consumer.on_feedback = self._on_feedback
+        consumer.retransmit_budget = self.allowance
+        consumer.on_close.append(lambda: self.remove(consumer))
+
+    def remove(self, consumer: Consumer) -> None:
+        stream = self._streams.pop(consumer.id, None)
+        if stream is None:
+            return
+        self._gone_bytes += _sent_bytes(consumer)
+        self.renditions.release(stream.producer, stream.rung)
+
+    def set_pin(self, tier: str | None) -> None:
+        """A doctor's cap on the video this subscriber receives (None lifts it)."""
+        self.pin = tier
+
+    def set_save_data(self, enabled: bool) -> None:
+        self.save_data = enabled
+
+    def _cap(self) -> tuple[str | None, str | None]:
+        caps = []
+        if self.pin is not None:
+            caps.append((self.pin, PINNED))
+        if self.save_data:
+            caps.append((SAVE_DATA_CAP, SAVE_DATA))
+        if not caps:
+            return None, None
+        names = self.ladder.names()
+        return max(caps, key=lambda c: names.index(c[0]) if c[0] in names else 0)
+
+    # -- feedback ---------------------------------------------------------------------------------
+
+    def _on_feedback(self, consumer: Consumer) -> None:
+        stream = self._streams.get(consumer.id)
+        if stream is None:
+            return
+        stats = consumer.stats
+        now = self._clock()
+        if stats.reports != stream.reports_seen:
+            stream.reports_seen = stats.reports
+            self.estimator.on_report(consumer.port.ssrc, StreamReport(stats.packets_lost, stats.highest_sequence), now)
+        elif stats.remb_bps is not None:
+            # A REMB covers the streams it lists: Chromium one for the whole connection, aiortc one per
+            # receiver. The subscriber's total is the sum of the latest REMB of each set.
+            self._rembs[frozenset(stats.remb_ssrcs)] = (stats.remb_bps, now)
+            fresh = {k: v for k, v in self._rembs.items() if now - v[1] < REMB_FRESH_S}
+            self._rembs = fresh
+            self.estimator.on_remb(sum(bps for bps, _ in fresh.values()), now)
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is None and not self.closed:
+            self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        while not self.closed:
+            await asyncio.sleep(self.TICK_S)
+            try:
+                self.tick()
+            except Exception:  # one subscriber's adaptation must never take its media down
+                log.exception("adaptation tick failed")
+
+    def tick(self) -> None:
+        now = self._clock()
+        sent = self._gone_bytes + sum(_sent_bytes(s.consumer) for s in self._streams.values())
+        self.estimator.on_sent(sent, now)
+        estimate = self.estimator.update(now)
+        e = self.estimator
+        log.debug("subscriber tick: estimate %.0f remb %s loss %.3f sent %.0f congested %s", estimate,
+                  e.remb_bps, e.loss, e.sent_bps, e.congested)
+        self.allowance.set_estimate(estimate)
+        stable = self.estimator.stable_for(now)
+        available = estimate * (1 - RetransmitAllowance.SHARE)
+        streams = [s for s in self._streams.values() if not s.consumer.closed]
+        for stream in streams:
+            stream.measure_source(now)
+        audio = [s for s in streams if s.consumer.kind == "audio"]
+        video = [s for s in streams if s.consumer.kind == "video"]
+        low_audio = self.ladder.audio_low.wire_bps()
+        for stream in audio:  # audio first: it may take everything
+            rungs = [Rung(AUDIO_FULL, stream.source_bps), Rung(AUDIO_LOW, low_audio)]
+            if stream.selector.decide(rungs, available / len(audio), stable, now):
+                self._move(stream, estimate)
+        spent = sum(s.source_bps if s.rung == AUDIO_FULL else low_audio for s in audio)
+        share = max(0.0, available - spent) / len(video) if video else 0.0
+        cap, cap_reason = self._cap()
+        wanted = 0.0
+        for stream in video:
+            rungs = self._video_rungs(stream)
+            if stream.selector.decide(rungs, share, stable, now, cap, cap_reason):
+                self._move(stream, estimate)
+            if stream.selector.probe_bps:
+                wanted += stream.selector.probe_bps - self._cost(stream)
+        if wanted > 0 and self._probe is None and now >= self._next_probe_at and video:
+            # the total the link must be shown to carry for the wanting streams to clear their next rung
+            target = (wanted + sum(self._cost(s) for s in video) + spent) / (1 - RetransmitAllowance.SHARE)
+            extra = target - self.estimator.sent_bps
+            if extra > 0:
+                self._probe = asyncio.ensure_future(self._run_probe(video[0].consumer, extra))
+
+    def _cost(self, stream: _Stream) -> float:
+        return next((r.cost_bps for r in self._video_rungs(stream) if r.name == stream.rung), 0.0)
+
+    def _video_rungs(self, stream: _Stream) -> list[Rung]:
+        original = stream.source_bps
+        rungs = [Rung(ORIGINAL, original)]
+        # a tier that costs as much as the original is no step down
+        rungs += [Rung(t.name, t.wire_bps()) for t in self.ladder.video if t.wire_bps() < original]
+        rungs.append(Rung(AUDIO_ONLY, 0.0))
+        return rungs
+
+    def _move(self, stream: _Stream, estimate: float) -> None:
+        """Put the stream's consumer on its selector's rung: the producer, a shared rendition, or paused."""
+        consumer, producer = stream.consumer, stream.producer
+        old, new = stream.rung, stream.selector.rung
+        stream.rung = new
+        if new == AUDIO_ONLY:
+            consumer.pause()
+        else:
+            consumer.switch_source(self.renditions.acquire(producer, new))
+            consumer.resume()
+        self.renditions.release(producer, old)
+        width = height = None
+        if consumer.kind == "video" and new != AUDIO_ONLY:
+            width, height = self._picture_size(producer.id, new)
+        log.info("subscriber %s: %s %s -> %s (%s, estimate %d kbit/s)", consumer.subscriber_id, consumer.kind,
+                 old, new, stream.selector.reason, estimate / 1000)
+        self._on_quality(consumer, Quality(producer.id, consumer.kind, new, stream.selector.reason, width, height,
+                                           int(estimate / 1000)))
+
+    def _picture_size(self, producer_id: str, rung: str) -> tuple[int | None, int | None]:
+        transcoder = self.renditions.video_transcoder(producer_id)
+        size = transcoder.source_size if transcoder is not None else None
+        if size is None:
+            return None, None
+        if rung == ORIGINAL:
+            return size
+        return self.ladder.video_tier(rung).size_for(*size)
+
+    async def _run_probe(self, consumer: Consumer, bps: float) -> None:
+        """Pad the link up to `bps` more for PROBE_S; if it carried that without loss or a queue, say so."""
+        start = self._clock()
+        self.probes += 1
+        try:
+            while self._clock() - start < self.PROBE_S and not consumer.closed and not self.closed:
+                if not await consumer.send_probe(int(bps * self.PROBE_CHUNK_S / 8)):
+                    return  # no RTX stream: this subscriber cannot be probed
+                await asyncio.sleep(self.PROBE_CHUNK_S)
+                if self.estimator.congested_at >= start:
+                    break
+            now = self._clock()
+            if self.estimator.congested_at < start and not self.closed:
+                self.probes_succeeded += 1
+                self.estimator.probe_succeeded(self.estimator.sent_bps, now)
+                self._probe_wait = self.PROBE_BACKOFF_S[0]
+            else:
+                self._probe_wait = min(self._probe_wait * 2, self.PROBE_BACKOFF_S[1])
+            self._next_probe_at = now + self._probe_wait
+        finally:
+            self._probe = None
+
+    def close(self) -> None:
+        """Idempotent: stops the loop and any probe, and releases every rendition this subscriber held."""
+        if self.closed:
+            return
+        self.closed = True
+        for task in (self._task, self._probe):
+            if task is not None:
+                task.cancel()
+        for stream in list(self._streams.values()):
+            self.remove(stream.consumer)

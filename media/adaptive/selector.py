@@ -1,0 +1,93 @@
+"""Which rung of the ladder one stream gets, with hysteresis: a small state machine per (subscriber, source).
+
+Down fast, up slowly, one rung at a time. A lower rung is taken once it has been the one that fits for
+`DOWN_HOLD_S` (or at once when the stream costs twice what fits); a higher one only after the link has
+been free of congestion for `UP_HOLD_S` (`RESUME_HOLD_S` when video is paused) and when the share clears
+that rung's cost by `UP_MARGIN` (resuming paused video: by max(10 %, 20 kbit/s), libwebrtc's rule). A cap
+(a doctor's pin, a patient's save-data) applies at once, and so does lifting it, as far as the link allows. When the next rung up is held back only by the
+estimate, `probe_bps` says how much the link must be shown to carry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NETWORK = "network"
+
+
+@dataclass(frozen=True)
+class Rung:
+    name: str
+    cost_bps: float  # what it takes on the wire; the last rung is the floor and always fits
+
+
+class TierSelector:
+    DOWN_HOLD_S = 1.0
+    SEVERE_OVERSHOOT = 2.0
+    UP_HOLD_S = 10.0
+    RESUME_HOLD_S = 5.0
+    UP_MARGIN = 1.2
+    RESUME_MARGIN = 0.10
+    RESUME_MARGIN_BPS = 20_000
+
+    def __init__(self, first: str, floor: str, now: float) -> None:
+        self.rung = first
+        self.reason: str | None = None
+        self.probe_bps = 0.0
+        self._floor = floor
+        self._lower_since: float | None = None
+        self._changed_at = now
+        self._cap: str | None = None
+
+    def _clears(self, share: float, rung: Rung) -> bool:
+        if self.rung == self._floor:
+            return share >= rung.cost_bps + max(self.RESUME_MARGIN * rung.cost_bps, self.RESUME_MARGIN_BPS)
+        return share >= rung.cost_bps * self.UP_MARGIN
+
+    def decide(
+        self,
+        rungs: list[Rung],
+        share_bps: float,
+        stable_s: float,
+        now: float,
+        cap: str | None = None,
+        cap_reason: str | None = None,
+    ) -> bool:
+        """Choose this stream's rung from `rungs` (best first) for `share_bps`; True when it changed."""
+        names = [r.name for r in rungs]
+        current = names.index(self.rung) if self.rung in names else len(names) - 1
+        fits = next((i for i, r in enumerate(rungs) if r.cost_bps <= share_bps), len(rungs) - 1)
+        capped = names.index(cap) if cap in names else 0
+        target = max(fits, capped)
+        self.probe_bps = 0.0
+        choice = current
+        lifted = self._cap is not None and cap != self._cap and self.rung == self._cap
+        self._cap = cap
+        if current < capped:
+            choice = current = capped  # a cap takes effect at once (and the link may want less still)
+        if lifted:
+            choice = target  # and so does lifting it, as far as the link allows
+        elif target > current:
+            if self._lower_since is None:
+                self._lower_since = now
+            severe = share_bps * self.SEVERE_OVERSHOOT < rungs[current].cost_bps
+            if severe or now - self._lower_since >= self.DOWN_HOLD_S:
+                choice = target
+        else:
+            self._lower_since = None
+            hold = self.RESUME_HOLD_S if self.rung == self._floor else self.UP_HOLD_S
+            better = current - 1
+            if better >= capped and stable_s >= hold and now - self._changed_at >= hold:
+                if self._clears(share_bps, rungs[better]):
+                    choice = better
+                else:
+                    self.probe_bps = rungs[better].cost_bps * self.UP_MARGIN
+        name = names[choice]
+        reason = None if choice == 0 else (cap_reason if choice == capped and fits <= capped else NETWORK)
+        changed = name != self.rung
+        if changed:
+            self.rung = name
+            self._changed_at = now
+            self._lower_since = None
+        self.reason = reason
+        return changed

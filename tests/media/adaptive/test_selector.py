@@ -1,0 +1,85 @@
+"""The tier selector: down fast, up slowly one rung at a time, caps at once, probes when held back."""
+
+from media.adaptive.selector import NETWORK, Rung, TierSelector
+
+VIDEO = [Rung("T0", 560_000), Rung("T1", 500_000), Rung("T2", 170_000), Rung("T3", 85_000), Rung("A", 0)]
+
+
+def run(selector: TierSelector, share: float, start: float, seconds: float, stable_from: float = -1e9,
+        cap: str | None = None, cap_reason: str | None = None, step: float = 0.25) -> list[tuple[float, str]]:
+    """Tick the selector for `seconds`; return (time, rung) at each change."""
+    changes = []
+    t = start
+    while t < start + seconds:
+        if selector.decide(VIDEO, share, t - stable_from, t, cap, cap_reason):
+            changes.append((round(t, 2), selector.rung))
+        t += step
+    return changes
+
+
+def test_a_sustained_shortfall_moves_down_directly_to_the_rung_that_fits_within_two_seconds():
+    selector = TierSelector("T0", "A", now=0.0)
+    changes = run(selector, share=200_000, start=0.0, seconds=3.0, stable_from=0.0)
+    assert changes and changes[0][1] == "T2" and changes[0][0] <= 2.0
+    assert selector.reason == NETWORK
+
+
+def test_a_brief_dip_does_not_move_it():
+    selector = TierSelector("T0", "A", now=0.0)
+    assert run(selector, share=450_000, start=0.0, seconds=0.5) == []
+    assert run(selector, share=900_000, start=0.5, seconds=5.0) == []
+    assert selector.rung == "T0"
+
+
+def test_a_severe_shortfall_moves_at_once():
+    selector = TierSelector("T0", "A", now=0.0)
+    assert selector.decide(VIDEO, 100_000, 0.0, 0.0)
+    assert selector.rung == "T3"
+
+
+def test_below_the_lowest_tier_video_pauses_and_resumes_only_with_margin_after_the_resume_hold():
+    selector = TierSelector("T3", "A", now=0.0)
+    assert run(selector, share=60_000, start=0.0, seconds=2.0)[-1][1] == "A"
+    # enough for T3 but not its margin of max(10 %, 20 kbit/s): stays paused and asks for a probe
+    assert run(selector, share=95_000, start=2.0, seconds=10.0, stable_from=2.0) == []
+    assert selector.probe_bps > 0
+    changes = run(selector, share=110_000, start=12.0, seconds=10.0, stable_from=2.0)
+    assert changes[0][1] == "T3"
+
+
+def test_up_needs_ten_stable_seconds_and_goes_one_rung_at_a_time():
+    selector = TierSelector("T3", "A", now=0.0)
+    changes = run(selector, share=2_000_000, start=0.0, seconds=40.0, stable_from=0.0)
+    assert [name for _, name in changes] == ["T2", "T1", "T0"]
+    times = [t for t, _ in changes]
+    assert times[0] >= 10.0 and all(b - a >= 10.0 for a, b in zip(times, times[1:]))
+
+
+def test_congestion_restarts_the_wait_before_going_up():
+    selector = TierSelector("T2", "A", now=0.0)
+    assert run(selector, share=1_000_000, start=0.0, seconds=12.0, stable_from=5.0) == []
+
+
+def test_held_back_by_the_estimate_it_asks_to_probe_for_the_next_rung_with_margin():
+    selector = TierSelector("T2", "A", now=0.0)
+    run(selector, share=300_000, start=0.0, seconds=11.0, stable_from=0.0)
+    assert selector.rung == "T2"
+    assert selector.probe_bps == 500_000 * TierSelector.UP_MARGIN
+
+
+def test_a_cap_applies_at_once_with_its_reason_and_lifting_it_returns_as_far_as_the_link_allows():
+    selector = TierSelector("T0", "A", now=0.0)
+    assert selector.decide(VIDEO, 2_000_000, 100.0, 1.0, cap="A", cap_reason="pinned")
+    assert (selector.rung, selector.reason) == ("A", "pinned")
+    assert selector.decide(VIDEO, 2_000_000, 100.0, 1.25, cap=None)
+    assert (selector.rung, selector.reason) == ("T0", None)
+    assert selector.decide(VIDEO, 2_000_000, 100.0, 1.5, cap="T3", cap_reason="save_data")
+    assert (selector.rung, selector.reason) == ("T3", "save_data")
+
+
+def test_a_cap_above_what_the_link_carries_reports_the_network():
+    selector = TierSelector("T0", "A", now=0.0)
+    selector.decide(VIDEO, 50_000, 0.0, 0.0, cap="T3", cap_reason="save_data")
+    assert selector.rung == "T3"
+    run(selector, share=50_000, start=0.25, seconds=1.5, cap="T3", cap_reason="save_data")
+    assert (selector.rung, selector.reason) == ("A", NETWORK)
