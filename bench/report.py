@@ -198,7 +198,8 @@ def _p(d: dict[str, Any] | None, key: str) -> str:
 
 
 def _tiers(seconds: dict[str, dict[str, float]]) -> str:
-    return " ".join(f"{tier} {value:.0f}s" for kind in ("video", "audio") for tier, value in seconds.get(kind, {}).items())
+    return "; ".join(f"{kind} " + " ".join(f"{tier} {value:.0f}s" for tier, value in seconds[kind].items())
+                     for kind in ("video", "audio") if seconds.get(kind))
 
 
 def role_lines(report: dict[str, Any]) -> list[str]:
