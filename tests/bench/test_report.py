@@ -93,3 +93,20 @@ def test_a_switch_on_a_stream_that_froze_around_it_reports_that_freeze(window: d
     [switch] = roles["doctor"]["switches"]
     assert switch["to"] == "T2" and switch["freeze_ms"] == freeze_ms > 0
     assert switch["seconds_after_link_change"] is None, "no schedule, no link change"
+
+
+def test_a_recorded_adaptive_window_shows_the_patients_paused_video_and_low_audio_tier() -> None:
+    """Recorded with the server's adaptation on: the 2G patient's video went to `A` (paused) and its
+    audio to the shared low tier before the 12 s window opened (the events arrived during settling)."""
+    window = json.loads((RECORDED.parent / "window_adaptive_doctor_lan_patient_2g.json").read_text())
+    patient = _patient(window)
+    assert {e["tier"] for e in patient["quality_events"]} == {"A", "low"}
+    start, end = patient["window"]
+    roles = by_role(window["summaries"], window["rtp"], end - start, [])
+    seconds = roles["patient"]["tier_seconds"]
+    assert seconds == {"video": {"A": pytest.approx(end - start, abs=0.01)},
+                       "audio": {"low": pytest.approx(end - start, abs=0.01)}}
+    assert roles["patient"]["switches"] == [], "both changes came before the window"
+    assert roles["patient"]["g2g_ms"]["count"] == 0, "no video while paused"
+    assert roles["patient"]["audio_ms"]["count"] >= 8, "but the voice got through"
+    assert roles["doctor"]["tier_seconds"]["video"] == {"T0": pytest.approx(end - start, abs=0.01)}
