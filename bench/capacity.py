@@ -108,9 +108,9 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "command": "vaidya-bench " + " ".join(sys.argv[1:]),
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-        "profile": consults.profile.name,
-        "link": consults.profile.to_dict(),
-        "media": consults.plan.describe(),
+        "profile": consults.links.describe(),
+        "link": consults.links.profiles["patient"].to_dict() if consults.links.uniform else None,
+        "media": consults.media(),
         "criteria": {"g2g_ms_p95_max": G2G_P95_LIMIT_MS, "loss_pct_max": LOSS_LIMIT_PCT,
                      "freeze_ratio_max": FREEZE_LIMIT_RATIO},
         "max_consults": max(sustainable, default=0),

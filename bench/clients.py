@@ -1,9 +1,10 @@
 """A group of synthetic consultations run by one process: the unit a load-generator worker owns.
 
 `ClientGroup` creates the participants of each consultation it is given (patient, doctor and, with a
-third party, a hub specialist), gives each its own shaped link when the profile needs one, and measures
-in windows. Its methods return plain data, so a worker process can send them to the coordinator
-unchanged (`bench.worker`).
+third party, a hub specialist), each played by the kind of client its role asks for (`bench.members`),
+gives each its own shaped link when its role's link needs one, reshapes those links at the role's
+schedule steps during the window, and measures in windows. Its methods return plain data, so a worker
+process can send them to the coordinator unchanged (`bench.worker`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import time
 from typing import Any
 
 from bench.measure import percentiles
-from bench.participant import MediaPlan, Participant
-from bench.profiles import LinkProfile
-from bench.shaped_peer import shaped_factory
+from bench.members import DEFAULT_KIND, MEMBER_KINDS, Member, MemberSpec
+from bench.participant import MediaPlan
+from bench.role_links import RoleLinks, roles
 from bench.shaper_process import ShaperControl
 from signaling.grants import mint_token
 
@@ -49,40 +50,59 @@ class LoopLag:
         self._task.cancel()
 
 
+TOKEN_ROLE = {"patient": "patient", "doctor": "doctor", "hub": "doctor"}
+"""The server's role for each bench role: a hub specialist is a doctor."""
+
+
+def role_plans(links: RoleLinks) -> dict[str, MediaPlan]:
+    """What each role's synthetic client sends: a plan for the weakest link it ever has."""
+    return {role: MediaPlan.for_link(links.weakest(role)) for role in links.profiles}
+
+
 class ClientGroup:
     """The consultations one process runs against one server."""
 
     def __init__(
-        self, url: str, secret: str, profile: LinkProfile, third_party: bool, shaper: ShaperControl | None
+        self,
+        url: str,
+        secret: str,
+        links: RoleLinks,
+        third_party: bool,
+        shaper: ShaperControl | None,
+        kinds: dict[str, str] | None = None,
     ) -> None:
-        self.url, self.secret, self.profile, self.third_party, self.shaper = url, secret, profile, third_party, shaper
-        self.plan = MediaPlan.for_link(profile)
-        self.participants: list[Participant] = []
-        self.links: list[int] = []
+        """`kinds`: role → a `MEMBER_KINDS` name (default aiortc for every role)."""
+        self.url, self.secret, self.links, self.third_party, self.shaper = url, secret, links, third_party, shaper
+        self.kinds = kinds or {}
+        self.plans = role_plans(links)
+        self.participants: list[Member] = []
+        self.link_ids: list[int] = []
+        self.role_links: dict[str, list[int]] = {}
+        self.link_changes: list[dict[str, Any]] = []
         self.failures: list[str] = []
         self._cursors: dict[int, int] = {}
         self._rtp0: list[dict[str, int]] = []
+        self._schedule: asyncio.Task[None] | None = None
         self.lag = LoopLag()
-        warm_up(self.plan)
+        for plan in set(self.plans.values()):
+            warm_up(plan)
 
-    def _participant(self, room: str, identity: str, role: str) -> Participant:
-        token = mint_token(self.secret, room=room, identity=identity, role=role, ttl_s=3600)
-        factory = None
-        if self.shaper is not None:
-            link = self.shaper.add_link(self.profile)
-            self.links.append(link)
-            factory = shaped_factory(self.shaper, link)
-        participant = Participant(self.url, room, token, self.plan, self.plan, factory)
+    def _participant(self, index: int, role: str) -> Member:
+        room = f"bench-consult-{index}"
+        token = mint_token(self.secret, room=room, identity=f"{role}-{index}", role=TOKEN_ROLE[role], ttl_s=3600)
+        link = None
+        if self.shaper is not None and self.links.shaped(role):
+            link = self.shaper.add_link(self.links.initial(role))
+            self.link_ids.append(link)
+            self.role_links.setdefault(role, []).append(link)
+        kind = MEMBER_KINDS[self.kinds.get(role, DEFAULT_KIND)]
+        participant = kind(MemberSpec(self.url, room, token, role, self.plans, self.shaper, link))
         self.participants.append(participant)
         return participant
 
     async def add_consult(self, index: int) -> None:
         """Join consultation `index`: its members connect, join and publish, one after another."""
-        room = f"bench-consult-{index}"
-        members = [self._participant(room, f"patient-{index}", "patient"),
-                   self._participant(room, f"doctor-{index}", "doctor")]
-        if self.third_party:
-            members.append(self._participant(room, f"specialist-{index}", "doctor"))
+        members = [self._participant(index, role) for role in roles(self.third_party)]
         try:
             for member in members:
                 await member.start()
@@ -99,31 +119,60 @@ class ClientGroup:
             await asyncio.sleep(0.1)
 
     async def open_window(self) -> None:
-        """Measure afresh from now."""
+        """Measure afresh from now; the link schedules' clock starts now."""
         for participant in self.participants:
             participant.start_window()
+        self.link_changes = []
+        if self.shaper is not None and any(self.links.changes(role) for role in self.role_links):
+            self._schedule = asyncio.ensure_future(self._follow_schedules(time.time()))
         self.lag.samples = []
         self._cursors = {}
         self._rtp0 = [await p.rtp_counters() for p in self.participants]
 
+    async def _follow_schedules(self, start: float) -> None:
+        """Reshape each scheduled role's links at its steps' times (seconds after `start`)."""
+        assert self.shaper is not None
+        steps = sorted((step.at_s, role, step.profile) for role in self.role_links for step in self.links.changes(role))
+        for at, role, profile in steps:
+            await asyncio.sleep(max(0.0, start + at - time.time()))
+            for link in self.role_links[role]:
+                self.shaper.set_profile(link, profile)
+            self.link_changes.append({"role": role, "t": time.time(), "at_s": at, "profile": profile.name,
+                                      "links": len(self.role_links[role])})
+
     async def tick(self) -> dict[str, Any]:
-        """Frames decoded so far in the window, and the latencies measured since the last tick."""
-        probes = [probe for p in self.participants for probe in p.video.values()]
-        fresh = [ms for probe in probes for ms in probe.latency_ms[self._cursors.get(id(probe), 0):]]
-        self._cursors = {id(probe): len(probe.latency_ms) for probe in probes}
-        return {"frames": sum(probe.frames for probe in probes), "streams": len(probes), "latencies": fresh}
+        """Frames decoded so far in the window and the latencies measured since the last tick, in all and
+        per receiving role (`roles`)."""
+        roles: dict[str, dict[str, Any]] = {}
+        cursors: dict[int, int] = {}
+        for participant in self.participants:
+            entry = roles.setdefault(participant.role, {"frames": 0, "streams": 0, "latencies": []})
+            for probe in participant.video.values():
+                entry["frames"] += probe.frames
+                entry["streams"] += 1
+                entry["latencies"] += probe.latency_ms[self._cursors.get(id(probe), 0):]
+                cursors[id(probe)] = len(probe.latency_ms)
+        self._cursors = cursors
+        return {"frames": sum(r["frames"] for r in roles.values()), "streams": sum(r["streams"] for r in roles.values()),
+                "latencies": [ms for r in roles.values() for ms in r["latencies"]], "roles": roles}
 
     async def close_window(self) -> dict[str, Any]:
         """Everything measured in the window, as plain data."""
+        if self._schedule is not None:
+            self._schedule.cancel()
+            self._schedule = None
         rtp1 = [await p.rtp_counters() for p in self.participants]
         return {
             "summaries": [p.summary() for p in self.participants],
             "rtp": [{key: b[key] - a.get(key, 0) for key in b} for a, b in zip(self._rtp0 or [{}] * len(rtp1), rtp1)],
             "failures": list(self.failures),
-            "links": list(self.links),
+            "links": list(self.link_ids),
+            "link_changes": list(self.link_changes),
             "loop_lag_ms": percentiles(self.lag.samples),
         }
 
     async def close(self) -> None:
+        if self._schedule is not None:
+            self._schedule.cancel()
         self.lag.close()
         await asyncio.gather(*(p.close() for p in self.participants), return_exceptions=True)

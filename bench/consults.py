@@ -1,12 +1,16 @@
 """`vaidya-bench consults`: N concurrent consultations over an emulated link, measured as a clinician sees them.
 
 Each consultation is a patient and a doctor (plus, with `--third-party`, a hub specialist) in their own
-room (`bench.clients`; spread over `--workers` processes, `bench.worker`): real aiortc clients that publish pre-encoded stamped video and marked Opus sized for the link
-(`MediaPlan`) and receive each other. With a shaped profile every client gets its own link in the
+room (`bench.clients`; spread over `--workers` processes, `bench.worker`): real aiortc clients that
+publish pre-encoded stamped video and marked Opus sized for their role's link (`MediaPlan`) and receive
+each other. Each role has its own link (`--profile doctor=lan,patient=2g`, `bench.role_links`), which a
+`--schedule` may change during the window; every client on a shaped link gets its own link in the
 shaping relay (its own process), in both directions. The server is started as its own process
-(`vaidya serve` on a free port) unless `--url` names a running one. After the last consultation has
-joined, one window of `--seconds` is measured; the report aggregates every received stream and names
-the shaper and what it measured the links to be. `bench.capacity` reuses `Consults` to ramp.
+(`vaidya serve` on a free port, adaptation on or off: `--adapt`; `both` runs the same load twice, the
+forwarding-only run first as the baseline) unless `--url` names a running one. After the last
+consultation has joined, one window of `--seconds` is measured; the report aggregates every received
+stream, per receiving role too, and names the shaper and what it measured the links to be.
+`bench.capacity` reuses `Consults` to ramp.
 """
 
 from __future__ import annotations
@@ -27,9 +31,9 @@ import numpy as np
 import psutil
 
 from bench import report as reporting
-from bench.clients import ClientGroup
-from bench.participant import MediaPlan
-from bench.profiles import LinkProfile, ProfileError, get_profile
+from bench.clients import ClientGroup, role_plans
+from bench.profiles import ProfileError
+from bench.role_links import RoleLinks, parse_role_links
 from bench.shaper_process import ShaperProcess
 from bench.worker import WorkerError, WorkerGroup
 
@@ -44,13 +48,15 @@ MACHINE_SATURATED_SHARE = 0.9
 class Server:
     """The server under test: our own `vaidya serve` process, or a running one at `--url`."""
 
-    def __init__(self, url: str | None, secret: str | None) -> None:
+    def __init__(self, url: str | None, secret: str | None, adaptive: bool | None = None) -> None:
+        """`adaptive`: run our server with adaptation on or off (`VAIDYA_ADAPTIVE`); None: its default."""
         self._own = None
         if url is None:
             from bench.forward import ServerUnderTest
 
             self.secret = secrets.token_urlsafe(32)
-            self._own = ServerUnderTest("vaidya", self.secret)
+            env = {} if adaptive is None else {"VAIDYA_ADAPTIVE": "1" if adaptive else "0"}
+            self._own = ServerUnderTest("vaidya", self.secret, env=env)
             self.url = self._own.ws_url
         else:
             if not secret:
@@ -118,6 +124,28 @@ def _machine_load(cpu0: dict[str, Any], cpu1: dict[str, Any], wall: float, ours:
     }
 
 
+def _role_points(ticks: list[dict[str, Any]], frames_last: dict[str, int], interval: float) -> dict[str, Any]:
+    """One timeline point per receiving role: fps per stream and g2g p50 since the last point.
+    Updates `frames_last` (role → frames decoded at the last point)."""
+    roles: dict[str, dict[str, Any]] = {}
+    for tick in ticks:
+        for role, entry in tick["roles"].items():
+            merged = roles.setdefault(role, {"frames": 0, "streams": 0, "latencies": []})
+            merged["frames"] += entry["frames"]
+            merged["streams"] += entry["streams"]
+            merged["latencies"] += entry["latencies"]
+    points = {}
+    for role, entry in roles.items():
+        fresh = entry["latencies"]
+        points[role] = {
+            "fps": round((entry["frames"] - frames_last.get(role, 0)) / interval / entry["streams"], 2)
+            if entry["streams"] and interval > 0 else 0.0,
+            "g2g_ms_p50": float(np.percentile(fresh, 50)) if fresh else None,
+        }
+        frames_last[role] = entry["frames"]
+    return points
+
+
 class Consults:
     """The synthetic consultations against one server, spread over client groups, measured in windows.
 
@@ -125,15 +153,19 @@ class Consults:
     (`bench.worker`), consultation i going to worker i mod K. The shaper process is shared by all.
     """
 
-    def __init__(self, server: Server, profile: LinkProfile, third_party: bool = False, workers: int = 1) -> None:
-        self.server, self.profile, self.third_party = server, profile, third_party
-        self.plan = MediaPlan.for_link(profile)
-        self.shaper = ShaperProcess() if profile.shaped else None
+    def __init__(
+        self, server: Server, links: RoleLinks, third_party: bool = False, workers: int = 1,
+        kinds: dict[str, str] | None = None,
+    ) -> None:
+        """`kinds`: role → the kind of client playing it (`bench.members.MEMBER_KINDS`; default aiortc)."""
+        self.server, self.links, self.third_party = server, links, third_party
+        self.plans = role_plans(links)
+        self.shaper = ShaperProcess() if links.any_shaped else None
         self.groups: list[Any] = []
         if workers <= 1:
-            self.groups.append(ClientGroup(server.url, server.secret, profile, third_party, self.shaper))
+            self.groups.append(ClientGroup(server.url, server.secret, links, third_party, self.shaper, kinds))
         else:
-            config = {"url": server.url, "secret": server.secret, "profile": profile.to_dict(),
+            config = {"url": server.url, "secret": server.secret, "links": links.to_dict(), "kinds": kinds,
                       "third_party": third_party, "shaper": self.shaper.control_path if self.shaper else None}
             self.groups += [WorkerGroup(config) for _ in range(workers)]
         self.workers = workers
@@ -172,11 +204,13 @@ class Consults:
     async def measure(self, seconds: float) -> dict[str, Any]:
         """Measure one window of `seconds` from now and return its report."""
         await asyncio.gather(*(group.open_window() for group in self.groups))
+        window_start = time.time()
         forwarded0 = await self.server.forwarded_packets()
         cpu0 = cpu_last = self._cpu()
         t0 = last = time.monotonic()
         timeline: list[dict[str, Any]] = []
         frames_last = 0
+        role_frames_last: dict[str, int] = {}
         while (elapsed := time.monotonic() - t0) < seconds:
             await asyncio.sleep(min(1.0, seconds - elapsed))
             ticks = await asyncio.gather(*(group.tick() for group in self.groups))
@@ -190,6 +224,7 @@ class Consults:
                 "fps": round((frames - frames_last) / (now - last) / streams, 2) if streams else 0.0,
                 "server_cpu_pct": _cpu_pct(cpu_last["server"], cpu["server"], now - last),
                 "generator_cpu_pct": _cpu_pct(sum(cpu_last["generator"]), sum(cpu["generator"]), now - last),
+                "by_role": _role_points(ticks, role_frames_last, now - last),
             })
             frames_last, cpu_last, last = frames, cpu, now
             progress(f"measuring {_bar(now - t0, seconds)} {now - t0:4.0f}/{seconds:g} s, "
@@ -200,7 +235,13 @@ class Consults:
         results = await asyncio.gather(*(group.close_window() for group in self.groups))
         progress("")
         summaries = [s for r in results for s in r["summaries"]]
-        metrics = reporting.media_metrics(summaries, wall, [x for r in results for x in r["rtp"]])
+        rtp = [x for r in results for x in r["rtp"]]
+        metrics = reporting.media_metrics(summaries, wall, rtp)
+        changes = [c for r in results for c in r["link_changes"]]
+        roles_report = reporting.by_role(summaries, rtp, wall, changes)
+        for role, data in roles_report.items():
+            data["link"] = self.links.describe(role)
+            data["media"] = self.plans[role].describe()
         per_process = [_cpu_pct(a, b, wall) or 0.0 for a, b in zip(cpu0["generator"], cpu1["generator"])]
         server_cpu = _cpu_pct(cpu0["server"], cpu1["server"], wall)
         links = [link for r in results for link in r["links"]]
@@ -212,10 +253,13 @@ class Consults:
             "participants": len(summaries),
             "third_party": self.third_party,
             "seconds": round(wall, 1),
-            "profile": self.profile.name,
-            "link": self.profile.to_dict(),
-            "media": self.plan.describe(),
+            "profile": self.links.describe(),
+            "link": self.links.profiles["patient"].to_dict() if self.links.uniform else None,
+            "schedule": {role: self.links.describe(role) for role in self.links.schedules},
+            "media": self.media(),
             **metrics,
+            "by_role": roles_report,
+            "link_changes": [{**c, "t": round(c["t"] - window_start, 2)} for c in changes],
             "server_cpu_pct": server_cpu,
             "server_rss_mb": self.server.rss_mb(),
             "server_forwarded_pps": (round((forwarded1 - forwarded0) / wall, 1)
@@ -228,11 +272,18 @@ class Consults:
             "generator_saturated": max(per_process, default=0.0) >= GENERATOR_SATURATED_PCT
             or (lag is not None and lag > GENERATOR_LAG_LIMIT_MS),
             "shaper": (reporting.shaper_report(self.shaper, links, shaper_cpu) if self.shaper
-                       else {"name": "none", "reason": f"profile {self.profile.name!r} needs no shaping"}),
+                       else {"name": "none", "reason": f"profile {self.links.describe()!r} needs no shaping"}),
             "failures": self.failures + [f for r in results for f in r["failures"]] + metrics["failures"],
             "timeline": timeline,
             "streams": summaries,
         }
+
+    def media(self) -> str:
+        """What the clients send: one plan, or each role's."""
+        described = {role: plan.describe() for role, plan in self.plans.items()}
+        if len(set(described.values())) == 1:
+            return next(iter(described.values()))
+        return "; ".join(f"{role}: {text}" for role, text in described.items())
 
     async def close(self) -> None:
         await asyncio.gather(*(group.close() for group in self.groups), return_exceptions=True)
@@ -255,13 +306,35 @@ def loopback_candidates() -> Iterator[None]:
         aioice.ice.get_host_addresses = original
 
 
-async def start(args: argparse.Namespace) -> tuple[Server, Consults]:
+ADAPT_MODES = ("on", "off", "both")
+
+
+def role_links(args: argparse.Namespace) -> RoleLinks:
+    """Each role's link and schedule, as `--profile` and `--schedule` ask (raises ProfileError)."""
+    schedules = getattr(args, "schedule", None) or []
+    return parse_role_links(args.profile, schedules, args.third_party, args.seconds if schedules else None)
+
+
+def adapt_runs(args: argparse.Namespace) -> list[bool | None]:
+    """Adaptation setting of each run, in order: `both` runs the baseline (off) first. None: a server
+    at `--url`, whose setting is its own."""
+    if args.url is not None:
+        return [None]
+    return {"on": [True], "off": [False], "both": [False, True]}[getattr(args, "adapt", None) or "on"]
+
+
+def member_kinds(args: argparse.Namespace) -> dict[str, str]:
+    """Role → the kind of client that plays it (`bench.members.MEMBER_KINDS`); aiortc unless asked."""
+    return {}
+
+
+async def start(args: argparse.Namespace, adaptive: bool | None = None) -> tuple[Server, Consults]:
     """The server (ready) and an empty set of consultations, as the arguments ask."""
-    profile = get_profile(args.profile)
-    server = Server(args.url, args.secret or os.environ.get("VAIDYA_SECRET"))
+    links = role_links(args)
+    server = Server(args.url, args.secret or os.environ.get("VAIDYA_SECRET"), adaptive)
     try:
         await server.ready()
-        return server, Consults(server, profile, args.third_party, args.workers)
+        return server, Consults(server, links, args.third_party, args.workers, member_kinds(args))
     except BaseException:
         server.stop()
         raise
@@ -269,11 +342,18 @@ async def start(args: argparse.Namespace) -> tuple[Server, Consults]:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     with loopback_candidates():
-        return await _run(args)
+        runs = adapt_runs(args)
+        reports = []
+        for adaptive in runs:
+            if len(runs) > 1:
+                progress("")
+                print(f"adaptation {'on' if adaptive else 'off (baseline)'}:", file=sys.stderr)
+            reports.append(await _run(args, adaptive))
+    return reporting.with_baseline(reports[-1], reports[0]) if len(reports) > 1 else reports[0]
 
 
-async def _run(args: argparse.Namespace) -> dict[str, Any]:
-    server, consults = await start(args)
+async def _run(args: argparse.Namespace, adaptive: bool | None) -> dict[str, Any]:
+    server, consults = await start(args, adaptive)
     try:
         await consults.add(args.consults, args.ramp)
         await consults.settle()
@@ -282,11 +362,14 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         await consults.close()
         server.stop()
     report["machine"]["python"] = sys.version.split()[0]
-    return {"command": "vaidya-bench " + " ".join(sys.argv[1:]), **report}
+    adapt = None if adaptive is None else ("on" if adaptive else "off")
+    return {"command": "vaidya-bench " + " ".join(sys.argv[1:]), "adapt": adapt, **report}
 
 
 def add_common_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", default="lan", help="lan, 4g, 3g, 2g, edge-bad or a spec like rate=150k,delay=300ms,loss=2%%")
+    p.add_argument("--profile", default="lan",
+                   help="every role's link: lan, 4g, 3g, 2g, edge-bad or a spec like rate=150k,delay=300ms,loss=2%%; "
+                        "or per role: doctor=lan,patient=2g[,hub=4g] (roles not named are on lan)")
     p.add_argument("--third-party", action="store_true", help="add a hub specialist to every consultation")
     p.add_argument("--url", default=None, help="a running server's WebSocket URL (default: start `vaidya serve`)")
     p.add_argument("--secret", default=None, help="with --url: the server's token secret (or VAIDYA_SECRET)")
@@ -300,6 +383,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seconds", type=float, default=20.0, help="measured time after the last one joined (default 20)")
     p.add_argument("--ramp", type=float, default=None, help="consultations joined per second (default: one after another)")
     p.add_argument("--plot", default=None, help="write latency, fps and CPU over time to this PNG")
+    p.add_argument("--schedule", action="append", default=None, metavar="[ROLE=]SECONDS:PROFILE,...",
+                   help="change a role's link during the measured window, e.g. 0:3g,20:2g,40:3g (seconds from the "
+                        "window's start; bare: the patient; ROLE= for another, repeatable)")
+    p.add_argument("--adapt", choices=ADAPT_MODES, default=None,
+                   help="the server's adaptation (VAIDYA_ADAPTIVE): on (default), off (forwarding only), or both: "
+                        "the same load twice, off first, reported under `baseline`")
     add_common_arguments(p)
     p.set_defaults(func=main_consults)
 
@@ -307,11 +396,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def check_arguments(args: argparse.Namespace) -> str | None:
     """The first problem with the arguments, or None."""
     try:
-        get_profile(args.profile)
+        role_links(args)
     except ProfileError as exc:
         return str(exc)
     if args.url is not None and not (args.secret or os.environ.get("VAIDYA_SECRET")):
         return "--url needs the server's token secret: --secret or VAIDYA_SECRET"
+    if args.url is not None and getattr(args, "adapt", None) is not None:
+        return "--adapt needs a server this run starts (a server at --url adapts as it was configured)"
     if args.workers < 1:
         return "--workers must be >= 1"
     return None

@@ -98,13 +98,14 @@ def _free_port() -> int:
 class ServerUnderTest:
     """A server in its own process: ours (`vaidya serve`) or the stock-relay baseline."""
 
-    def __init__(self, kind: str, secret: str, log_path: str | None = None) -> None:
+    def __init__(self, kind: str, secret: str, log_path: str | None = None, env: dict[str, str] | None = None) -> None:
+        """`env`: extra environment for the server (its `VAIDYA_*` configuration, e.g. `VAIDYA_ADAPTIVE`)."""
         self.kind = kind
         self.port = _free_port()
         self._data = tempfile.TemporaryDirectory(prefix="vaidya-bench-")
         # A burst of joins can stall the load generator's event loop for seconds; the server under test
         # must not mistake that for dead clients, so its liveness timeout is raised for the benchmark.
-        env = {**os.environ, "VAIDYA_SECRET": secret, "VAIDYA_PEER_TIMEOUT_S": "30"}
+        env = {**os.environ, "VAIDYA_SECRET": secret, "VAIDYA_PEER_TIMEOUT_S": "30", **(env or {})}
         if kind == "vaidya":
             args = [sys.executable, "-m", "signaling.cli", "serve", "--port", str(self.port), "--data-dir", self._data.name]
         else:

@@ -46,6 +46,8 @@ class FreezeCounter:
         self._first_ms: int | None = None
         self._gaps: deque[int] = deque(maxlen=FREEZE_WINDOW)
         self.freezes_ms: list[int] = []
+        self.freeze_ends: list[float] = []
+        """When each freeze ended (the render time of the frame after the gap), as given to `frame`."""
 
     def frame(self, render_time: float) -> None:
         """Record a frame rendered at `render_time` (seconds, any clock)."""
@@ -57,6 +59,7 @@ class FreezeCounter:
                 avg = sum(self._gaps) // len(self._gaps)
                 if gap >= max(3 * avg, avg + FREEZE_MIN_INCREASE_MS):
                     self.freezes_ms.append(gap)
+                    self.freeze_ends.append(render_time)
         else:
             self._first_ms = now_ms
         self._last_ms = now_ms
@@ -150,6 +153,7 @@ class VideoProbe:
             "psnr_db": percentiles(self.psnr_db),
             "freezes": self.freezes.count,
             "freeze_ms": self.freezes.total_ms,
+            "freeze_times": [[round(end, 3), ms] for end, ms in zip(self.freezes.freeze_ends, self.freezes.freezes_ms)],
             "freeze_ratio": self.freezes.total_ms / duration if duration else 0.0,
             "shown_ms": duration,
             "frames_skipped": self.skipped,

@@ -3,7 +3,9 @@
 It connects with the project's `SignalingClient`, joins its room, publishes pre-encoded stamped video
 and marked Opus sized for its link (`MediaPlan`), and measures what it receives: join time (WebSocket
 open → first decoded frame), video through a `VideoProbe`, audio through a `MarkDetector`, RTP packets
-and loss per media SSRC, the NACKs and PLIs it sends, and bytes received from aiortc's transport stats.
+and loss per media SSRC, the NACKs and PLIs it sends, bytes received from aiortc's transport stats, and
+the server's `quality` events (`bench.tiers.QualityLog`). Its identity is `ROLE-INDEX`, so a receiver
+knows which role sent a stream and therefore its source size (what that role's plan sends).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bench.forward import StreamCount
 from bench.measure import VideoProbe
 from bench.profiles import LinkProfile
 from bench.stamp import STAMP_PERIOD_MS
+from bench.tiers import QualityLog
 from media.sfu.aiortc_bridge import negotiated_codecs
 from signaling.client import RoomPeer, SignalingClient
 
@@ -76,13 +79,19 @@ class Participant:
         url: str,
         room: str,
         token: str,
-        sends: MediaPlan,
-        receives: MediaPlan,
+        role: str,
+        plans: dict[str, MediaPlan],
         peer_connection_factory: Callable[[], RTCPeerConnection] | None = None,
     ) -> None:
-        self.url, self.room, self.token = url, room, token
-        self.sends = sends
-        self.receives = receives
+        """`plans`: what each role sends (this one's own included): a received stream's source size."""
+        self.url, self.room, self.token, self.role = url, room, token, role
+        self.plans = plans
+        self.sends = plans[role]
+        self.quality = QualityLog()
+        #: producer id → the role that publishes it
+        self.sources: dict[str, str] = {}
+        self.kinds: dict[str, str] = {}
+        self.window: tuple[float, float | None] = (time.time(), None)
         #: producer id → probe of that received track
         self.video: dict[str, VideoProbe] = {}
         self.audio: dict[str, MarkDetector] = {}
@@ -90,6 +99,8 @@ class Participant:
         self.plis = 0
         self._rtp: dict[int, StreamCount] = {}
         self.error: str | None = None
+        #: when and why the server removed this participant from its room (`left` with a reason), if it did
+        self.removed: dict[str, Any] | None = None
         self._factory = peer_connection_factory
         self._client: SignalingClient | None = None
         self._peer: RoomPeer | None = None
@@ -104,6 +115,7 @@ class Participant:
 
         self._opened = time.time()
         client = SignalingClient(self.url) if self._factory is None else SignalingClient(self.url, self._factory)
+        client.listeners += [self.quality, self._removed]
         self._client = await client.connect()
         self._peer = await self._client.join(self.room, self.token)
         self._peer.on_track = self._on_track
@@ -113,20 +125,41 @@ class Participant:
             PreencodedAudioTrack(plan.audio_bps),
         )
 
+    def _removed(self, message: dict[str, Any]) -> None:
+        """The server removing this participant (`connection_failed`, `media_timeout`, `replaced`) ends its
+        consultation while its client may still look connected: a failure of the run, said so."""
+        if message.get("type") == "left" and message.get("reason") and message.get("room") == self.room:
+            self.removed = {"t": time.time(), "reason": message["reason"]}
+            self.error = f"removed from the room by the server ({message['reason']})"
+
+    def _sender_role(self, participant_id: Any) -> str:
+        """The bench role of the participant publishing a track (from its identity, `ROLE-INDEX`)."""
+        peer = self._peer
+        known = list(peer.joined.get("participants", [])) if peer else []
+        known += [e.get("participant", {}) for e in (peer.events if peer else []) if e.get("type") == "participant-joined"]
+        for participant in known:
+            if participant.get("participant_id") == participant_id:
+                role = str(participant.get("identity", "")).rsplit("-", 1)[0]
+                if role in self.plans:
+                    return role
+        return self.role
+
     def _on_track(self, track: MediaStreamTrack, info: dict[str, Any]) -> None:
         producer = str(info.get("producer_id", id(track)))
+        self.sources[producer] = self._sender_role(info.get("participant_id"))
+        self.kinds[producer] = track.kind
         if track.kind == "video":
             if self._offered is None:
                 self._offered = time.time()
-            self.video[producer] = self._video_probe()
+            self.video[producer] = self._video_probe(producer)
         else:
             self.audio[producer] = MarkDetector()
         self._count_feedback()
         self._tasks.append(asyncio.ensure_future(self._consume(track, producer)))
 
-    def _video_probe(self) -> VideoProbe:
-        size = (self.receives.width, self.receives.height)
-        return VideoProbe(size, counter_modulus=self.receives.counter_modulus)
+    def _video_probe(self, producer: str) -> VideoProbe:
+        source = self.plans[self.sources.get(producer, self.role)]
+        return VideoProbe((source.width, source.height), counter_modulus=source.counter_modulus)
 
     def _count_feedback(self) -> None:
         """Count RTP packets per media SSRC (loss before repair) and the NACKs and PLIs sent back.
@@ -183,9 +216,10 @@ class Participant:
 
     def start_window(self) -> None:
         """Measure afresh from now: joining and start-up are judged by join time, not by these metrics."""
-        self.video = {producer: self._video_probe() for producer in self.video}
+        self.video = {producer: self._video_probe(producer) for producer in self.video}
         self.audio = {producer: MarkDetector() for producer in self.audio}
         self.nacked_packets = self.plis = 0
+        self.window = (time.time(), None)
 
     @property
     def join_ms(self) -> float | None:
@@ -209,11 +243,18 @@ class Participant:
         return totals
 
     def summary(self) -> dict[str, Any]:
+        """Everything measured since `start_window`, as plain data (the window closes now)."""
+        self.window = (self.window[0], time.time())
         marks = [m for detector in self.audio.values() for m in detector.marks]
         return {
             "room": self.room,
+            "role": self.role,
+            "window": list(self.window),
+            "received": [{"producer_id": p, "kind": kind, "from_role": self.sources.get(p)}
+                         for p, kind in self.kinds.items()],
+            "quality_events": list(self.quality.events),
             "join_ms": self.join_ms,
-            "video": [probe.summary() for probe in self.video.values()],
+            "video": [{"producer_id": producer, **probe.summary()} for producer, probe in self.video.items()],
             "g2g_samples": [ms for probe in self.video.values() for ms in probe.latency_ms],
             "psnr_samples": [db for probe in self.video.values() for db in probe.psnr_db],
             "audio_latency_ms": [m.latency_ms for m in marks],
@@ -222,6 +263,7 @@ class Participant:
             "nacked_packets": self.nacked_packets,
             "plis": self.plis,
             "error": self.error,
+            "removed": self.removed,
         }
 
     async def close(self) -> None:

@@ -94,7 +94,7 @@ PROFILES: dict[str, LinkProfile] = {
 _RATE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmg]?)(?:bit|bps|bit/s|b)?$", re.IGNORECASE)
 _TIME = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s)?$", re.IGNORECASE)
 _PERCENT = re.compile(r"^(\d+(?:\.\d+)?)\s*%?$")
-_KEYS = ("rate", "delay", "jitter", "loss", "burst", "queue", "reorder")
+SPEC_KEYS = ("rate", "delay", "jitter", "loss", "burst", "queue", "reorder")
 
 
 def _rate(text: str) -> int | None:
@@ -121,9 +121,9 @@ def parse_spec(spec: str, name: str | None = None) -> LinkProfile:
         key, sep, value = part.partition("=")
         key = key.strip().lower()
         if not sep or not value.strip():
-            raise ProfileError(f"{part.strip()!r}: expected key=value (keys: {', '.join(_KEYS)})")
-        if key not in _KEYS:
-            raise ProfileError(f"unknown key {key!r} (keys: {', '.join(_KEYS)})")
+            raise ProfileError(f"{part.strip()!r}: expected key=value (keys: {', '.join(SPEC_KEYS)})")
+        if key not in SPEC_KEYS:
+            raise ProfileError(f"unknown key {key!r} (keys: {', '.join(SPEC_KEYS)})")
         if key in fields:
             raise ProfileError(f"{key} given twice")
         fields[key] = value.strip()

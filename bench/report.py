@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from bench.measure import percentiles
-from bench.shaper import conformance
+from bench.shaper import conformance, segments
+from bench.tiers import switches, tier_seconds
 
 
 def ratio_pct(part: float, whole: float) -> float | None:
@@ -60,15 +61,65 @@ def media_metrics(summaries: list[dict[str, Any]], wall: float, rtp: list[dict[s
     }
 
 
+ROLE_OMITS = ("failures", "joined")
+"""media_metrics keys not repeated per role (failures are listed once, joined is counted per role)."""
+
+
+def by_role(
+    summaries: list[dict[str, Any]], rtp: list[dict[str, int]], wall: float, link_changes: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Per role, what its participants received: `media_metrics` over their streams, plus `tier_seconds`
+    and `switches` from the server's `quality` events (`bench.tiers`).
+
+    `link_changes`: the schedule steps applied in the window (`{role, t}`, t as time.time()); a switch's
+    `seconds_after_link_change` counts from the latest change of the receiving role's own link.
+    """
+    grouped: dict[str, list[int]] = {}
+    for i, summary in enumerate(summaries):
+        grouped.setdefault(summary["role"], []).append(i)
+    report: dict[str, dict[str, Any]] = {}
+    for role, members in grouped.items():
+        mine = [summaries[i] for i in members]
+        metrics = media_metrics(mine, wall, [rtp[i] for i in members])
+        changes = [c["t"] for c in link_changes if c["role"] == role]
+        seconds: dict[str, dict[str, float]] = {}
+        found: list[dict[str, Any]] = []
+        for s in mine:
+            start, end = s["window"]
+            removed_at = s["removed"]["t"] if s.get("removed") else None
+            for kind, tiers in tier_seconds(s["received"], s["quality_events"], start, end, removed_at).items():
+                for tier, value in tiers.items():
+                    seconds.setdefault(kind, {})[tier] = round(seconds.get(kind, {}).get(tier, 0.0) + value, 2)
+            freezes = {v["producer_id"]: v["freeze_times"] for v in s["video"] if "producer_id" in v}
+            found += [{"room": s["room"], **switch}
+                      for switch in switches(s["received"], s["quality_events"], start, end, changes, freezes)]
+        report[role] = {
+            "participants": len(mine),
+            "joined": metrics["joined"],
+            **{key: value for key, value in metrics.items() if key not in ROLE_OMITS},
+            "tier_seconds": seconds,
+            "switches": sorted(found, key=lambda s: s["t"]),
+        }
+    return report
+
+
+def with_baseline(report: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
+    """The adaptive run's report with the forwarding-only run of the same load beside it, under
+    `baseline` (everything but the raw per-participant `streams`): `baseline.by_role` mirrors `by_role`."""
+    return {**report, "baseline": {key: value for key, value in baseline.items() if key not in ("command", "streams")}}
+
+
 def shaper_report(shaper: Any, links: list[int], cpu_pct: float | None) -> dict[str, Any]:
     """Which shaper ran, what it measured each direction to be, and whether it delivered the profile."""
     stats = [shaper.stats(link) for link in links]
     problems: list[str] = []
     measured: dict[str, Any] = {}
     for direction in ("up", "down"):
-        sides = [link[direction] for link in stats]
-        for i, side in enumerate(sides):
-            problems += [f"link {i + 1} {direction}: {p}" for p in conformance(side)]
+        sides = []
+        for i, link in enumerate(stats):
+            for side in segments(link[direction]):
+                sides.append(side)
+                problems += [f"link {i + 1} {direction} ({side['profile']['name']}): {p}" for p in conformance(side)]
         packets_in = sum(s["packets_in"] for s in sides)
         delays = [s["added_delay_ms"] for s in sides if s["added_delay_ms"]["count"]]
         measured[direction] = {
@@ -133,8 +184,47 @@ def table(report: dict[str, Any]) -> str:
                 f"added delay p50 {side['added_delay_ms_p50']} ms, delivered p50 {side['delivered_kbps_p50']} kbit/s"
             )
         lines += [f"    problem         {problem}" for problem in shaper["problems"][:5]]
+    lines += role_lines(report)
     lines += [f"  FAILURE           {failure}" for failure in report["failures"]]
+    baseline = report.get("baseline")
+    if baseline:
+        lines += [f"  baseline FAILURE  {failure}" for failure in baseline["failures"]]
     return "\n".join(lines)
+
+
+def _p(d: dict[str, Any] | None, key: str) -> str:
+    value = (d or {}).get(key)
+    return "n/a" if value is None else f"{value:.0f}"
+
+
+def _tiers(seconds: dict[str, dict[str, float]]) -> str:
+    return "; ".join(f"{kind} " + " ".join(f"{tier} {value:.0f}s" for tier, value in seconds[kind].items())
+                     for kind in ("video", "audio") if seconds.get(kind))
+
+
+def role_lines(report: dict[str, Any]) -> list[str]:
+    """What each role received; with a baseline, its row right under the adaptive run's."""
+    roles = report.get("by_role", {})
+    baseline = (report.get("baseline") or {}).get("by_role", {})
+    lines = [f"  by role           {'':14} {'fps p50':>7} {'freeze':>7} {'g2g p50/p95 ms':>15} "
+             f"{'audio p50':>9} {'marks lost':>10}  tiers (stream-seconds)"]
+    for role, data in roles.items():
+        rows = [(f"{role} ({data['link']})", data)]
+        if role in baseline:
+            rows = [(f"{role} ({data['link']}) adapt {report.get('adapt')}", data),
+                    (f"{role} adapt {report['baseline'].get('adapt')}", baseline[role])]
+        for label, d in rows:
+            lines.append(
+                f"    {label:28} {_p(d['fps'], 'p50'):>7} {d['freeze_ratio'] if d['freeze_ratio'] is not None else 'n/a':>7} "
+                f"{_p(d['g2g_ms'], 'p50') + '/' + _p(d['g2g_ms'], 'p95'):>15} {_p(d['audio_ms'], 'p50'):>9} "
+                f"{d['audio_marks_missing']:>10}  {_tiers(d['tier_seconds'])}"
+            )
+        for switch in data["switches"][:8]:
+            after = switch["seconds_after_link_change"]
+            lines.append(f"      switch at {switch['t']:5.1f} s {switch['kind']} {switch['from']} -> {switch['to']}"
+                         + (f", {after} s after its link changed" if after is not None else "")
+                         + (f", longest freeze around it {switch['freeze_ms']} ms" if switch["freeze_ms"] else ""))
+    return lines
 
 
 def plot(report: dict[str, Any], path: str) -> None:
@@ -151,13 +241,24 @@ def plot(report: dict[str, Any], path: str) -> None:
     axes[0].plot(t, [p["g2g_ms_p95"] for p in timeline], label="p95")
     axes[0].set_ylabel("glass-to-glass (ms)")
     axes[0].legend(loc="upper right")
-    axes[1].plot(t, [p["fps"] for p in timeline])
+    axes[1].plot(t, [p["fps"] for p in timeline], label="all")
+    roles = sorted({role for p in timeline for role in p.get("by_role", {})})
+    if len(roles) > 1:  # what each role received: the weak side's reception is the point of a mixed run
+        for role in roles:
+            axes[1].plot(t, [p.get("by_role", {}).get(role, {}).get("fps") for p in timeline], label=f"{role} receives",
+                         linewidth=1)
+        axes[1].legend(loc="upper right")
     axes[1].set_ylabel("fps per stream")
     axes[2].plot(t, [p["server_cpu_pct"] for p in timeline], label="server")
     axes[2].plot(t, [p["generator_cpu_pct"] for p in timeline], label="generator")
     axes[2].set_ylabel("CPU (% of a core)")
     axes[2].set_xlabel("seconds")
     axes[2].legend(loc="upper right")
+    for change in report.get("link_changes", []):  # a schedule's steps: where the link changed
+        for axis in axes:
+            axis.axvline(change["t"], color="grey", linestyle=":", linewidth=1)
+        axes[0].annotate(f"{change['role']} {change['profile']}", (change["t"], 1), xycoords=("data", "axes fraction"),
+                         fontsize=7, rotation=90, va="top", ha="right", color="grey")
     fig.suptitle(f"{report['consults']} consults, profile {report['profile']}")
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -13,13 +13,13 @@ from collections.abc import Callable
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from bench.ice_rewrite import rewrite_sdp
-from bench.shaper_process import ShaperProcess
+from bench.shaper_process import ShaperControl
 
 
 class ShapedPeerConnection(RTCPeerConnection):
     """An aiortc peer connection that reaches the server only through `link` of `shaper`."""
 
-    def __init__(self, shaper: ShaperProcess, link: int) -> None:
+    def __init__(self, shaper: ShaperControl, link: int) -> None:
         super().__init__(RTCConfiguration(iceServers=[]))
         self._shaper = shaper
         self._link = link
@@ -37,5 +37,5 @@ class ShapedPeerConnection(RTCPeerConnection):
         await super().setRemoteDescription(RTCSessionDescription(sdp=sdp, type=sessionDescription.type))
 
 
-def shaped_factory(shaper: ShaperProcess, link: int) -> Callable[[], RTCPeerConnection]:
+def shaped_factory(shaper: ShaperControl, link: int) -> Callable[[], RTCPeerConnection]:
     return lambda: ShapedPeerConnection(shaper, link)

@@ -86,14 +86,12 @@ class Direction:
     """Shapes one direction of one link and counts what it did."""
 
     def __init__(self, profile: LinkProfile, loop: asyncio.AbstractEventLoop, seed: int | None = None) -> None:
-        self.profile = profile
         self.stats = DirectionStats()
+        self.earlier: list[tuple[LinkProfile, DirectionStats]] = []
+        """Profiles this direction had before `set_profile`, each with what it did under that profile."""
         self._loop = loop
         self._rng = random.Random(seed)
-        self._rate = profile.rate_bps / 8 if profile.rate_bps else None  # bytes per second
-        self._queue_limit = profile.queue_bytes
-        self._bursty = profile.loss > 0 and profile.burst > 1
-        self._p_gb, self._p_bg = profile.gilbert_elliott() if self._bursty else (0.0, 0.0)
+        self._apply(profile)
         self._bad = False
         self._tokens = float(BUCKET_BYTES)
         self._last_departure = 0.0
@@ -101,10 +99,27 @@ class Direction:
         self._backlog_bytes = 0
         self._backlog_head = 0
         self._last_delivery = 0.0
-        self._due: list[tuple[float, int, float, bytes, socket.socket, Addr]] = []
+        self._due: list[tuple[float, int, float, bytes, socket.socket, Addr, DirectionStats]] = []
         self._order = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
+
+    def _apply(self, profile: LinkProfile) -> None:
+        self.profile = profile
+        self._rate = profile.rate_bps / 8 if profile.rate_bps else None  # bytes per second
+        self._queue_limit = profile.queue_bytes
+        self._bursty = profile.loss > 0 and profile.burst > 1
+        self._p_gb, self._p_bg = profile.gilbert_elliott() if self._bursty else (0.0, 0.0)
+
+    def set_profile(self, profile: LinkProfile) -> None:
+        """Shape packets arriving from now on with `profile` (a link that changes mid-call).
+
+        Packets already queued leave as scheduled and count under the profile they arrived in; a fresh
+        `stats` segment starts, so each profile is judged (`conformance`) only on what it carried.
+        """
+        self.earlier.append((self.profile, self.stats))
+        self.stats = DirectionStats()
+        self._apply(profile)
 
     def _lost(self) -> bool:
         if self._bursty:
@@ -167,9 +182,9 @@ class Direction:
             delivery = max(delivery, self._last_delivery)
             self._last_delivery = delivery
         if delivery <= now and not self._due:
-            self._send(now, now, data, sock, addr)
+            self._send(now, now, data, sock, addr, stats)
             return
-        heapq.heappush(self._due, (delivery, next(self._order), now, data, sock, addr))
+        heapq.heappush(self._due, (delivery, next(self._order), now, data, sock, addr, stats))
         if self._timer is None or delivery < self._timer_at:
             self._arm(delivery)
 
@@ -184,13 +199,14 @@ class Direction:
         now = self._loop.time()
         due = self._due
         while due and due[0][0] <= now + TIMER_SLACK:
-            _, _, arrived, data, sock, addr = heapq.heappop(due)
-            self._send(now, arrived, data, sock, addr)
+            _, _, arrived, data, sock, addr, stats = heapq.heappop(due)
+            self._send(now, arrived, data, sock, addr, stats)
         if due:
             self._arm(due[0][0])
 
-    def _send(self, now: float, arrived: float, data: bytes, sock: socket.socket, addr: Addr) -> None:
-        stats = self.stats
+    def _send(
+        self, now: float, arrived: float, data: bytes, sock: socket.socket, addr: Addr, stats: DirectionStats
+    ) -> None:
         try:
             sock.sendto(data, addr)
         except OSError:
@@ -272,10 +288,16 @@ class Link:
             return
         self.down.submit(data, sock, client)
 
+    def set_profile(self, up: LinkProfile, down: LinkProfile | None = None) -> None:
+        """Change both directions from now on; `down` defaults to the same profile as `up`."""
+        self.up.set_profile(up)
+        self.down.set_profile(down or up)
+
     def stats(self) -> dict[str, Any]:
+        """Per direction: the current profile's segment, and under `earlier` each profile it had before."""
         return {
-            "up": {"profile": self.up.profile.to_dict(), **self.up.stats.summary()},
-            "down": {"profile": self.down.profile.to_dict(), **self.down.stats.summary()},
+            "up": _direction_stats(self.up),
+            "down": _direction_stats(self.down),
             "unrouted": self.unrouted,
         }
 
@@ -287,6 +309,19 @@ class Link:
         self._server_facing.clear()
         self.up.close()
         self.down.close()
+
+
+def _direction_stats(direction: Direction) -> dict[str, Any]:
+    return {
+        "profile": direction.profile.to_dict(),
+        **direction.stats.summary(),
+        "earlier": [{"profile": profile.to_dict(), **stats.summary()} for profile, stats in direction.earlier],
+    }
+
+
+def segments(direction: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every profile segment of one direction of `Link.stats()`, oldest first (one unless it changed)."""
+    return [*direction.get("earlier", []), direction]
 
 
 def conformance(direction: dict[str, Any], tolerance: float = 0.1, lateness_ms: float = 25.0) -> list[str]:
@@ -343,6 +378,9 @@ class Relay:
             return self._links[link_id]
         except KeyError:
             raise KeyError(f"no link {link_id}") from None
+
+    def set_profile(self, link_id: int, up: LinkProfile, down: LinkProfile | None = None) -> None:
+        self.link(link_id).set_profile(up, down)
 
     def close_link(self, link_id: int) -> None:
         link = self._links.pop(link_id, None)

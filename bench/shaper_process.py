@@ -51,6 +51,9 @@ def _serve(owner: Connection, control_path: str) -> None:
             return relay.link(args[0]).route(tuple(args[1]))
         if command == "expose":
             return relay.link(args[0]).expose(tuple(args[1]))
+        if command == "set_profile":
+            up, down = args[1], args[2]
+            return relay.set_profile(args[0], LinkProfile(**up), LinkProfile(**down) if down else None)
         if command == "stats":
             return relay.link(args[0]).stats()
         if command == "close_link":
@@ -144,7 +147,12 @@ class ShaperControl:
         host, port = self._call("expose", link, tuple(client))
         return host, port
 
+    def set_profile(self, link: int, up: LinkProfile, down: LinkProfile | None = None) -> None:
+        """Reshape a live link from now on (a link schedule); `down` defaults to the same profile as `up`."""
+        self._call("set_profile", link, up.to_dict(), down.to_dict() if down else None)
+
     def stats(self, link: int) -> dict[str, Any]:
+        """What the link did per direction (`Link.stats()`): each profile it had is its own segment."""
         return dict(self._call("stats", link))
 
     def close_link(self, link: int) -> None:

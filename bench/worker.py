@@ -19,7 +19,7 @@ from typing import Any
 import psutil
 
 from bench.clients import ClientGroup
-from bench.profiles import LinkProfile
+from bench.role_links import RoleLinks
 from bench.shaper_process import ShaperClient
 
 START_TIMEOUT = 60.0
@@ -101,8 +101,8 @@ async def _serve(fd: int, config: dict[str, Any]) -> None:
 
     restrict_host_addresses(["127.0.0.1"])
     shaper = ShaperClient(config["shaper"]) if config.get("shaper") else None
-    group = ClientGroup(config["url"], config["secret"], LinkProfile(**config["profile"]),
-                        config["third_party"], shaper)
+    group = ClientGroup(config["url"], config["secret"], RoleLinks.from_dict(config["links"]),
+                        config["third_party"], shaper, config.get("kinds"))
     reader, writer = await asyncio.open_connection(sock=socket.socket(fileno=fd))
     try:
         while line := await reader.readline():

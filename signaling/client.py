@@ -133,6 +133,8 @@ class SignalingClient:
         self.peer_connection_factory = peer_connection_factory
         self.rooms: dict[str, RoomPeer] = {}
         self.errors: list[dict[str, Any]] = []
+        #: called with every message that is not a reply, as it arrives (bench/ timestamps `quality` events)
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
         self._ids = itertools.count(1)
         self._pending: dict[Any, asyncio.Future[dict[str, Any]]] = {}
         self._http: aiohttp.ClientSession | None = None
@@ -202,6 +204,8 @@ class SignalingClient:
                 continue
             if message.get("type") == "error":
                 self.errors.append(message)
+            for listener in self.listeners:
+                listener(message)
             peer = self.rooms.get(message.get("room", ""))
             if peer is None:
                 continue

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bench.cli import main
 
 REQUIRED = ["consults", "profile", "shaper", "join_ms", "g2g_ms", "fps", "freeze_ratio", "psnr_db", "loss_pct",
@@ -107,3 +109,79 @@ async def test_the_generators_event_loop_lag_is_measured_and_a_blocked_loop_show
     await asyncio.sleep(0.05)
     lag.close()
     assert min(lag.samples) < 5 and max(lag.samples) >= 60
+
+
+ROLE_KEYS = ["fps", "freeze_ratio", "g2g_ms", "psnr_db", "resolutions", "audio_ms", "audio_marks_missing",
+             "tier_seconds", "switches"]
+
+
+def _consults(tmp_path: Path, *argv: str) -> dict:
+    """Run `vaidya-bench consults ARGV` to completion; its JSON report (the run must have succeeded)."""
+    out = tmp_path / "out.json"
+    code = main(["consults", *argv, "--json", str(out)])
+    report = json.loads(out.read_text())
+    assert code == 0, report["failures"]
+    return report
+
+
+def test_mixed_links_with_adaptation_both_report_each_role_beside_its_forwarding_only_baseline(tmp_path: Path) -> None:
+    report = _consults(tmp_path, "--consults", "1", "--seconds", "5", "--profile", "doctor=lan,patient=3g",
+                       "--adapt", "both")
+    assert report["adapt"] == "on" and report["baseline"]["adapt"] == "off"
+    assert report["profile"] == "patient=3g,doctor=lan" and report["link"] is None
+    for run in (report, report["baseline"]):
+        assert set(run["by_role"]) == {"patient", "doctor"}
+        assert run["joined"] == 2, run["failures"]
+        for role, data in run["by_role"].items():
+            assert all(key in data for key in ROLE_KEYS), (role, data.keys())
+            assert data["fps"]["p50"] >= 10 and 0 <= data["freeze_ratio"] < 0.5
+            assert data["g2g_ms"]["count"] > 20 and data["psnr_db"]["p50"] > 30
+            # Both send 640x360 (3g carries it; lan does): each receives the other's full size.
+            assert list(data["resolutions"]) == ["640x360"]
+            assert data["audio_ms"]["count"] >= 2 and data["audio_marks_missing"] <= 1
+            video = data["tier_seconds"]["video"]
+            assert 4.5 <= sum(video.values()) <= 6.5 and sum(data["tier_seconds"]["audio"].values()) == pytest.approx(
+                sum(video.values()), abs=0.1)
+        # Only the patient's link crosses the shaper: one link, the patient's, and its 3G delay.
+        assert run["by_role"]["patient"]["link"] == "3g" and run["by_role"]["doctor"]["link"] == "lan"
+        assert run["shaper"]["links"] == 1
+        assert 99 <= run["shaper"]["measured"]["up"]["added_delay_ms_p50"] <= 130
+        # One shaped link in each media path now (the patient's): about 100 ms, not 200, plus the rest.
+        assert 100 <= run["g2g_ms"]["p50"] <= 350
+    assert "streams" in report and "streams" not in report["baseline"]
+    point = report["timeline"][-1]["by_role"]
+    assert set(point) == {"patient", "doctor"} and all(p["fps"] > 5 for p in point.values())
+
+
+def test_a_schedule_reshapes_the_patients_links_during_the_window_from_each_worker(tmp_path: Path) -> None:
+    png = tmp_path / "out.png"
+    report = _consults(tmp_path, "--consults", "2", "--workers", "2", "--seconds", "4", "--profile", "doctor=lan",
+                       "--schedule", "0:rate=1M,delay=100ms,2:rate=1M,delay=20ms", "--plot", str(png))
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert report["schedule"] == {"patient": "0:rate=1M,delay=100ms,2:rate=1M,delay=20ms"}
+    assert report["shaper"]["links"] == 2, "one link per patient, none for the doctors on lan"
+    changes = report["link_changes"]
+    assert len(changes) == 2, "each worker reshapes its own patient's link"
+    for change in changes:
+        assert change["role"] == "patient" and change["at_s"] == 2 and change["links"] == 1
+        assert 1.9 <= change["t"] <= 2.6
+    down = report["shaper"]["measured"]["down"]
+    # The link's two profiles are judged apart: 100 ms before the step, 20 ms after (p50 over both segments).
+    assert 20 <= down["added_delay_ms_p50"] <= 100
+    assert all("falling behind" in problem for problem in report["shaper"]["problems"]), report["shaper"]["problems"]
+    assert report["by_role"]["patient"]["switches"] == []  # the 1 Mbit/s link never needed another tier
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--profile", "hub=4g"], "hub=… needs --third-party"),
+        (["--profile", "patient=2g,nurse=lan"], "unknown role or spec key 'nurse'"),
+        (["--seconds", "5", "--schedule", "0:3g,10:2g"], "not inside the measured window (--seconds 5)"),
+        (["--schedule", "0:3g,x"], "'x' is not a step"),
+        (["--adapt", "both", "--url", "ws://127.0.0.1:9/ws", "--secret", "s" * 32], "--adapt needs a server this run starts"),
+    ],
+)
+def test_bad_role_profiles_schedules_and_adapt_are_refused_before_anything_starts(argv, message, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["consults", *argv]) == 2
+    assert message in capsys.readouterr().err

@@ -42,11 +42,13 @@ def test_a_steady_stream_with_jitter_has_no_freeze_and_a_one_second_stall_is_one
     assert counter.count == 0
     t += 1.0
     counter.frame(t)
+    resumed = t
     for _ in range(30):
         t += 1 / FPS
         counter.frame(t)
     assert counter.count == 1
     assert counter.total_ms == pytest.approx(1000, abs=2)
+    assert counter.freeze_ends == [resumed], "when it ended: a switch's report finds freezes around it"
 
 
 def test_a_freeze_needs_five_gaps_of_history_and_a_gap_of_max_3x_or_150_ms_over_the_average() -> None:

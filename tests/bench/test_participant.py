@@ -30,3 +30,39 @@ def test_on_2g_video_audio_and_their_overhead_leave_room_for_retransmissions() -
     plan = MediaPlan.for_link(get_profile("2g"))
     on_wire = plan.video_bps + plan.audio_bps + AUDIO_WIRE_OVERHEAD_BPS
     assert on_wire <= 0.7 * 150_000
+
+
+async def test_a_participant_the_server_removes_from_its_room_reports_it_as_its_error() -> None:
+    import asyncio
+    import secrets
+
+    from bench.consults import loopback_candidates
+    from bench.forward import ServerUnderTest
+    from bench.participant import Participant
+    from signaling.client import SignalingClient
+    from signaling.grants import mint_token
+
+    secret = secrets.token_urlsafe(32)
+    server = ServerUnderTest("vaidya", secret)
+    plans = {"patient": MediaPlan.for_link(get_profile("2g"))}
+    with loopback_candidates():
+        await server.ready()
+        token = mint_token(secret, room="r-removed", identity="patient-0", role="patient", ttl_s=60)
+        participant = Participant(server.ws_url, "r-removed", token, "patient", plans)
+        other = SignalingClient(server.ws_url)
+        try:
+            await participant.start()
+            assert participant.summary()["removed"] is None and participant.error is None
+            await other.connect()
+            await other.join("r-removed", token)  # the same identity again: the server replaces the first
+            for _ in range(50):
+                if participant.removed:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await other.close()
+            await participant.close()
+            server.stop()
+    summary = participant.summary()
+    assert summary["removed"]["reason"] == "replaced"
+    assert summary["error"] == "removed from the room by the server (replaced)"

@@ -250,3 +250,47 @@ def test_a_slow_links_bucket_and_minimum_queue_are_within_its_profile() -> None:
     assert conformance(within) == []
     beyond = {**within, "peak_kbps": 90.0, "added_delay_ms": {**within["added_delay_ms"], "p95": 850.0}}
     assert len(conformance(beyond)) == 2
+
+
+def test_a_live_links_profile_can_change_and_the_rate_really_follows(
+    shaper: ShaperProcess, endpoints: tuple[Endpoint, Endpoint]
+) -> None:
+    client, server = endpoints
+    fast, slow = parse_spec("rate=400k,delay=20ms"), parse_spec("rate=100k,delay=60ms")
+    worker = ShaperClient(shaper.control_path)  # a worker process applies schedules through this socket
+    link = worker.add_link(fast)
+    relay = shaper.route(link, server.addr)
+    size = 500
+    interval = size * 8 / 600_000  # offer 600 kbit/s throughout: more than either profile carries
+    start = time.monotonic()
+    seq, changed_at = 0, None
+    while (elapsed := time.monotonic() - start) < 3.0:
+        if changed_at is None and elapsed >= 1.5:
+            worker.set_profile(link, slow)
+            changed_at = time.monotonic()
+        client.send(seq, relay, size)
+        seq += 1
+        time.sleep(max(0.0, start + seq * interval - time.monotonic()))
+    worker.close()
+    _settle(server, seq, timeout=1.0)
+    assert changed_at is not None
+    arrivals = np.array([r[2] for r in server.received])
+
+    def rate(since: float, until: float) -> float:
+        inside = arrivals[(arrivals >= since) & (arrivals < until)]
+        return (len(inside) - 1) * (size + IP_UDP_OVERHEAD) * 8 / (inside[-1] - inside[0])
+
+    # Skip each phase's first half second (the first profile's queue drains after the change).
+    assert rate(start + 0.5, changed_at) == pytest.approx(400_000, rel=0.08)
+    assert rate(changed_at + 0.5, start + 3.0) == pytest.approx(100_000, rel=0.08)
+    stats = shaper.stats(link)["up"]
+    assert stats["profile"]["rate_bps"] == 100_000
+    assert [s["profile"]["rate_bps"] for s in stats["earlier"]] == [400_000]
+    earlier = stats["earlier"][0]
+    assert earlier["packets_in"] > 0 and stats["packets_in"] > 0
+    assert earlier["packets_in"] + stats["packets_in"] == seq
+    # Each segment is judged against its own profile: the slow one's delay, the fast one's rate.
+    assert 55 <= stats["added_delay_ms"]["p50"] <= 60 + 250 + 30
+    assert earlier["delivered_kbps"] == pytest.approx(400, rel=0.1)
+    assert 70 <= stats["delivered_kbps"] <= 110  # its span opens while the fast profile's queue drains
+    assert conformance(earlier, lateness_ms=100) == [] and conformance(stats, lateness_ms=100) == []
