@@ -8,7 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from . import keys
-from media.sfu.aiortc_bridge import restrict_host_addresses
+from media.sfu.aiortc_bridge import restrict_host_addresses, wait_longer_for_consent
 
 from .config import Config, ensure_secret
 
@@ -25,6 +25,7 @@ def create_app(config: Config) -> web.Application:
     """The whole server: health, signaling WebSocket and room page, then the portal and Rx routes."""
     ensure_secret(config)
     restrict_host_addresses([a.strip() for a in config.media_addresses.split(",") if a.strip()])
+    wait_longer_for_consent()
     app = web.Application(client_max_size=8 * 1024 * 1024)
     app[keys.CONFIG] = config
     app.router.add_get("/healthz", healthz)

@@ -61,8 +61,17 @@ class _Stream:
         self.rung = first
         self.source_bps = float(DEFAULT_VIDEO_BPS if consumer.kind == "video" else DEFAULT_AUDIO_BPS)
         self._measured = (now, producer.stats.bytes, producer.stats.packets)
+        self._sent = (now, 0)
+        self.payload_bps = 0.0  # what this consumer sends, media payload only (what a REMB measures)
         self.reports_seen = 0
         self.told: Quality | None = None  # the last quality event sent for this stream
+
+    def measure_sent(self, now: float) -> None:
+        t0, b0 = self._sent
+        if now - t0 >= 1.0:
+            sent = self.consumer.stats.bytes
+            self.payload_bps = (sent - b0) * 8 / (now - t0)
+            self._sent = (now, sent)
 
     def measure_source(self, now: float) -> None:
         """The producer's own rate on the wire (what T0 or full audio costs), smoothed over seconds."""
@@ -169,7 +178,9 @@ class StreamAllocator:
             self._rembs[frozenset(stats.remb_ssrcs)] = (stats.remb_bps, now)
             fresh = {k: v for k, v in self._rembs.items() if now - v[1] < REMB_FRESH_S}
             self._rembs = fresh
-            self.estimator.on_remb(sum(bps for bps, _ in fresh.values()), now)
+            covered = set().union(*fresh)
+            covered_bps = sum(s.payload_bps for s in self._streams.values() if s.consumer.port.ssrc in covered)
+            self.estimator.on_remb(sum(bps for bps, _ in fresh.values()), covered_bps, now)
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -201,6 +212,7 @@ class StreamAllocator:
         streams = [s for s in self._streams.values() if not s.consumer.closed]
         for stream in streams:
             stream.measure_source(now)
+            stream.measure_sent(now)
         if self._probe is not None:
             return  # what a probe does to the link is its own: judged when it ends, never a reason to move
         audio = [s for s in streams if s.consumer.kind == "audio"]

@@ -12,8 +12,13 @@ controller, and REMB acts only as a fast-falling ceiling:
   sent in the last `CAUSE_S` (what caused the loss, not what is sent after moving down);
 - otherwise, with no queue building: grow by `GROWTH_PER_S`, but never above `HEADROOM` × what we sent
   (a link is only known to carry what it was given) unless a probe has shown more;
-- REMB falling below `DELAY_DROP` × its peak of the last `DELAY_WINDOW_S`, in `DELAY_REMBS` reports in a row,
-  is a queue building: the estimate is cut the same way, to the sent rate × the fall.
+- REMB below `DELAY_DROP` × the payload rate we sent on the streams it covers, in `DELAY_REMBS` reports in
+  a row, is a queue building. A receiver's estimator (Chromium's and aiortc's alike) backs off to
+  `REMB_BACKOFF` (0.85) × what it *receives* at every overuse it detects, even a spurious one; only a REMB
+  well below that share of what we *sent* says that less arrives than leaves. The estimate is then cut to
+  what arrives: the sent rate × REMB ÷ (0.85 × the covered rate). aiortc's REMB wanders far below what it
+  receives on clean links (37 kbit/s for a 60 kbit/s stream on a 1.5 Mbit/s link, measured here), so a fall
+  counts only with some loss beside it (`QUEUE_LOSS`) or when it is severe (`SEVERE_DROP`).
 
 Retransmissions and probes count as sent. Every time constant is a class attribute, documented in
 docs/adaptive.md.
@@ -57,7 +62,11 @@ class LinkEstimator:
     #: The estimate stays within this multiple of the rate actually sent, unless a probe proved more.
     HEADROOM = 1.5
     #: REMB falling to this share of its recent level (or of the sent rate) marks a building queue.
-    DELAY_DROP = 0.85
+    DELAY_DROP = 0.7
+    REMB_BACKOFF = 0.85
+    QUEUE_LOSS = 0.05
+    SEVERE_DROP = 0.35
+    #: A REMB older than this says nothing about now.
     DELAY_WINDOW_S = 2.0
     #: ... in this many REMBs in a row (one low REMB is noise: aiortc's wobbles under CPU load).
     DELAY_REMBS = 2
@@ -80,8 +89,9 @@ class LinkEstimator:
         self._cut_at = -1e9
         self._recent_sent: deque[tuple[float, float]] = deque()  # (t, sent bit/s)
         self._reports: dict[int, deque[tuple[float, int, int]]] = {}  # ssrc -> (t, lost, expected)
-        self._rembs: deque[tuple[float, int]] = deque()
-        self._rembs_low = 0  # consecutive REMBs below DELAY_DROP × their recent peak
+        self._remb_at = -1e9
+        self._remb_ratio = 1.0  # the latest REMB ÷ the payload rate sent on the streams it covers
+        self._rembs_low = 0  # consecutive REMBs below DELAY_DROP × that rate
         self._last_tick = now
         self._sent: deque[tuple[float, int]] = deque([(now, 0)])  # (t, cumulative bytes on the wire)
         self._proven_bps = 0.0
@@ -90,12 +100,13 @@ class LinkEstimator:
 
     # -- inputs -----------------------------------------------------------------------------------
 
-    def on_remb(self, bps: int, now: float) -> None:
+    def on_remb(self, bps: int, covered_bps: float, now: float) -> None:
+        """A REMB of `bps`, while we sent `covered_bps` of payload on the streams it covers (a REMB covers
+        the streams it lists: Chromium all of a connection's, aiortc one receiver's)."""
         self.remb_bps = bps
-        self._rembs.append((now, bps))
-        while self._rembs and now - self._rembs[0][0] > self.DELAY_WINDOW_S:
-            self._rembs.popleft()
-        self._rembs_low = self._rembs_low + 1 if self.queue_drop() < self.DELAY_DROP else 0
+        self._remb_at = now
+        self._remb_ratio = bps / covered_bps if covered_bps > self.MIN_BPS else 1.0
+        self._rembs_low = self._rembs_low + 1 if self._remb_ratio < self.DELAY_DROP else 0
         self._have_feedback = True
 
     def on_report(self, ssrc: int, report: StreamReport, now: float) -> None:
@@ -123,7 +134,7 @@ class LinkEstimator:
         self.estimate_bps = before_bps * self.PROBE_FAIL_KEEP
         self._cut_at = now + self.CAUSE_S - self.CUT_HOLD_S  # no cut until the probe's reports are past
         self._recent_sent.clear()
-        self._rembs.clear()
+        self._rembs_low = 0
 
     # -- the estimate -----------------------------------------------------------------------------
 
@@ -137,22 +148,14 @@ class LinkEstimator:
             return 0.0  # too few packets to tell loss from noise
         return max(0.0, min(1.0, lost / expected))
 
-    def _forget_old_rembs(self, now: float) -> None:
-        while self._rembs and now - self._rembs[0][0] > self.DELAY_WINDOW_S:
-            self._rembs.popleft()
-        if not self._rembs:
+    def queue_drop(self, now: float) -> float:
+        """What share of what we send the link carries by REMB's account (1.0: no queue building)."""
+        if now - self._remb_at > self.DELAY_WINDOW_S:
             self.remb_bps = None  # none lately: it says nothing about now
-
-    def queue_drop(self) -> float:
-        """How far REMB has fallen below its level of the last `DELAY_WINDOW_S` (1.0: not at all).
-
-        Scale-free on purpose: a REMB covers the streams it lists (Chromium: the whole connection; aiortc:
-        one receiver), so only its movement, not its level against what we send, says a queue is building.
-        """
-        if self.remb_bps is None or not self._rembs:
             return 1.0
-        peak = max(b for _, b in self._rembs)
-        return self.remb_bps / peak if peak > 0 else 1.0
+        if self._rembs_low < self.DELAY_REMBS:
+            return 1.0
+        return min(1.0, self._remb_ratio / self.REMB_BACKOFF)
 
     def update(self, now: float) -> float:
         """Advance to `now` (call a few times a second); returns the estimate in bit/s."""
@@ -167,9 +170,8 @@ class LinkEstimator:
         if not self._have_feedback:
             return self.estimate_bps
         self.loss = self.window_loss()
-        self._forget_old_rembs(now)
-        drop = self.queue_drop()
-        queue = drop < self.DELAY_DROP and self._rembs_low >= self.DELAY_REMBS
+        drop = self.queue_drop(now)
+        queue = drop < 1.0 and (self.loss >= self.QUEUE_LOSS or self._remb_ratio < self.SEVERE_DROP)
         lossy = self.loss > self.HIGH_LOSS
         estimate = self.estimate_bps
         if lossy or queue:

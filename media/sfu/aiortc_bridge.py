@@ -9,10 +9,13 @@ attribute is here, so an aiortc upgrade has one file to check.
 from __future__ import annotations
 
 import asyncio
+import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import aioice.ice
+import aioice.stun
 from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.codecs import get_capabilities, is_rtx
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
@@ -31,6 +34,8 @@ from aiortc.rtp import (
     unpack_remb_fci,
     unwrap_rtx,
 )
+
+log = logging.getLogger(__name__)
 
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
@@ -53,6 +58,44 @@ def restrict_host_addresses(addresses: list[str]) -> None:
     127.0.0.1). Process-wide: call once at start-up."""
     chosen = list(addresses)
     aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(chosen)
+
+
+#: A consent check waits for its answer 0.5 + 1 + 2 s (two retransmissions) instead of aioice's 0.5 s.
+CONSENT_RETRANSMISSIONS = 2
+
+
+def wait_longer_for_consent() -> None:
+    """Let ICE consent checks (RFC 7675) survive a 2G round trip. Process-wide: call once at start-up.
+
+    aioice sends each check once and gives up on it after 0.5 s; on a 2G link (300 ms each way, plus a
+    queue) every check then fails, and after six the connection closes: the patient is dropped within
+    ~30 s however well the media flows. Checks are retransmitted here, so an answer has 3.5 s to come.
+    """
+    connection = aioice.ice.Connection
+    if getattr(connection.query_consent, "_patient", False):
+        return
+
+    async def query_consent(self: Any) -> None:
+        failures = 0
+        while True:
+            await asyncio.sleep(aioice.ice.CONSENT_INTERVAL * random.uniform(0.8, 1.2))
+            for pair in list(self._nominated.values()):
+                try:
+                    await pair.protocol.request(
+                        self.build_request(pair, nominate=False), pair.remote_addr,
+                        integrity_key=self.remote_password.encode("utf8"), retransmissions=CONSENT_RETRANSMISSIONS,
+                    )
+                    failures = 0
+                except aioice.stun.TransactionError:
+                    failures += 1
+            if failures >= aioice.ice.CONSENT_FAILURES:
+                log.info("ICE consent expired: no answer to %d checks", failures)
+                self._query_consent_task = None
+                await self.close()
+                return
+
+    query_consent._patient = True  # type: ignore[attr-defined]
+    connection.query_consent = query_consent  # type: ignore[method-assign]
 
 
 def received_packets(pc: Any) -> int:

@@ -13,7 +13,8 @@ class Link:
         self.lost = 0
         self.highest = 1000
 
-    def run(self, seconds: float, send_bps: float, loss: float = 0.0, remb: float | None = None) -> float:
+    def run(self, seconds: float, send_bps: float, loss: float = 0.0, remb: float | None = None,
+            covered_bps: float | None = None) -> float:
         end = self.t + seconds
         while self.t < end:
             self.t += 0.25
@@ -24,7 +25,8 @@ class Link:
             self.estimator.on_sent(self.sent, self.t)
             self.estimator.on_report(1, StreamReport(self.lost, self.highest), self.t)
             if remb is not None:
-                self.estimator.on_remb(int(remb), self.t)
+                covered = send_bps if covered_bps is None else covered_bps
+                self.estimator.on_remb(int(remb), covered, self.t)
             self.estimator.update(self.t)
         return self.estimator.estimate_bps
 
@@ -48,8 +50,8 @@ def test_random_loss_below_ten_percent_is_not_congestion_and_cuts_nothing():
 def test_one_low_remb_is_noise_two_in_a_row_a_queue():
     link = Link()
     link.run(2.0, 500_000, remb=800_000)
-    link.estimator.on_remb(400_000, link.t + 0.1)
-    link.estimator.on_remb(800_000, link.t + 0.2)
+    link.estimator.on_remb(200_000, 500_000, link.t + 0.1)
+    link.estimator.on_remb(800_000, 500_000, link.t + 0.2)
     link.t += 0.25
     link.estimator.update(link.t)
     assert not link.estimator.congested
@@ -63,17 +65,30 @@ def test_growth_is_bounded_by_what_the_link_was_given():
     assert low < estimate <= 1.5 * 100_000 * 1.01
 
 
-def test_a_falling_remb_is_a_building_queue_even_without_loss():
+def test_a_falling_remb_with_some_loss_is_a_building_queue_below_the_loss_threshold():
     link = Link()
     link.run(2.0, 500_000, remb=800_000)
-    estimate = link.run(0.5, 500_000, remb=400_000)  # REMB halved: the link carries about half of what we sent
-    assert estimate <= 260_000 and link.estimator.congested
+    estimate = link.run(1.5, 500_000, remb=255_000, loss=0.09)  # 0.85 × 300 kbit/s arriving of 500 sent
+    assert estimate <= 0.62 * 500_000 and link.estimator.congested
 
 
-def test_the_level_of_remb_is_no_limit_only_its_fall():
-    # a REMB that covers one of several streams (aiortc sends one per receiver) sits far below the total
+def test_a_remb_fall_without_loss_counts_only_when_severe():
     link = Link()
-    estimate = link.run(5.0, 500_000, remb=40_000)
+    link.run(2.0, 500_000, remb=800_000)
+    assert link.run(2.0, 500_000, remb=300_000) > 500_000  # aiortc's REMB wanders: no loss, no queue
+    assert link.run(0.5, 500_000, remb=100_000) <= 0.5 * 500_000  # one cut takes at most half
+
+
+def test_a_remb_at_the_usual_backoff_of_what_arrives_is_no_queue():
+    link = Link()
+    estimate = link.run(5.0, 500_000, remb=0.85 * 500_000)  # one overuse backoff, everything arrives
+    assert estimate >= 500_000 and not link.estimator.congested
+
+
+def test_a_remb_is_weighed_against_the_streams_it_covers_only():
+    # aiortc sends one REMB per receiver: 40 kbit/s for a 45 kbit/s stream says nothing of the 500 kbit/s total
+    link = Link()
+    estimate = link.run(5.0, 500_000, remb=40_000, covered_bps=45_000)
     assert estimate > 500_000 and not link.estimator.congested
 
 

@@ -83,7 +83,8 @@ async def test_a_subscriber_on_150_kbit_with_2pct_loss_stays_a_minute_with_resen
     sfu_server, clients, shaper
 ):
     doctor = await _laptop_publisher(clients, sfu_server.ws_url, "rural")
-    profile = LinkProfile("rural", rate_bps=150_000, delay_ms=150, loss=0.02)
+    # 2G: 300 ms each way, so ICE consent checks must wait longer than aioice's 0.5 s (aiortc_bridge)
+    profile = LinkProfile("rural", rate_bps=150_000, delay_ms=300, loss=0.02)
     client, weak, link = await _shaped_subscriber(sfu_server.ws_url, "rural", "patient-1", shaper, profile)
     try:
         room = sfu_server.app[keys.REGISTRY].get("rural")
