@@ -98,3 +98,27 @@ async def test_without_adaptation_pin_and_save_data_say_so(tmp_path, clients):
         assert server.app[keys.REGISTRY].get("plain").renditions is None
     finally:
         await server.close()
+
+
+async def test_save_data_moves_what_the_patient_receives_to_the_low_tier_within_two_seconds_and_back(
+    sfu_server, consult
+):
+    doctor, patient = consult
+    room = sfu_server.app[keys.REGISTRY].get("consult")
+    producer = next(p for p in room.producers() if p.owner_id == doctor.participant_id and p.kind == "video")
+    consumer = next(c for c in room.router.consumers_showing(producer.id) if c.subscriber_id == patient.participant_id)
+
+    asked_at = time.monotonic()
+    await patient.save_data(True)
+    quality = await wait_until(lambda: [e for e in patient.client.events("consult", "quality") if e["kind"] == "video"],
+                               "a quality event", timeout=2.0)
+    assert time.monotonic() - asked_at <= 2.0
+    assert (quality[-1]["tier"], quality[-1]["reason"]) == ("T3", "save_data")
+    assert consumer.source.id == f"{producer.id}/T3"
+    sent = consumer.stats.packets
+    await wait_until(lambda: consumer.stats.packets > sent + 10, "T3 packets to the patient")
+
+    await patient.save_data(False)
+    await wait_until(lambda: patient.client.events("consult", "quality")[-1]["tier"] == "T0", "back to the original",
+                     timeout=2.0)
+    assert consumer.source is producer
