@@ -53,11 +53,16 @@ class ClientGroup:
     """The consultations one process runs against one server."""
 
     def __init__(
-        self, url: str, secret: str, profile: LinkProfile, third_party: bool, shaper: ShaperControl | None
+        self, url: str, secret: str, profile: LinkProfile, third_party: bool, shaper: ShaperControl | None,
+        browser_seats: frozenset[str] = frozenset(),
     ) -> None:
+        """`browser_seats`: seats (patient, doctor, hub) taken by Chromium on the room page, not aiortc."""
         self.url, self.secret, self.profile, self.third_party, self.shaper = url, secret, profile, third_party, shaper
         self.plan = MediaPlan.for_link(profile)
-        self.participants: list[Participant] = []
+        self.browser_seats = browser_seats
+        self._chromium: dict[MediaPlan, Any] = {}  # one ChromiumHost per camera plan
+        self.participants: list[Any] = []
+        self.seats: list[str] = []
         self.links: list[int] = []
         self.failures: list[str] = []
         self._cursors: dict[int, int] = {}
@@ -65,24 +70,38 @@ class ClientGroup:
         self.lag = LoopLag()
         warm_up(self.plan)
 
-    def _participant(self, room: str, identity: str, role: str) -> Participant:
+    def _participant(self, room: str, identity: str, role: str, seat: str) -> Any:
         token = mint_token(self.secret, room=room, identity=identity, role=role, ttl_s=3600)
-        factory = None
+        link = None
         if self.shaper is not None:
             link = self.shaper.add_link(self.profile)
             self.links.append(link)
-            factory = shaped_factory(self.shaper, link)
-        participant = Participant(self.url, room, token, self.plan, self.plan, factory)
+        if seat in self.browser_seats:
+            participant: Any = self._browser_participant(room, token, self.plan, self.plan, link)
+        else:
+            factory = shaped_factory(self.shaper, link) if self.shaper is not None and link is not None else None
+            participant = Participant(self.url, room, token, self.plan, self.plan, factory)
         self.participants.append(participant)
+        self.seats.append(seat)
         return participant
+
+    def _browser_participant(self, room: str, token: str, sends: MediaPlan, receives: MediaPlan, link: int | None) -> Any:
+        from bench.browser_participant import BrowserParticipant
+        from bench.chromium_host import ChromiumHost
+
+        if sends not in self._chromium:
+            base_url = self.url.replace("ws://", "http://").replace("wss://", "https://").rsplit("/ws", 1)[0]
+            self._chromium[sends] = ChromiumHost(base_url, sends)
+        shaped = (self.shaper, link) if self.shaper is not None and link is not None else None
+        return BrowserParticipant(self._chromium[sends], self.url, room, token, sends, receives, shaped)
 
     async def add_consult(self, index: int) -> None:
         """Join consultation `index`: its members connect, join and publish, one after another."""
         room = f"bench-consult-{index}"
-        members = [self._participant(room, f"patient-{index}", "patient"),
-                   self._participant(room, f"doctor-{index}", "doctor")]
+        members = [self._participant(room, f"patient-{index}", "patient", "patient"),
+                   self._participant(room, f"doctor-{index}", "doctor", "doctor")]
         if self.third_party:
-            members.append(self._participant(room, f"specialist-{index}", "doctor"))
+            members.append(self._participant(room, f"specialist-{index}", "doctor", "hub"))
         try:
             for member in members:
                 await member.start()
@@ -117,7 +136,7 @@ class ClientGroup:
         """Everything measured in the window, as plain data."""
         rtp1 = [await p.rtp_counters() for p in self.participants]
         return {
-            "summaries": [p.summary() for p in self.participants],
+            "summaries": [{"seat": seat, **p.summary()} for seat, p in zip(self.seats, self.participants)],
             "rtp": [{key: b[key] - a.get(key, 0) for key in b} for a, b in zip(self._rtp0 or [{}] * len(rtp1), rtp1)],
             "failures": list(self.failures),
             "links": list(self.links),
@@ -127,3 +146,4 @@ class ClientGroup:
     async def close(self) -> None:
         self.lag.close()
         await asyncio.gather(*(p.close() for p in self.participants), return_exceptions=True)
+        await asyncio.gather(*(host.close() for host in self._chromium.values()), return_exceptions=True)

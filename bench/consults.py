@@ -33,6 +33,7 @@ from bench.profiles import LinkProfile, ProfileError, get_profile
 from bench.shaper_process import ShaperProcess
 from bench.worker import WorkerError, WorkerGroup
 
+BROWSER_SEATS = ("patient", "doctor", "hub")
 GENERATOR_SATURATED_PCT = 90.0
 GENERATOR_LAG_LIMIT_MS = 25.0
 """A generator whose event loop wakes this late (p95) cannot time what it receives."""
@@ -125,13 +126,18 @@ class Consults:
     (`bench.worker`), consultation i going to worker i mod K. The shaper process is shared by all.
     """
 
-    def __init__(self, server: Server, profile: LinkProfile, third_party: bool = False, workers: int = 1) -> None:
+    def __init__(
+        self, server: Server, profile: LinkProfile, third_party: bool = False, workers: int = 1,
+        browser_seats: frozenset[str] = frozenset(),
+    ) -> None:
+        """`browser_seats`: seats run in Chromium (`--browser`); they need `workers` = 1."""
         self.server, self.profile, self.third_party = server, profile, third_party
         self.plan = MediaPlan.for_link(profile)
         self.shaper = ShaperProcess() if profile.shaped else None
         self.groups: list[Any] = []
+        self.browser_seats = browser_seats
         if workers <= 1:
-            self.groups.append(ClientGroup(server.url, server.secret, profile, third_party, self.shaper))
+            self.groups.append(ClientGroup(server.url, server.secret, profile, third_party, self.shaper, browser_seats))
         else:
             config = {"url": server.url, "secret": server.secret, "profile": profile.to_dict(),
                       "third_party": third_party, "shaper": self.shaper.control_path if self.shaper else None}
@@ -211,6 +217,7 @@ class Consults:
             "consults": self.count,
             "participants": len(summaries),
             "third_party": self.third_party,
+            "browser": sorted(self.browser_seats),
             "seconds": round(wall, 1),
             "profile": self.profile.name,
             "link": self.profile.to_dict(),
@@ -261,7 +268,8 @@ async def start(args: argparse.Namespace) -> tuple[Server, Consults]:
     server = Server(args.url, args.secret or os.environ.get("VAIDYA_SECRET"))
     try:
         await server.ready()
-        return server, Consults(server, profile, args.third_party, args.workers)
+        browser = frozenset(getattr(args, "browser", None) or ())
+        return server, Consults(server, profile, args.third_party, args.workers, browser)
     except BaseException:
         server.stop()
         raise
@@ -300,6 +308,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seconds", type=float, default=20.0, help="measured time after the last one joined (default 20)")
     p.add_argument("--ramp", type=float, default=None, help="consultations joined per second (default: one after another)")
     p.add_argument("--plot", default=None, help="write latency, fps and CPU over time to this PNG")
+    p.add_argument("--browser", action="append", choices=BROWSER_SEATS, default=None, metavar="ROLE",
+                   help="run this seat (patient, doctor or hub) on the room page in headless Chromium; repeatable")
     add_common_arguments(p)
     p.set_defaults(func=main_consults)
 
@@ -314,6 +324,10 @@ def check_arguments(args: argparse.Namespace) -> str | None:
         return "--url needs the server's token secret: --secret or VAIDYA_SECRET"
     if args.workers < 1:
         return "--workers must be >= 1"
+    if getattr(args, "browser", None) and args.workers > 1:
+        return "--browser runs Chromium from the coordinating process: use --workers 1"
+    if "hub" in (getattr(args, "browser", None) or ()) and not args.third_party:
+        return "--browser hub needs --third-party"
     return None
 
 

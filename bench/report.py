@@ -54,10 +54,18 @@ def media_metrics(summaries: list[dict[str, Any]], wall: float, rtp: list[dict[s
         "loss_pct": ratio_pct(lost, lost + received),
         "received_pps": round(received / wall, 1) if wall else None,
         "receive_kbps": percentiles([r["bytes_received"] * 8 / wall / 1000 for r in rtp] if wall else []),
+        "audio_concealed_ratio": concealed_ratio([a for s in summaries for a in s.get("chromium", {}).get("audio", [])]),
         "nacked_packets": sum(s["nacked_packets"] for s in summaries),
         "plis": sum(s["plis"] for s in summaries),
         "failures": [f"{s['room']}: {s['error']}" for s in summaries if s["error"]],
     }
+
+
+def concealed_ratio(audio: list[dict[str, Any]]) -> float | None:
+    """Chromium's concealedSamples ÷ totalSamplesReceived over inbound audio tracks' getStats (None
+    before any sound, or when no browser took part: aiortc reports no concealment)."""
+    total = sum(a.get("totalSamplesReceived", 0) for a in audio)
+    return round(sum(a.get("concealedSamples", 0) for a in audio) / total, 4) if total else None
 
 
 def shaper_report(shaper: Any, links: list[int], cpu_pct: float | None) -> dict[str, Any]:
@@ -110,6 +118,8 @@ def table(report: dict[str, Any]) -> str:
         f"  PSNR              {_spread(report['psnr_db'], ' dB')}",
         f"  resolutions       {report['resolutions']}",
         f"  RTP loss          {report['loss_pct']} %, NACKed {report['nacked_packets']} packets, {report['plis']} PLIs",
+        *([f"  browser           {', '.join(report['browser'])} in Chromium; audio concealed "
+           f"{report['audio_concealed_ratio']} of samples"] if report.get("browser") else []),
         f"  receive           {_spread(report['receive_kbps'], ' kbit/s')}",
         f"  server            CPU {report['server_cpu_pct']} % of a core, RSS {report['server_rss_mb']} MB, "
         f"{report['received_pps']} packets/s delivered, {report.get('server_forwarded_pps')} forwarded (server's count)",

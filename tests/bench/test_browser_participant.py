@@ -1,0 +1,105 @@
+"""A browser participant: the stamped source as Chromium's fake camera and microphone, and a real run.
+
+The files are checked purely (stamps and markers read back where they were planned); the run puts a
+Chromium patient on the room page opposite an aiortc doctor and checks both directions were measured.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench import stamp
+from bench.audio_marks import SAMPLE_RATE, MarkDetector
+from bench.browser_participant import window_stats
+from bench.camera_file import frames_per_period, planned_send_ms, read_y4m, write_wav, write_y4m
+from bench.cli import main
+from bench.measure import psnr
+from bench.report import concealed_ratio
+from bench.video_source import source_luma
+from tests.helpers.browser import HAVE_CHROMIUM, NO_CHROMIUM
+
+
+def test_every_camera_file_frame_reads_back_its_counter_and_planned_send_time(tmp_path: Path) -> None:
+    start_ms = 19_500  # frames after the first half second wrap past the end of the stamp period
+    width, height, fps, frames = read_y4m(write_y4m(tmp_path / "cam.y4m", 160, 90, 15, start_ms))
+    assert (width, height, fps, len(frames)) == (160, 90, 15, frames_per_period(15)) == (160, 90, 15, 300)
+    for n, frame in enumerate(frames):
+        found = stamp.read(frame[:height])
+        assert found == stamp.Stamp(n, planned_send_ms(n, fps, start_ms)), n
+    assert planned_send_ms(299, 15, start_ms) == (19_500 + 19_933) % 20_000
+    # A receiver that read the stamp regenerates the very frame: PSNR works as for an aiortc sender.
+    found = stamp.read(frames[123][:height])
+    assert psnr(source_luma(found.counter, found.send_ms, (160, 90), (160, 90)), frames[123][:height]) == 100.0
+
+
+def test_a_camera_file_needs_even_sizes_for_its_half_size_chroma(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="even"):
+        write_y4m(tmp_path / "b.y4m", 161, 90, 15, 0)
+
+
+def test_the_microphone_file_opened_at_its_start_plays_each_marker_on_its_own_second(tmp_path: Path) -> None:
+    import wave
+
+    start_ms = 7_250
+    with wave.open(str(write_wav(tmp_path / "mic.wav", start_ms)), "rb") as w:
+        assert (w.getnchannels(), w.getframerate(), w.getsampwidth()) == (1, SAMPLE_RATE, 2)
+        pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
+    assert pcm.size == stamp.STAMP_PERIOD_MS * SAMPLE_RATE // 1000
+    detector = MarkDetector()
+    opened = 1_000_000 + start_ms / 1000  # a wall-clock instant whose stamp-period offset is start_ms
+    for at in range(0, pcm.size, 960):
+        detector.feed(pcm[at : at + 960], opened + at / SAMPLE_RATE)
+    # Played from the instant it was written for, each burst starts on its second: latency ≈ 0.
+    assert len(detector.marks) >= 19 and detector.missing() == 0
+    assert [m.index for m in detector.marks[:3]] == [8, 9, 10]
+    assert all(m.latency_ms < 10 for m in detector.marks), [m.latency_ms for m in detector.marks]
+
+
+def test_chromium_counters_are_taken_over_the_window_and_gauges_as_they_are_now() -> None:
+    before = [{"trackIdentifier": "a", "concealedSamples": 100, "totalSamplesReceived": 1000, "audioLevel": 0.5}]
+    after = [{"trackIdentifier": "a", "concealedSamples": 160, "totalSamplesReceived": 3000, "audioLevel": 0.1},
+             {"trackIdentifier": "b", "concealedSamples": 0, "totalSamplesReceived": 1000}]
+    window = window_stats(before, after, ("concealedSamples", "totalSamplesReceived"))
+    assert window == [{"trackIdentifier": "a", "concealedSamples": 60, "totalSamplesReceived": 2000, "audioLevel": 0.1},
+                      {"trackIdentifier": "b", "concealedSamples": 0, "totalSamplesReceived": 1000}]
+    assert concealed_ratio(window) == 0.02
+    assert concealed_ratio([]) is None
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)
+def test_a_chromium_patient_and_an_aiortc_doctor_on_lan_are_measured_both_ways(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    code = main(["consults", "--consults", "1", "--seconds", "5", "--profile", "lan", "--browser", "patient",
+                 "--json", str(out)])
+    report = json.loads(out.read_text())
+    assert code == 0, report["failures"]
+    assert report["browser"] == ["patient"] and report["joined"] == 2
+    patient, doctor = sorted(report["streams"], key=lambda s: s["seat"] != "patient")
+    assert patient["seat"] == "patient" and patient["client"] == "chromium" and "client" not in doctor
+
+    # What the patient's page showed, read from the stamps the aiortc doctor sent.
+    [seen] = patient["video"]
+    assert seen["fps"] > 10 and seen["stamps_unreadable"] == 0, seen
+    assert 0 < seen["g2g_ms"]["p50"] <= 150 and seen["g2g_ms"]["max"] < 1000, seen["g2g_ms"]
+    assert seen["psnr_db"]["count"] >= 3 and seen["psnr_db"]["p50"] > 30, seen["psnr_db"]
+    # Chromium's own view of the same track agrees.
+    [video] = patient["chromium"]["video"]
+    assert (video["frameWidth"], video["frameHeight"]) == (640, 360)
+    assert video["framesDecoded"] >= 0.8 * seen["frames"] and video["freezeCount"] == 0, video
+    assert video["jitter_buffer_ms"] is not None and video["jitter_buffer_ms"] < 200
+    assert patient["audio_concealed_ratio"] is not None and patient["audio_concealed_ratio"] < 0.02
+    assert report["audio_concealed_ratio"] == patient["audio_concealed_ratio"]
+
+    # What the doctor received from the browser's camera: the file's stamps, within a few ms of capture.
+    assert abs(patient["camera_stamp_error_ms"]["p50"]) <= 10, patient["camera_stamp_error_ms"]
+    [sent] = doctor["video"]
+    assert sent["fps"] > 10 and sent["stamps_unreadable"] == 0 and sent["resolutions"] == {"640x360": sent["frames"]}
+    assert 0 < sent["g2g_ms"]["p50"] <= 250, sent["g2g_ms"]
+    assert sent["psnr_db"]["p50"] > 30
+    # The browser's microphone played the marked audio: the doctor hears the markers.
+    assert len(doctor["audio_latency_ms"]) >= 3 and doctor["audio_marks_missing"] == 0
