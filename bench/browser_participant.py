@@ -46,18 +46,22 @@ AUDIO_COUNTERS = (
     "insertedSamplesForDeceleration", "removedSamplesForAcceleration", "jitterBufferDelay",
     "jitterBufferEmittedCount", "nackCount", "packetsLost", "packetsReceived", "bytesReceived",
 )
+SENT_COUNTERS = ("framesEncoded", "framesSent", "keyFramesEncoded", "packetsSent", "bytesSent",
+                 "retransmittedPacketsSent", "nackCount", "pliCount", "firCount")
 PUBLISHED_JS = "() => !!(window.vaidya?.session?.state === 'joined' && window.vaidya.publishPc?.remoteDescription)"
 
 
-def window_stats(before: list[dict[str, Any]], after: list[dict[str, Any]], counters: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Per inbound track (by trackIdentifier): counters as differences over the window, gauges as now.
+def window_stats(
+    before: list[dict[str, Any]], after: list[dict[str, Any]], counters: tuple[str, ...], key: str = "trackIdentifier"
+) -> list[dict[str, Any]]:
+    """Per RTP stream (matched by `key`): counters as differences over the window, gauges as they are now.
 
-    A track that appeared during the window counts from zero.
+    A stream that appeared during the window counts from zero.
     """
-    start = {s.get("trackIdentifier"): s for s in before}
+    start = {s.get(key): s for s in before}
     out = []
     for now in after:
-        then = start.get(now.get("trackIdentifier"), {})
+        then = start.get(now.get(key), {})
         out.append({k: (v - then.get(k, 0) if k in counters else v) for k, v in now.items()})
     return out
 
@@ -66,6 +70,27 @@ def summarize_video_stats(stream: dict[str, Any]) -> dict[str, Any]:
     """One inbound video track's window: the raw figures plus the jitter buffer's mean delay in ms."""
     emitted = stream.get("jitterBufferEmittedCount") or 0
     return {**stream, "jitter_buffer_ms": round(1000 * stream.get("jitterBufferDelay", 0) / emitted, 1) if emitted else None}
+
+
+def correct_camera_send_times(browser: BrowserParticipant, receivers: list[Any]) -> float | None:
+    """Subtract the browser camera's measured stamp error from what receivers measured of its video.
+
+    The camera file's stamps are planned send times; Chromium's capture device runs a little late under
+    load and the page measures by how much (`camera_errors`, capture time − stamp, slowly varying). So
+    the window's median error is taken off the glass-to-glass samples of every receiver in the room that
+    knows which producers are the browser's (`senders`, as `Participant` keeps it). Returns the median.
+    """
+    if not browser.camera_errors or browser.participant_id is None:
+        return None
+    error = browser.send_time_correction_ms = float(np.median(browser.camera_errors))
+    for receiver in receivers:
+        if receiver is browser or receiver.room != browser.room:
+            continue
+        for producer, sender in getattr(receiver, "senders", {}).items():
+            probe = receiver.video.get(producer)
+            if sender == browser.participant_id and probe is not None:
+                probe.latency_ms = [ms - error for ms in probe.latency_ms]
+    return error
 
 
 class BrowserParticipant:
@@ -91,6 +116,8 @@ class BrowserParticipant:
         self.camera_errors: list[float] = []
         self.page_errors: list[str] = []
         self.error: str | None = None
+        self.participant_id: str | None = None
+        self.send_time_correction_ms: float | None = None
         self._context: Any = None
         self.page: Any = None
         self._task: asyncio.Task[None] | None = None
@@ -113,6 +140,7 @@ class BrowserParticipant:
         self._opened = time.time()
         await self.page.goto(f"{self.base_url}/room/{self.room}#token={self.token}")
         await self.page.wait_for_function(PUBLISHED_JS, timeout=JOIN_TIMEOUT_MS, polling=100)
+        self.participant_id = await self.page.evaluate("window.vaidya.session.participantId")
         self._task = asyncio.ensure_future(self._poll_forever())
 
     async def _poll_forever(self) -> None:
@@ -152,6 +180,7 @@ class BrowserParticipant:
     def start_window(self) -> None:
         """Measure afresh from now; Chromium's counters are taken as they are at the next poll."""
         self._window_start = time.time()
+        self.send_time_correction_ms = None
         self.video = {track: self._video_probe() for track in self.video}
         self.camera_errors = []
         self._stats0 = None
@@ -178,11 +207,12 @@ class BrowserParticipant:
         }
 
     def chromium(self) -> dict[str, Any]:
-        """Chromium's getStats over the window, per inbound track."""
+        """Chromium's getStats over the window: per inbound track, and per outbound one (`sent`)."""
         before = self._stats0 or {"video": [], "audio": []}
         video = [summarize_video_stats(s) for s in window_stats(before["video"], self._stats["video"], VIDEO_COUNTERS)]
         audio = window_stats(before["audio"], self._stats["audio"], AUDIO_COUNTERS)
-        return {"video": video, "audio": audio}
+        sent = window_stats(before.get("sent", []), self._stats.get("sent", []), SENT_COUNTERS, key="kind")
+        return {"video": video, "audio": audio, "sent": sent}
 
     def summary(self) -> dict[str, Any]:
         chromium = self.chromium()
@@ -201,6 +231,8 @@ class BrowserParticipant:
             "plis": sum(s.get("pliCount", 0) for s in chromium["video"]),
             "chromium": chromium,
             "camera_stamp_error_ms": percentiles(self.camera_errors),
+            "camera_aligned": {"error_ms": self.host.camera_stamp_error_ms, "tries": self.host.camera_opened_tries},
+            "camera_send_time_correction_ms": self.send_time_correction_ms,
             "error": self.error or ("; ".join(self.page_errors[:3]) if self.page_errors else None),
         }
 

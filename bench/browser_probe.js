@@ -136,16 +136,24 @@
     "insertedSamplesForDeceleration", "removedSamplesForAcceleration", "jitterBufferDelay", "jitterBufferEmittedCount",
     "jitterBufferTargetDelay", "nackCount", "packetsLost", "packetsReceived", "bytesReceived", "audioLevel",
   ];
+  const SENT_KEYS = [
+    "kind", "frameWidth", "frameHeight", "framesPerSecond", "framesEncoded", "framesSent", "keyFramesEncoded",
+    "packetsSent", "bytesSent", "retransmittedPacketsSent", "targetBitrate", "qualityLimitationReason",
+    "qualityLimitationDurations", "nackCount", "pliCount", "firCount", "encoderImplementation",
+  ];
   const pick = (s, keys) => Object.fromEntries(keys.filter((k) => s[k] !== undefined).map((k) => [k, s[k]]));
 
-  /** Chromium's own view of what the page receives: inbound-rtp per track and transport bytes. */
+  /** Chromium's own view: inbound-rtp per received track, transport bytes, and what its encoder sent. */
   bench.stats = async () => {
-    const pc = window.vaidya?.subscribePc;
-    const out = { video: [], audio: [], bytesReceived: 0 };
-    if (!pc) return out;
-    (await pc.getStats()).forEach((s) => {
+    const out = { video: [], audio: [], sent: [], bytesReceived: 0 };
+    const receiving = window.vaidya?.subscribePc;
+    const sending = window.vaidya?.publishPc;
+    (await receiving?.getStats())?.forEach((s) => {
       if (s.type === "inbound-rtp") out[s.kind].push(pick(s, s.kind === "video" ? VIDEO_KEYS : AUDIO_KEYS));
       if (s.type === "transport") out.bytesReceived += s.bytesReceived || 0;
+    });
+    (await sending?.getStats())?.forEach((s) => {
+      if (s.type === "outbound-rtp") out.sent.push(pick(s, SENT_KEYS));
     });
     return out;
   };

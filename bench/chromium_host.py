@@ -68,6 +68,7 @@ class ChromiumHost:
         self.microphone_path = Path(self._dir.name) / "microphone.wav"
         self.camera_stamp_error_ms: float | None = None
         """capture time − stamped send time of the camera's frames, as the keeper measured it."""
+        self.camera_opened_tries = 0
         self._playwright: Any = None
         self._browser: Any = None
         self._keeper: Any = None
@@ -112,6 +113,7 @@ class ChromiumHost:
             if error is None:
                 raise BrowserError("Chromium's fake camera gave no frame whose stamp could be read")
             self.camera_stamp_error_ms = float(error)
+            self.camera_opened_tries = attempt + 1
             if abs(error) <= ALIGN_MS or attempt == ALIGN_TRIES - 1:
                 return  # the camera stays open: every page shares it from now on
             ahead += error

@@ -135,6 +135,7 @@ class ClientGroup:
     async def close_window(self) -> dict[str, Any]:
         """Everything measured in the window, as plain data."""
         rtp1 = [await p.rtp_counters() for p in self.participants]
+        self._correct_browser_send_times()
         return {
             "summaries": [{"seat": seat, **p.summary()} for seat, p in zip(self.seats, self.participants)],
             "rtp": [{key: b[key] - a.get(key, 0) for key in b} for a, b in zip(self._rtp0 or [{}] * len(rtp1), rtp1)],
@@ -142,6 +143,16 @@ class ClientGroup:
             "links": list(self.links),
             "loop_lag_ms": percentiles(self.lag.samples),
         }
+
+    def _correct_browser_send_times(self) -> None:
+        """What others received from a browser's camera is timed from its real capture (see
+        `bench.browser_participant.correct_camera_send_times`)."""
+        if self._chromium:
+            from bench.browser_participant import BrowserParticipant, correct_camera_send_times
+
+            for browser in self.participants:
+                if isinstance(browser, BrowserParticipant):
+                    correct_camera_send_times(browser, self.participants)
 
     async def close(self) -> None:
         self.lag.close()

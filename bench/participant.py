@@ -86,6 +86,8 @@ class Participant:
         #: producer id → probe of that received track
         self.video: dict[str, VideoProbe] = {}
         self.audio: dict[str, MarkDetector] = {}
+        #: producer id → participant id of its sender
+        self.senders: dict[str, str] = {}
         self.nacked_packets = 0
         self.plis = 0
         self._rtp: dict[int, StreamCount] = {}
@@ -115,6 +117,7 @@ class Participant:
 
     def _on_track(self, track: MediaStreamTrack, info: dict[str, Any]) -> None:
         producer = str(info.get("producer_id", id(track)))
+        self.senders[producer] = str(info.get("participant_id", ""))
         if track.kind == "video":
             if self._offered is None:
                 self._offered = time.time()

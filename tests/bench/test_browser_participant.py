@@ -95,8 +95,10 @@ def test_a_chromium_patient_and_an_aiortc_doctor_on_lan_are_measured_both_ways(t
     assert patient["audio_concealed_ratio"] is not None and patient["audio_concealed_ratio"] < 0.02
     assert report["audio_concealed_ratio"] == patient["audio_concealed_ratio"]
 
-    # What the doctor received from the browser's camera: the file's stamps, within a few ms of capture.
-    assert abs(patient["camera_stamp_error_ms"]["p50"]) <= 10, patient["camera_stamp_error_ms"]
+    # What the doctor received from the browser's camera: the file's stamps, opened to within a few ms of
+    # their planned times, and timed from the real capture (the window's median error taken off).
+    assert abs(patient["camera_aligned"]["error_ms"]) <= 10, patient["camera_aligned"]
+    assert patient["camera_send_time_correction_ms"] == patient["camera_stamp_error_ms"]["p50"]
     [sent] = doctor["video"]
     assert sent["fps"] > 10 and sent["stamps_unreadable"] == 0 and sent["resolutions"] == {"640x360": sent["frames"]}
     assert 0 < sent["g2g_ms"]["p50"] <= 250, sent["g2g_ms"]
