@@ -72,25 +72,33 @@ def summarize_video_stats(stream: dict[str, Any]) -> dict[str, Any]:
     return {**stream, "jitter_buffer_ms": round(1000 * stream.get("jitterBufferDelay", 0) / emitted, 1) if emitted else None}
 
 
-def correct_camera_send_times(browser: BrowserParticipant, receivers: list[Any]) -> float | None:
-    """Subtract the browser camera's measured stamp error from what receivers measured of its video.
+def correct_send_times(browser: BrowserParticipant, receivers: list[Any]) -> None:
+    """Time what receivers measured of a browser's camera and microphone from their real capture.
 
-    The camera file's stamps are planned send times; Chromium's capture device runs a little late under
-    load and the page measures by how much (`camera_errors`, capture time − stamp, slowly varying). So
-    the window's median error is taken off the glass-to-glass samples of every receiver in the room that
-    knows which producers are the browser's (`senders`, as `Participant` keeps it). Returns the median.
+    The files' stamps and marker bursts are planned send times. Chromium's camera runs a little late
+    under load and its microphone starts ~100 ms after it is opened; the page measures both
+    (`camera_errors`: capture time − stamp, per frame; `microphone_errors`: burst onset − its second).
+    Each one's window median is taken off the glass-to-glass and audio-marker samples of every receiver
+    in the room that knows which producers are the browser's (`senders`, as `Participant` keeps it).
     """
-    if not browser.camera_errors or browser.participant_id is None:
-        return None
-    error = browser.send_time_correction_ms = float(np.median(browser.camera_errors))
+    if browser.participant_id is None:
+        return
+    camera = browser.send_time_correction_ms = float(np.median(browser.camera_errors)) if browser.camera_errors else None
+    microphone = browser.microphone_correction_ms = (
+        float(np.median(browser.microphone_errors)) if browser.microphone_errors else None
+    )
     for receiver in receivers:
         if receiver is browser or receiver.room != browser.room:
             continue
         for producer, sender in getattr(receiver, "senders", {}).items():
-            probe = receiver.video.get(producer)
-            if sender == browser.participant_id and probe is not None:
-                probe.latency_ms = [ms - error for ms in probe.latency_ms]
-    return error
+            if sender != browser.participant_id:
+                continue
+            if camera is not None and producer in receiver.video:
+                probe = receiver.video[producer]
+                probe.latency_ms = [ms - camera for ms in probe.latency_ms]
+            if microphone is not None and producer in receiver.audio:
+                for mark in receiver.audio[producer].marks:
+                    mark.latency_ms -= microphone
 
 
 class BrowserParticipant:
@@ -114,10 +122,12 @@ class BrowserParticipant:
         self.base_url = re.sub(r"^ws", "http", url).rsplit("/ws", 1)[0]
         self.video: dict[str, VideoProbe] = {}
         self.camera_errors: list[float] = []
+        self.microphone_errors: list[float] = []
         self.page_errors: list[str] = []
         self.error: str | None = None
         self.participant_id: str | None = None
         self.send_time_correction_ms: float | None = None
+        self.microphone_correction_ms: float | None = None
         self._context: Any = None
         self.page: Any = None
         self._task: asyncio.Task[None] | None = None
@@ -160,6 +170,7 @@ class BrowserParticipant:
         if taken["offeredMs"] is not None and self._offered is None:
             self._offered = taken["offeredMs"] / 1000
         self.camera_errors += taken["cameraErrors"]
+        self.microphone_errors += taken["microphoneErrors"]
         for track, frames in taken["frames"].items():
             probe = self.video.setdefault(track, self._video_probe())
             for shown_ms, counter, send_ms, width, height, *luma in frames:
@@ -180,9 +191,9 @@ class BrowserParticipant:
     def start_window(self) -> None:
         """Measure afresh from now; Chromium's counters are taken as they are at the next poll."""
         self._window_start = time.time()
-        self.send_time_correction_ms = None
+        self.send_time_correction_ms = self.microphone_correction_ms = None
         self.video = {track: self._video_probe() for track in self.video}
-        self.camera_errors = []
+        self.camera_errors, self.microphone_errors = [], []
         self._stats0 = None
 
     @property
@@ -233,6 +244,8 @@ class BrowserParticipant:
             "camera_stamp_error_ms": percentiles(self.camera_errors),
             "camera_aligned": {"error_ms": self.host.camera_stamp_error_ms, "tries": self.host.camera_opened_tries},
             "camera_send_time_correction_ms": self.send_time_correction_ms,
+            "microphone_marker_error_ms": percentiles(self.microphone_errors),
+            "microphone_correction_ms": self.microphone_correction_ms,
             "error": self.error or ("; ".join(self.page_errors[:3]) if self.page_errors else None),
         }
 

@@ -121,7 +121,10 @@
       out[id] = stream.frames;
       stream.frames = [];
     }
-    return { frames: out, cameraErrors: bench.cameraErrors.splice(0), openedMs: bench.openedMs, offeredMs: bench.offeredMs };
+    return {
+      frames: out, cameraErrors: bench.cameraErrors.splice(0), microphoneErrors: bench.microphoneErrors.splice(0),
+      openedMs: bench.openedMs, offeredMs: bench.offeredMs,
+    };
   };
 
   const VIDEO_KEYS = [
@@ -192,6 +195,44 @@
     bench.camera = null;
   };
 
+  // The microphone: its file's marker bursts are planned to start on whole seconds of the wall clock.
+  // An AudioWorklet on the page's own microphone track finds each burst's onset (RMS of a 128-sample
+  // block above 0.08 after 300 ms of quiet, as bench/audio_marks.py's detector) and its distance from
+  // the whole second is the microphone's error (its opening latency, plus WebAudio's input buffering).
+  const ONSETS = `
+    class Onsets extends AudioWorkletProcessor {
+      constructor() { super(); this.quiet = 0; }
+      process(inputs) {
+        const samples = inputs[0] && inputs[0][0];
+        if (!samples) return true;
+        let sum = 0;
+        for (const x of samples) sum += x * x;
+        const loud = Math.sqrt(sum / samples.length) > 0.08;
+        if (loud && this.quiet >= 0.3 * sampleRate) this.port.postMessage(currentTime);
+        this.quiet = loud ? 0 : this.quiet + samples.length;
+        return true;
+      }
+    }
+    registerProcessor("bench-onsets", Onsets);`;
+  bench.microphoneErrors = [];
+
+  async function watchMicrophone(stream) {
+    const context = new AudioContext();
+    await context.audioWorklet.addModule(URL.createObjectURL(new Blob([ONSETS], { type: "text/javascript" })));
+    const node = new AudioWorkletNode(context, "bench-onsets");
+    context.createMediaStreamSource(new MediaStream(stream.getAudioTracks())).connect(node);
+    const silent = context.createGain();
+    silent.gain.value = 0;
+    node.connect(silent).connect(context.destination); // pulled by the graph, heard by nobody
+    node.port.onmessage = (e) => {
+      const onsetMs = Date.now() - (context.currentTime - e.data) * 1000;
+      let error = onsetMs % 1000;
+      if (error > 500) error -= 1000;
+      bench.microphoneErrors.push(error);
+    };
+    await context.resume();
+  }
+
   // The page's own getUserMedia waits until the microphone file has been written for this moment
   // (window.benchMicrophoneAt, a Playwright binding), so the page's marker bursts start on their seconds.
   if (getUserMedia) {
@@ -199,6 +240,7 @@
       if (window.benchMicrophoneAt) await sleepUntil(await window.benchMicrophoneAt());
       const stream = await getUserMedia(constraints);
       bench.openedMs = Date.now();
+      if (window.benchMicrophoneAt && stream.getAudioTracks().length) watchMicrophone(stream).catch(() => {});
       return stream;
     };
   }

@@ -145,14 +145,14 @@ class ClientGroup:
         }
 
     def _correct_browser_send_times(self) -> None:
-        """What others received from a browser's camera is timed from its real capture (see
-        `bench.browser_participant.correct_camera_send_times`)."""
+        """What others received from a browser's camera and microphone is timed from their real capture
+        (see `bench.browser_participant.correct_send_times`)."""
         if self._chromium:
-            from bench.browser_participant import BrowserParticipant, correct_camera_send_times
+            from bench.browser_participant import BrowserParticipant, correct_send_times
 
             for browser in self.participants:
                 if isinstance(browser, BrowserParticipant):
-                    correct_camera_send_times(browser, self.participants)
+                    correct_send_times(browser, self.participants)
 
     async def close(self) -> None:
         self.lag.close()

