@@ -122,6 +122,9 @@ class BrowserParticipant:
         self.base_url = re.sub(r"^ws", "http", url).rsplit("/ws", 1)[0]
         self.video: dict[str, VideoProbe] = {}
         self.camera_errors: list[float] = []
+        #: per track: frames the page presented whose callback never ran (a busy page's main thread)
+        self.frames_unseen: dict[str, int] = {}
+        self._presented: dict[str, int] = {}
         self.microphone_errors: list[float] = []
         self.page_errors: list[str] = []
         self.error: str | None = None
@@ -173,11 +176,15 @@ class BrowserParticipant:
         self.microphone_errors += taken["microphoneErrors"]
         for track, frames in taken["frames"].items():
             probe = self.video.setdefault(track, self._video_probe())
-            for shown_ms, counter, send_ms, width, height, *luma in frames:
+            for shown_ms, counter, send_ms, width, height, presented, *luma in frames:
                 now = shown_ms / 1000
                 self._first_frame = self._first_frame or now
+                last = self._presented.get(track)
+                self._presented[track] = presented
                 if now < self._window_start:
                     continue
+                if last is not None and presented > last + 1:
+                    self.frames_unseen[track] = self.frames_unseen.get(track, 0) + presented - last - 1
                 found = Stamp(counter, send_ms) if counter >= 0 else None
                 plane = (np.frombuffer(base64.b64decode(luma[0]), np.uint8).reshape(height, width) if luma else None)
                 probe.record(now, width, height, found, plane)
@@ -194,6 +201,7 @@ class BrowserParticipant:
         self.send_time_correction_ms = self.microphone_correction_ms = None
         self.video = {track: self._video_probe() for track in self.video}
         self.camera_errors, self.microphone_errors = [], []
+        self.frames_unseen = {}
         self._stats0 = None
 
     @property
@@ -231,7 +239,8 @@ class BrowserParticipant:
             "room": self.room,
             "client": "chromium",
             "join_ms": self.join_ms,
-            "video": [probe.summary() for probe in self.video.values()],
+            "video": [{**probe.summary(), "frames_presented_unseen": self.frames_unseen.get(track, 0)}
+                      for track, probe in self.video.items()],
             "g2g_samples": [ms for probe in self.video.values() for ms in probe.latency_ms],
             "psnr_samples": [db for probe in self.video.values() for db in probe.psnr_db],
             "audio_latency_ms": [],

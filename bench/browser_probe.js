@@ -68,7 +68,7 @@
   }
 
   const bench = {
-    streams: new Map(), // remote video track id -> {frames: [[shownMs, counter, sendMs, w, h, luma?]], seen, firstSeenMs}
+    streams: new Map(), // remote video track id -> {frames: [[shownMs, counter, sendMs, w, h, presented, luma?]], seen}
     cameraErrors: [], // capture time - stamped send time of local frames, ms
     watched: new WeakMap(), // video element -> true once its callback loop runs
     openedMs: null, // when getUserMedia returned: the room page opens its socket right after
@@ -92,7 +92,10 @@
           let stream = bench.streams.get(track.id);
           if (!stream) bench.streams.set(track.id, (stream = { frames: [], seen: 0 }));
           const found = readStamp(video, meta.width, meta.height);
-          const record = [wall(meta.presentationTime), found ? found.counter : -1, found ? found.sendMs : -1, meta.width, meta.height];
+          const record = [
+            wall(meta.presentationTime), found ? found.counter : -1, found ? found.sendMs : -1, meta.width, meta.height,
+            meta.presentedFrames,
+          ];
           if (found && stream.seen % PSNR_EVERY === 0) record.push(lumaBase64(video, meta.width, meta.height));
           stream.seen += 1;
           stream.frames.push(record);

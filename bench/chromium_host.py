@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from bench import stamp
 from bench.camera_file import write_wav, write_y4m
 from bench.participant import MediaPlan
@@ -47,11 +49,18 @@ by Playwright itself: the server never sees the request."""
 ROOM_PAGE_VIDEO = {"width": {"ideal": 640}, "height": {"ideal": 360}, "frameRate": {"ideal": 15, "max": 24}}
 """The room page's camera constraints (signaling/static/room.js): the keeper asks the same, so the pages
 share its device rather than opening one of their own."""
-ALIGN_MS = 3.0
-ALIGN_TRIES = 5
+ALIGN_MS = 5.0
+ALIGN_TRIES = 6
 OPEN_AHEAD_MS = 700
 """How far ahead the camera's opening instant is planned: time to write the file and reach the page."""
 MICROPHONE_AHEAD_MS = 250
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []
 
 
 class BrowserError(RuntimeError):
@@ -73,6 +82,7 @@ class ChromiumHost:
         self._browser: Any = None
         self._keeper: Any = None
         self._starting: asyncio.Future[None] | None = None
+        self._driver: list[psutil.Process] = []
 
     async def ready(self) -> None:
         """Started once, whoever asks first (participants join concurrently)."""
@@ -94,6 +104,8 @@ class ChromiumHost:
             args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={self.camera_path}",
                   f"--use-file-for-fake-audio-capture={self.microphone_path}"],
         )
+        me = psutil.Process()
+        self._driver = [p for p in me.children() if "playwright" in " ".join(_cmdline(p))]
         context = await self.new_context(microphone=False)
         await context.route(self.base_url + CAMERA_PAGE, lambda route: route.fulfill(
             content_type="text/html", body="<!doctype html><title>bench camera</title><body></body>"))
@@ -135,6 +147,23 @@ class ChromiumHost:
         at = int(time.time() * 1000) + MICROPHONE_AHEAD_MS
         write_wav(self.microphone_path, at % stamp.STAMP_PERIOD_MS)
         return at
+
+    def cpu_seconds(self) -> float:
+        """CPU time of Playwright's driver and the Chromium processes under it, as they are now (the
+        processes of closed pages are gone with their time)."""
+        total = 0.0
+        for driver in self._driver:
+            try:
+                processes = [driver, *driver.children(recursive=True)]
+            except psutil.Error:
+                continue
+            for process in processes:
+                try:
+                    times = process.cpu_times()
+                    total += times.user + times.system
+                except psutil.Error:
+                    pass
+        return total
 
     async def close(self) -> None:
         try:

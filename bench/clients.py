@@ -144,6 +144,10 @@ class ClientGroup:
             "loop_lag_ms": percentiles(self.lag.samples),
         }
 
+    def browser_cpu_seconds(self) -> float:
+        """CPU time of this group's Chromium (and its Playwright driver) so far."""
+        return sum(host.cpu_seconds() for host in self._chromium.values())
+
     def _correct_browser_send_times(self) -> None:
         """What others received from a browser's camera and microphone is timed from their real capture
         (see `bench.browser_participant.correct_send_times`)."""

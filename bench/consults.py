@@ -173,6 +173,7 @@ class Consults:
             "generator": [times.user + times.system]
             + [g.cpu_seconds() for g in self.groups if isinstance(g, WorkerGroup)],
             "shaper": self.shaper.cpu_seconds() if self.shaper else None,
+            "browser": sum(g.browser_cpu_seconds() for g in self.groups if isinstance(g, ClientGroup)),
         }
 
     async def measure(self, seconds: float) -> dict[str, Any]:
@@ -213,6 +214,7 @@ class Consults:
         lags = [r["loop_lag_ms"]["p95"] for r in results if r["loop_lag_ms"]["p95"] is not None]
         lag = round(max(lags), 1) if lags else None
         shaper_cpu = _cpu_pct(cpu0["shaper"], cpu1["shaper"], wall)
+        browser_cpu = _cpu_pct(cpu0["browser"], cpu1["browser"], wall) if self.browser_seats else None
         return {
             "consults": self.count,
             "participants": len(summaries),
@@ -227,7 +229,8 @@ class Consults:
             "server_rss_mb": self.server.rss_mb(),
             "server_forwarded_pps": (round((forwarded1 - forwarded0) / wall, 1)
                                      if forwarded0 is not None and forwarded1 is not None else None),
-            "machine": _machine_load(cpu0, cpu1, wall, [server_cpu, sum(per_process), shaper_cpu]),
+            "machine": _machine_load(cpu0, cpu1, wall, [server_cpu, sum(per_process), shaper_cpu, browser_cpu]),
+            "browser_cpu_pct": browser_cpu,
             "workers": self.workers,
             "generator_cpu_pct": round(sum(per_process), 1),
             "generator_cpu_pct_per_process": per_process,

@@ -118,8 +118,8 @@ def table(report: dict[str, Any]) -> str:
         f"  PSNR              {_spread(report['psnr_db'], ' dB')}",
         f"  resolutions       {report['resolutions']}",
         f"  RTP loss          {report['loss_pct']} %, NACKed {report['nacked_packets']} packets, {report['plis']} PLIs",
-        *([f"  browser           {', '.join(report['browser'])} in Chromium; audio concealed "
-           f"{report['audio_concealed_ratio']} of samples"] if report.get("browser") else []),
+        *([f"  browser           {', '.join(report['browser'])} in Chromium (CPU {report.get('browser_cpu_pct')} % "
+           f"of a core); audio concealed {report['audio_concealed_ratio']} of samples"] if report.get("browser") else []),
         f"  receive           {_spread(report['receive_kbps'], ' kbit/s')}",
         f"  server            CPU {report['server_cpu_pct']} % of a core, RSS {report['server_rss_mb']} MB, "
         f"{report['received_pps']} packets/s delivered, {report.get('server_forwarded_pps')} forwarded (server's count)",
