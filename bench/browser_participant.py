@@ -79,7 +79,8 @@ def correct_send_times(browser: BrowserParticipant, receivers: list[Any]) -> Non
     under load and its microphone starts ~100 ms after it is opened; the page measures both
     (`camera_errors`: capture time − stamp, per frame; `microphone_errors`: burst onset − its second).
     Each one's window median is taken off the glass-to-glass and audio-marker samples of every receiver
-    in the room that knows which producers are the browser's (`senders`, as `Participant` keeps it).
+    in the room that knows which of its streams are the browser's (`senders`: stream key → sender's
+    participant id, as `Participant` and `BrowserParticipant` keep it; a browser has no audio markers).
     """
     if browser.participant_id is None:
         return
@@ -96,7 +97,7 @@ def correct_send_times(browser: BrowserParticipant, receivers: list[Any]) -> Non
             if camera is not None and producer in receiver.video:
                 probe = receiver.video[producer]
                 probe.latency_ms = [ms - camera for ms in probe.latency_ms]
-            if microphone is not None and producer in receiver.audio:
+            if microphone is not None and producer in getattr(receiver, "audio", {}):
                 for mark in receiver.audio[producer].marks:
                     mark.latency_ms -= microphone
 
@@ -120,7 +121,9 @@ class BrowserParticipant:
             raise ValueError("a browser sends its host's camera: one ChromiumHost per sending plan")
         self.host, self.room, self.token, self.sends, self.receives, self.link = host, room, token, sends, receives, link
         self.base_url = re.sub(r"^ws", "http", url).rsplit("/ws", 1)[0]
+        #: remote video track id → its probe, and → participant id of its sender
         self.video: dict[str, VideoProbe] = {}
+        self.senders: dict[str, str] = {}
         self.camera_errors: list[float] = []
         #: per track: frames the page presented whose callback never ran (a busy page's main thread)
         self.frames_unseen: dict[str, int] = {}
@@ -174,6 +177,7 @@ class BrowserParticipant:
             self._offered = taken["offeredMs"] / 1000
         self.camera_errors += taken["cameraErrors"]
         self.microphone_errors += taken["microphoneErrors"]
+        self.senders.update({track: sender for track, sender in taken["senders"] if track and sender})
         for track, frames in taken["frames"].items():
             probe = self.video.setdefault(track, self._video_probe())
             for shown_ms, counter, send_ms, width, height, presented, *luma in frames:

@@ -127,6 +127,8 @@
     return {
       frames: out, cameraErrors: bench.cameraErrors.splice(0), microphoneErrors: bench.microphoneErrors.splice(0),
       openedMs: bench.openedMs, offeredMs: bench.offeredMs,
+      // remote track id -> the sending participant, so Python can time a browser sender's frames
+      senders: [...(window.vaidya?.session?.remote?.values() ?? [])].map((r) => [r.track?.id, r.producer?.participant_id]),
     };
   };
 
