@@ -137,6 +137,7 @@ class BrowserParticipant:
         self._context: Any = None
         self.page: Any = None
         self._task: asyncio.Task[None] | None = None
+        self._polling = asyncio.Lock()
         self._stats: dict[str, Any] = {"video": [], "audio": [], "bytesReceived": 0}
         self._stats0: dict[str, Any] | None = None
         self._window_start = 0.0
@@ -169,7 +170,12 @@ class BrowserParticipant:
                 return
 
     async def _poll(self) -> None:
-        """Bring the page's new frames and Chromium's stats into Python."""
+        """Bring the page's new frames and Chromium's stats into Python (one poll at a time, so frames are
+        recorded in the order the page presented them)."""
+        async with self._polling:
+            await self._poll_once()
+
+    async def _poll_once(self) -> None:
         taken = await self.page.evaluate("window.__bench.take()")
         if taken["openedMs"] is not None:
             self._opened = taken["openedMs"] / 1000
