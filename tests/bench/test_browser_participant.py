@@ -6,6 +6,7 @@ Chromium patient on the room page opposite an aiortc doctor and checks both dire
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -13,11 +14,13 @@ import numpy as np
 import pytest
 
 from bench import stamp
-from bench.audio_marks import SAMPLE_RATE, MarkDetector
-from bench.browser_participant import window_stats
+from bench.audio_marks import SAMPLE_RATE, Mark, MarkDetector
+from bench.browser_participant import BrowserParticipant, correct_send_times, window_stats
 from bench.camera_file import frames_per_period, planned_send_ms, read_y4m, write_wav, write_y4m
 from bench.cli import main
-from bench.measure import psnr
+from bench.chromium_host import ChromiumHost
+from bench.measure import VideoProbe, psnr
+from bench.participant import MediaPlan, Participant
 from bench.report import concealed_ratio
 from bench.video_source import source_luma
 from tests.helpers.browser import HAVE_CHROMIUM, NO_CHROMIUM
@@ -68,6 +71,30 @@ def test_chromium_counters_are_taken_over_the_window_and_gauges_as_they_are_now(
                       {"trackIdentifier": "b", "concealedSamples": 0, "totalSamplesReceived": 1000}]
     assert concealed_ratio(window) == 0.02
     assert concealed_ratio([]) is None
+
+
+def test_what_others_received_from_a_browser_is_timed_from_its_measured_capture() -> None:
+    plan = MediaPlan(160, 90, 15, 50_000, 16_000)
+    url = "ws://127.0.0.1:9/ws"  # nothing connects: the objects only hold what a run measured
+    host = ChromiumHost("http://127.0.0.1:9", plan)
+    try:
+        browser = BrowserParticipant(host, url, "room-a", "token", plan, plan)
+        browser.participant_id = "p-1"
+        browser.camera_errors, browser.microphone_errors = [60.0, 66.0, 70.0], [90.0, 100.0, 95.0]
+        doctor, elsewhere = Participant(url, "room-a", "t", plan, plan), Participant(url, "room-b", "t", plan, plan)
+        for receiver in (doctor, elsewhere):
+            receiver.senders = {"pr-1": "p-1", "pr-2": "p-1", "pr-3": "p-9"}
+            receiver.video = {"pr-1": VideoProbe((160, 90)), "pr-3": VideoProbe((160, 90))}
+            receiver.video["pr-1"].latency_ms, receiver.video["pr-3"].latency_ms = [100.0, 200.0], [100.0]
+            receiver.audio = {"pr-2": MarkDetector(marks=[Mark(3, 150.0)])}
+        correct_send_times(browser, [browser, doctor, elsewhere])
+        # The browser's own streams, in its own room, lose the medians (66 ms camera, 95 ms microphone).
+        assert doctor.video["pr-1"].latency_ms == [34.0, 134.0] and doctor.audio["pr-2"].marks[0].latency_ms == 55.0
+        assert doctor.video["pr-3"].latency_ms == [100.0]  # another sender's
+        assert elsewhere.video["pr-1"].latency_ms == [100.0, 200.0]  # another room's p-1
+        assert (browser.send_time_correction_ms, browser.microphone_correction_ms) == (66.0, 95.0)
+    finally:
+        asyncio.run(host.close())
 
 
 @pytest.mark.timeout(90)
