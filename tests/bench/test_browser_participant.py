@@ -22,7 +22,7 @@ from bench.cli import main
 from bench.chromium_host import ChromiumHost
 from bench.measure import VideoProbe, psnr
 from bench.participant import MediaPlan, Participant
-from bench.report import concealed_ratio
+from bench.report import chromium_summary, concealed_ratio
 from bench.video_source import source_luma
 from tests.helpers.browser import HAVE_CHROMIUM, NO_CHROMIUM
 
@@ -72,6 +72,16 @@ def test_chromium_counters_are_taken_over_the_window_and_gauges_as_they_are_now(
                       {"trackIdentifier": "b", "concealedSamples": 0, "totalSamplesReceived": 1000}]
     assert concealed_ratio(window) == 0.02
     assert concealed_ratio([]) is None
+
+
+def test_a_roles_chromium_summary_pools_its_browsers_tracks_and_is_absent_for_aiortc() -> None:
+    track = {"freezeCount": 2, "totalFreezesDuration": 0.5, "framesDecoded": 100, "frameWidth": 320,
+             "jitterBufferDelay": 3.0, "jitterBufferEmittedCount": 100, "nackCount": 4, "pliCount": 1}
+    small = {**track, "frameWidth": 160, "jitterBufferDelay": 1.0, "jitterBufferEmittedCount": 300}
+    pooled = chromium_summary([{"chromium": {"video": [track]}}, {"chromium": {"video": [small]}}])
+    assert pooled == {"tracks": 2, "freezeCount": 4, "totalFreezesDuration": 1.0, "framesDecoded": 200,
+                      "frameWidth": [160, 320], "jitter_buffer_ms": 10.0, "nackCount": 8, "pliCount": 2}
+    assert chromium_summary([{"video": []}]) is None  # an aiortc participant's summary has no `chromium`
 
 
 def test_what_others_received_from_a_browser_is_timed_from_its_measured_capture() -> None:
