@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from bench.measure import percentiles
-from bench.members import DEFAULT_KIND, MEMBER_KINDS, Member, MemberSpec
+from bench.members import DEFAULT_KIND, MEMBER_KINDS, Member, MemberKind, MemberSpec
 from bench.participant import MediaPlan
 from bench.role_links import RoleLinks, roles
 from bench.shaper_process import ShaperControl
@@ -74,6 +74,7 @@ class ClientGroup:
         """`kinds`: role → a `MEMBER_KINDS` name (default aiortc for every role)."""
         self.url, self.secret, self.links, self.third_party, self.shaper = url, secret, links, third_party, shaper
         self.kinds = kinds or {}
+        self._member_kinds: dict[str, MemberKind] = {}
         self.plans = role_plans(links)
         self.participants: list[Member] = []
         self.link_ids: list[int] = []
@@ -95,10 +96,16 @@ class ClientGroup:
             link = self.shaper.add_link(self.links.initial(role))
             self.link_ids.append(link)
             self.role_links.setdefault(role, []).append(link)
-        kind = MEMBER_KINDS[self.kinds.get(role, DEFAULT_KIND)]
-        participant = kind(MemberSpec(self.url, room, token, role, self.plans, self.shaper, link))
+        participant = self._kind(role).member(MemberSpec(self.url, room, token, role, self.plans, self.shaper, link))
         self.participants.append(participant)
         return participant
+
+    def _kind(self, role: str) -> MemberKind:
+        """The kind playing `role`, made on first use and shared by the group's members of that kind."""
+        name = self.kinds.get(role, DEFAULT_KIND)
+        if name not in self._member_kinds:
+            self._member_kinds[name] = MEMBER_KINDS[name]()
+        return self._member_kinds[name]
 
     async def add_consult(self, index: int) -> None:
         """Join consultation `index`: its members connect, join and publish, one after another."""
@@ -162,6 +169,8 @@ class ClientGroup:
             self._schedule.cancel()
             self._schedule = None
         rtp1 = [await p.rtp_counters() for p in self.participants]
+        for kind in self._member_kinds.values():
+            kind.finish_window(self.participants)
         return {
             "summaries": [p.summary() for p in self.participants],
             "rtp": [{key: b[key] - a.get(key, 0) for key in b} for a, b in zip(self._rtp0 or [{}] * len(rtp1), rtp1)],
@@ -171,8 +180,14 @@ class ClientGroup:
             "loop_lag_ms": percentiles(self.lag.samples),
         }
 
+    def kinds_cpu_seconds(self) -> float:
+        """CPU time so far of the processes this group's member kinds run beside it (Chromium and its
+        Playwright driver)."""
+        return sum(kind.cpu_seconds() for kind in self._member_kinds.values())
+
     async def close(self) -> None:
         if self._schedule is not None:
             self._schedule.cancel()
         self.lag.close()
         await asyncio.gather(*(p.close() for p in self.participants), return_exceptions=True)
+        await asyncio.gather(*(kind.close() for kind in self._member_kinds.values()), return_exceptions=True)

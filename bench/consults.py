@@ -3,7 +3,8 @@
 Each consultation is a patient and a doctor (plus, with `--third-party`, a hub specialist) in their own
 room (`bench.clients`; spread over `--workers` processes, `bench.worker`): real aiortc clients that
 publish pre-encoded stamped video and marked Opus sized for their role's link (`MediaPlan`) and receive
-each other. Each role has its own link (`--profile doctor=lan,patient=2g`, `bench.role_links`), which a
+each other, or, for a role given to `--browser`, the room page in headless Chromium whose fake camera
+and microphone play the same stamped source (`bench.browser_participant`). Each role has its own link (`--profile doctor=lan,patient=2g`, `bench.role_links`), which a
 `--schedule` may change during the window; every client on a shaped link gets its own link in the
 shaping relay (its own process), in both directions. The server is started as its own process
 (`vaidya serve` on a free port, adaptation on or off: `--adapt`; `both` runs the same load twice, the
@@ -32,11 +33,13 @@ import psutil
 
 from bench import report as reporting
 from bench.clients import ClientGroup, role_plans
+from bench.members import CHROMIUM_KIND
 from bench.profiles import ProfileError
-from bench.role_links import RoleLinks, parse_role_links
+from bench.role_links import RoleLinks, parse_role_links, roles
 from bench.shaper_process import ShaperProcess
 from bench.worker import WorkerError, WorkerGroup
 
+BROWSER_ROLES = roles(third_party=True)
 GENERATOR_SATURATED_PCT = 90.0
 GENERATOR_LAG_LIMIT_MS = 25.0
 """A generator whose event loop wakes this late (p95) cannot time what it receives."""
@@ -162,6 +165,7 @@ class Consults:
         self.plans = role_plans(links)
         self.shaper = ShaperProcess() if links.any_shaped else None
         self.groups: list[Any] = []
+        self.browsers = sorted(role for role, kind in (kinds or {}).items() if kind == CHROMIUM_KIND)
         if workers <= 1:
             self.groups.append(ClientGroup(server.url, server.secret, links, third_party, self.shaper, kinds))
         else:
@@ -199,6 +203,7 @@ class Consults:
             "generator": [times.user + times.system]
             + [g.cpu_seconds() for g in self.groups if isinstance(g, WorkerGroup)],
             "shaper": self.shaper.cpu_seconds() if self.shaper else None,
+            "browser": sum(g.kinds_cpu_seconds() for g in self.groups if isinstance(g, ClientGroup)),
         }
 
     async def measure(self, seconds: float) -> dict[str, Any]:
@@ -248,10 +253,12 @@ class Consults:
         lags = [r["loop_lag_ms"]["p95"] for r in results if r["loop_lag_ms"]["p95"] is not None]
         lag = round(max(lags), 1) if lags else None
         shaper_cpu = _cpu_pct(cpu0["shaper"], cpu1["shaper"], wall)
+        browser_cpu = _cpu_pct(cpu0["browser"], cpu1["browser"], wall) if self.browsers else None
         return {
             "consults": self.count,
             "participants": len(summaries),
             "third_party": self.third_party,
+            "browser": self.browsers,
             "seconds": round(wall, 1),
             "profile": self.links.describe(),
             "link": self.links.profiles["patient"].to_dict() if self.links.uniform else None,
@@ -264,7 +271,8 @@ class Consults:
             "server_rss_mb": self.server.rss_mb(),
             "server_forwarded_pps": (round((forwarded1 - forwarded0) / wall, 1)
                                      if forwarded0 is not None and forwarded1 is not None else None),
-            "machine": _machine_load(cpu0, cpu1, wall, [server_cpu, sum(per_process), shaper_cpu]),
+            "machine": _machine_load(cpu0, cpu1, wall, [server_cpu, sum(per_process), shaper_cpu, browser_cpu]),
+            "browser_cpu_pct": browser_cpu,
             "workers": self.workers,
             "generator_cpu_pct": round(sum(per_process), 1),
             "generator_cpu_pct_per_process": per_process,
@@ -325,8 +333,9 @@ def adapt_runs(args: argparse.Namespace) -> list[bool | None]:
 
 
 def member_kinds(args: argparse.Namespace) -> dict[str, str]:
-    """Role → the kind of client that plays it (`bench.members.MEMBER_KINDS`); aiortc unless asked."""
-    return {}
+    """Role → the kind of client that plays it (`bench.members.MEMBER_KINDS`): Chromium for each
+    `--browser ROLE`, aiortc for the others."""
+    return {role: CHROMIUM_KIND for role in getattr(args, "browser", None) or ()}
 
 
 async def start(args: argparse.Namespace, adaptive: bool | None = None) -> tuple[Server, Consults]:
@@ -390,6 +399,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--adapt", choices=ADAPT_MODES, default=None,
                    help="the server's adaptation (VAIDYA_ADAPTIVE): on (default), off (forwarding only), or both: "
                         "the same load twice, off first, reported under `baseline`")
+    p.add_argument("--browser", action="append", choices=BROWSER_ROLES, default=None, metavar="ROLE",
+                   help="play this role (patient, doctor or hub) on the room page in headless Chromium, behind the role's "
+                        "link and schedule; repeatable")
     add_common_arguments(p)
     p.set_defaults(func=main_consults)
 
@@ -406,6 +418,10 @@ def check_arguments(args: argparse.Namespace) -> str | None:
         return "--adapt needs a server this run starts (a server at --url adapts as it was configured)"
     if args.workers < 1:
         return "--workers must be >= 1"
+    if getattr(args, "browser", None) and args.workers > 1:
+        return "--browser runs Chromium from the coordinating process: use --workers 1"
+    if "hub" in (getattr(args, "browser", None) or ()) and not args.third_party:
+        return "--browser hub needs --third-party"
     return None
 
 

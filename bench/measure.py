@@ -119,17 +119,24 @@ class VideoProbe:
 
     def frame(self, frame: av.VideoFrame, receive_time: float | None = None) -> stamp.Stamp | None:
         """Account for one decoded frame received at `receive_time` (time.time(); default now)."""
-        now = time.time() if receive_time is None else receive_time
+        luma = luma_of(frame)
+        found = stamp.read(luma)
+        self.record(time.time() if receive_time is None else receive_time, frame.width, frame.height, found, luma)
+        return found
+
+    def record(
+        self, now: float, width: int, height: int, found: stamp.Stamp | None, luma: np.ndarray | None
+    ) -> None:
+        """Account for one frame whose stamp was already read (None: unreadable); PSNR is sampled only
+        when its luma is given (a browser ships some frames' luma, not all)."""
         self.frames += 1
         self.first_time = now if self.first_time is None else self.first_time
         self.last_time = now
         self.freezes.frame(now)
-        self.resolutions[f"{frame.width}x{frame.height}"] += 1
-        luma = luma_of(frame)
-        found = stamp.read(luma)
+        self.resolutions[f"{width}x{height}"] += 1
         if found is None:
             self.unreadable += 1
-            return None
+            return
         self.latency_ms.append(stamp.latency_ms(now, found.send_ms))
         if self._last_counter is not None:
             step = (found.counter - self._last_counter) % self.counter_modulus
@@ -138,10 +145,9 @@ class VideoProbe:
             else:
                 self.skipped += step - 1
         self._last_counter = found.counter
-        if self.frames % self.psnr_every == 1 or self.psnr_every == 1:
-            reference = source_luma(found.counter, found.send_ms, self.source_size, (frame.width, frame.height))
+        if luma is not None and (self.frames % self.psnr_every == 1 or self.psnr_every == 1):
+            reference = source_luma(found.counter, found.send_ms, self.source_size, (width, height))
             self.psnr_db.append(psnr(reference, luma))
-        return found
 
     def summary(self) -> dict[str, Any]:
         span = (self.last_time - self.first_time) if self.first_time is not None and self.last_time else 0.0

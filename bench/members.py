@@ -1,9 +1,10 @@
 """Which kind of client plays each role: the seam between a consultation and its participants.
 
-`ClientGroup` asks `MEMBER_KINDS[kind](spec)` for each member, `kind` chosen per role (default
-`aiortc`: `bench.participant.Participant`). Another kind of client (a headless browser) registers a
-factory under its own name and satisfies `Member`; kinds are names so a worker process's JSON config can
-carry them (`--workers`).
+`ClientGroup` makes one `MemberKind` per kind it uses (`MEMBER_KINDS[kind]()`, `kind` chosen per role;
+default `aiortc`: `bench.participant.Participant`) and asks it for each member of that role. A kind owns
+what its members share (Chromium's processes for `chromium`: `bench.browser_participant.ChromiumKind`)
+and may correct the window's measurements before they are summarised. Kinds are names so a worker
+process's JSON config can carry them (`--workers`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Member(Protocol):
     """What a consultation needs of a participant, whatever the client behind it."""
 
     role: str
+    room: str
     video: dict[str, VideoProbe]
     """Producer id → probe of each received video stream (settling and the live timeline read them)."""
 
@@ -57,9 +59,42 @@ class MemberSpec:
     """This member's link in the shaper, or None when its role is on an unshaped link."""
 
 
-def aiortc_member(spec: MemberSpec) -> Member:
-    factory = shaped_factory(spec.shaper, spec.link) if spec.shaper is not None and spec.link is not None else None
-    return Participant(spec.url, spec.room, spec.token, spec.role, spec.plans, factory)
+class MemberKind(Protocol):
+    """One kind of client in one `ClientGroup`: makes its members and owns what they share."""
+
+    def member(self, spec: MemberSpec) -> Member: ...
+
+    def finish_window(self, members: list[Member]) -> None:
+        """Correct what the window measured (all the group's `members`) before it is summarised."""
+
+    def cpu_seconds(self) -> float:
+        """CPU time so far of processes this kind runs beside the group's own (0: none)."""
+
+    async def close(self) -> None: ...
 
 
-MEMBER_KINDS: dict[str, Callable[[MemberSpec], Member]] = {DEFAULT_KIND: aiortc_member}
+class AiortcKind:
+    """Members that are `Participant`s in this process, each behind its role's shaped link if it has one."""
+
+    def member(self, spec: MemberSpec) -> Member:
+        factory = shaped_factory(spec.shaper, spec.link) if spec.shaper is not None and spec.link is not None else None
+        return Participant(spec.url, spec.room, spec.token, spec.role, spec.plans, factory)
+
+    def finish_window(self, members: list[Member]) -> None:
+        pass
+
+    def cpu_seconds(self) -> float:
+        return 0.0
+
+    async def close(self) -> None:
+        pass
+
+
+def _chromium_kind() -> MemberKind:
+    from bench.browser_participant import ChromiumKind  # Playwright only when a browser takes part
+
+    return ChromiumKind()
+
+
+CHROMIUM_KIND = "chromium"
+MEMBER_KINDS: dict[str, Callable[[], MemberKind]] = {DEFAULT_KIND: AiortcKind, CHROMIUM_KIND: _chromium_kind}

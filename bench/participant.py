@@ -23,6 +23,7 @@ from bench.audio_marks import MarkDetector, PreencodedAudioTrack, to_mono
 from bench.forward import StreamCount
 from bench.measure import VideoProbe
 from bench.profiles import LinkProfile
+from bench.stall_breaker import StallBreaker, jitter_buffer_of
 from bench.stamp import STAMP_PERIOD_MS
 from bench.tiers import QualityLog
 from media.sfu.aiortc_bridge import negotiated_codecs
@@ -95,6 +96,8 @@ class Participant:
         #: producer id → probe of that received track
         self.video: dict[str, VideoProbe] = {}
         self.audio: dict[str, MarkDetector] = {}
+        #: producer id → participant id of its sender
+        self.senders: dict[str, str] = {}
         self.nacked_packets = 0
         self.plis = 0
         self._rtp: dict[int, StreamCount] = {}
@@ -147,6 +150,7 @@ class Participant:
     def _on_track(self, track: MediaStreamTrack, info: dict[str, Any]) -> None:
         producer = str(info.get("producer_id", id(track)))
         self.sources[producer] = self._sender_role(info.get("participant_id"))
+        self.senders[producer] = str(info.get("participant_id", ""))
         self.kinds[producer] = track.kind
         if track.kind == "video":
             if self._offered is None:
@@ -167,7 +171,8 @@ class Participant:
         aiortc keeps no NACK/PLI counters, and its inbound-rtp stats report one SSRC per receiver (the
         RTX stream's once retransmissions flow), so this wraps `RTCRtpReceiver._handle_rtp_packet`,
         `_send_rtcp_nack` and `_send_rtcp_pli` on each receiver instance: the one place bench/
-        touches aiortc internals (aiortc 1.16).
+        touches aiortc internals (aiortc 1.16). Video receivers also get a `StallBreaker`: like a
+        browser, they ask for a keyframe and move on to it when a frame can never be completed.
         """
         pc = self._peer.subscribe_pc if self._peer else None
         for transceiver in pc.getTransceivers() if pc else []:
@@ -177,15 +182,19 @@ class Participant:
             receiver._bench_counted = True
             handle, send_nack, send_pli = receiver._handle_rtp_packet, receiver._send_rtcp_nack, receiver._send_rtcp_pli
             rtx_types: set[int] = set()
+            breaker = StallBreaker(jitter_buffer_of(receiver)) if transceiver.kind == "video" else None
 
             async def rtp(packet: Any, arrival_time_ms: int, handle: Any = handle, transceiver: Any = transceiver,
-                          rtx_types: set[int] = rtx_types) -> None:
+                          rtx_types: set[int] = rtx_types, breaker: StallBreaker | None = breaker,
+                          receiver: Any = receiver) -> None:
                 if not rtx_types:
                     rtx_types.update(c.payloadType for c in negotiated_codecs(transceiver)
                                      if c.mimeType.lower().endswith("/rtx"))
                 if packet.payload_type not in rtx_types:
                     self._rtp.setdefault(packet.ssrc, StreamCount()).add(packet.sequence_number)
                 await handle(packet, arrival_time_ms)
+                if breaker is not None and (ssrc := breaker.after_packet(time.monotonic() * 1000)) is not None:
+                    await receiver._send_rtcp_pli(ssrc)
 
             async def nack(media_ssrc: int, lost: list[int], send_nack: Any = send_nack) -> None:
                 self.nacked_packets += len(lost)

@@ -55,9 +55,38 @@ def media_metrics(summaries: list[dict[str, Any]], wall: float, rtp: list[dict[s
         "loss_pct": ratio_pct(lost, lost + received),
         "received_pps": round(received / wall, 1) if wall else None,
         "receive_kbps": percentiles([r["bytes_received"] * 8 / wall / 1000 for r in rtp] if wall else []),
+        "audio_concealed_ratio": concealed_ratio([a for s in summaries for a in s.get("chromium", {}).get("audio", [])]),
         "nacked_packets": sum(s["nacked_packets"] for s in summaries),
         "plis": sum(s["plis"] for s in summaries),
         "failures": [f"{s['room']}: {s['error']}" for s in summaries if s["error"]],
+    }
+
+
+def concealed_ratio(audio: list[dict[str, Any]]) -> float | None:
+    """Chromium's concealedSamples ÷ totalSamplesReceived over inbound audio tracks' getStats (None
+    before any sound, or when no browser took part: aiortc reports no concealment)."""
+    total = sum(a.get("totalSamplesReceived", 0) for a in audio)
+    return round(sum(a.get("concealedSamples", 0) for a in audio) / total, 4) if total else None
+
+
+def chromium_summary(summaries: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Chromium's own getStats over the window, summed over the browser members' inbound video tracks
+    (None when no member is a browser): freezes as Chromium counts them, frames decoded, the frame widths
+    it last decoded, its mean jitter-buffer delay, and the NACKs and PLIs it sent."""
+    video = [v for s in summaries for v in (s.get("chromium") or {}).get("video", [])]
+    if not any(s.get("chromium") for s in summaries):
+        return None
+    emitted = sum(v.get("jitterBufferEmittedCount", 0) for v in video)
+    return {
+        "tracks": len(video),
+        "freezeCount": sum(v.get("freezeCount", 0) for v in video),
+        "totalFreezesDuration": round(sum(v.get("totalFreezesDuration", 0.0) for v in video), 3),
+        "framesDecoded": sum(v.get("framesDecoded", 0) for v in video),
+        "frameWidth": sorted({v["frameWidth"] for v in video if v.get("frameWidth")}),
+        "jitter_buffer_ms": (round(1000 * sum(v.get("jitterBufferDelay", 0.0) for v in video) / emitted, 1)
+                             if emitted else None),
+        "nackCount": sum(v.get("nackCount", 0) for v in video),
+        "pliCount": sum(v.get("pliCount", 0) for v in video),
     }
 
 
@@ -99,6 +128,7 @@ def by_role(
             **{key: value for key, value in metrics.items() if key not in ROLE_OMITS},
             "tier_seconds": seconds,
             "switches": sorted(found, key=lambda s: s["t"]),
+            **({"chromium": chromium} if (chromium := chromium_summary(mine)) is not None else {}),
         }
     return report
 
@@ -161,6 +191,8 @@ def table(report: dict[str, Any]) -> str:
         f"  PSNR              {_spread(report['psnr_db'], ' dB')}",
         f"  resolutions       {report['resolutions']}",
         f"  RTP loss          {report['loss_pct']} %, NACKed {report['nacked_packets']} packets, {report['plis']} PLIs",
+        *([f"  browser           {', '.join(report['browser'])} in Chromium (CPU {report.get('browser_cpu_pct')} % "
+           f"of a core); audio concealed {report['audio_concealed_ratio']} of samples"] if report.get("browser") else []),
         f"  receive           {_spread(report['receive_kbps'], ' kbit/s')}",
         f"  server            CPU {report['server_cpu_pct']} % of a core, RSS {report['server_rss_mb']} MB, "
         f"{report['received_pps']} packets/s delivered, {report.get('server_forwarded_pps')} forwarded (server's count)",
@@ -219,6 +251,11 @@ def role_lines(report: dict[str, Any]) -> list[str]:
                 f"{_p(d['g2g_ms'], 'p50') + '/' + _p(d['g2g_ms'], 'p95'):>15} {_p(d['audio_ms'], 'p50'):>9} "
                 f"{d['audio_marks_missing']:>10}  {_tiers(d['tier_seconds'])}"
             )
+            if d.get("chromium"):
+                c = d["chromium"]
+                lines.append(f"      in Chromium: audio concealed {d['audio_concealed_ratio']}, {c['freezeCount']} freezes "
+                             f"({c['totalFreezesDuration']} s), {c['framesDecoded']} frames decoded at widths "
+                             f"{c['frameWidth']}, jitter buffer {c['jitter_buffer_ms']} ms")
         for switch in data["switches"][:8]:
             after = switch["seconds_after_link_change"]
             lines.append(f"      switch at {switch['t']:5.1f} s {switch['kind']} {switch['from']} -> {switch['to']}"

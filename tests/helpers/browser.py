@@ -14,24 +14,12 @@ from pathlib import Path
 from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright
 
+from bench.chromium_host import CHROMIUM, CHROMIUM_ARGS
 from signaling.app import create_app
 from signaling.config import load_config
 from signaling.grants import mint_token
 from tests.conftest import wait_until
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-gpu",
-]
 HAVE_CHROMIUM = Path(CHROMIUM).exists()
 NO_CHROMIUM = f"{CHROMIUM} is not installed (scripts/install-system-deps.sh installs it as root)"
 

@@ -10,17 +10,15 @@ loss, so these bounds check the server's NACK handling against the real thing, n
 from __future__ import annotations
 
 import asyncio
-import json
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, WebSocketRoute
+from playwright.async_api import Browser, Page
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
-from bench.ice_rewrite import rewrite_candidate, rewrite_sdp
+from bench.browser_link import through_link
 from bench.profiles import LinkProfile
-from bench.shaper import Addr
 from bench.shaper_process import ShaperProcess
 from tests.conftest import wait_until
 from tests.helpers.browser import (
@@ -64,42 +62,6 @@ def video_losses(dropped: int, packets: dict[str, int]) -> float:
 def shaper() -> AsyncIterator[ShaperProcess]:
     with ShaperProcess() as process:
         yield process
-
-
-def through_link(shaper: ShaperProcess, link: Callable[[], int]) -> Callable[[WebSocketRoute], None]:
-    """A WebSocket route handler that points every ICE candidate of the page's signaling at the relay's
-    link `link()` (asked afresh for each message, so a test can move the page to a new link)."""
-
-    def ipv4(translate: Callable[[Addr], Addr]) -> Callable[[Addr], Addr | None]:
-        return lambda addr: translate(addr) if ":" not in addr[0] else None  # the relay listens on IPv4
-
-    to_server = ipv4(lambda addr: shaper.expose(link(), addr))  # how the server will see the browser
-    to_browser = ipv4(lambda addr: shaper.route(link(), addr))  # where the browser must send to reach the server
-
-    def handler(page_socket: WebSocketRoute) -> None:
-        server_socket = page_socket.connect_to_server()
-
-        def upstream(text: str | bytes) -> None:
-            message = json.loads(text)
-            if message.get("type") == "ice" and message.get("candidate"):
-                line = rewrite_candidate(message["candidate"]["candidate"], to_server)
-                if line is None:
-                    return  # TCP or IPv6: a path around the relay, so it is not offered
-                message["candidate"]["candidate"] = line
-            if "sdp" in message:
-                message["sdp"] = rewrite_sdp(message["sdp"], to_server)
-            server_socket.send(json.dumps(message))
-
-        def downstream(text: str | bytes) -> None:
-            message = json.loads(text)
-            if "sdp" in message:
-                message["sdp"] = rewrite_sdp(message["sdp"], to_browser)
-            page_socket.send(json.dumps(message))
-
-        page_socket.on_message(upstream)
-        server_socket.on_message(downstream)
-
-    return handler
 
 
 async def test_a_patient_on_a_slow_lossy_link_sees_and_is_seen_and_repairs_stay_bounded(
