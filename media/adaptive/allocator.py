@@ -91,7 +91,7 @@ def _sent_bytes(consumer: Consumer) -> int:
 
 
 class StreamAllocator:
-    TICK_S = 0.25
+    TICK_S = 0.5
     #: The least of the estimate kept free for resends and RTCP when choosing rungs.
     RESEND_HEADROOM = 0.05
     PROBE_S = 2.0
@@ -170,7 +170,7 @@ class StreamAllocator:
         now = self._clock()
         if stats.reports != stream.reports_seen:
             stream.reports_seen = stats.reports
-            report = StreamReport(stats.packets_lost, stats.highest_sequence, stats.repaired)
+            report = StreamReport(stats.packets_lost, stats.highest_sequence, stats.repaired, stats.unsent)
             self.estimator.on_report(consumer.port.ssrc, report, now)
         elif stats.remb_bps is not None:
             # A REMB covers the streams it lists: Chromium one for the whole connection, aiortc one per

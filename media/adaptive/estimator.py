@@ -39,6 +39,7 @@ class StreamReport:
     packets_lost: int
     highest_sequence: int
     resent: int = 0
+    unsent: int = 0  # sequence numbers we skipped (lost before us): not the subscriber's link's loss
 
 
 class LinkEstimator:
@@ -111,7 +112,8 @@ class LinkEstimator:
 
     def on_report(self, ssrc: int, report: StreamReport, now: float) -> None:
         history = self._reports.setdefault(ssrc, deque())
-        history.append((now, max(report.packets_lost, report.resent), report.highest_sequence))
+        lost = max(report.packets_lost - report.unsent, report.resent)
+        history.append((now, lost, report.highest_sequence))
         while len(history) > 2 and now - history[1][0] >= self.LOSS_WINDOW_S:
             history.popleft()
         self._have_feedback = True

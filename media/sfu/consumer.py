@@ -68,6 +68,9 @@ class ConsumerStats:
     retransmitted_bytes: int = 0
     #: distinct packets resent at least once (each was lost on the subscriber's link)
     repaired: int = 0
+    #: sequence numbers skipped because the packet never reached us (lost upstream): the subscriber's
+    #: receiver reports count them as lost, though its own link lost nothing
+    unsent: int = 0
     probe_bytes: int = 0
     keyframe_requests: int = 0
     remb_bps: int | None = None
@@ -149,7 +152,11 @@ class Consumer:
             return  # from before this epoch: the subscriber never saw its neighbours
         out_seq = (seq + self._seq_offset) & 0xFFFF
         out_ts = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+        if self._last_out_seq is not None and seq_newer(self._last_out_seq, out_seq):
+            self.stats.unsent -= 1  # a late packet fills a gap counted below
         if self._last_out_seq is None or seq_newer(out_seq, self._last_out_seq):
+            if self._last_out_seq is not None:
+                self.stats.unsent += (out_seq - self._last_out_seq - 1) & 0xFFFF
             self._last_out_seq = out_seq
             self._last_out_ts = out_ts
             self._last_out_time = time.monotonic()

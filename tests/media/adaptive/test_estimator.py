@@ -136,3 +136,18 @@ def test_a_failed_probe_returns_to_the_level_before_it_and_its_own_loss_cuts_no_
     link.estimator.probe_failed(before, link.t)
     link.run(1.5, 120_000, loss=0.3)  # reports about the probe's packets still arrive
     assert link.estimator.estimate_bps >= 0.9 * before
+
+
+def test_loss_before_the_sfu_is_not_counted_against_the_subscribers_link():
+    link = Link()
+    link.run(2.0, 500_000)
+    # the publisher's link lost 30 % of what we would have forwarded: the subscriber reports it as lost
+    for _ in range(8):
+        link.t += 0.25
+        link.sent += int(500_000 * 0.25 / 8)
+        link.highest += 62
+        link.lost += 19
+        link.estimator.on_sent(link.sent, link.t)
+        link.estimator.on_report(1, StreamReport(link.lost, link.highest, resent=0, unsent=link.lost), link.t)
+        link.estimator.update(link.t)
+    assert not link.estimator.congested and link.estimator.estimate_bps >= 500_000
