@@ -96,6 +96,8 @@ class StreamAllocator:
     RESEND_HEADROOM = 0.05
     PROBE_S = 2.0
     PROBE_CHUNK_S = 0.02
+    #: After the padding stops, wait this long (at least two round trips) before judging the probe.
+    PROBE_VERDICT_S = 1.0
     PROBE_BACKOFF_S = (8.0, 60.0)
 
     def __init__(
@@ -311,10 +313,16 @@ class StreamAllocator:
                 await asyncio.sleep(self.PROBE_CHUNK_S)
                 if self.estimator.congested_at >= start:
                     break
+            self.estimator.update(self._clock())
+            carried = self.estimator.sent_bps  # what the link was given, the padding included
+            # the reports about the probe's last packets are a round trip and a report interval away
+            rtt = consumer.port.rtt or 0.3
+            await asyncio.sleep(max(self.PROBE_VERDICT_S, 2 * rtt))
+            self.estimator.update(self._clock())
             now = self._clock()
             if self.estimator.congested_at < start and not self.closed:
                 self.probes_succeeded += 1
-                self.estimator.probe_succeeded(self.estimator.sent_bps, now)
+                self.estimator.probe_succeeded(carried, now)
                 self._probe_wait = self.PROBE_BACKOFF_S[0]
             elif not self.closed:
                 # the congestion was the probe's own: do not let it count against the link
