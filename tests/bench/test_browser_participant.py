@@ -198,7 +198,7 @@ def test_a_chromium_patient_on_3g_opposite_a_lan_doctor_is_reported_per_role_wit
 @pytest.mark.timeout(120)
 @pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)
 def test_a_schedule_reshapes_a_chromium_patients_link_and_the_page_records_the_servers_switch(tmp_path: Path) -> None:
-    report = consults(tmp_path, "--seconds", "10", "--profile", "doctor=lan", "--schedule", "0:3g,3:2g",
+    report = consults(tmp_path, "--seconds", "14", "--profile", "doctor=lan", "--schedule", "0:3g,3:2g",
                       "--browser", "patient")
     # The doctor is on lan (no relay link): the one link reshaped at 3 s is the browser's.
     [change] = report["link_changes"]
@@ -209,4 +209,6 @@ def test_a_schedule_reshapes_a_chromium_patients_link_and_the_page_records_the_s
     down = [s for s in patient["switches"] if s["kind"] == "video" and s["from"] == "T0"]
     assert down and 0 < down[0]["seconds_after_link_change"] < 7, patient["switches"]
     assert sum(v for tier, v in patient["tier_seconds"]["video"].items() if tier != "T0") > 0, patient["tier_seconds"]
-    assert min(patient["chromium"]["frameWidth"]) < 640, patient["chromium"]
+    # Chromium decoded the smaller picture, unless the link sent it straight to audio only
+    tiers = patient["tier_seconds"]["video"]
+    assert min(patient["chromium"]["frameWidth"]) < 640 or tiers.get("A", 0) > 0, (patient["chromium"], tiers)

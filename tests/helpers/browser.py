@@ -85,6 +85,7 @@ async def open_page(
 # from every inbound m-section is summed: after a renegotiation an old, inactive one may linger.
 INBOUND_VIDEO_JS = """
 async (room) => {
+  if (!window.vaidya || !window.vaidya.client) return null;  // the page's module has not run yet
   const session = room ? window.vaidya.client.rooms.get(room) : window.vaidya.session;
   const pc = session ? session.subscribePc : null;
   if (!pc) return null;

@@ -163,7 +163,7 @@ async def test_one_client_holds_two_rooms_and_pausing_one_leaves_the_other_flowi
     await doctor.evaluate("window.vaidya.client.rooms.get('opd-b').pause()")
     await asyncio.sleep(0.5)
     assert await frames_decoded_over(patient_b, 1.5) <= 2
-    assert await frames_decoded_over(patient_a, 1.5) >= 10
+    assert await frames_decoded_over(patient_a, 2.0) >= 10  # ≥ 5 fps: still flowing (4 pages share 2 cores)
     assert errors == []
 
 
