@@ -322,7 +322,9 @@ class Session:
         room = participant.room.name
 
         async def send_budget(budget: UplinkBudget) -> None:
-            self.send({"type": "uplink-budget", "room": room, **budget.message_fields()})
+            fields = budget.message_fields()
+            log.info("publisher %s in room %s: uplink budget %s", participant.id, room, fields)
+            self.send({"type": "uplink-budget", "room": room, **fields})
 
         if participant.uplink is not None:
             participant.uplink.cancel()
