@@ -1,8 +1,10 @@
 """A real Chromium subscriber moved between the original and a transcoded tier on one track: the picture
 shrinks and grows back, frames keep coming, and Chromium's decoder never has to ask for a keyframe.
 
-The doctor's caps (`pin`) drive the switches so the test is deterministic; a weak link drives the same
-`Consumer.switch_source` path (tests/media/adaptive/test_weak_links.py).
+The test moves the consumer itself, through the room's shared renditions (the server's own adaptation for
+this patient is closed, so a CPU-starved loopback link cannot choose otherwise); pins and weak links drive
+the same `Consumer.switch_source` path (tests/signaling/test_adaptation_messages.py,
+tests/media/adaptive/test_weak_links.py).
 """
 
 from __future__ import annotations
@@ -48,35 +50,38 @@ async def test_chromium_follows_two_round_trips_between_the_original_and_a_tier_
 ) -> None:
     base_url, secret, app = live_app
     errors: list[str] = []
-    doctor = await open_page(browser, errors, "doctor", token_link(base_url, secret, "opd-tier", "dr-asha", "doctor"))
-    patient = await open_page(browser, errors, "patient", token_link(base_url, secret, "opd-tier", "pt-gita", "patient"))
-    stats = await wait_until(lambda: _decoding(patient, 640), "the doctor's 640-wide video at the patient", timeout=30)
+    await open_page(browser, errors, "doctor", token_link(base_url, secret, "opd-tier", "dr-asha", "doctor"))
+    patient_page = await open_page(browser, errors, "patient",
+                                   token_link(base_url, secret, "opd-tier", "pt-gita", "patient"))
+    stats = await wait_until(lambda: _decoding(patient_page, 640), "the doctor's 640-wide video at the patient", timeout=30)
 
     room = app[keys.REGISTRY].get("opd-tier")
     doctor_id = next(p.id for p in room.participants.values() if p.identity == "dr-asha")
     patient_id = next(p.id for p in room.participants.values() if p.identity == "pt-gita")
     producer = next(p for p in room.producers() if p.owner_id == doctor_id and p.kind == "video")
     consumer = next(c for c in room.router.consumers_showing(producer.id) if c.subscriber_id == patient_id)
+    patient = room.participants[patient_id]
+    if patient.allocator is not None:
+        patient.allocator.close()
+    consumer.resume()  # in case the allocator had paused it
     requests_before = consumer.stats.keyframe_requests
-    pin_js = "([id, tier]) => window.vaidya.client.rooms.get('opd-tier').pin(id, tier)"
+    tier = room.renditions.acquire(producer, "T3")
 
     widths = []
-    # Unpinned, the patient returns as far as its link allows: the original on an idle machine, a tier
-    # above T3 when CPU starvation has made the loopback link look lossy. Either way the picture grows.
-    for tier, width_check in (("T3", lambda w: 0 < w <= 256), (None, lambda w: w > 256),
-                              ("T3", lambda w: 0 < w <= 256), (None, lambda w: w > 256)):
-        await doctor.evaluate(pin_js, [patient_id, tier])
+    for source, width_check in ((tier, lambda w: 0 < w <= 256), (producer, lambda w: w == 640),
+                                (tier, lambda w: 0 < w <= 256), (producer, lambda w: w == 640)):
+        consumer.switch_source(source)
         before = stats["framesDecoded"]
-        stats = await wait_until(lambda: _decoding(patient, None, width_check), f"the patient at tier {tier}",
+        stats = await wait_until(lambda: _decoding(patient_page, None, width_check), f"the patient on {source.id}",
                                  timeout=15)
         widths.append(stats["frameWidth"])
         await asyncio.sleep(2.0)
-        later = await _decoding(patient, None)
-        assert later["framesDecoded"] >= stats["framesDecoded"] + 10, (tier, stats, later)  # frames keep coming
+        later = await _decoding(patient_page, None)
+        assert later["framesDecoded"] >= stats["framesDecoded"] + 10, (source.id, stats, later)  # frames keep coming
         assert later["framesDecoded"] > before
         stats = later
 
-    assert widths[0] <= 256 and widths[1] > 256 and widths[2] <= 256 and widths[3] > 256, widths
+    assert widths[0] <= 256 and widths[1] == 640 and widths[2] <= 256 and widths[3] == 640, widths
     # Every switch starts at a keyframe of the target: Chromium's decoder never asks for one itself.
     assert stats["pliCount"] <= 1, stats
     assert consumer.stats.keyframe_requests - requests_before <= 4 + 1, consumer.stats  # one per switch, ±1
