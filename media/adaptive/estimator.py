@@ -4,7 +4,7 @@ what we send it.
 Chromium sends REMB (a delay-based estimate) and receiver reports. Measured here (shared/architecture.md),
 REMB falls fast when a queue builds but is blind to loss, never exceeds ~1.5× what it receives and rises
 by a few percent a second. So the estimate is loss-based, after Google Congestion Control's loss
-controller, and REMB acts only as a fast-falling ceiling:
+controller, and REMB only confirms that a queue is building:
 
 - loss above `HIGH_LOSS` over the last `LOSS_WINDOW_S` (counting packets we repaired as lost: they were
   lost on the link): cut to what got through, the sent rate × (1 − loss) but at most by half, at most
