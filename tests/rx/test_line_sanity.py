@@ -104,7 +104,8 @@ def test_ibuprofen_above_the_usual_2_4_g_needs_acknowledgement_and_above_3_2_g_i
     assert codes(line) == ["warning"]
     assert codes(medicine("Ibuprofen", strength="800 mg", dose="1 tablet", frequency="QID",
                           warning_acknowledged=True)) == []
-    assert codes(medicine("Ibuprofen", strength="400 mg", dose="3 tablets", frequency="QID")) == ["max_daily_dose"]
+    assert codes(medicine("Ibuprofen", strength="400 mg", dose="3 tablets", frequency="QID")) == \
+        ["max_dose", "max_daily_dose"]  # 1.2 g a dose (at most 800 mg), 4.8 g a day
 
 
 # Children: weight required, mg/kg limits -----------------------------------------------------------------------
@@ -121,8 +122,9 @@ def test_a_weight_based_drug_for_a_minor_needs_the_weight():
 def test_paracetamol_for_a_child_is_limited_to_15_mg_per_kg_a_dose_and_60_mg_per_kg_a_day():
     ok = medicine("Paracetamol", strength="250 mg/5 ml", form="syrup", dose="5 ml", frequency="QID")  # 250 mg
     assert codes(ok, patient=patient(weight_kg="17", **CHILD)) == []                              # 14.7 mg/kg
-    found = problems(ok, patient=patient(weight_kg="12", **CHILD))                                # 20.8 mg/kg
-    assert [p.code for p in found] == ["child_dose"] and "15 mg/kg" in found[0].message
+    found = problems(ok, patient=patient(weight_kg="12", **CHILD))               # 20.8 mg/kg a dose, 83 a day
+    assert [p.code for p in found] == ["child_dose", "child_dose"]
+    assert "15 mg/kg a dose" in found[0].message and "60 mg/kg a day" in found[1].message
     many = medicine("Paracetamol", strength="250 mg/5 ml", form="syrup", dose="5 ml", frequency="Q6H")
     assert codes(many, patient=patient(weight_kg="17", **CHILD)) == []
     six = medicine("Paracetamol", strength="120 mg/5 ml", form="syrup", dose="10 ml", frequency="Q6H")  # 240 mg ×4
