@@ -32,7 +32,7 @@ class Entry:
     """One name a doctor could write (INN, synonym or brand), with the substance it stands for."""
 
     name: str
-    kind: str  # inn | synonym | brand
+    kind: str  # inn | synonym | brand | unrelated (a name that only looks like a controlled one)
     substance: str
     action: Action
     law: str
@@ -74,8 +74,11 @@ def within_one_edit(a: str, b: str) -> bool:
 
 class ControlledList:
     def __init__(self, entries: Iterable[Entry]) -> None:
-        self.entries = tuple(entries)
+        listed = tuple(entries)
+        self.entries = tuple(e for e in listed if e.kind != "unrelated")
         self._words = [(tuple(tokens(e.name)), e) for e in self.entries]
+        #: Words never read as a glued or misspelt controlled name ("apomorphine" is not morphine).
+        self.unrelated = frozenset(w for e in listed if e.kind == "unrelated" for w in tokens(e.name))
 
     def find(self, text: str, safe_words: frozenset[str] = frozenset()) -> list[Match]:
         """Every listed name this text names, refusals first. `safe_words` (the allowed formulary's
@@ -89,7 +92,7 @@ class ControlledList:
                 how = "word"
             elif len(joined) >= FUZZY_MIN:
                 for w in words:
-                    if w in safe_words:
+                    if w in safe_words or w in self.unrelated:
                         continue
                     if joined in w:
                         how = "glued"
@@ -114,7 +117,7 @@ def load_controlled(path: str | None = None) -> ControlledList:
     entries = []
     for n, row in enumerate(rows, start=2):
         head = heads.get(row["substance"])
-        if head is None or not row["source"].strip() or row["kind"] not in ("inn", "synonym", "brand"):
+        if head is None or not row["source"].strip() or row["kind"] not in ("inn", "synonym", "brand", "unrelated"):
             raise ValueError(f"controlled list line {n}: needs a kind, a listed substance and a source note")
         try:
             action = Action(head["action"])

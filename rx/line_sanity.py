@@ -126,8 +126,8 @@ def line_findings(rx: Prescription, formulary: Formulary) -> list[Finding]:
                 warnings.append(f"{shown} ({match.entry.substance}): {match.entry.law} — {match.entry.advice}.")
         cls = form_class(m.form)
         if not route_allowed(m.form, m.route):
-            refusals.append(("route_form", f"{shown}: a {m.form} cannot be given by the {m.route} route "
-                                           f"(a {cls} can be: {', '.join(sorted(CLASS_ROUTES[cls]))})."))
+            refusals.append(("route_form", f"{shown}: a {m.form} cannot be given by the {m.route} route; "
+                                           f"choose {' or '.join(sorted(CLASS_ROUTES[cls]))}."))
         if drug is not None and drug.forms and cls is not None and cls not in drug.forms:
             refusals.append(("form_mismatch", f"{drug.generic_name} comes as {' or '.join(sorted(drug.forms))}, but "
                                               f"this line's form is {m.form!r}: correct the form, or pick the entry "

@@ -173,3 +173,11 @@ def test_methotrexate_other_than_weekly_is_refused(frequency):
 
 def test_methotrexate_weekly_passes():
     assert codes(medicine("Methotrexate", strength="7.5 mg", frequency="WEEKLY", duration_days=28)) == []
+
+
+def test_an_acknowledgement_is_signed_and_lines_without_one_keep_their_earlier_bytes():
+    from rx.canonical import canonical_bytes, parse_canonical
+    plain = prescription(consultation=OPEN)
+    assert b"warning_acknowledged" not in canonical_bytes(plain)
+    acknowledged = prescription(consultation=OPEN, medicines=(medicine(warning_acknowledged=True),))
+    assert parse_canonical(canonical_bytes(acknowledged)).medicines[0].warning_acknowledged is True
