@@ -65,10 +65,9 @@ class Formulary:
         """The entry for the line's form; when the form does not decide, the most restrictive list."""
         cls = form_class(form)
         fitting = [d for d in candidates if cls in d.forms] if cls else []
-        if len(fitting) == 1 or len(candidates) == 1:
-            return (fitting or candidates)[0]
+        pool = fitting or candidates
         order = list(TpgList)
-        return max(candidates, key=lambda d: order.index(d.tpg_list))
+        return max(pool, key=lambda d: order.index(d.tpg_list))
 
     def lookup(self, name: str, form: str = "") -> Drug | None:
         """The drug named exactly (by generic name or alias) in this form, or None."""

@@ -125,6 +125,12 @@ def test_every_entry_has_a_law_and_a_source_note_and_brands_point_to_a_listed_su
     assert sum(e.kind == "brand" for e in REFUSED) >= 30
 
 
+@pytest.mark.parametrize("name", sorted({e.name for e in WARNED}))
+def test_every_listed_warning_name_is_warned_about_under_every_spelling_variant(name):
+    for variant in spelling_variants(name):
+        assert "warning" in codes(variant), variant
+
+
 @pytest.mark.parametrize(("typed", "words"), [
     ("Tapentadol 50", "Schedule H1"), ("Tapal 100", "Schedule H1"), ("Cefixime", "Schedule H1"),
     ("Levofloxacin 500", "Schedule H1"), ("Mifepristone 200", "MTP Act"), ("misoprostol200mcg", "MTP Act"),
