@@ -32,10 +32,10 @@ CLASS_ROUTES: dict[str, frozenset[str]] = {
 #: (pattern, class), first match wins: the specific ("eye drops", "oral gel", "rotacap") before the general.
 _PATTERNS: tuple[tuple[str, str], ...] = (
     (r"eye|ophthalmic|e/d", "eye drops"),
-    (r"\bear\b|otic", "ear drops"),
+    (r"\bear\b|eardrop|otic", "ear drops"),
     (r"nasal|nose", "nasal"),
     (r"inhal|mdi|dpi|rotacap|revolizer|respule|nebul|accuhaler|evohaler|puff", "inhaler"),
-    (r"oral gel|oral paste|mouth ?wash|gargle|mouth paint|oromucosal", "oromucosal"),
+    (r"oral gel|oral paste|mouth|gargle|gum paint|oromucosal", "oromucosal"),
     (r"inj|vial|ampoule", "injection"),
     (r"supp", "suppository"),
     (r"pessar|vaginal tab", "pessary"),

@@ -40,6 +40,7 @@ def test_a_route_the_form_cannot_take_is_refused(name, form, route):
     ("Salbutamol", "rotacap", "inhalation"), ("Salbutamol", "tablet", "oral"), ("Paracetamol", "syrup", "oral"),
     ("Ciprofloxacin eye drops", "eye drops", "ophthalmic"), ("Paracetamol", "suppository", "rectal"),
     ("Budesonide inhaler", "MDI", "inhalation"), ("Chlorhexidine mouthwash", "mouthwash", "oral"),
+    ("Chlorhexidine mouthwash", "mouth ulcer gel", "oral"), ("Clotrimazole ear drops", "eardrops", "otic"),
 ])
 def test_routes_the_form_can_take_pass(name, form, route):
     assert codes(medicine(name, form=form, route=route, strength="100 mcg", dose="1 puff")) == []
