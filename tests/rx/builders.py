@@ -47,7 +47,7 @@ def consultation(**changes) -> Consultation:
 
 def medicine(name: str = "Paracetamol", **changes) -> Medicine:
     base = Medicine(generic_name=name, strength="500 mg", form="tablet", dose="1 tablet", frequency="TDS",
-                    duration_days=3, route="oral", instructions="after food")
+                    duration_days=3, route="oral", instructions="after food", quantity=9)
     return dataclasses.replace(base, **changes)
 
 

@@ -30,7 +30,7 @@ async def test_a_pharmacist_scans_verifies_and_marks_a_prescription_dispensed_in
             await page.goto(issued["verify_url"])
             verdict = page.locator("#verdict")
             assert await verdict.get_attribute("data-status") == "valid"
-            assert "KMC-asha" in await verdict.inner_text()
+            assert "KMC-48213" in await verdict.inner_text()
             # The stylesheet loads under the portal's Content-Security-Policy (inline styles would not).
             colour = await verdict.evaluate("el => getComputedStyle(el).borderTopColor")
             assert colour == "rgb(46, 125, 50)"
