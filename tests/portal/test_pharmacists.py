@@ -63,7 +63,7 @@ def test_the_migration_keeps_sessions_and_accepts_pharmacist_sessions(tmp_path):
     conn.execute(f"INSERT INTO {db.VERSION_TABLE} VALUES (1, 0)")
     conn.execute("INSERT INTO sessions VALUES ('h1', 'doctor', '3', 0, 9e12)")
     assert db.migrate(conn) == len(db.MIGRATIONS) >= 2
-    assert conn.execute("SELECT kind, subject FROM sessions").fetchall() == [("doctor", "3")]
+    assert [tuple(r) for r in conn.execute("SELECT kind, subject FROM sessions")] == [("doctor", "3")]
     conn.execute("INSERT INTO sessions VALUES ('h2', 'pharmacist', '1', 0, 9e12)")
     try:
         conn.execute("INSERT INTO sessions VALUES ('h3', 'intruder', '1', 0, 9e12)")
