@@ -76,8 +76,9 @@ def placeholder(text: str, digits: str) -> bool:
         return True
     if len(digits) >= 3 and len(set(digits)) == 1:
         return True  # 000, 99999
-    if len(digits) >= 4 and (digits in "1234567890" or digits in "9876543210"):
-        return True  # 12345, 54321
+    if len(digits) >= 4 and (("01234567890".find(digits) in (0, 1)) or "9876543210".endswith(digits)
+                             or "98765432109".startswith(digits)):
+        return True  # 1234, 12345, 0123, 54321, 43210, 98765 (a run like 76543 can be a real number)
     return len(set(bare)) == 1
 
 
