@@ -119,9 +119,11 @@ def test_a_line_signed_without_a_quantity_is_dispensed_once_only(tmp_path):
     path = tmp_path / "vaidya.db"
     shutil.copy(V1_DB, path)
     service = RxService(Store(path), SECRET, clock=lambda: ISSUED)
-    service.dispense("7K3M-9QXD-4TBZ", 1, CHEMIST, {1: 5})
+    service.dispense("AAAA-BBBB-CCCC", 1, CHEMIST, {0: 20})
     with pytest.raises(DispenseRefused, match="already dispensed"):
-        service.dispense("7K3M-9QXD-4TBZ", 1, CHEMIST, {1: 1})
+        service.dispense("AAAA-BBBB-CCCC", 1, CHEMIST, {0: 1})
+    with pytest.raises(DispenseRefused, match="already dispensed"):  # its mark from before counts as a full fill
+        service.dispense("7K3M-9QXD-4TBZ", 1, CHEMIST, {1: 5})
 
 
 def test_dispensing_marks_stay_append_only(service, tmp_path):
