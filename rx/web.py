@@ -34,6 +34,7 @@ from portal.sms import SmsError
 from signaling.config import Config, ensure_secret
 
 from . import labels
+from .dispensing import dispensed_json, fills, quantities_from_form
 from .dosage import ROUTES
 from .fhir import medication_status, op_consult_bundle, prescription_bundle
 from .intake import (
@@ -47,7 +48,16 @@ from .intake import (
 from .model import LANGUAGES, Signed, new_prescription_id, normalise_prescription_id
 from .pages import render
 from .pdf import render_pdf
-from .portal_link import IssueContext, NotYours, issue_context, patient_ids_for_mobile
+from .portal_link import (
+    IssueContext,
+    NotAFollowUp,
+    NotYours,
+    earlier_consultation,
+    follow_up_candidates,
+    issue_context,
+    patient_ids_for_mobile,
+    pharmacist_snapshot,
+)
 from .qr import payload_for, verification_url
 from .rules import RuleViolation, describe_allowed
 from .service import NotAllowed, RxService, utc_now
@@ -125,36 +135,52 @@ def _check(text: str, version: int | None, service: RxService) -> Verdict:
 async def verify_page(request: web.Request) -> web.StreamResponse:
     text = (request.query.get("c") or request.query.get("id") or "").strip()
     version = int(request.query["v"]) if request.query.get("v", "").isdigit() else None
-    verdict = dispensations = None
+    verdict = dispensations = line_fills = None
     if text:
         try:
             verdict = await asyncio.to_thread(_check, text, version, _service(request))
         except ValueError as exc:
             verdict = Verdict(status=Status.INVALID, reason=str(exc))
         if verdict.rx_id:
-            dispensations = await asyncio.to_thread(_service(request).store.dispensations, verdict.rx_id)
+            store = _service(request).store
+            dispensations = await asyncio.to_thread(store.dispensations, verdict.rx_id)
+            if verdict.prescription is not None:
+                line_fills = fills(verdict.prescription, await asyncio.to_thread(store.dispensed_totals, verdict.rx_id))
     if _wants_json(request):
         if verdict is None:
             return web.json_response({"error": "missing", "message": "give ?c=<code> or ?id=<prescription id>"},
                                      status=400)
-        return web.json_response(_verdict_json(verdict))
+        return web.json_response({**_verdict_json(verdict), "dispensed": dispensed_json(dispensations or [])})
     typed = request.query.get("id", verdict.rx_id if verdict else "")
-    html = render("verify.html", verdict=verdict, typed=typed, dispensations=dispensations, csrf=_csrf(request))
+    session = request.get(portal_keys.SESSION)
+    html = render("verify.html", verdict=verdict, typed=typed, dispensations=dispensations, fills=line_fills,
+                  pharmacist=session is not None and session.kind == "pharmacist", login=STAFF_LOGIN,
+                  csrf=_csrf(request))
     return web.Response(text=html, content_type="text/html", charset="utf-8")
 
 
 async def dispense(request: web.Request) -> web.StreamResponse:
+    """A registered pharmacist (logged in) records the quantity given per line; anyone else is sent to log in."""
+    session = request.get(portal_keys.SESSION)
+    if session is None or session.kind != "pharmacist":
+        raise LoginRequired(STAFF_LOGIN)
     form = await request.post()
-    rx_id, pharmacist = str(form.get("id", "")), str(form.get("pharmacist", "")).strip()
     version = str(form.get("version", ""))
-    if not pharmacist or not version.isdigit() or len(pharmacist) > 200:
-        raise web.HTTPBadRequest(text="give your name and pharmacy licence number")
+    service = _service(request)
     try:
-        rx_id = normalise_prescription_id(rx_id)
-        await asyncio.to_thread(_service(request).dispense, rx_id, int(version), pharmacist,
-                                str(form.get("note", ""))[:500])
-    except (KeyError, ValueError) as exc:
-        raise NotFoundError("rx_not_found", "No such prescription.") from exc
+        rx_id = normalise_prescription_id(str(form.get("id", "")))
+        signed = await asyncio.to_thread(service.store.version, rx_id, int(version))
+    except ValueError:
+        signed = None
+    if signed is None:
+        raise NotFoundError("rx_not_found", "No such prescription.")
+    try:
+        lines = quantities_from_form(form, len(signed.prescription.medicines))
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from exc
+    chemist = await _portal(request).db.run(lambda conn: pharmacist_snapshot(conn, int(session.subject)))
+    try:
+        await asyncio.to_thread(service.dispense, rx_id, int(version), chemist, lines, str(form.get("note", ""))[:500])
     except StoreError as exc:
         raise web.HTTPConflict(text=str(exc)) from exc
     raise web.HTTPSeeOther(f"/rx/verify?id={rx_id}&v={version}")
