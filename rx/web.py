@@ -45,7 +45,8 @@ from .intake import (
     clinical_changes,
     form_from_prescription,
 )
-from .model import LANGUAGES, Signed, new_prescription_id, normalise_prescription_id
+from .followup import FOLLOW_UP_WINDOW_MONTHS
+from .model import LANGUAGES, EarlierConsult, Signed, new_prescription_id, normalise_prescription_id
 from .pages import render
 from .pdf import render_pdf
 from .portal_link import (
@@ -59,7 +60,7 @@ from .portal_link import (
     pharmacist_snapshot,
 )
 from .qr import payload_for, verification_url
-from .rules import RuleViolation, describe_allowed
+from .rules import Problem, RuleViolation, describe_allowed
 from .service import NotAllowed, RxService, utc_now
 from .store import Revocation, StoreError
 from .verify import Status, Verdict, verify_id, verify_online
@@ -355,9 +356,25 @@ async def _issue_context(request: web.Request) -> IssueContext:
         raise NotFoundError("consultation_not_found", "No such consultation.") from None
 
 
+async def _linked_consultation(request: web.Request, ctx: IssueContext, body: dict[str, Any]) -> EarlierConsult | None:
+    """The earlier consultation the doctor links (`follows_consultation`), checked against the portal's record."""
+    value = body.get("follows_consultation")
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
+        raise InputError({"follows_consultation": "the number of the earlier consultation"})
+    this, earlier = int(ctx.consultation.id), int(value)
+    try:
+        return await _portal(request).db.run(lambda conn: earlier_consultation(conn, this, earlier))
+    except NotAFollowUp as exc:
+        raise RuleViolation([Problem("follows", "follows_consultation", str(exc))]) from None
+
+
 async def _sign_and_notify(request: web.Request, ctx: IssueContext, body: dict[str, Any]) -> Signed:
     """Build, check, sign and store; then SMS the patient. Raises RuleViolation or InputError."""
-    rx = build_prescription(body, new_prescription_id(), utc_now(), ctx.doctor, ctx.patient, ctx.consultation)
+    follows = await _linked_consultation(request, ctx, body)
+    rx = build_prescription(body, new_prescription_id(), utc_now(), ctx.doctor, ctx.patient, ctx.consultation,
+                            follows)
     signed = await asyncio.to_thread(_service(request).issue, rx)
     await _notify_patient(request, ctx.patient_mobile, signed)
     return signed
@@ -374,9 +391,14 @@ async def issue(request: web.Request) -> web.StreamResponse:
     return _issued_reply(request, signed)
 
 
-def _form_page(request: web.Request, ctx: IssueContext, form: dict[str, str], problems: list[str],
-               status: int = 200, correcting: Signed | None = None) -> web.Response:
+async def _form_page(request: web.Request, ctx: IssueContext, form: dict[str, str], problems: list[str],
+                     status: int = 200, correcting: Signed | None = None) -> web.Response:
+    earlier: list[EarlierConsult] = []
+    if correcting is None:  # a correction keeps the consultation as signed; a new one may link an earlier one
+        cid = int(ctx.consultation.id)
+        earlier = await _portal(request).db.run(lambda conn: follow_up_candidates(conn, cid, date.today()))
     html = render("issue.html", ctx=ctx, form=collections.defaultdict(str, form), problems=problems,
+                  earlier=earlier, window_months=FOLLOW_UP_WINDOW_MONTHS,
                   correcting=correcting.prescription if correcting else None,
                   csrf=_csrf(request), rows=range(FORM_ROWS), routes=list(ROUTES),
                   formulary=_service(request).formulary.drugs,
@@ -386,7 +408,7 @@ def _form_page(request: web.Request, ctx: IssueContext, form: dict[str, str], pr
 
 async def issue_form(request: web.Request) -> web.StreamResponse:
     """The doctor's prescription form for one of their consultations (plain HTML, works without scripts)."""
-    return _form_page(request, await _issue_context(request), {}, [])
+    return await _form_page(request, await _issue_context(request), {}, [])
 
 
 async def issue_from_form(request: web.Request) -> web.StreamResponse:
@@ -395,9 +417,9 @@ async def issue_from_form(request: web.Request) -> web.StreamResponse:
     try:
         signed = await _sign_and_notify(request, ctx, body_from_form(form))
     except RuleViolation as exc:
-        return _form_page(request, ctx, form, [p.message for p in exc.problems], status=422)
+        return await _form_page(request, ctx, form, [p.message for p in exc.problems], status=422)
     except InputError as exc:
-        return _form_page(request, ctx, form, [f"{k}: {v}" for k, v in exc.fields.items()], status=400)
+        return await _form_page(request, ctx, form, [f"{k}: {v}" for k, v in exc.fields.items()], status=400)
     raise web.HTTPSeeOther(f"/rx/mine#{signed.prescription.id}")
 
 
@@ -446,7 +468,7 @@ def _context_of(signed: Signed) -> IssueContext:
 async def correct_form(request: web.Request) -> web.StreamResponse:
     """The form filled in from the newest version; signing it makes the next version."""
     signed = await _latest_of_doctor(request)
-    return _form_page(request, _context_of(signed), form_from_prescription(signed.prescription), [],
+    return await _form_page(request, _context_of(signed), form_from_prescription(signed.prescription), [],
                       correcting=signed)
 
 
@@ -458,9 +480,9 @@ async def correct_from_form(request: web.Request) -> web.StreamResponse:
         changes = clinical_changes(body_from_form(form))
         new = await asyncio.to_thread(_service(request).correct, signed.prescription.id, ctx.doctor.id, **changes)
     except RuleViolation as exc:
-        return _form_page(request, ctx, form, [p.message for p in exc.problems], 422, signed)
+        return await _form_page(request, ctx, form, [p.message for p in exc.problems], 422, signed)
     except (InputError, StoreError) as exc:
-        return _form_page(request, ctx, form, [str(exc)], 400, signed)
+        return await _form_page(request, ctx, form, [str(exc)], 400, signed)
     await _notify_patient(request, ctx.patient_mobile, new)
     raise web.HTTPSeeOther(f"/rx/mine#{new.prescription.id}")
 

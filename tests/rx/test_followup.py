@@ -194,3 +194,40 @@ def _missed(conn, opd, doctor_id, patient_id) -> int:
     cid = _consult(conn, opd, doctor_id, patient_id, 15, ended=False)
     st.update_consultation(conn, cid, status=ConsultStatus.MISSED)
     return cid
+
+
+# Over HTTP: the doctor links the earlier consultation; the server checks it ------------------------------------
+async def test_the_doctor_links_an_earlier_consultation_on_the_form_and_another_patients_is_refused(site):
+    import datetime as dt
+
+    from portal import storage as st
+    from portal.context import PORTAL
+    from rx.web import RX_SERVICE
+
+    from .web_harness import FORM, MEDICINE
+    clinic, app, visitor = site
+
+    def history(conn):
+        opd = st.find_opd(conn, "GEN")
+        token = st.add_token(conn, opd=opd, patient_id=clinic.patient_b, day=dt.date.today(), language="kn")
+        other = st.add_consultation(conn, token=token, doctor_id=clinic.doctor_a, room="r-b", mode=ConsultMode.VIDEO,
+                                    started_by=StartedBy.PATIENT, started_by_id="patient:b",
+                                    consent=Consent("patient", time.time(), ConsentHow.IMPLIED))
+        return other.id
+
+    other_patients = await app[PORTAL].db.run(history)
+    doctor = await visitor("doctor", str(clinic.doctor_a))
+    page = await (await doctor.get(f"/rx/consultations/{clinic.audio_consult}/new")).text()
+    assert f'<option value="{clinic.video_consult}"' in page and f'<option value="{other_patients}"' not in page
+    path = f"/rx/api/consultations/{clinic.audio_consult}/prescriptions"
+    resp, body = await doctor.post_json(path, {**FORM, "follows_consultation": other_patients})
+    assert resp.status == 422 and "another patient" in body["problems"][0]["message"]
+    metformin = {**MEDICINE, "generic_name": "Metformin", "frequency": "BD", "quantity": 6, "refill": True}
+    resp, body = await doctor.post_json(path, {**FORM, "medicines": [metformin]})
+    assert resp.status == 422 and "first consultation must be by video" in body["problems"][0]["message"]
+    resp, body = await doctor.post_json(path, {**FORM, "medicines": [metformin],
+                                               "follows_consultation": clinic.video_consult})
+    assert resp.status == 201, body
+    signed = app[RX_SERVICE].store.latest(body["id"])
+    assert signed.prescription.consultation.visit is RxVisit.FOLLOW_UP
+    assert signed.prescription.consultation.follows.id == str(clinic.video_consult)
