@@ -94,12 +94,13 @@ async def test_the_verify_page_shows_valid_superseded_and_revoked_and_a_pharmaci
     resp = await pharmacist.get(URL(first["verify_url"]).path_qs)
     html = await resp.text()
     assert 'data-status="valid"' in html and "Dr. Asha" in html and "KMC-48213" in html and "PARACETAMOL" in html
-    resp = await pharmacist.client.post("/rx/verify/dispense", allow_redirects=False, data={
-        "csrf": pharmacist.csrf()["X-CSRF-Token"], "id": first["id"], "version": "1",
-        "pharmacist": "M. Iyer, licence KA-RX-2231", "note": "3 days of paracetamol"})
+    chemist = await visitor("pharmacist", str(clinic.pharmacist))
+    resp = await chemist.client.post("/rx/verify/dispense", allow_redirects=False, data={
+        "csrf": chemist.csrf()["X-CSRF-Token"], "id": first["id"], "version": "1", "q0": "9",
+        "note": "3 days of paracetamol"})
     assert resp.status == 303
     resp = await pharmacist.get(f"/rx/verify?id={first['id'].lower().replace('-', '')}")
-    assert "M. Iyer, licence KA-RX-2231" in await resp.text()
+    assert "M. Iyer (licence KSPC-22310)" in await resp.text()
 
     resp, second = await doctor.post_json(f"/rx/api/prescriptions/{first['id']}/correct",
                                           {"medicines": [{**MEDICINE, "duration_days": 5}]})
@@ -115,8 +116,8 @@ async def test_the_verify_page_shows_valid_superseded_and_revoked_and_a_pharmaci
                                 headers={"Accept": "application/json"})
     revoked = await resp.json()
     assert revoked["status"] == "revoked" and "Wrong patient" in revoked["reason"]
-    resp = await pharmacist.client.post("/rx/verify/dispense", allow_redirects=False, data={
-        "csrf": pharmacist.csrf()["X-CSRF-Token"], "id": first["id"], "version": "2", "pharmacist": "M. Iyer"})
+    resp = await chemist.client.post("/rx/verify/dispense", allow_redirects=False, data={
+        "csrf": chemist.csrf()["X-CSRF-Token"], "id": first["id"], "version": "2", "q0": "1"})
     assert resp.status == 409
 
 
@@ -137,7 +138,7 @@ async def test_the_doctors_html_form_refuses_with_the_reason_then_signs_and_list
     assert resp.status == 200 and "सीता देवी" in page and "Allowed drug lists here: O." in page
     form = {"csrf": doctor.csrf()["X-CSRF-Token"], "age_confirmed": "yes", "diagnosis": "Acute bronchitis",
             "m0_generic_name": "Azithromycin", "m0_strength": "500 mg", "m0_form": "tablet", "m0_dose": "1 tablet",
-            "m0_frequency": "OD", "m0_duration_days": "3", "m0_route": "oral"}
+            "m0_frequency": "OD", "m0_duration_days": "3", "m0_quantity": "3", "m0_route": "oral"}
     resp = await doctor.client.post(f"/rx/consultations/{clinic.audio_consult}/new", data=form,
                                     allow_redirects=False)
     page = await resp.text()
@@ -177,7 +178,7 @@ async def test_the_doctor_corrects_through_the_prefilled_form_and_the_old_versio
     assert 'value="Acute viral fever"' in page and 'name="m0_generic_name" list="formulary" value="Paracetamol"' in page
     form = {"csrf": doctor.csrf()["X-CSRF-Token"], "diagnosis": "Acute viral fever", "provisional": "yes",
             "m0_generic_name": "Paracetamol", "m0_strength": "650 mg", "m0_form": "tablet", "m0_dose": "1 tablet",
-            "m0_frequency": "TDS", "m0_duration_days": "3", "m0_route": "oral"}
+            "m0_frequency": "TDS", "m0_duration_days": "3", "m0_quantity": "9", "m0_route": "oral"}
     resp = await doctor.client.post(f"/rx/{issued['id']}/correct", data=form, allow_redirects=False)
     assert resp.status == 303
     versions = app[RX_SERVICE].store.versions(issued["id"])

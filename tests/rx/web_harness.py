@@ -18,6 +18,7 @@ from portal.models import Consent, ConsentHow, ConsultMode, Sex, StartedBy, Visi
 
 MEDICINE = {"generic_name": "Paracetamol", "strength": "500 mg", "form": "tablet", "dose": "1 tablet",
             "frequency": "TDS", "duration_days": 3, "route": "oral", "instructions": "after food", "quantity": 9}
+PHARMACIST_PASSWORD = "correct horse battery"
 #: Registration numbers as the Karnataka Medical Council writes them.
 REGISTRATION = {"asha": "KMC-48213", "binod": "KMC-51877"}
 FORM = {"age_confirmed": True, "weight_kg": "58", "chief_complaints": "Fever for 2 days",
@@ -54,7 +55,8 @@ def make_clinic(data_dir) -> Clinic:
             conn, token=token, doctor_id=doctors[0], room=f"room-{mode}", mode=mode, started_by=StartedBy.PATIENT,
             started_by_id=f"patient:{pa.id}", consent=Consent(who=pa.name, at=time.time(), how=ConsentHow.IMPLIED)).id)
     chemist = pharmacists.add_pharmacist(conn, username="ph-iyer", name="M. Iyer", licence_number="KSPC-22310",
-                                         pharmacy="Jan Aushadhi Kendra, Hosakote", password_hash="x")
+                                         pharmacy="Jan Aushadhi Kendra, Hosakote",
+                                         password_hash=security.hash_password(PHARMACIST_PASSWORD))
     conn.close()
     return Clinic(doctors[0], doctors[1], pa.id, pb.id, *consults, pharmacist=chemist.id)
 
