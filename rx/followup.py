@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from .model import Consultation, InPersonVisit, Medicine, Visit
+from .formulary import TpgList
+from .model import Consultation, InPersonVisit, Medicine, Mode, Visit
 
 #: TPG 2020, section 3 (types of consultation): a follow-up is within 6 months of the earlier consultation.
 FOLLOW_UP_WINDOW_MONTHS = 6
@@ -118,3 +119,18 @@ def describe_basis(c: Consultation) -> str:
     if c.in_person is not None:
         parts.append(f"add-ons to {describe_in_person(c.in_person)}")
     return "; ".join(parts)
+
+
+def why_allowed(tag: TpgList, medicine: Medicine, c: Consultation) -> str:
+    """Why a line that passed the rules is allowed, naming the consultation it rests on (for the doctor)."""
+    visit = (f"a follow-up of {describe_basis(c)}" if c.visit is Visit.FOLLOW_UP
+             else f"a first consultation by {c.mode.value}")
+    if tag is TpgList.O:
+        return f"List O: allowed at any consultation (this is {visit})."
+    if tag is TpgList.A and c.visit is Visit.FOLLOW_UP and c.mode is not Mode.VIDEO:
+        return f"List A refill of a medicine the patient already takes, at {visit}."
+    if tag is TpgList.A:
+        return f"List A: allowed when seen on video (this is {visit})."
+    if c.in_person is None:  # not reached for a line the rules passed
+        return "List B: needs a declared in-person consultation."
+    return f"List B: an add-on to {medicine.add_on_to}, started at {describe_in_person(c.in_person)}."

@@ -45,7 +45,7 @@ from .intake import (
     clinical_changes,
     form_from_prescription,
 )
-from .followup import FOLLOW_UP_WINDOW_MONTHS
+from .followup import FOLLOW_UP_WINDOW_MONTHS, why_allowed
 from .model import LANGUAGES, EarlierConsult, Signed, new_prescription_id, normalise_prescription_id
 from .pages import render
 from .pdf import render_pdf
@@ -60,7 +60,7 @@ from .portal_link import (
     pharmacist_snapshot,
 )
 from .qr import payload_for, verification_url
-from .rules import Problem, RuleViolation, describe_allowed
+from .rules import Problem, RuleViolation, describe_allowed, effective_list
 from .service import NotAllowed, RxService, utc_now
 from .store import Revocation, StoreError
 from .verify import Status, Verdict, verify_id, verify_online
@@ -340,9 +340,12 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 def _issued_reply(request: web.Request, signed: Signed) -> web.Response:
     rx = signed.prescription
     base = _portal(request).config.base_url
+    formulary = _service(request).formulary
     return web.json_response({
         "id": rx.id, "version": rx.version, "key_id": signed.key_id, "pdf": f"/rx/{rx.id}.pdf",
         "fhir": f"/rx/{rx.id}/fhir", "verify_url": verification_url(base, payload_for(signed)),
+        "allowed": [{"medicine": m.generic_name, "list": (tag := effective_list(m, formulary)[0]).value,
+                     "why": why_allowed(tag, m, rx.consultation)} for m in rx.medicines],
     }, status=201)
 
 

@@ -110,6 +110,17 @@ def test_a_prescription_signed_before_these_fields_keeps_its_exact_bytes():
         assert key not in canonical_bytes(old)
 
 
+def test_the_doctor_is_told_why_each_signed_line_was_allowed():
+    from rx.followup import why_allowed
+    from rx.formulary import TpgList
+    c = _follow_up(mode=Mode.AUDIO, in_person=IN_PERSON)
+    thiazide = medicine("Hydrochlorothiazide", add_on_to="Atenolol")
+    assert why_allowed(TpgList.B, thiazide, c) == (
+        "List B: an add-on to Atenolol, started at the in-person consultation of 12-09-2026 at District Hospital, "
+        "Tumakuru (Atenolol 50 mg OD).")
+    assert "first consultation by video" in why_allowed(TpgList.O, medicine(), consultation())
+
+
 def test_the_doctor_sees_the_basis_of_list_b_on_the_form():
     from rx.rules import describe_allowed
     words = describe_allowed(_follow_up(mode=Mode.AUDIO, in_person=IN_PERSON))
@@ -231,3 +242,6 @@ async def test_the_doctor_links_an_earlier_consultation_on_the_form_and_another_
     signed = app[RX_SERVICE].store.latest(body["id"])
     assert signed.prescription.consultation.visit is RxVisit.FOLLOW_UP
     assert signed.prescription.consultation.follows.id == str(clinic.video_consult)
+    [why] = body["allowed"]
+    assert why["list"] == "A" and why["why"].startswith("List A refill")
+    assert f"consultation {clinic.video_consult} (video" in why["why"]
