@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from portal import keys as portal_keys
-from portal.auth import PATIENT_LOGIN, STAFF_LOGIN
+from portal.auth import PATIENT_LOGIN, STAFF_LOGIN, pharmacist_id
 from portal.context import PORTAL, Portal
 from portal.errors import LoginRequired, NotFoundError, PortalError
 from portal.middlewares import MIDDLEWARES
@@ -162,9 +162,7 @@ async def verify_page(request: web.Request) -> web.StreamResponse:
 
 async def dispense(request: web.Request) -> web.StreamResponse:
     """A registered pharmacist (logged in) records the quantity given per line; anyone else is sent to log in."""
-    session = request.get(portal_keys.SESSION)
-    if session is None or session.kind != "pharmacist":
-        raise LoginRequired(STAFF_LOGIN)
+    me = pharmacist_id(request)
     form = await request.post()
     version = str(form.get("version", ""))
     service = _service(request)
@@ -179,7 +177,10 @@ async def dispense(request: web.Request) -> web.StreamResponse:
         lines = quantities_from_form(form, len(signed.prescription.medicines))
     except ValueError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from exc
-    chemist = await _portal(request).db.run(lambda conn: pharmacist_snapshot(conn, int(session.subject)))
+    try:
+        chemist = await _portal(request).db.run(lambda conn: pharmacist_snapshot(conn, me))
+    except LookupError:  # the account was removed or deactivated since logging in
+        raise LoginRequired(STAFF_LOGIN) from None
     try:
         await asyncio.to_thread(service.dispense, rx_id, int(version), chemist, lines, str(form.get("note", ""))[:500])
     except StoreError as exc:
