@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
 from portal.councils import registration_problem
 
 from . import followup
@@ -142,7 +144,8 @@ def _same_drug(written: str, started: str, formulary: Formulary) -> bool:
     b = formulary.lookup(started) or formulary.mentioned_in(started)
     if a is not None and b is not None:
         return a.generic_name == b.generic_name
-    return written.strip().casefold() in started.casefold()
+    words = set(re.findall(r"[^\W\d_]{3,}", written.casefold()))
+    return bool(words) and words <= set(re.findall(r"[^\W\d_]{3,}", started.casefold()))
 
 
 def check(rx: Prescription, formulary: Formulary) -> list[Problem]:

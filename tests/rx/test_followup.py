@@ -245,3 +245,16 @@ async def test_the_doctor_links_an_earlier_consultation_on_the_form_and_another_
     [why] = body["allowed"]
     assert why["list"] == "A" and why["why"].startswith("List A refill")
     assert f"consultation {clinic.video_consult} (video" in why["why"]
+
+
+@pytest.mark.parametrize(("add_on_to", "treatment", "ok"), [
+    ("ATENOLOL", ("Tab. atenolol 50 mg OD",), True),  # the formulary name inside what the doctor wrote
+    ("Paracetamol", ("acetaminophen 500 mg SOS",), True),  # a formulary alias
+    ("a", ("Atenolol 50 mg OD",), False),
+    ("Telmisartan", ("Atenolol 50 mg OD",), False),
+    ("Ayur-BP", ("ayur-bp 2 tablets BD (Ayurvedic, started at PHC)",), True),  # outside the formulary: by words
+])
+def test_the_add_on_must_name_a_drug_of_the_in_person_treatment_not_just_share_a_letter(add_on_to, treatment, ok):
+    c = _follow_up(in_person=dataclasses.replace(IN_PERSON, treatment=treatment))
+    rx = prescription(consultation=c, medicines=(medicine("Hydrochlorothiazide", add_on_to=add_on_to),))
+    assert ("list_b_add_on" not in _codes(rx)) is ok
