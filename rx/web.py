@@ -46,7 +46,7 @@ from .intake import (
     form_from_prescription,
 )
 from .followup import FOLLOW_UP_WINDOW_MONTHS, why_allowed
-from .model import LANGUAGES, EarlierConsult, Signed, new_prescription_id, normalise_prescription_id
+from .model import LANGUAGES, EarlierConsult, Prescription, Signed, new_prescription_id, normalise_prescription_id
 from .pages import render
 from .pdf import render_pdf
 from .portal_link import (
@@ -374,11 +374,25 @@ async def _linked_consultation(request: web.Request, ctx: IssueContext, body: di
         raise RuleViolation([Problem("follows", "follows_consultation", str(exc))]) from None
 
 
+async def _build(request: web.Request, ctx: IssueContext, body: dict[str, Any]) -> Prescription:
+    """The prescription the form describes, its follow-up basis checked against the record (not yet signed)."""
+    follows = await _linked_consultation(request, ctx, body)
+    return build_prescription(body, new_prescription_id(), utc_now(), ctx.doctor, ctx.patient, ctx.consultation,
+                              follows)
+
+
+async def _as_submitted(request: web.Request, ctx: IssueContext, body: dict[str, Any]) -> IssueContext:
+    """The context with the consultation as the refused form declared it (linked or in-person basis), so the
+    page shows the lists open on that basis; the portal's context when the form does not get that far."""
+    try:
+        return dataclasses.replace(ctx, consultation=(await _build(request, ctx, body)).consultation)
+    except (RuleViolation, InputError):
+        return ctx
+
+
 async def _sign_and_notify(request: web.Request, ctx: IssueContext, body: dict[str, Any]) -> Signed:
     """Build, check, sign and store; then SMS the patient. Raises RuleViolation or InputError."""
-    follows = await _linked_consultation(request, ctx, body)
-    rx = build_prescription(body, new_prescription_id(), utc_now(), ctx.doctor, ctx.patient, ctx.consultation,
-                            follows)
+    rx = await _build(request, ctx, body)
     signed = await asyncio.to_thread(_service(request).issue, rx)
     await _notify_patient(request, ctx.patient_mobile, signed)
     return signed
@@ -418,10 +432,12 @@ async def issue_form(request: web.Request) -> web.StreamResponse:
 async def issue_from_form(request: web.Request) -> web.StreamResponse:
     ctx = await _issue_context(request)
     form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    body = body_from_form(form)
     try:
-        signed = await _sign_and_notify(request, ctx, body_from_form(form))
+        signed = await _sign_and_notify(request, ctx, body)
     except RuleViolation as exc:
-        return await _form_page(request, ctx, form, [p.message for p in exc.problems], status=422)
+        return await _form_page(request, await _as_submitted(request, ctx, body), form,
+                                [p.message for p in exc.problems], status=422)
     except InputError as exc:
         return await _form_page(request, ctx, form, [f"{k}: {v}" for k, v in exc.fields.items()], status=400)
     raise web.HTTPSeeOther(f"/rx/mine#{signed.prescription.id}")

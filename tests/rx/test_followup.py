@@ -258,3 +258,23 @@ def test_the_add_on_must_name_a_drug_of_the_in_person_treatment_not_just_share_a
     c = _follow_up(in_person=dataclasses.replace(IN_PERSON, treatment=treatment))
     rx = prescription(consultation=c, medicines=(medicine("Hydrochlorothiazide", add_on_to=add_on_to),))
     assert ("list_b_add_on" not in _codes(rx)) is ok
+
+
+async def test_the_refused_form_shows_the_lists_open_on_the_declared_basis_and_why_list_b_was_refused(site):
+    clinic, app, visitor = site
+    doctor = await visitor("doctor", str(clinic.doctor_a))
+    form = {"csrf": doctor.csrf()["X-CSRF-Token"], "age_confirmed": "yes", "diagnosis": "Essential hypertension",
+            "follows_consultation": str(clinic.video_consult),
+            "in_person_date": (dt.date.today() - dt.timedelta(days=28)).isoformat(),
+            "in_person_place": "CHC Kunigal", "in_person_treatment": "Atenolol 50 mg OD",
+            "m0_generic_name": "Hydrochlorothiazide", "m0_strength": "12.5 mg", "m0_form": "tablet",
+            "m0_dose": "1 tablet", "m0_frequency": "OD", "m0_duration_days": "30", "m0_quantity": "30",
+            "m0_route": "oral"}
+    resp = await doctor.client.post(f"/rx/consultations/{clinic.audio_consult}/new", data=form, allow_redirects=False)
+    page = await resp.text()
+    assert resp.status == 422
+    assert "Allowed drug lists here: O, A (refills only), B — follow-up of consultation" in page
+    assert "name the drug it is added to (one of: Atenolol 50 mg OD)" in page
+    resp = await doctor.client.post(f"/rx/consultations/{clinic.audio_consult}/new", allow_redirects=False,
+                                    data={**form, "m0_add_on_to": "Atenolol"})
+    assert resp.status == 303
