@@ -15,7 +15,7 @@ from typing import Any
 
 from .canonical import utc_text
 from .dosage import AFTER_FOOD, FREQUENCIES, ROUTES
-from .model import Prescription, Sex, Signed
+from .model import Medicine, Prescription, Sex, Signed
 
 IG = "https://nrces.in/ndhm/fhir/r4/StructureDefinition/"
 SNOMED = "http://snomed.info/sct"
@@ -56,6 +56,16 @@ def _narrative(text: str) -> dict[str, str]:
 
 def _instant(moment: datetime) -> str:
     return utc_text(moment).replace("Z", "+00:00")
+
+
+def _dispense_request(m: Medicine) -> dict[str, Any]:
+    """How much to dispense (units of the form) and the repeats allowed; absent in lines signed before."""
+    if not m.quantity:
+        return {}
+    request: dict[str, Any] = {"quantity": {"value": m.quantity, "unit": m.form}}
+    if m.repeats:
+        request["numberOfRepeatsAllowed"] = m.repeats
+    return {"dispenseRequest": request}
 
 
 class _Builder:
@@ -146,6 +156,7 @@ class _Builder:
                 "requester": self.ref("practitioner"),
                 "reasonReference": [self.ref("condition")],
                 "dosageInstruction": [dosage],
+                **_dispense_request(m),
             }, "MedicationRequest"))
         return refs
 

@@ -17,7 +17,7 @@ from fpdf.enums import XPos, YPos
 from . import labels
 from .dosage import FREQUENCIES
 from .fonts import FONT_DIR, LATIN, families_for, font_file
-from .model import LANGUAGES, Prescription, Signed
+from .model import LANGUAGES, Medicine, Prescription, Signed
 from .qr import payload_for, qr_png, verification_url
 from .verify import PDF_CONTENT_NAME, PDF_QR_NAME
 
@@ -149,6 +149,9 @@ def _patient(pdf: FPDF, rx: Prescription, lang: str) -> None:
         facts.append(f"{labels.both('accompanied_by', lang)}: {p.accompanying_adult}")
     facts.append(f"{labels.both('consultation', lang)}: {labels.both(c.mode.value, lang)}, "
                  f"{labels.both('first' if c.visit.value == 'first' else 'follow_up_visit', lang)}")
+    if c.in_person is not None:  # the declared basis of List B add-ons, as signed
+        v = c.in_person
+        facts.append(f"{labels.both('in_person_visit', lang)}: {_date(v.on)}, {v.place} ({', '.join(v.treatment)})")
     for fact in facts:
         pdf.multi_cell(0, 5, fact, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(1)
@@ -184,10 +187,18 @@ def _medicines(pdf: FPDF, rx: Prescription, lang: str) -> None:
             freq = labels.both(f"freq_{m.frequency}", lang) if m.frequency in FREQUENCIES else m.frequency
             name = f"{m.generic_name.upper()} {m.strength} ({m.form})"
             row = table.row()
-            for value in (str(n), name, m.dose, freq, f"{m.duration_days} {labels.both('days', lang)}",
+            for value in (str(n), name, m.dose, freq, f"{m.duration_days} {labels.both('days', lang)}" + _quantity(m, lang),
                           ", ".join(x for x in (m.route, m.instructions) if x)):
                 row.cell(value)
     pdf.ln(2)
+
+
+def _quantity(m: Medicine, lang: str) -> str:
+    """The quantity to dispense under the duration (lines signed before quantities show none)."""
+    if not m.quantity:
+        return ""
+    repeats = f" (+{m.repeats} {labels.both('repeats', lang)})" if m.repeats else ""
+    return f"\n{labels.both('quantity', lang)}: {m.quantity}{repeats}"
 
 
 def _signature(pdf: FPDF, signed: Signed, lang: str) -> None:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+from portal.councils import registration_problem
+
+from . import followup
+from .canonical import utc_text
 from .dosage import FREQUENCIES, ROUTES
 from .formulary import Drug, Formulary, TpgList
 from .line_sanity import ADULT_AGE, controlled_refusal, line_findings
@@ -36,7 +42,7 @@ def allowed_lists(consultation: Consultation) -> frozenset[TpgList]:
             return frozenset({TpgList.O, TpgList.A})
         return frozenset({TpgList.O})
     allowed = {TpgList.O, TpgList.A}
-    if consultation.prior_in_person:
+    if consultation.in_person is not None:  # List B: add-ons to treatment started in person (rx.followup)
         allowed.add(TpgList.B)
     return frozenset(allowed)
 
@@ -49,7 +55,8 @@ def describe_allowed(consultation: Consultation) -> str:
         if tag in open_lists:
             refills_only = tag is TpgList.A and consultation.visit is Visit.FOLLOW_UP and consultation.mode is not Mode.VIDEO
             words.append(f"{tag.value} (refills only)" if refills_only else tag.value)
-    return ", ".join(words)
+    basis = followup.describe_basis(consultation)
+    return ", ".join(words) + (f" — {basis}" if basis else "")
 
 
 def list_a_allowed(consultation: Consultation, medicine: Medicine) -> bool:
@@ -108,9 +115,15 @@ def check_medicine(medicine: Medicine, consultation: Consultation, formulary: Fo
             reason = ("it can only be added at a follow-up, to treatment started in an in-person consultation "
                       f"({_mode_phrase(consultation)})")
         else:
-            reason = ("it can only be added at a follow-up when the earlier consultation for this condition "
-                      "was in person; record that, or see the patient in person")
+            reason = ("it can only be added to treatment started at an in-person consultation for this condition, "
+                      "and no earlier in-person consultation is declared: declare its date, place and treatment, "
+                      "or see the patient in person")
         problems.append(Problem(f"list_{tag.value.lower()}_not_allowed", field, f"{prefix}: {reason}."))
+    elif tag is TpgList.B and (drug is not None or medicine.free_text_confirmed):
+        add_on = followup.list_b_finding(medicine, shown, field, consultation,
+                                         lambda written, started: _same_drug(written, started, formulary))
+        if add_on:
+            problems.append(Problem(*add_on))
     if not medicine.strength.strip() or not medicine.form.strip() or not medicine.dose.strip():
         problems.append(Problem("medicine_incomplete", field, f"{shown}: give strength, form and dose."))
     if medicine.frequency not in FREQUENCIES:
@@ -118,9 +131,24 @@ def check_medicine(medicine: Medicine, consultation: Consultation, formulary: Fo
             f"{shown}: frequency {medicine.frequency!r} is not one of {', '.join(FREQUENCIES)}."))
     if medicine.duration_days < 1:
         problems.append(Problem("duration", field, f"{shown}: give the duration in days."))
+    if medicine.quantity < 1 or medicine.repeats < 0:
+        problems.append(Problem("quantity", field,
+            f"{shown}: give the quantity to dispense (in {medicine.form.strip() or 'units'}, e.g. 10), "
+            "and repeats of 0 or more."))
     if medicine.route not in ROUTES:
         problems.append(Problem("route", field, f"{shown}: route {medicine.route!r} is not one of {', '.join(ROUTES)}."))
     return problems
+
+
+def _same_drug(written: str, started: str, formulary: Formulary) -> bool:
+    """Whether the drug a List B line names is one the in-person treatment lists (formulary names and
+    aliases, else the words themselves)."""
+    a = formulary.lookup(written) or formulary.mentioned_in(written)
+    b = formulary.lookup(started) or formulary.mentioned_in(started)
+    if a is not None and b is not None:
+        return a.generic_name == b.generic_name
+    words = set(re.findall(r"[^\W\d_]{3,}", written.casefold()))
+    return bool(words) and words <= set(re.findall(r"[^\W\d_]{3,}", started.casefold()))
 
 
 def check(rx: Prescription, formulary: Formulary) -> list[Problem]:
@@ -131,6 +159,8 @@ def check(rx: Prescription, formulary: Formulary) -> list[Problem]:
         problems.append(Problem("registration", "doctor",
             "Your registration number and council (State Medical Council or NMC) must appear on every "
             "prescription: add them to your profile before signing."))
+    elif (registration := registration_problem(d.registration_number, d.council)) is not None:
+        problems.append(Problem("registration_format", "doctor", registration))
     if not d.name.strip() or not d.qualification.strip():
         problems.append(Problem("doctor_identity", "doctor", "Your name and qualification must appear on the prescription."))
     if not rx.diagnosis.strip():
@@ -150,6 +180,11 @@ def check(rx: Prescription, formulary: Formulary) -> list[Problem]:
             problems.append(Problem("consent", "consultation",
                 f"This consultation was started by the {who}: record the patient's explicit consent "
                 "(who gave it, when and how) before signing."))
+        elif consent.recorded_at > rx.issued_at:
+            problems.append(Problem("consent_time", "consultation",
+                f"The consent is recorded at {utc_text(consent.recorded_at)}, after the prescription "
+                f"({utc_text(rx.issued_at)}): consent comes before the prescription; correct its time."))
+    problems.extend(Problem(*found) for found in followup.basis_findings(c, rx.issued_at.date()))
     for medicine in rx.medicines:
         problems.extend(check_medicine(medicine, c, formulary))
     problems.extend(Problem(f.code, f.field, f.message) for f in line_findings(rx, formulary))
