@@ -39,7 +39,8 @@ class ServerProcess:
         env = {**os.environ, "VAIDYA_SECRET": SECRET, **(extra_env or {})}
         args = [str(script)] if script else ["-m", "signaling.cli"]
         self.proc = subprocess.Popen(
-            [sys.executable, *args, "serve", "--port", str(self.port), "--data-dir", str(data_dir), *extra_args],
+            [sys.executable, *args, "serve", "--port", str(self.port), "--data-dir", str(data_dir),
+             *(extra_args if "--workers" in extra_args else ("--workers", "0", *extra_args))],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
