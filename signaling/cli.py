@@ -41,7 +41,7 @@ def _serve_workers(args: argparse.Namespace) -> int | None:
 def cmd_serve(args: argparse.Namespace) -> int:
     config = _config_from(
         args, host=args.host, port=args.port, dev=args.dev or None, seed_demo=args.seed_demo or None,
-        workers=_serve_workers(args),
+        workers=_serve_workers(args), redis_url=args.redis,
     )
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if config.log_level.upper() != "DEBUG":
@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, metavar="N",
                        help="run rooms in N worker processes behind this one (docs/scale.md); default: one per "
                             "core (the config's `workers` or VAIDYA_WORKERS when set); 0: rooms in this process")
+    serve.add_argument("--redis", metavar="URL",
+                       help="multi-node: share the node registry and the room -> node map through this Redis "
+                            "(e.g. redis://10.0.0.5:6379/0; docs/scale.md)")
     serve.set_defaults(func=cmd_serve)
 
     token = sub.add_parser("token", help="mint a room access token for development")
