@@ -4,8 +4,9 @@ One node: `LocalDirectory`, every room is ours. With `--redis URL`: `RedisDirect
 heartbeat key (`vaidya:node:<id>`: its relay URL, expiring after `NODE_TTL_S`), and a room belongs to the
 node named by `vaidya:room:<name>`. Claiming a room is one Lua script, so two nodes can never both own
 it: the first claim wins; a claim on a room whose owner's heartbeat has expired takes it over. Each
-heartbeat also re-asserts the rooms this node holds, so a Redis that restarts empty is rebuilt within a
-second. Chosen in one place (`directory_for`), as LiveKit wraps its local router in its Redis router.
+heartbeat that finds its own key gone (Redis restarted empty, or this node stalled past its expiry) writes
+back the rooms the node holds, so the map is rebuilt within a second. Chosen in one place
+(`directory_for`), as LiveKit wraps its local router in its Redis router.
 """
 
 from __future__ import annotations
@@ -68,6 +69,18 @@ class RoomDirectory(Protocol):
 
     async def start(self, held_rooms: Callable[[], Iterable[str]]) -> None: ...
 
+    async def _reassert(self, rooms: list[str]) -> None:
+        """Write back the rooms this node holds; a room another node took meanwhile stays theirs."""
+        if not rooms:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for room in rooms:
+                pipe.set(_ROOM + room, self.node.id, nx=True)
+            written = await pipe.execute()
+        taken = [room for room, ok in zip(rooms, written) if not ok]
+        if taken:
+            log.error("rooms this node holds are owned by other nodes in the directory: %s", ", ".join(taken[:10]))
+
     async def owner(self, room: str) -> Node: ...
 
     async def release(self, room: str) -> None: ...
@@ -83,6 +96,18 @@ class LocalDirectory:
 
     async def start(self, held_rooms: Callable[[], Iterable[str]]) -> None:
         pass
+
+    async def _reassert(self, rooms: list[str]) -> None:
+        """Write back the rooms this node holds; a room another node took meanwhile stays theirs."""
+        if not rooms:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for room in rooms:
+                pipe.set(_ROOM + room, self.node.id, nx=True)
+            written = await pipe.execute()
+        taken = [room for room, ok in zip(rooms, written) if not ok]
+        if taken:
+            log.error("rooms this node holds are owned by other nodes in the directory: %s", ", ".join(taken[:10]))
 
     async def owner(self, room: str) -> Node:
         return self.node
@@ -118,11 +143,11 @@ class RedisDirectory:
         info = json.dumps({"url": self.node.url})
         while True:
             try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    pipe.set(_NODE + self.node.id, info, px=int(NODE_TTL_S * 1000))
-                    for room in held_rooms():  # rebuilds the map after a Redis restart
-                        pipe.set(_ROOM + room, self.node.id, nx=True)
-                    await pipe.execute()
+                # SET … GET answers the key's previous value: none means Redis lost it (a restart, or this
+                # node stalled past its expiry), and then the rooms this node holds are written back
+                previous = await self._redis.set(_NODE + self.node.id, info, px=int(NODE_TTL_S * 1000), get=True)
+                if previous is None:
+                    await self._reassert(list(held_rooms()))
                 if self.keeps_records:
                     holder = await self._records(keys=[RECORDS_KEY], args=[self.node.id, int(NODE_TTL_S * 1000)])
                     if holder != self.node.id:
@@ -130,6 +155,18 @@ class RedisDirectory:
             except (redis.RedisError, OSError) as exc:
                 log.warning("room directory heartbeat failed: %s", exc)
             await asyncio.sleep(HEARTBEAT_S)
+
+    async def _reassert(self, rooms: list[str]) -> None:
+        """Write back the rooms this node holds; a room another node took meanwhile stays theirs."""
+        if not rooms:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for room in rooms:
+                pipe.set(_ROOM + room, self.node.id, nx=True)
+            written = await pipe.execute()
+        taken = [room for room, ok in zip(rooms, written) if not ok]
+        if taken:
+            log.error("rooms this node holds are owned by other nodes in the directory: %s", ", ".join(taken[:10]))
 
     async def owner(self, room: str) -> Node:
         import redis
