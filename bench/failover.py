@@ -8,6 +8,8 @@ what the browser client does: its socket closes (or the relaying node closes it 
 reconnects — to the next live node, as a load balancer would send it — after 0.5 s and joins again.
 `resume_s` is the time from the kill until both receive the other's video again; a consultation that
 has not resumed after `--give-up` seconds is lost. The killed node is started again before the next trial.
+Before the trials, `redis` measures what the room directory costs Redis (idle heartbeats per node-minute,
+and the commands one consultation adds).
 """
 
 from __future__ import annotations
@@ -154,6 +156,39 @@ async def trial(number: int, nodes: list[ServerUnderTest], secret: str, give_up:
         await doctor.close()
 
 
+def _redis_calls(url: str) -> int:
+    """Commands Redis has executed since it started (INFO commandstats), this query excluded."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        stats = client.info("commandstats")
+    finally:
+        client.close()
+    return sum(int(v["calls"]) for v in stats.values())
+
+
+async def directory_load(nodes: list[ServerUnderTest], secret: str, redis_url: str) -> dict[str, float]:
+    """What the room directory costs Redis: heartbeats per node-minute while idle, and the commands one
+    consultation adds from its first join to the last leave (claims, lookups, release), heartbeats taken off."""
+    idle_s = 10.0
+    before = _redis_calls(redis_url)
+    await asyncio.sleep(idle_s)
+    beat_per_s = (_redis_calls(redis_url) - before - 1) / idle_s
+    patient = Party("pt-load", "patient", "directory-load", secret)
+    doctor = Party("dr-load", "doctor", "directory-load", secret)
+    before, started = _redis_calls(redis_url), time.monotonic()
+    await patient.join(nodes[0].ws_url)
+    await doctor.join(nodes[1].ws_url)  # relayed: the other node looks the room up too
+    await _until(lambda: len(patient.frames) > 5 and len(doctor.frames) > 5, 20)
+    await patient.close()
+    await doctor.close()
+    await asyncio.sleep(1.5)  # the leaves release the room
+    calls = _redis_calls(redis_url) - before - 1 - beat_per_s * (time.monotonic() - started)
+    return {"heartbeat_ops_per_node_minute": round(beat_per_s * 60 / len(nodes), 1),
+            "ops_per_consultation": round(calls, 1)}
+
+
 def _spread(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {"p50": None, "p95": None, "max": None}
@@ -171,6 +206,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for node in nodes:
             await node.ready()
         await asyncio.sleep(2.0)  # workers up, heartbeats written
+        directory = await directory_load(nodes, secret, store.url)
         for number in range(args.trials):
             trials.append(await trial(number, nodes, secret, args.give_up))
             print(json.dumps(trials[-1]), file=sys.stderr)
@@ -185,7 +221,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         store.stop()
     resumed = [t["resume_s"] for t in trials if t.get("resume_s") is not None]
     return {"trials": len(trials), "nodes": NODES, "resume_s": _spread(resumed),
-            "lost_consults": len(trials) - len(resumed), "runs": trials}
+            "lost_consults": len(trials) - len(resumed), "redis": directory, "runs": trials}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
