@@ -22,6 +22,8 @@ from .qr import payload_for, qr_png, verification_url
 from .verify import PDF_CONTENT_NAME, PDF_QR_NAME
 
 RULE = (150, 150, 150)
+#: Printed width of the QR code, mm (see docs/rx.md: it must decode from a 100 dpi scan).
+QR_MM = 55
 
 
 class _Page(FPDF):
@@ -101,7 +103,7 @@ def _map_unmapped_glyphs(pdf: FPDF) -> None:
 
 def _header(pdf: FPDF, rx: Prescription, lang: str, qr_text: str) -> None:
     top = pdf.get_y()
-    qr_size = 40
+    qr_size = QR_MM
     pdf.image(io.BytesIO(qr_png(qr_text)), x=pdf.w - pdf.r_margin - qr_size, y=top, w=qr_size, h=qr_size)
     pdf.set_xy(pdf.w - pdf.r_margin - qr_size, top + qr_size)
     pdf.set_font("body", size=7)

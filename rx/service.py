@@ -14,6 +14,7 @@ from .canonical import canonical_bytes, digest, utc_text
 from .fonts import FONT_DIR, unprintable
 from .formulary import Formulary, default_formulary
 from .model import Prescription, Signed
+from .qr import lines_bytes, lines_of
 from .rules import Problem, RuleViolation, check
 from .signing import SigningError, generate_key, sign, statement, unseal_private_key, wrapping_key
 from .registry import export_registry
@@ -74,7 +75,8 @@ class RxService:
         key, private = self._signing_key(rx)
         blob = canonical_bytes(rx)
         content_digest = digest(blob)
-        signature = sign(private, statement(rx.id, rx.version, key.key_id, content_digest))
+        lines = lines_bytes(lines_of(rx))
+        signature = sign(private, statement(rx.id, rx.version, key.key_id, content_digest, lines))
         signed = Signed(rx, blob, content_digest, key.key_id, signature, self._clock())
         self.store.append(signed)
         return signed

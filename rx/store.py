@@ -122,6 +122,9 @@ class Store:
         finally:
             db.close()
         with self._connect() as db:
+            columns = {r[1] for r in db.execute("PRAGMA table_info(rx_versions)")}
+            if "statement_version" not in columns:  # rows signed before the QR carried the medicines are 1
+                db.execute("ALTER TABLE rx_versions ADD COLUMN statement_version INTEGER NOT NULL DEFAULT 1")
             row = db.execute("SELECT MAX(version) FROM rx_schema_version").fetchone()
             if row[0] is None:
                 db.execute("INSERT INTO rx_schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
@@ -193,15 +196,17 @@ class Store:
             ).fetchone():
                 raise StoreError(f"prescription {rx.id} was revoked: issue a new prescription instead")
             db.execute(
-                "INSERT INTO rx_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO rx_versions (rx_id, version, doctor_id, patient_id, consultation_id, canonical, digest, "
+                "key_id, signature, signed_at, statement_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (rx.id, rx.version, rx.doctor.id, rx.patient.id, rx.consultation.id, signed.canonical,
-                 signed.digest, signed.key_id, signed.signature, utc_text(signed.signed_at)),
+                 signed.digest, signed.key_id, signed.signature, utc_text(signed.signed_at),
+                 signed.statement_version),
             )
 
     def version(self, rx_id: str, version: int) -> Signed | None:
         with self._connect() as db:
             row = db.execute(
-                "SELECT canonical, digest, key_id, signature, signed_at FROM rx_versions WHERE rx_id = ? AND version = ?",
+                "SELECT canonical, digest, key_id, signature, signed_at, statement_version FROM rx_versions WHERE rx_id = ? AND version = ?",
                 (rx_id, version),
             ).fetchone()
         return _signed(row) if row else None
@@ -209,7 +214,7 @@ class Store:
     def versions(self, rx_id: str) -> list[Signed]:
         with self._connect() as db:
             rows = db.execute(
-                "SELECT canonical, digest, key_id, signature, signed_at FROM rx_versions WHERE rx_id = ? ORDER BY version",
+                "SELECT canonical, digest, key_id, signature, signed_at, statement_version FROM rx_versions WHERE rx_id = ? ORDER BY version",
                 (rx_id,),
             ).fetchall()
         return [_signed(r) for r in rows]
@@ -223,7 +228,7 @@ class Store:
         column, value = ("patient_id", patient_id) if patient_id is not None else ("doctor_id", doctor_id)
         with self._connect() as db:
             rows = db.execute(
-                f"SELECT canonical, digest, key_id, signature, signed_at FROM rx_versions v WHERE {column} = ? "
+                f"SELECT canonical, digest, key_id, signature, signed_at, statement_version FROM rx_versions v WHERE {column} = ? "
                 "AND version = (SELECT MAX(version) FROM rx_versions w WHERE w.rx_id = v.rx_id) "
                 "ORDER BY signed_at DESC, rx_id",
                 (value,),
@@ -283,4 +288,5 @@ def _key(row: tuple) -> KeyRecord:
 
 def _signed(row: tuple) -> Signed:
     canonical = bytes(row[0])
-    return Signed(parse_canonical(canonical), canonical, bytes(row[1]), row[2], bytes(row[3]), parse_utc(row[4]))
+    return Signed(parse_canonical(canonical), canonical, bytes(row[1]), row[2], bytes(row[3]), parse_utc(row[4]),
+                  int(row[5]))

@@ -48,7 +48,7 @@ from .model import LANGUAGES, Signed, new_prescription_id, normalise_prescriptio
 from .pages import render
 from .pdf import render_pdf
 from .portal_link import IssueContext, NotYours, issue_context, patient_ids_for_mobile
-from .qr import payload_for, verification_url
+from .qr import looks_like_code, payload_for, verification_url
 from .rules import RuleViolation, describe_allowed
 from .service import NotAllowed, RxService, utc_now
 from .store import Revocation, StoreError
@@ -117,7 +117,7 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
 
 
 def _check(text: str, version: int | None, service: RxService) -> Verdict:
-    if "RX1." in text:
+    if looks_like_code(text):
         return verify_online(text, service.store)
     return verify_id(normalise_prescription_id(text), version, service.store)
 
