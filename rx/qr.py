@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import segno
 from segno import consts
 
+from .dosage import FREQUENCIES
 from .model import Prescription, Signed, normalise_prescription_id
 from .signing import statement
 
@@ -60,6 +61,14 @@ class SignedLine:
     frequency: str
     duration_days: int
     quantity: str = ""
+
+    def text(self) -> str:
+        """The line in English as a pharmacist reads it, e.g. 'ATENOLOL 50 mg tablet: 1 tablet, OD (once a
+        day), 30 days'."""
+        freq = FREQUENCIES.get(self.frequency)
+        how_often = f"{self.frequency} ({freq.english})" if freq else self.frequency
+        text = f"{self.drug.upper()} {self.strength} {self.form}: {self.dose}, {how_often}, {self.duration_days} days"
+        return f"{text}; quantity {self.quantity}" if self.quantity else text
 
     def as_list(self) -> list[Any]:
         fields: list[Any] = [self.drug, self.strength, self.form, self.dose, self.frequency, self.duration_days]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import tzinfo
+
 from .dosage import FREQUENCIES, ROUTES
 from .formulary import Drug, Formulary, TpgList
+from .localtime import DEFAULT_ZONE, local_date
 from .model import Consultation, Initiator, Medicine, Mode, Prescription, Visit
 
 ADULT_AGE = 18
@@ -120,8 +123,10 @@ def check_medicine(medicine: Medicine, consultation: Consultation, formulary: Fo
     return problems
 
 
-def check(rx: Prescription, formulary: Formulary) -> list[Problem]:
-    """Every TPG problem with this prescription; an empty list means it may be signed."""
+def check(rx: Prescription, formulary: Formulary, zone: tzinfo = DEFAULT_ZONE) -> list[Problem]:
+    """Every TPG problem with this prescription; an empty list means it may be signed.
+
+    Dates are compared in the clinic's zone (`zone`): the prescription's date is the local one."""
     problems: list[Problem] = []
     d, p, c = rx.doctor, rx.patient, rx.consultation
     if not d.registration_number.strip() or not d.council.strip():
@@ -149,6 +154,6 @@ def check(rx: Prescription, formulary: Formulary) -> list[Problem]:
                 "(who gave it, when and how) before signing."))
     for medicine in rx.medicines:
         problems.extend(check_medicine(medicine, c, formulary))
-    if rx.follow_up is not None and rx.follow_up < rx.issued_at.date():
+    if rx.follow_up is not None and rx.follow_up < local_date(rx.issued_at, zone):
         problems.append(Problem("follow_up", "follow_up", "The follow-up date is before the prescription date."))
     return problems

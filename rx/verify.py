@@ -20,6 +20,9 @@ from .registry import PublicKey, registry_keys, registry_ref
 from .signing import signature_valid
 from .store import Store
 
+#: What the verifiers print above the signed lines: the paper must list exactly these, nothing more.
+SIGNED_LINES_HEADING = ("Signed medicines: compare with the paper; a medicine printed on the paper but not "
+                        "listed here was not prescribed")
 PDF_CONTENT_NAME = "prescription.json"
 PDF_QR_NAME = "verification.txt"
 

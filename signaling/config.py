@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SECRET_FILE = "secret.key"
 
@@ -50,6 +51,9 @@ class Config:
     #: Overrides of the quality ladder's tiers, e.g. `[ladder.T2] kbps = 120` (docs/adaptive.md); as JSON
     #: in VAIDYA_LADDER.
     ladder: dict[str, Any] = field(default_factory=dict)
+    #: The clinic's time zone (IANA name): every date a person reads (prescriptions, pages, SMS) is in it;
+    #: stored instants stay UTC.
+    timezone: str = "Asia/Kolkata"
 
     def validate(self) -> None:
         if not (0 <= self.port <= 65535):
@@ -60,12 +64,21 @@ class Config:
             raise ConfigError("ws_rate_burst and ws_rate_per_s must be positive")
         if self.secret and len(self.secret) < 32:
             raise ConfigError("the secret must be at least 32 characters")
+        try:
+            self.zone
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"timezone: unknown time zone {self.timezone!r} (an IANA name such as Asia/Kolkata)") from None
         from media.adaptive.ladder import ladder_from_config
 
         try:
             ladder_from_config(self.ladder)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"ladder: {exc}") from None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The clinic's time zone."""
+        return ZoneInfo(self.timezone)
 
     @property
     def base_url(self) -> str:

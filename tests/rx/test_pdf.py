@@ -59,7 +59,7 @@ def test_the_pdf_carries_every_field_tpg_annexure_2_asks_for(service):
                    "Chief complaints", "Fever for 2 days", "Relevant history", "Examination / lab findings",
                    "Suggested investigations", "Provisional diagnosis", "Acute viral fever",
                    "PARACETAMOL 500 mg", "CETIRIZINE 10 mg", "three times a day", "3 days", "Advice",
-                   "Follow-up", "29-11-2026", "Digitally signed by: Dr. Asha Rao",
+                   "Follow-up", "29-11-2026", "Electronically signed by: Dr. Asha Rao",
                    "This prescription was generated on a teleconsultation."):
         assert needed in text, needed
 
