@@ -46,7 +46,7 @@ class Portal:
         self.config = config
         self.secret = ensure_secret(config)
         self.db = Database(config.data_dir / DB_FILE)
-        self.catalogs = Catalogs()
+        self.catalogs = Catalogs(config.zone)
         self.events = QueueEvents()
         self.sms: SmsGateway = sms or gateway_from_environment()
         self.limits = Limits()

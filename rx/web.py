@@ -17,7 +17,7 @@ import dataclasses
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from signaling.config import Config, ensure_secret
 from . import labels
 from .dosage import ROUTES
 from .fhir import medication_status, op_consult_bundle, prescription_bundle
+from .localtime import local_date, local_date_text
 from .intake import (
     FORM_ROWS,
     InputError,
@@ -48,11 +49,11 @@ from .model import LANGUAGES, Signed, new_prescription_id, normalise_prescriptio
 from .pages import render
 from .pdf import render_pdf
 from .portal_link import IssueContext, NotYours, issue_context, patient_ids_for_mobile
-from .qr import looks_like_code, payload_for, verification_url
+from .qr import lines_of, looks_like_code, payload_for, verification_url
 from .rules import RuleViolation, describe_allowed
 from .service import NotAllowed, RxService, utc_now
 from .store import Revocation, StoreError
-from .verify import Status, Verdict, verify_id, verify_online
+from .verify import SIGNED_LINES_HEADING, Status, Verdict, verify_id, verify_online
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ _ID = r"{rx_id:[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}}"
 
 def setup(app: web.Application, config: Config) -> RxService:
     """Mount /rx on the main application; needs the portal mounted first (its sessions and records)."""
-    service = RxService.open(config.data_dir, ensure_secret(config))
+    service = RxService.open(config.data_dir, ensure_secret(config), config.zone)
     app[RX_SERVICE] = service
     sub = web.Application(middlewares=MIDDLEWARES)
     sub[PORTAL] = app[PORTAL]
@@ -101,6 +102,10 @@ def _wants_json(request: web.Request) -> bool:
     return request.headers.get("Accept", "").startswith("application/json")
 
 
+def _zone(request: web.Request) -> tzinfo:
+    return _portal(request).config.zone
+
+
 def _csrf(request: web.Request) -> str:
     return csrf_token(_portal(request).secret, request[portal_keys.BROWSER_ID])
 
@@ -113,7 +118,15 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
         "latest_version": verdict.latest_version, "doctor": verdict.doctor_name,
         "registration_number": verdict.registration_number, "council": verdict.council,
         "medicines": [dataclasses.asdict(m) for m in rx.medicines] if rx else [],
+        "signed_medicines": [dataclasses.asdict(line) for line in _signed_lines(verdict)],
     }
+
+
+def _signed_lines(verdict: Verdict) -> tuple:
+    """The lines the doctor's signature covers: from the code itself, or (a typed ID) from the record."""
+    if verdict.signed_lines or verdict.prescription is None or not verdict.doctor_name:
+        return verdict.signed_lines
+    return lines_of(verdict.prescription)
 
 
 def _check(text: str, version: int | None, service: RxService) -> Verdict:
@@ -139,7 +152,8 @@ async def verify_page(request: web.Request) -> web.StreamResponse:
                                      status=400)
         return web.json_response(_verdict_json(verdict))
     typed = request.query.get("id", verdict.rx_id if verdict else "")
-    html = render("verify.html", verdict=verdict, typed=typed, dispensations=dispensations, csrf=_csrf(request))
+    html = render("verify.html", verdict=verdict, typed=typed, dispensations=dispensations, csrf=_csrf(request),
+                  lines=_signed_lines(verdict) if verdict else (), heading=SIGNED_LINES_HEADING, zone=_zone(request))
     return web.Response(text=html, content_type="text/html", charset="utf-8")
 
 
@@ -199,12 +213,12 @@ class PdfCache:
         self.size = size
         self._items: collections.OrderedDict[tuple[str, int], bytes] = collections.OrderedDict()
 
-    async def get(self, signed: Signed, base_url: str) -> bytes:
+    async def get(self, signed: Signed, base_url: str, zone: tzinfo) -> bytes:
         key = (signed.prescription.id, signed.prescription.version)
         if key in self._items:
             self._items.move_to_end(key)
             return self._items[key]
-        pdf = await asyncio.to_thread(render_pdf, signed, base_url)
+        pdf = await asyncio.to_thread(functools.partial(render_pdf, signed, base_url, zone=zone))
         self._items[key] = pdf
         while len(self._items) > self.size:
             self._items.popitem(last=False)
@@ -212,7 +226,7 @@ class PdfCache:
 
 
 async def _pdf(request: web.Request, signed: Signed) -> bytes:
-    return await request.app[PDF_CACHE].get(signed, _portal(request).config.base_url)
+    return await request.app[PDF_CACHE].get(signed, _portal(request).config.base_url, _zone(request))
 
 
 def _status(service: RxService, signed: Signed) -> str:
@@ -237,10 +251,10 @@ async def download_fhir(request: web.Request) -> web.StreamResponse:
     status = await asyncio.to_thread(_status, service, signed)
     med_status = medication_status(status == "superseded", status == "revoked")
     if request.query.get("kind") == "op-consult":
-        bundle = op_consult_bundle(signed, base, med_status)
+        bundle = op_consult_bundle(signed, base, med_status, _zone(request))
     else:
         pdf = await _pdf(request, signed)
-        bundle = prescription_bundle(signed, pdf, base, med_status)
+        bundle = prescription_bundle(signed, pdf, base, med_status, _zone(request))
     return web.json_response(bundle, content_type="application/fhir+json")
 
 
@@ -266,7 +280,7 @@ async def my_prescriptions(request: web.Request) -> web.StreamResponse:
     lang = request[portal_keys.LANG].code if kind == "patient" else "en"
     lang = lang if lang in LANGUAGES else "en"
     html = render("list.html", items=items, doctor=kind == "doctor", csrf=_csrf(request), page_lang=lang,
-                  t=lambda key: labels.both(key, lang))
+                  t=lambda key: labels.both(key, lang), zone=_zone(request))
     return web.Response(text=html, content_type="text/html", charset="utf-8")
 
 
@@ -324,7 +338,7 @@ async def _issue_context(request: web.Request) -> IssueContext:
     consultation_id = int(request.match_info["consultation_id"])
     try:
         return await _portal(request).db.run(
-            lambda conn: issue_context(conn, consultation_id, int(doctor_id), date.today()))
+            lambda conn: issue_context(conn, consultation_id, int(doctor_id), local_date(utc_now(), _zone(request))))
     except (LookupError, NotYours):
         raise NotFoundError("consultation_not_found", "No such consultation.") from None
 
@@ -377,14 +391,20 @@ async def issue_from_form(request: web.Request) -> web.StreamResponse:
 
 async def _notify_patient(request: web.Request, mobile: str, signed: Signed) -> None:
     """SMS the patient that a prescription is ready; a gateway failure is logged, the prescription stands."""
-    rx = signed.prescription
-    lang = rx.patient.language if rx.patient.language in LANGUAGES else "en"
-    title = labels.both("title", lang)
-    text = f"Vaidya: {title} {rx.id} — {rx.doctor.name}. {_portal(request).config.base_url}/rx/mine"
+    text = prescription_sms(signed, _portal(request).config.base_url, _zone(request))
     try:
         await _portal(request).sms.send(mobile, text)
     except SmsError:
-        log.warning("prescription %s issued but the SMS to the patient failed", rx.id, exc_info=True)
+        log.warning("prescription %s issued but the SMS to the patient failed", signed.prescription.id,
+                    exc_info=True)
+
+
+def prescription_sms(signed: Signed, base_url: str, zone: tzinfo) -> str:
+    """The SMS telling the patient a prescription is ready, dated in the clinic's zone."""
+    rx = signed.prescription
+    lang = rx.patient.language if rx.patient.language in LANGUAGES else "en"
+    return (f"Vaidya: {labels.both('title', lang)} {rx.id}, {local_date_text(rx.issued_at, zone)} — "
+            f"{rx.doctor.name}. {base_url}/rx/mine")
 
 
 @_api

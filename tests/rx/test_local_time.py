@@ -32,8 +32,9 @@ INDIA = ZoneInfo("Asia/Kolkata")
 
 
 def _at_midnight(**changes):
-    return prescription(issued_at=HALF_PAST_MIDNIGHT_IST, consultation=consultation(started_at=HALF_PAST_MIDNIGHT_IST),
-                        patient=patient(language="en"), follow_up=date(2026, 11, 30), **changes)
+    base = {"issued_at": HALF_PAST_MIDNIGHT_IST, "consultation": consultation(started_at=HALF_PAST_MIDNIGHT_IST),
+            "patient": patient(language="en"), "follow_up": date(2026, 11, 30)}
+    return prescription(**{**base, **changes})
 
 
 @pytest.fixture
