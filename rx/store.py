@@ -66,9 +66,18 @@ CREATE TABLE IF NOT EXISTS rx_dispensations (
     dispensed_at TEXT NOT NULL,
     FOREIGN KEY (rx_id, version) REFERENCES rx_versions (rx_id, version)
 );
+-- The doctor's handwritten signature as an image (checked by rx.signature_image); the newest one
+-- uploaded before a prescription was signed is printed on it.
+CREATE TABLE IF NOT EXISTS rx_doctor_signature_images (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doctor_id TEXT NOT NULL,
+    image BLOB NOT NULL,
+    uploaded_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rx_doctor_signature_images_doctor ON rx_doctor_signature_images (doctor_id, uploaded_at);
 """
 
-_APPEND_ONLY = ("rx_versions", "rx_revocations", "rx_dispensations", "rx_doctor_keys")
+_APPEND_ONLY = ("rx_versions", "rx_revocations", "rx_dispensations", "rx_doctor_keys", "rx_doctor_signature_images")
 
 
 class StoreError(Exception):
@@ -181,6 +190,21 @@ class Store:
         with self._connect() as db:
             rows = db.execute("SELECT * FROM rx_doctor_keys ORDER BY created_at, key_id").fetchall()
         return [_key(r) for r in rows]
+
+    # Signature images ------------------------------------------------------------------------------------
+    def add_signature_image(self, doctor_id: str, image: bytes, now: datetime) -> None:
+        """Keep a doctor's signature image (already checked); earlier ones stay for earlier prescriptions."""
+        with self._connect() as db:
+            db.execute("INSERT INTO rx_doctor_signature_images (doctor_id, image, uploaded_at) VALUES (?, ?, ?)",
+                       (doctor_id, image, utc_text(now)))
+
+    def signature_image(self, doctor_id: str, at: datetime) -> bytes | None:
+        """The doctor's newest signature image uploaded at or before `at` (when a prescription was signed)."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT image FROM rx_doctor_signature_images WHERE doctor_id = ? AND uploaded_at <= ? "
+                "ORDER BY uploaded_at DESC, id DESC LIMIT 1", (doctor_id, utc_text(at))).fetchone()
+        return bytes(row[0]) if row else None
 
     # Prescriptions --------------------------------------------------------------------------------------
     def append(self, signed: Signed) -> None:

@@ -52,7 +52,9 @@ from .portal_link import IssueContext, NotYours, issue_context, patient_ids_for_
 from .qr import lines_of, looks_like_code, payload_for, verification_url
 from .rules import RuleViolation, describe_allowed
 from .service import NotAllowed, RxService, utc_now
-from .store import Revocation, StoreError
+from .signature_image import MAX_BYTES as MAX_SIGNATURE_UPLOAD
+from .signature_image import SignatureImageError, check_signature_image
+from .store import Revocation, Store, StoreError
 from .verify import SIGNED_LINES_HEADING, Status, Verdict, verify_id, verify_online
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ def setup(app: web.Application, config: Config) -> RxService:
     r.add_get("/verify", verify_page)
     r.add_post("/verify/dispense", dispense)
     r.add_get("/mine", my_prescriptions)
+    r.add_post("/signature-image", upload_signature_image)
     r.add_get(f"/{_ID}.pdf", download_pdf)
     r.add_get(f"/{_ID}/fhir", download_fhir)
     r.add_get("/consultations/{consultation_id:[0-9]+}/new", issue_form)
@@ -213,12 +216,18 @@ class PdfCache:
         self.size = size
         self._items: collections.OrderedDict[tuple[str, int], bytes] = collections.OrderedDict()
 
-    async def get(self, signed: Signed, base_url: str, zone: tzinfo) -> bytes:
+    async def get(self, signed: Signed, base_url: str, zone: tzinfo, store: Store) -> bytes:
         key = (signed.prescription.id, signed.prescription.version)
         if key in self._items:
             self._items.move_to_end(key)
             return self._items[key]
-        pdf = await asyncio.to_thread(functools.partial(render_pdf, signed, base_url, zone=zone))
+        rx = signed.prescription
+
+        def render_with_signature() -> bytes:
+            image = store.signature_image(rx.doctor.id, signed.signed_at)
+            return render_pdf(signed, base_url, zone=zone, signature_image=image)
+
+        pdf = await asyncio.to_thread(render_with_signature)
         self._items[key] = pdf
         while len(self._items) > self.size:
             self._items.popitem(last=False)
@@ -226,7 +235,8 @@ class PdfCache:
 
 
 async def _pdf(request: web.Request, signed: Signed) -> bytes:
-    return await request.app[PDF_CACHE].get(signed, _portal(request).config.base_url, _zone(request))
+    return await request.app[PDF_CACHE].get(signed, _portal(request).config.base_url, _zone(request),
+                                            _service(request).store)
 
 
 def _status(service: RxService, signed: Signed) -> str:
@@ -282,6 +292,20 @@ async def my_prescriptions(request: web.Request) -> web.StreamResponse:
     html = render("list.html", items=items, doctor=kind == "doctor", csrf=_csrf(request), page_lang=lang,
                   t=lambda key: labels.both(key, lang), zone=_zone(request))
     return web.Response(text=html, content_type="text/html", charset="utf-8")
+
+
+async def upload_signature_image(request: web.Request) -> web.StreamResponse:
+    """The doctor's handwritten signature image (PNG or JPEG), printed on prescriptions signed from now on."""
+    doctor_id = _doctor_id(request)
+    form = await request.post()
+    field = form.get("image")
+    content = field.file.read(MAX_SIGNATURE_UPLOAD + 1) if isinstance(field, web.FileField) else b""
+    try:
+        image = check_signature_image(content)
+    except SignatureImageError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    await asyncio.to_thread(_service(request).store.add_signature_image, doctor_id, image, utc_now())
+    raise web.HTTPSeeOther("/rx/mine")
 
 
 # Doctor's API ----------------------------------------------------------------------------------------------

@@ -19,7 +19,9 @@ from rx.dosage import ROUTES
 from rx.esign import ExternalSigner, NoExternalSigner
 from rx.model import LANGUAGES
 from rx.pdf import render_pdf
+from rx.service import utc_now as issued_at_now
 from rx.signature_image import SignatureImageError, check_signature_image
+from rx.web import RX_SERVICE
 
 from .builders import medicine, patient, prescription
 from .test_qr_scan import rasterise, read_qr
@@ -134,3 +136,38 @@ async def test_the_public_verify_page_lists_the_signed_medicines_and_not_the_dia
                                                headers={"Accept": "application/json"})).json()
     assert [x["drug"] for x in data["signed_medicines"]] == ["Paracetamol"]
     assert "Acute viral fever" not in str(data)
+
+
+def test_the_store_keeps_each_signature_image_and_a_pdf_uses_the_one_in_effect_when_signed(service):
+    from datetime import timedelta
+
+    from .builders import ISSUED
+
+    assert service.store.signature_image("doc-1", ISSUED) is None
+    first, later = _png(300, 100), _png(320, 100)
+    service.store.add_signature_image("doc-1", first, ISSUED - timedelta(days=1))
+    service.store.add_signature_image("doc-1", later, ISSUED + timedelta(days=1))
+    assert service.store.signature_image("doc-1", ISSUED) == first
+    assert service.store.signature_image("doc-2", ISSUED) is None
+
+
+async def test_a_doctor_uploads_a_signature_image_and_it_is_printed_on_the_next_prescription(site):
+    from .test_web import _issue
+
+    clinic, app, visitor = site
+    doctor = await visitor("doctor", str(clinic.doctor_a))
+    form = {"csrf": doctor.csrf()["X-CSRF-Token"]}
+    resp = await doctor.client.post("/rx/signature-image", allow_redirects=False,
+                                    data={**form, "image": io.BytesIO(b"%PDF-1.7 not a picture")})
+    assert resp.status == 400 and "PNG or JPEG" in await resp.text()
+    resp = await doctor.client.post("/rx/signature-image", allow_redirects=False,
+                                    data={**form, "image": io.BytesIO(_png())})
+    assert resp.status == 303
+    _, issued = await _issue(visitor, clinic)
+    pdf = await (await doctor.get(f"/rx/{issued['id']}.pdf")).read()
+    assert sum(len(page.images) for page in PdfReader(io.BytesIO(pdf)).pages) == 2  # the QR and the signature
+    patient = await visitor("patient", "9800000001")
+    resp = await patient.client.post("/rx/signature-image", allow_redirects=False,
+                                     data={"csrf": patient.csrf()["X-CSRF-Token"], "image": io.BytesIO(_png())})
+    assert resp.status in (302, 303, 401) and resp.headers.get("Location", "") != "/rx/mine"
+    assert app[RX_SERVICE].store.signature_image(str(clinic.doctor_b), issued_at_now()) is None
