@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument("--base-url", default=DEMO_BASE_URL, help="verification URL base printed in the QR")
     demo.set_defaults(func=cmd_demo)
 
-    verify = sub.add_parser("verify", help="check a prescription PDF or QR text against a key registry")
+    verify = sub.add_parser("verify", help="check a prescription PDF or QR text against a key registry, and list "
+                            "the medicines it signs (to compare with the paper)")
     verify.add_argument("--keys", type=Path, required=True, help="registry from `vaidya rx export-keys`")
     what = verify.add_mutually_exclusive_group(required=True)
     what.add_argument("pdf", nargs="?", type=Path, help="a prescription PDF")
@@ -87,7 +88,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if verdict.doctor_name:
         print(f"signed by {verdict.doctor_name}, registration {verdict.registration_number} ({verdict.council})")
     rx = verdict.prescription
-    if rx is not None:  # the diagnosis is left out: a pharmacist needs what to dispense, to whom
+    if rx is not None and verdict.ok:  # no diagnosis: a pharmacist needs what to dispense, to whom
         print(f"patient {rx.patient.name}, {rx.patient.age_years} years; "
               f"dated {local_date_text(rx.issued_at)} ({DEFAULT_ZONE})")
     lines = verdict.signed_lines or (lines_of(rx) if rx is not None else ())

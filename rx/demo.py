@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from .localtime import local_date
 from .model import (
     Consent,
     Consultation,
@@ -62,5 +63,5 @@ def sample_prescription(lang: str) -> Prescription:
                      "for headache, at most 3 a day, after food"),
         ),
         advice="Less salt in food; walk 30 minutes a day; check BP at the health centre every week.",
-        follow_up=(now + timedelta(days=14)).date(),
+        follow_up=local_date(now + timedelta(days=14)),
     )

@@ -149,9 +149,11 @@ def from_digits(text: str) -> bytes:
     full, tail = divmod(len(text), 17)
     if tail not in _DIGITS_FOR_BYTES:
         raise QrError("damaged QR payload (length)")
+    chunks = [text[17 * i:17 * (i + 1)] for i in range(full)] + ([text[17 * full:]] if tail else [])
     out = bytearray()
-    for start, size in [(17 * i, 7) for i in range(full)] + ([(17 * full, _DIGITS_FOR_BYTES.index(tail))] if tail else []):
-        value = int(text[start:start + _DIGITS_FOR_BYTES[size]])
+    for chunk in chunks:
+        size = _DIGITS_FOR_BYTES.index(len(chunk))
+        value = int(chunk)
         if value >= 256 ** size:
             raise QrError("damaged QR payload (digits)")
         out += value.to_bytes(size, "big")

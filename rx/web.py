@@ -49,7 +49,7 @@ from .model import LANGUAGES, Signed, new_prescription_id, normalise_prescriptio
 from .pages import render
 from .pdf import render_pdf
 from .portal_link import IssueContext, NotYours, issue_context, patient_ids_for_mobile
-from .qr import lines_of, looks_like_code, payload_for, verification_url
+from .qr import SignedLine, lines_of, looks_like_code, payload_for, verification_url
 from .rules import RuleViolation, describe_allowed
 from .service import NotAllowed, RxService, utc_now
 from .signature_image import MAX_BYTES as MAX_SIGNATURE_UPLOAD
@@ -125,9 +125,12 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
     }
 
 
-def _signed_lines(verdict: Verdict) -> tuple:
-    """The lines the doctor's signature covers: from the code itself, or (a typed ID) from the record."""
-    if verdict.signed_lines or verdict.prescription is None or not verdict.doctor_name:
+def _signed_lines(verdict: Verdict) -> tuple[SignedLine, ...]:
+    """The lines the doctor's signature covers: from the code itself, or (a typed ID) from the record;
+    none when the verdict is invalid (a good signature over content not on record proves nothing here)."""
+    if verdict.status is Status.INVALID:
+        return ()
+    if verdict.signed_lines or verdict.prescription is None:
         return verdict.signed_lines
     return lines_of(verdict.prescription)
 

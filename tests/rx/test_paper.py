@@ -171,3 +171,15 @@ async def test_a_doctor_uploads_a_signature_image_and_it_is_printed_on_the_next_
                                      data={"csrf": patient.csrf()["X-CSRF-Token"], "image": io.BytesIO(_png())})
     assert resp.status in (302, 303, 401) and resp.headers.get("Location", "") != "/rx/mine"
     assert app[RX_SERVICE].store.signature_image(str(clinic.doctor_b), issued_at_now()) is None
+
+
+async def test_a_forged_code_on_the_verify_page_shows_no_medicines_to_trust(site):
+    from .test_web import _issue
+
+    clinic, app, visitor = site
+    _, issued = await _issue(visitor, clinic)
+    code = issued["verify_url"].split("c=", 1)[1]
+    broken = code[:-5] + ("1" if code[-5] != "1" else "2") + code[-4:]
+    page = await (await (await visitor()).get(f"/rx/verify?c={broken}")).text()
+    assert 'data-status="invalid"' in page
+    assert "compare with the paper" not in page and "PARACETAMOL" not in page and "सीता" not in page
