@@ -26,6 +26,9 @@ from .verify import PDF_CONTENT_NAME, PDF_QR_NAME
 RULE = (150, 150, 150)
 #: Largest printed size of the doctor's signature image (width, height), mm.
 SIGNATURE_IMAGE_MM = (50, 18)
+#: Height of the signature block without the image (rule, signer, registration, key and time, how to
+#: verify on up to two lines), mm.
+SIGNATURE_BLOCK_MM = 28
 #: Printed width of the QR code, mm (see docs/rx.md: it must decode from a 100 dpi scan).
 QR_MM = 55
 
@@ -135,7 +138,7 @@ def _header(pdf: FPDF, rx: Prescription, lang: str, qr_text: str, zone: tzinfo) 
     if rx.supersedes:
         ident += f"   ({labels.both('supersedes', lang)} {rx.supersedes})"
     pdf.multi_cell(width, 5, ident, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_y(max(pdf.get_y(), top + qr_size + 8) + 1)
+    pdf.set_y(max(pdf.get_y(), top + qr_size + 7))
     _rule(pdf)
 
 
@@ -154,10 +157,12 @@ def _patient(pdf: FPDF, rx: Prescription, lang: str) -> None:
         facts.append(f"{labels.both('lmp', lang)}: {date_text(p.lmp)}")
     if p.accompanying_adult:
         facts.append(f"{labels.both('accompanied_by', lang)}: {p.accompanying_adult}")
-    facts.append(f"{labels.both('consultation', lang)}: {labels.both(c.mode.value, lang)}, "
-                 f"{labels.both('first' if c.visit.value == 'first' else 'follow_up_visit', lang)}")
-    for fact in facts:
-        pdf.multi_cell(0, 5, fact, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    # Short facts share lines (wrapping between facts, never inside one) so the page holds the Rx.
+    pdf.multi_cell(0, 5, "   ·   ".join(fact.replace(" ", "\u00a0") for fact in facts), new_x=XPos.LMARGIN,
+                   new_y=YPos.NEXT)
+    pdf.multi_cell(0, 5, f"{labels.both('consultation', lang)}: {labels.both(c.mode.value, lang)}, "
+                   f"{labels.both('first' if c.visit.value == 'first' else 'follow_up_visit', lang)}",
+                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(1)
     _rule(pdf)
 
@@ -204,11 +209,12 @@ def _signature(pdf: FPDF, signed: Signed, lang: str, base_url: str, zone: tzinfo
     """'Electronically signed' (not 'digitally signed': in India that means a signature under a licensed
     certifying authority's certificate, IT Act 2000 s. 3 and 35), the signer, and how to verify."""
     d = signed.prescription.doctor
+    # The block stays on one page: a signature split from its verification line reads as unsigned.
+    if pdf.will_page_break(SIGNATURE_BLOCK_MM + (SIGNATURE_IMAGE_MM[1] + 1 if image is not None else 0)):
+        pdf.add_page()
     pdf.ln(2)
     _rule(pdf)
     if image is not None:
-        if pdf.will_page_break(SIGNATURE_IMAGE_MM[1] + 12):
-            pdf.add_page()
         pdf.image(io.BytesIO(image), x=pdf.l_margin, h=SIGNATURE_IMAGE_MM[1], keep_aspect_ratio=True,
                   w=SIGNATURE_IMAGE_MM[0])
         pdf.set_x(pdf.l_margin)

@@ -183,3 +183,14 @@ async def test_a_forged_code_on_the_verify_page_shows_no_medicines_to_trust(site
     page = await (await (await visitor()).get(f"/rx/verify?c={broken}")).text()
     assert 'data-status="invalid"' in page
     assert "compare with the paper" not in page and "PARACETAMOL" not in page and "सीता" not in page
+
+
+def test_the_signature_block_is_never_split_from_how_to_verify(service):
+    for n in range(6, 14):  # line counts that push the block to the foot of page 1 or onto page 2
+        names = ["Paracetamol", "Cetirizine", "Amlodipine", "Metformin", "Pantoprazole", "Atenolol", "Folic acid",
+                 "Calcium carbonate", "Omeprazole", "Ibuprofen", "Enalapril", "Glibenclamide", "Ondansetron"]
+        rx = prescription(id=f"7K3M-9QXD-{n:04d}".replace("0", "A"),
+                          medicines=tuple(medicine(names[i]) for i in range(n)))
+        pages = [page.extract_text() for page in PdfReader(io.BytesIO(render_pdf(service.issue(rx), BASE))).pages]
+        [signed_on] = [p for p in pages if "Electronically signed by" in p]
+        assert "To verify" in signed_on and "Ed25519 key" in signed_on, n
