@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import capacity, consults, forward, transcode
+from . import capacity, consults, forward, relay, transcode
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     consults.add_parser(sub)
     capacity.add_parser(sub)
     transcode.add_parser(sub)
+    relay.add_parser(sub)
     return parser
 
 

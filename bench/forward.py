@@ -133,8 +133,15 @@ class ServerUnderTest:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     def cpu_seconds(self) -> float:
-        times = self.ps.cpu_times()
-        return times.user + times.system
+        """The server's CPU, its worker processes' (`--workers N`) included."""
+        total = 0.0
+        for process in (self.ps, *self.ps.children(recursive=True)):
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+        return total
 
     def rss_mb(self) -> float:
         return self.ps.memory_info().rss / 2**20

@@ -93,7 +93,9 @@ def to_dict(rx: Prescription) -> dict[str, Any]:
             {"generic_name": m.generic_name, "strength": m.strength, "form": m.form, "dose": m.dose,
              "frequency": m.frequency, "duration_days": m.duration_days, "route": m.route,
              "instructions": m.instructions, "free_text": m.free_text,
-             "free_text_confirmed": m.free_text_confirmed, "refill": m.refill}
+             "free_text_confirmed": m.free_text_confirmed, "refill": m.refill,
+             # only when set, so versions signed before the field existed keep their exact bytes
+             **({"warning_acknowledged": True} if m.warning_acknowledged else {})}
             for m in rx.medicines
         ],
         "advice": rx.advice,

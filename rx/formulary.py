@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from .controlled import tokens
+from .forms import CLASS_ROUTES, form_class
+
 
 class TpgList(enum.StrEnum):
     """TPG Annexure 1 lists, from least to most restrictive."""
@@ -26,6 +29,9 @@ class Drug:
     category: str
     tpg_list: TpgList
     basis: str
+    #: Form classes (rx.forms) this entry is, where the form is part of the identity (salbutamol tablets
+    #: are not the salbutamol inhaler); empty for any form.
+    forms: frozenset[str] = frozenset()
 
 
 def _key(text: str) -> str:
@@ -36,34 +42,49 @@ def _key(text: str) -> str:
 class Formulary:
     def __init__(self, drugs: list[Drug]) -> None:
         self.drugs = tuple(drugs)
-        self._by_key: dict[str, Drug] = {}
+        self._by_key: dict[str, list[Drug]] = {}
         for drug in drugs:
             for name in (drug.generic_name, *drug.aliases):
-                k = _key(name)
-                if k in self._by_key and self._by_key[k] is not drug:
+                same = self._by_key.setdefault(_key(name), [])
+                if drug in same:
+                    continue
+                if any(not other.forms or not drug.forms or other.forms & drug.forms for other in same):
                     raise ValueError(f"formulary name {name!r} is listed twice")
-                self._by_key[k] = drug
+                same.append(drug)
         # Longest names first, so "amoxicillin + clavulanic acid" wins over "amoxicillin".
         self._names = sorted(self._by_key, key=len, reverse=True)
+        #: Words of every drug that may be prescribed: never mistaken for a typo of a controlled substance.
+        self.safe_words = frozenset(w for d in drugs if d.tpg_list is not TpgList.PROHIBITED
+                                    for n in (d.generic_name, *d.aliases) for w in tokens(n))
 
     def __len__(self) -> int:
         return len(self.drugs)
 
-    def lookup(self, name: str) -> Drug | None:
-        """The drug named exactly (by generic name or alias), or None."""
-        return self._by_key.get(_key(name))
+    @staticmethod
+    def _pick(candidates: list[Drug], form: str) -> Drug:
+        """The entry for the line's form; when the form does not decide, the most restrictive list."""
+        cls = form_class(form)
+        fitting = [d for d in candidates if cls in d.forms] if cls else []
+        pool = fitting or candidates
+        order = list(TpgList)
+        return max(pool, key=lambda d: order.index(d.tpg_list))
 
-    def mentioned_in(self, text: str) -> Drug | None:
+    def lookup(self, name: str, form: str = "") -> Drug | None:
+        """The drug named exactly (by generic name or alias) in this form, or None."""
+        candidates = self._by_key.get(_key(name))
+        return self._pick(candidates, form) if candidates else None
+
+    def mentioned_in(self, text: str, form: str = "") -> Drug | None:
         """The formulary drug a free-text entry names, if any (so free text cannot dodge a list).
 
         An exact name wins; otherwise the longest formulary name found as whole words, with a prohibited
         drug taking precedence over any other match.
         """
-        exact = self.lookup(text)
+        exact = self.lookup(text, form)
         if exact is not None:
             return exact
         padded = f" {_key(text)} "
-        found = [self._by_key[n] for n in self._names if f" {n} " in padded]
+        found = [self._pick(self._by_key[n], form) for n in self._names if f" {n} " in padded]
         for drug in found:
             if drug.tpg_list is TpgList.PROHIBITED:
                 return drug
@@ -71,7 +92,8 @@ class Formulary:
 
 
 def load_formulary(path: str | None = None) -> Formulary:
-    """Read a formulary CSV (generic_name, aliases, category, tpg_list, basis); bad rows are an error."""
+    """Read a formulary CSV (generic_name, aliases, category, tpg_list, basis, optional forms as classes
+    joined by "|"); bad rows are an error."""
     if path is None:
         text = resources.files("rx.data").joinpath("formulary.csv").read_text(encoding="utf-8")
     else:
@@ -86,7 +108,11 @@ def load_formulary(path: str | None = None) -> Formulary:
         if not row["generic_name"].strip() or not row["basis"].strip():
             raise ValueError(f"formulary line {n}: generic_name and basis are required")
         aliases = tuple(a.strip() for a in (row["aliases"] or "").split(";") if a.strip())
-        drugs.append(Drug(row["generic_name"].strip(), aliases, row["category"].strip(), tag, row["basis"].strip()))
+        forms = frozenset(f.strip() for f in (row.get("forms") or "").split("|") if f.strip())
+        if not forms <= CLASS_ROUTES.keys():
+            raise ValueError(f"formulary line {n}: unknown form class in {row['forms']!r}")
+        drugs.append(Drug(row["generic_name"].strip(), aliases, row["category"].strip(), tag, row["basis"].strip(),
+                          forms))
     return Formulary(drugs)
 
 

@@ -64,6 +64,7 @@ def _medicine(item: Any, n: int, errors: dict[str, str]) -> Medicine | None:
         frequency=texts["frequency"].upper(), duration_days=duration, route=texts["route"].lower() or "oral",
         instructions=texts["instructions"], free_text=item.get("free_text") is True,
         free_text_confirmed=item.get("free_text_confirmed") is True, refill=item.get("refill") is True,
+        warning_acknowledged=item.get("warning_acknowledged") is True,
     )
 
 
@@ -137,6 +138,7 @@ def body_from_form(form: dict[str, str]) -> dict[str, Any]:
         item["free_text"] = form.get(f"m{row}_free_text") == "yes"
         item["free_text_confirmed"] = form.get(f"m{row}_free_text_confirmed") == "yes"
         item["refill"] = form.get(f"m{row}_refill") == "yes"
+        item["warning_acknowledged"] = form.get(f"m{row}_warning_acknowledged") == "yes"
         medicines.append(item)
     body["medicines"] = medicines
     return body
@@ -152,4 +154,5 @@ def form_from_prescription(rx: Prescription) -> dict[str, str]:
         form[f"m{row}_free_text"] = "yes" if m.free_text else ""
         form[f"m{row}_free_text_confirmed"] = "yes" if m.free_text_confirmed else ""
         form[f"m{row}_refill"] = "yes" if m.refill else ""
+        form[f"m{row}_warning_acknowledged"] = "yes" if m.warning_acknowledged else ""
     return form

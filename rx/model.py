@@ -111,6 +111,8 @@ class Medicine:
     free_text_confirmed: bool = False
     #: The doctor attests the patient already takes this medicine: a List A refill at a follow-up.
     refill: bool = False
+    #: The doctor read this line's warnings (Schedule H1, MTP Act, shared ingredient, high dose) and signs anyway.
+    warning_acknowledged: bool = False
 
 
 @dataclass(frozen=True)

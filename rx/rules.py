@@ -7,10 +7,9 @@ from datetime import tzinfo
 
 from .dosage import FREQUENCIES, ROUTES
 from .formulary import Drug, Formulary, TpgList
+from .line_sanity import ADULT_AGE, controlled_refusal, line_findings
 from .localtime import DEFAULT_ZONE, local_date
 from .model import Consultation, Initiator, Medicine, Mode, Prescription, Visit
-
-ADULT_AGE = 18
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,8 @@ def list_a_allowed(consultation: Consultation, medicine: Medicine) -> bool:
 def effective_list(medicine: Medicine, formulary: Formulary) -> tuple[TpgList, Drug | None]:
     """The list a medicine line is judged by. Free text naming no formulary drug counts as List B:
     the most restrictive list that can be prescribed at all, never silently List O."""
-    drug = formulary.mentioned_in(medicine.generic_name) if medicine.free_text else formulary.lookup(medicine.generic_name)
+    name, form = medicine.generic_name, medicine.form
+    drug = formulary.mentioned_in(name, form) if medicine.free_text else formulary.lookup(name, form)
     if drug is not None:
         return drug.tpg_list, drug
     return TpgList.B, None
@@ -84,6 +84,9 @@ def check_medicine(medicine: Medicine, consultation: Consultation, formulary: Fo
     problems: list[Problem] = []
     if not name:
         return [Problem("medicine_name", "medicine", "A medicine line has no drug name.")]
+    refusal = controlled_refusal(medicine, formulary)  # NDPS / Schedule X by any spelling, in every mode
+    if refusal is not None:
+        return [Problem("prohibited", field, refusal)]
     tag, drug = effective_list(medicine, formulary)
     shown = drug.generic_name if drug else f"“{name}”"
     if drug is None and not medicine.free_text:
@@ -154,6 +157,7 @@ def check(rx: Prescription, formulary: Formulary, zone: tzinfo = DEFAULT_ZONE) -
                 "(who gave it, when and how) before signing."))
     for medicine in rx.medicines:
         problems.extend(check_medicine(medicine, c, formulary))
+    problems.extend(Problem(f.code, f.field, f.message) for f in line_findings(rx, formulary))
     if rx.follow_up is not None and rx.follow_up < local_date(rx.issued_at, zone):
         problems.append(Problem("follow_up", "follow_up", "The follow-up date is before the prescription date."))
     return problems

@@ -22,7 +22,8 @@ def _config_from(args: argparse.Namespace, **overrides: object):
 
 def cmd_serve(args: argparse.Namespace) -> int:
     config = _config_from(
-        args, host=args.host, port=args.port, dev=args.dev or None, seed_demo=args.seed_demo or None
+        args, host=args.host, port=args.port, dev=args.dev or None, seed_demo=args.seed_demo or None,
+        workers=args.workers,
     )
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if config.log_level.upper() != "DEBUG":
@@ -71,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
     serve.add_argument("--dev", action="store_true", help="development mode: the dev SMS inbox page")
     serve.add_argument("--seed-demo", action="store_true", help="seed a demo doctor, OPD and health worker")
+    serve.add_argument("--workers", type=int, metavar="N",
+                       help="run rooms in N worker processes (one per core is the usual choice; see docs/scale.md); "
+                            "default 0: rooms run in the serving process")
     serve.set_defaults(func=cmd_serve)
 
     token = sub.add_parser("token", help="mint a room access token for development")

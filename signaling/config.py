@@ -51,6 +51,9 @@ class Config:
     #: Overrides of the quality ladder's tiers, e.g. `[ladder.T2] kbps = 120` (docs/adaptive.md); as JSON
     #: in VAIDYA_LADDER.
     ladder: dict[str, Any] = field(default_factory=dict)
+    #: Worker processes that own the rooms (docs/scale.md): 0 runs rooms in this process (the embedded
+    #: mode); N starts N workers, and this process serves HTTP and relays signaling to them.
+    workers: int = 0
     #: The clinic's time zone (IANA name): every date a person reads (prescriptions, pages, SMS) is in it;
     #: stored instants stay UTC.
     timezone: str = "Asia/Kolkata"
@@ -58,6 +61,8 @@ class Config:
     def validate(self) -> None:
         if not (0 <= self.port <= 65535):
             raise ConfigError(f"port must be 0..65535, got {self.port}")
+        if not (0 <= self.workers <= 256):
+            raise ConfigError(f"workers must be 0..256, got {self.workers}")
         if self.ws_max_message < 1024:
             raise ConfigError("ws_max_message must be at least 1024 bytes")
         if self.ws_rate_burst < 1 or self.ws_rate_per_s <= 0:

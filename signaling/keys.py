@@ -9,7 +9,10 @@ from aiohttp import web
 from .config import Config
 
 if TYPE_CHECKING:
+    from .front import WorkerPool
     from .registry import RoomRegistry
 
 CONFIG = web.AppKey("config", Config)
 REGISTRY: web.AppKey["RoomRegistry"] = web.AppKey("registry")
+#: With `--workers N`: the worker processes that own the rooms (the front keeps no registry).
+WORKERS: web.AppKey["WorkerPool"] = web.AppKey("workers")

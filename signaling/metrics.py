@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from media.sfu.stats import ForwardingTotals
+
 from . import keys
-from .registry import RoomRegistry
+
+if TYPE_CHECKING:
+    from .front import WorkerPool
 
 _COUNTERS = {
     "packets_received": "RTP packets received from publishers",
@@ -27,23 +32,48 @@ _COUNTERS = {
 }
 
 
+class SfuSource(Protocol):
+    """What the collector reads: the registry in one process, or the workers' last reports at the front."""
+
+    def snapshot(self) -> dict[str, int]: ...
+
+    def totals(self) -> ForwardingTotals: ...
+
+
 class SfuCollector(Collector):
-    def __init__(self, rooms: RoomRegistry) -> None:
-        self._rooms = rooms
+    def __init__(self, source: SfuSource) -> None:
+        self._source = source
 
     def collect(self) -> Iterator[Metric]:
-        rooms = self._rooms.rooms()
-        yield GaugeMetricFamily("vaidya_rooms", "rooms with at least one participant", value=len(rooms))
-        yield GaugeMetricFamily(
-            "vaidya_participants", "participants in all rooms", value=sum(len(r.participants) for r in rooms)
-        )
-        yield GaugeMetricFamily("vaidya_producers", "published tracks", value=sum(len(r.producers()) for r in rooms))
-        yield GaugeMetricFamily(
-            "vaidya_consumers", "subscriber streams", value=sum(r.router.consumer_count for r in rooms)
-        )
-        totals = self._rooms.totals()
+        now = self._source.snapshot()
+        yield GaugeMetricFamily("vaidya_rooms", "rooms with at least one participant", value=now["rooms"])
+        yield GaugeMetricFamily("vaidya_participants", "participants in all rooms", value=now["participants"])
+        yield GaugeMetricFamily("vaidya_producers", "published tracks", value=now["producers"])
+        yield GaugeMetricFamily("vaidya_consumers", "subscriber streams", value=now["consumers"])
+        totals = self._source.totals()
         for name, help_text in _COUNTERS.items():
             yield CounterMetricFamily(f"vaidya_{name}", help_text, value=getattr(totals, name))
+
+
+class WorkerCollector(Collector):
+    """Per worker process (`--workers N`): its pid, rooms and measured CPU share, from its last report."""
+
+    def __init__(self, pool: WorkerPool) -> None:
+        self._pool = pool
+
+    def collect(self) -> Iterator[Metric]:
+        pid = GaugeMetricFamily("vaidya_worker_pid", "process id of each running worker", labels=["worker"])
+        rooms = GaugeMetricFamily("vaidya_worker_rooms", "rooms each worker holds", labels=["worker"])
+        cpu = GaugeMetricFamily("vaidya_worker_cpu", "share of a core each worker used in its last second",
+                                labels=["worker"])
+        for handle in self._pool.workers:
+            if handle is None:
+                continue
+            label = [str(handle.index)]
+            pid.add_metric(label, handle.process.pid)
+            rooms.add_metric(label, handle.reading.get("rooms", 0))
+            cpu.add_metric(label, handle.reading.get("cpu", 0.0))
+        yield from (pid, rooms, cpu)
 
 
 def is_loopback(remote: str | None) -> bool:
@@ -55,7 +85,11 @@ def is_loopback(remote: str | None) -> bool:
 
 def setup(app: web.Application) -> None:
     registry = CollectorRegistry()
-    registry.register(SfuCollector(app[keys.REGISTRY]))
+    if keys.WORKERS in app:
+        registry.register(SfuCollector(app[keys.WORKERS]))
+        registry.register(WorkerCollector(app[keys.WORKERS]))
+    else:
+        registry.register(SfuCollector(app[keys.REGISTRY]))
 
     async def metrics(request: web.Request) -> web.Response:
         if not is_loopback(request.remote):

@@ -37,6 +37,16 @@ class RoomRegistry:
     def rooms(self) -> list[Room]:
         return list(self._rooms.values())
 
+    def snapshot(self) -> dict[str, int]:
+        """How much this registry holds now: rooms, participants, producers, consumers."""
+        rooms = list(self._rooms.values())
+        return {
+            "rooms": len(rooms),
+            "participants": sum(len(r.participants) for r in rooms),
+            "producers": sum(len(r.producers()) for r in rooms),
+            "consumers": sum(r.router.consumer_count for r in rooms),
+        }
+
     def totals(self) -> ForwardingTotals:
         """What this server has received and forwarded since it started."""
         totals = ForwardingTotals().add(self._closed_totals)

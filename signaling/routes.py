@@ -41,17 +41,32 @@ def setup(app: web.Application) -> None:
     from .registry import RoomRegistry
 
     config = app[keys.CONFIG]
-    registry = RoomRegistry(ladder_from_config(config.ladder) if config.adaptive else None)
-    app[keys.REGISTRY] = registry
+    if config.workers > 0:
+        from .front import WorkerPool, relay
 
-    async def close_rooms(app: web.Application) -> None:
-        registry.close()
+        pool = app[keys.WORKERS] = WorkerPool(config, config.workers)
 
-    app.on_shutdown.append(close_rooms)
+        async def start_workers(app: web.Application) -> None:
+            await pool.start()
+
+        async def stop_workers(app: web.Application) -> None:
+            await pool.stop()
+
+        app.on_startup.append(start_workers)
+        app.on_shutdown.append(stop_workers)
+        app.router.add_get("/ws", relay)
+    else:
+        registry = RoomRegistry(ladder_from_config(config.ladder) if config.adaptive else None)
+        app[keys.REGISTRY] = registry
+
+        async def close_rooms(app: web.Application) -> None:
+            registry.close()
+
+        app.on_shutdown.append(close_rooms)
+        app.router.add_get("/ws", websocket)
     from . import metrics
 
     metrics.setup(app)
-    app.router.add_get("/ws", websocket)
     app.router.add_get("/room/{name}", room_page)
     STATIC_DIR.mkdir(exist_ok=True)
     app.router.add_static("/static/", STATIC_DIR)

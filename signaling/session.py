@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSMessage, WSMsgType
 
 from media.adaptive.allocator import Quality, StreamAllocator
 from media.adaptive.uplink import UplinkBudget, UplinkGovernor, UplinkMeter, govern_uplink
@@ -32,8 +33,25 @@ PING_INTERVAL_S = 1.5
 LIVENESS_CHECK_S = 0.5
 
 
+class ClientSocket(Protocol):
+    """The client's WebSocket: aiohttp's own, or a worker's `RelayedSocket` (signaling/worker.py)."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    def __aiter__(self) -> AsyncIterator[WSMessage]: ...
+
+    async def send_json(self, data: Any) -> None: ...
+
+    async def ping(self, message: bytes = b"") -> None: ...
+
+    async def pong(self, message: bytes = b"") -> None: ...
+
+    async def close(self, *, code: int = 1000, message: bytes = b"") -> bool: ...
+
+
 class Session:
-    def __init__(self, ws: web.WebSocketResponse, registry: RoomRegistry, config: Config) -> None:
+    def __init__(self, ws: ClientSocket, registry: RoomRegistry, config: Config) -> None:
         self.ws = ws
         self.registry = registry
         self.config = config

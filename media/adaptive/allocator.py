@@ -131,6 +131,8 @@ class StreamAllocator:
     # -- membership -------------------------------------------------------------------------------
 
     def add(self, consumer: Consumer, producer: Producer) -> None:
+        if self.closed:  # a closed allocator leaves new consumers on the original stream, unbudgeted
+            return
         stream = _Stream(consumer, producer, self._clock())
         self._streams[consumer.id] = stream
         consumer.on_feedback = self._on_feedback

@@ -27,13 +27,19 @@ def free_port() -> int:
 class ServerProcess:
     """`vaidya serve` (or a wrapper script) in a child process, on a free loopback port."""
 
-    def __init__(self, data_dir: Path, script: Path | None = None, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        script: Path | None = None,
+        extra_env: dict[str, str] | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.port = free_port()
         self.data_dir = data_dir
         env = {**os.environ, "VAIDYA_SECRET": SECRET, **(extra_env or {})}
         args = [str(script)] if script else ["-m", "signaling.cli"]
         self.proc = subprocess.Popen(
-            [sys.executable, *args, "serve", "--port", str(self.port), "--data-dir", str(data_dir)],
+            [sys.executable, *args, "serve", "--port", str(self.port), "--data-dir", str(data_dir), *extra_args],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -19,12 +19,8 @@ from rx.model import new_prescription_id
 from rx.service import RxService
 from rx.store import Store
 
-from .builders import ISSUED, SECRET, medicine, prescription
+from .builders import EVERYDAY_LINES, ISSUED, SECRET, everyday_medicines, prescription
 from .test_qr_scan import phone_photo, rasterise
-
-NAMES = ("Paracetamol", "Cetirizine", "Amlodipine", "Metformin", "Pantoprazole", "Atenolol", "Folic acid",
-         "Calcium carbonate", "Omeprazole", "Ibuprofen")
-
 
 def _opencv(image) -> bool:
     return bool(cv2.QRCodeDetector().detectAndDecode(image)[0] or cv2.QRCodeDetectorAruco().detectAndDecode(image)[0])
@@ -36,7 +32,7 @@ def _zxing(image) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lines", type=int, default=5, choices=range(1, len(NAMES) + 1))
+    parser.add_argument("--lines", type=int, default=5, choices=range(1, len(EVERYDAY_LINES) + 1))
     parser.add_argument("--count", type=int, default=12)
     parser.add_argument("--mm", type=float, default=pdf.QR_MM, help="printed QR width")
     parser.add_argument("--error", default=qr.ERROR_CORRECTION, choices="lmqh")
@@ -46,7 +42,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         service = RxService(Store(root / "vaidya.db"), SECRET, clock=lambda: ISSUED)
-        lines = tuple(medicine(NAMES[i], strength=f"{(i + 1) * 5} mg") for i in range(args.lines))
+        lines = everyday_medicines(args.lines)
         for n in range(args.count):
             signed = service.issue(prescription(id=new_prescription_id(), medicines=lines))
             document = pdf.render_pdf(signed, "https://vaidya.example.in")

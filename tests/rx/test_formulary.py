@@ -32,3 +32,28 @@ def test_a_formulary_file_with_an_unknown_list_is_rejected_with_its_line(tmp_pat
     path.write_text("generic_name,aliases,category,tpg_list,basis\nFoo,,x,Q,because\n")
     with pytest.raises(ValueError, match="line 2: unknown TPG list 'Q'"):
         load_formulary(str(path))
+
+
+@pytest.mark.parametrize(("name", "form", "tag"), [
+    ("Beclometasone inhaler", "inhaler", TpgList.A), ("budesonide", "inhaler", TpgList.A),
+    ("Formoterol", "rotacap", TpgList.A), ("Salmeterol + fluticasone", "inhaler", TpgList.A),
+    ("Tiotropium", "inhaler", TpgList.A), ("Betamethasone valerate cream", "cream", TpgList.A),
+    ("Mometasone", "cream", TpgList.A), ("Methyldopa", "tablet", TpgList.A), ("Labetalol", "tablet", TpgList.A),
+    ("Nifedipine", "tablet", TpgList.A), ("Glipizide", "tablet", TpgList.B), ("Oseltamivir", "capsule", TpgList.A),
+    ("Valacyclovir", "tablet", TpgList.A), ("Mebendazole", "tablet", TpgList.O), ("Salbutamol", "syrup", TpgList.A),
+    ("Hyoscine butylbromide", "tablet", TpgList.A), ("Nystatin", "suspension", TpgList.A),
+    ("Pyridoxine", "tablet", TpgList.O), ("Thiamine", "tablet", TpgList.O),
+])
+def test_the_common_rural_opd_drugs_are_in_the_formulary_with_their_list(name, form, tag):
+    drug = default_formulary().lookup(name, form=form)
+    assert drug is not None and drug.tpg_list is tag and drug.basis
+
+
+def test_a_name_may_repeat_only_for_different_forms(tmp_path):
+    path = tmp_path / "f.csv"
+    head = "generic_name,aliases,category,tpg_list,basis,forms\n"
+    path.write_text(head + "Foo tablet,foo,x,A,b,tablet\nFoo cream,foo,x,O,b,topical\n")
+    assert load_formulary(str(path)).lookup("foo", form="ointment").generic_name == "Foo cream"
+    path.write_text(head + "Foo tablet,foo,x,A,b,tablet\nFoo pill,foo,x,O,b,tablet\n")
+    with pytest.raises(ValueError, match="listed twice"):
+        load_formulary(str(path))

@@ -23,7 +23,7 @@ from rx.service import utc_now as issued_at_now
 from rx.signature_image import SignatureImageError, check_signature_image
 from rx.web import RX_SERVICE
 
-from .builders import medicine, patient, prescription
+from .builders import everyday_medicines, medicine, patient, prescription
 from .test_qr_scan import rasterise, read_qr
 
 BASE = "https://vaidya.example.in"
@@ -187,10 +187,7 @@ async def test_a_forged_code_on_the_verify_page_shows_no_medicines_to_trust(site
 
 def test_the_signature_block_is_never_split_from_how_to_verify(service):
     for n in range(6, 14):  # line counts that push the block to the foot of page 1 or onto page 2
-        names = ["Paracetamol", "Cetirizine", "Amlodipine", "Metformin", "Pantoprazole", "Atenolol", "Folic acid",
-                 "Calcium carbonate", "Omeprazole", "Ibuprofen", "Enalapril", "Glibenclamide", "Ondansetron"]
-        rx = prescription(id=f"7K3M-9QXD-{n:04d}".replace("0", "A"),
-                          medicines=tuple(medicine(names[i]) for i in range(n)))
+        rx = prescription(id=f"7K3M-9QXD-{n:04d}".replace("0", "A"), medicines=everyday_medicines(n))
         pages = [page.extract_text() for page in PdfReader(io.BytesIO(render_pdf(service.issue(rx), BASE))).pages]
         [signed_on] = [p for p in pages if "Electronically signed by" in p]
         assert "To verify" in signed_on and "Ed25519 key" in signed_on, n

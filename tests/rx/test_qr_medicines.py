@@ -16,17 +16,14 @@ from rx.registry import REGISTRY_FORMAT
 from rx.signing import key_id_for, sign, statement
 from rx.verify import Status, verify_offline, verify_online
 
-from .builders import medicine, prescription
+from .builders import everyday_medicines, medicine, prescription
 
 BASE = "https://vaidya.example.in"
 TWO_LINES = (medicine(), medicine("Cetirizine", strength="10 mg", frequency="HS", duration_days=5))
 
 
 def _lines(n: int):
-    names = ["Paracetamol", "Cetirizine", "Amlodipine", "Metformin", "Pantoprazole", "Atenolol", "Folic acid",
-             "Calcium carbonate", "Ibuprofen", "Omeprazole"]
-    return tuple(medicine(names[i], strength=f"{(i + 1) * 5} mg", frequency=("OD", "BD", "TDS")[i % 3],
-                          duration_days=5 + i, instructions="after food, with water") for i in range(n))
+    return everyday_medicines(n, instructions="after food, with water")
 
 
 def _code(signed) -> str:

@@ -16,7 +16,7 @@ import zxingcpp
 from rx.pdf import render_pdf
 from rx.verify import verify_offline
 
-from .builders import medicine, prescription
+from .builders import everyday_medicines, prescription
 
 BASE = "https://vaidya.example.in"
 pytestmark = pytest.mark.skipif(shutil.which("pdftoppm") is None,
@@ -57,10 +57,7 @@ def phone_photo(page: np.ndarray, seed: int = 7) -> np.ndarray:
 
 
 def _five_lines():
-    return tuple(medicine(name, strength=s, frequency=f, duration_days=d, instructions="after food")
-                 for name, s, f, d in (("Paracetamol", "500 mg", "TDS", 3), ("Cetirizine", "10 mg", "HS", 5),
-                                       ("Amlodipine", "5 mg", "OD", 30), ("Metformin", "500 mg", "BD", 30),
-                                       ("Pantoprazole", "40 mg", "OD", 14)))
+    return everyday_medicines(5, instructions="after food")
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ CELLS = list(itertools.product(Mode, Visit, (False, True), (False, True), TpgLis
     ids=[f"{m}-{v}-{'inperson' if p else 'remote'}-{'refill' if r else 'new'}-{t}" for m, v, p, r, t in CELLS])
 def test_each_cell_of_the_tpg_matrix_allows_or_refuses_the_drug(mode, visit, prior, refill, tag):
     rx = prescription(consultation=consultation(mode=mode, visit=visit, prior_in_person=prior),
-                      medicines=(medicine(DRUG[tag], refill=refill),))
+                      medicines=(medicine(DRUG[tag], refill=refill, frequency="OD"),))
     problems = check(rx, default_formulary())
     assert (problems == []) is expected_allowed(mode, visit, prior, refill, tag), problems
 
@@ -62,7 +62,7 @@ def test_a_new_list_a_drug_at_a_follow_up_by_text_must_be_a_refill():
 
 
 def test_a_list_a_drug_at_a_first_audio_consultation_is_explained_in_the_doctors_words():
-    rx = prescription(consultation=consultation(mode=Mode.AUDIO), medicines=(medicine("azithromycin"),))
+    rx = prescription(consultation=consultation(mode=Mode.AUDIO), medicines=(medicine("azithromycin", frequency="OD"),))
     [problem] = check(rx, default_formulary())
     assert problem.message.startswith("Azithromycin is on List A: a first consultation must be by video")
 
@@ -146,7 +146,7 @@ def test_consent_is_implied_when_the_patient_started_the_consultation():
 def test_every_problem_is_reported_at_once():
     rx = prescription(diagnosis="", doctor=doctor(registration_number=""), patient=patient(age_confirmed=False),
                       consultation=consultation(started_by=Initiator.HEALTH_WORKER, mode=Mode.TEXT),
-                      medicines=(medicine("Cefixime"),))
+                      medicines=(medicine("Amoxicillin"),))
     codes = {p.code for p in check(rx, default_formulary())}
     assert codes == {"diagnosis", "registration", "age", "consent", "list_a_not_allowed"}
 

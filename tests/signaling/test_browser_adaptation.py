@@ -24,6 +24,7 @@ from signaling.protocol import parse_message
 from signaling.session import Session
 from tests.conftest import wait_until
 from tests.helpers.browser import (
+    DIAGNOSE_JS,
     HAVE_CHROMIUM,
     NO_CHROMIUM,
     assert_decodes_growing_video,
@@ -229,6 +230,11 @@ async def test_an_uplink_budget_is_applied_to_the_senders_cuts_the_video_and_sur
     room = "opd-uplink"
     doctor, patient = await doctor_and_patient(browser, live_app, room, errors)
     app = live_app[2]
+    # What is tested is the patient's uplink: the doctor's own downlink adaptation (which, on a CPU-starved
+    # loopback, may pause the video it receives) stays out of it: the doctor gets the original streams.
+    doctor_member = app[keys.REGISTRY].get(room).by_identity("dr-asha")
+    assert doctor_member is not None and doctor_member.allocator is not None
+    doctor_member.allocator.close()
     full = await outbound_rates(patient, 2.0)
 
     # A 2G uplink: 60 kbit/s of video at half the size and 10 fps, 16 kbit/s of Opus.
@@ -281,8 +287,23 @@ async def test_an_uplink_budget_is_applied_to_the_senders_cuts_the_video_and_sur
         timeout=15.0,
     )
     await sender_parameters_become(patient, back, "the last budget on the republished senders")
-    await wait_until(lambda: _grows(doctor), "the doctor to see the patient after the reconnect", timeout=15.0)
+    try:
+        await wait_until(lambda: _grows(doctor), "the doctor to see the patient after the reconnect", timeout=20.0)
+    except AssertionError as exc:
+        budget = await patient.evaluate("JSON.stringify(window.vaidya.session.uplinkBudget)")
+        raise AssertionError(f"{exc}; the doctor's page: {await doctor.evaluate(DIAGNOSE_JS)}; the patient's "
+                             f"last budget: {budget}; the server: {_consumers_of(app, room, 'pt-ravi')}") from None
     assert errors == []
+
+
+def _consumers_of(app: web.Application, room: str, identity: str) -> list[str]:
+    """Each consumer of the participant's producers: whose it is, what it shows, paused or not, packets sent."""
+    found = app[keys.REGISTRY].get(room)
+    member = found.by_identity(identity) if found else None
+    if member is None:
+        return [f"{identity} is not in {room}"]
+    return [f"{c.subscriber_id}: {c.source.id} paused={c.paused} packets={c.stats.packets} waiting_keyframe={c.stats.dropped_waiting_keyframe}"
+            for p in member.producers() for c in found.router.consumers_showing(p.id)]
 
 
 async def _grows(page: Page) -> bool:
