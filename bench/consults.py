@@ -33,6 +33,7 @@ import psutil
 
 from bench import report as reporting
 from bench.clients import ClientGroup, role_plans
+from bench.forward import add_server_workers_argument
 from bench.members import CHROMIUM_KIND
 from bench.profiles import ProfileError
 from bench.role_links import RoleLinks, parse_role_links, roles
@@ -51,15 +52,16 @@ MACHINE_SATURATED_SHARE = 0.9
 class Server:
     """The server under test: our own `vaidya serve` process, or a running one at `--url`."""
 
-    def __init__(self, url: str | None, secret: str | None, adaptive: bool | None = None) -> None:
-        """`adaptive`: run our server with adaptation on or off (`VAIDYA_ADAPTIVE`); None: its default."""
+    def __init__(self, url: str | None, secret: str | None, adaptive: bool | None = None, workers: int = 0) -> None:
+        """`adaptive`: run our server with adaptation on or off (`VAIDYA_ADAPTIVE`); None: its default.
+        `workers`: its worker processes (`--server-workers`)."""
         self._own = None
         if url is None:
             from bench.forward import ServerUnderTest
 
             self.secret = secrets.token_urlsafe(32)
             env = {} if adaptive is None else {"VAIDYA_ADAPTIVE": "1" if adaptive else "0"}
-            self._own = ServerUnderTest("vaidya", self.secret, env=env)
+            self._own = ServerUnderTest("vaidya", self.secret, env=env, workers=workers)
             self.url = self._own.ws_url
         else:
             if not secret:
@@ -341,7 +343,7 @@ def member_kinds(args: argparse.Namespace) -> dict[str, str]:
 async def start(args: argparse.Namespace, adaptive: bool | None = None) -> tuple[Server, Consults]:
     """The server (ready) and an empty set of consultations, as the arguments ask."""
     links = role_links(args)
-    server = Server(args.url, args.secret or os.environ.get("VAIDYA_SECRET"), adaptive)
+    server = Server(args.url, args.secret or os.environ.get("VAIDYA_SECRET"), adaptive, args.server_workers)
     try:
         await server.ready()
         return server, Consults(server, links, args.third_party, args.workers, member_kinds(args))
@@ -385,6 +387,7 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--secret", default=None, help="with --url: the server's token secret (or VAIDYA_SECRET)")
     p.add_argument("--workers", type=int, default=1, help="spread the synthetic clients over K processes (default 1)")
     p.add_argument("--json", default=None, help="write the report to this file")
+    add_server_workers_argument(p)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

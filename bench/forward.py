@@ -98,14 +98,17 @@ def _free_port() -> int:
 class ServerUnderTest:
     """A server in its own process: ours (`vaidya serve`) or the stock-relay baseline."""
 
-    def __init__(self, kind: str, secret: str, log_path: str | None = None, env: dict[str, str] | None = None) -> None:
-        """`env`: extra environment for the server (its `VAIDYA_*` configuration, e.g. `VAIDYA_ADAPTIVE`)."""
+    def __init__(self, kind: str, secret: str, log_path: str | None = None, env: dict[str, str] | None = None,
+                 workers: int = 0) -> None:
+        """`env`: extra environment for the server (its `VAIDYA_*` configuration, e.g. `VAIDYA_ADAPTIVE`);
+        `workers`: our server's worker processes (0: rooms in the server's own process, as recorded so far)."""
         self.kind = kind
         self.port = _free_port()
         self._data = tempfile.TemporaryDirectory(prefix="vaidya-bench-")
         # A burst of joins can stall the load generator's event loop for seconds; the server under test
         # must not mistake that for dead clients, so its liveness timeout is raised for the benchmark.
-        env = {**os.environ, "VAIDYA_SECRET": secret, "VAIDYA_PEER_TIMEOUT_S": "30", **(env or {})}
+        env = {**os.environ, "VAIDYA_SECRET": secret, "VAIDYA_PEER_TIMEOUT_S": "30", "VAIDYA_WORKERS": str(workers),
+               **(env or {})}
         if kind == "vaidya":
             args = [sys.executable, "-m", "signaling.cli", "serve", "--port", str(self.port), "--data-dir", self._data.name]
         else:
@@ -144,7 +147,14 @@ class ServerUnderTest:
         return total
 
     def rss_mb(self) -> float:
-        return self.ps.memory_info().rss / 2**20
+        """Resident memory of the server and its worker processes."""
+        total = 0
+        for process in (self.ps, *self.ps.children(recursive=True)):
+            try:
+                total += process.memory_info().rss
+            except psutil.Error:
+                continue
+        return total / 2**20
 
     def log_tail(self, size: int = 4000) -> str:
         self.log.flush()
@@ -243,7 +253,7 @@ async def measure_window(load: Load, seconds: float) -> dict[str, Any]:
 
 async def run_scenario(kind: str, publishers: int, subscribers: int, seconds: float, args: argparse.Namespace) -> dict[str, Any]:
     secret = secrets.token_urlsafe(32)
-    server = ServerUnderTest(kind, secret)
+    server = ServerUnderTest(kind, secret, workers=args.server_workers if kind == "vaidya" else 0)
     load = Load(secret, server, args.width, args.height, args.fps, args.bitrate)
     try:
         load.prepare()
@@ -262,7 +272,7 @@ async def run_scenario(kind: str, publishers: int, subscribers: int, seconds: fl
 async def run_ramp(args: argparse.Namespace) -> dict[str, Any]:
     """Add publishers (each with S subscribers) until loss passes 0.1 % or the server's core saturates."""
     secret = secrets.token_urlsafe(32)
-    server = ServerUnderTest("vaidya", secret, args.server_log)
+    server = ServerUnderTest("vaidya", secret, args.server_log, workers=args.server_workers)
     load = Load(secret, server, args.width, args.height, args.fps, args.bitrate)
     steps: list[dict[str, Any]] = []
     try:
@@ -389,7 +399,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bitrate", type=int, default=500_000, help="video bit/s of the pre-encoded loop (default 500000)")
     p.add_argument("--json", metavar="FILE", help="write the report as JSON")
     p.add_argument("--server-log", metavar="FILE", help="keep the (ramp) server's log in FILE")
+    add_server_workers_argument(p)
     p.set_defaults(func=main_forward)
+
+
+def add_server_workers_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server-workers", type=int, default=0, metavar="N",
+                   help="our server's worker processes (`vaidya serve --workers N`; default 0: rooms in one process); "
+                        "its CPU and memory are the front's plus the workers'")
 
 
 def main_forward(args: argparse.Namespace) -> int:

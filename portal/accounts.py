@@ -19,6 +19,7 @@ from . import storage as st
 from .db import Database
 from .errors import Forbidden, Invalid, TooMany, Unavailable
 from .i18n import N_, Language
+from .pharmacists import find_pharmacist
 from .sms import SmsError, SmsGateway
 
 log = logging.getLogger(__name__)
@@ -48,13 +49,14 @@ def normalize_mobile(raw: str) -> str:
 
 @dataclass(frozen=True)
 class Session:
-    kind: str  # "patient" (subject: the mobile number), "doctor" or "health_worker" (subject: the id)
+    kind: str  # "patient" (subject: the mobile number), "doctor", "health_worker" or "pharmacist" (the id)
     subject: str
     expires_at: float
 
     @property
     def identity(self) -> str:
-        return {"patient": "mobile", "doctor": "doctor", "health_worker": "hw"}[self.kind] + ":" + self.subject
+        prefix = {"patient": "mobile", "doctor": "doctor", "health_worker": "hw", "pharmacist": "pharmacist"}
+        return prefix[self.kind] + ":" + self.subject
 
 
 class Accounts:
@@ -161,7 +163,8 @@ class Accounts:
     # ---- staff ----
 
     async def staff_login(self, username: str, password: str) -> tuple[str, int]:
-        """("doctor" | "health_worker", id) for a right password; the same time is spent for an unknown name."""
+        """("doctor" | "health_worker" | "pharmacist", id) for a right password; the same time is spent for an
+        unknown name."""
         username = (username or "").strip().lower()
 
         def find(conn: sqlite3.Connection) -> tuple[str, int, str] | None:
@@ -171,6 +174,9 @@ class Accounts:
             hw = st.find_health_worker(conn, username)
             if hw:
                 return "health_worker", hw.id, hw.password_hash
+            chemist = find_pharmacist(conn, username)
+            if chemist:
+                return "pharmacist", chemist.id, chemist.password_hash
             return None
 
         found = await self.db.run(find)

@@ -1,4 +1,4 @@
-"""Adding staff and OPDs (what `vaidya admin` does): each record checked first, written in one
+"""Adding staff (doctors, health workers, pharmacists) and OPDs (what `vaidya admin` does): each record checked first, written in one
 transaction with its audit entry, so a bad argument changes nothing. No argparse and no aiohttp here."""
 
 from __future__ import annotations
@@ -8,16 +8,19 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from . import security
+from . import pharmacists, security
 from . import storage as st
 from .accounts import normalize_mobile
+from .councils import placeholder, registration_problem
 from .errors import Invalid
 from .i18n import LANGUAGES
 from .models import Doctor, HealthWorker, Opd, OpdKind
+from .pharmacists import Pharmacist
 
 ACTOR = "admin:cli"
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 _OPD_CODE = re.compile(r"^[A-Z]{2,6}$")
+_LICENCE = re.compile(r"^(?=(?:\D*\d){3})[A-Za-z0-9][A-Za-z0-9 ./-]{2,29}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -50,8 +53,9 @@ def _username(conn: sqlite3.Connection, username: str) -> str:
     if not _USERNAME.match(username):
         raise AdminError("a user name is 3-40 characters: lower-case letters, digits, '.', '_' or '-'")
     taken = conn.execute(
-        "SELECT 1 FROM doctors WHERE username = ? UNION SELECT 1 FROM health_workers WHERE username = ?",
-        (username, username),
+        "SELECT 1 FROM doctors WHERE username = ? UNION SELECT 1 FROM health_workers WHERE username = ?"
+        " UNION SELECT 1 FROM pharmacists WHERE username = ?",
+        (username, username, username),
     ).fetchone()
     if taken:
         raise AdminError(f"the user name {username!r} is taken")
@@ -122,11 +126,15 @@ def add_doctor(
     """A doctor who can log in and serve the given OPDs; the registration number is printed on prescriptions."""
     username = _username(conn, username)
     opds = _opds(conn, opd_codes)
+    registration_number = _required(registration_number, "the registration number")
+    council = _required(council, "the medical council")
+    problem = registration_problem(registration_number, council)
+    if problem:
+        raise AdminError(problem)
     doctor = st.add_doctor(
         conn, username=username, name=_required(name, "the doctor's name"),
         qualification=_required(qualification, "the qualification"),
-        registration_number=_required(registration_number, "the registration number"),
-        council=_required(council, "the medical council"), languages=_languages(languages),
+        registration_number=registration_number, council=council, languages=_languages(languages),
         specialities=specialities, password_hash=_password_hash(password), mobile=_mobile(mobile),
     )
     for opd in opds:
@@ -148,8 +156,26 @@ def add_health_worker(
     return hw
 
 
+def add_pharmacist(
+    conn: sqlite3.Connection, *, username: str, password: str, name: str, licence_number: str, pharmacy: str,
+    mobile: str = "",
+) -> Pharmacist:
+    """A registered pharmacist, who may mark prescriptions dispensed at their pharmacy."""
+    licence = _required(licence_number, "the pharmacist's licence number")
+    if placeholder(licence.upper(), "".join(c for c in licence if c.isdigit())) or not _LICENCE.match(licence):
+        raise AdminError(f"“{licence}” is a placeholder or malformed: give the registration number the State "
+                         "Pharmacy Council issued (letters, digits, '/', '-' or spaces, at least 3 digits)")
+    chemist = pharmacists.add_pharmacist(
+        conn, username=_username(conn, username), name=_required(name, "the pharmacist's name"),
+        licence_number=licence, pharmacy=_required(pharmacy, "the pharmacy"), password_hash=_password_hash(password),
+        mobile=_mobile(mobile),
+    )
+    st.audit(conn, ACTOR, "add-pharmacist", chemist.identity)
+    return chemist
+
+
 def overview(conn: sqlite3.Connection) -> dict[str, list[dict[str, Any]]]:
-    """Every OPD, doctor (with their OPD codes) and health worker, without password hashes."""
+    """Every OPD, doctor (with their OPD codes), health worker and pharmacist, without password hashes."""
     return {
         "opds": [o.public() for o in st.list_opds(conn)],
         "doctors": [
@@ -159,5 +185,8 @@ def overview(conn: sqlite3.Connection) -> dict[str, list[dict[str, Any]]]:
         ],
         "health_workers": [
             {**h.public(), "username": h.username, "active": h.active} for h in st.list_health_workers(conn)
+        ],
+        "pharmacists": [
+            {**p.public(), "username": p.username, "active": p.active} for p in pharmacists.list_pharmacists(conn)
         ],
     }

@@ -32,6 +32,10 @@ def health_worker_id(request: web.Request) -> int:
     return int(_subject(request, "health_worker", STAFF_LOGIN))
 
 
+def pharmacist_id(request: web.Request) -> int:
+    return int(_subject(request, "pharmacist", STAFF_LOGIN))
+
+
 def client_address(request: web.Request) -> str:
     return request.remote or "?"
 

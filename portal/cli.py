@@ -1,4 +1,4 @@
-"""`vaidya admin add-doctor | add-opd | add-health-worker | list`: set up a clinic from the shell.
+"""`vaidya admin add-doctor | add-opd | add-health-worker | add-pharmacist | list`: set up a clinic from the shell.
 
 Passwords never go on the command line (other users could read them from the process list): either
 `--password-stdin` reads one line, or a random password is generated and printed once.
@@ -86,6 +86,18 @@ def cmd_add_health_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_add_pharmacist(args: argparse.Namespace) -> int:
+    password, generated = _password(args)
+    chemist = _write(args, lambda conn: admin.add_pharmacist(
+        conn, username=args.username, password=password, name=args.name, licence_number=args.licence_number,
+        pharmacy=args.pharmacy, mobile=args.mobile or "",
+    ))
+    print(f"added pharmacist {chemist.username} (id {chemist.id}): {chemist.name}, licence {chemist.licence_number}, "
+          f"{chemist.pharmacy}")
+    _show_password(chemist.username, password, generated)
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     conn = _open(args)
     try:
@@ -107,6 +119,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("Health workers:")
     for h in data["health_workers"]:
         print(f"  {h['username']:<16} {h['name']} at {h['facility']}")
+    print("Pharmacists:")
+    for p in data["pharmacists"]:
+        print(f"  {p['username']:<16} {p['name']}, licence {p['licence_number']}, {p['pharmacy']}")
     return 0
 
 
@@ -142,7 +157,7 @@ def _staff_parser(sub: argparse._SubParsersAction, command: str, help: str) -> a
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `vaidya admin …` to the main command."""
-    admin_parser = subparsers.add_parser("admin", help="add doctors, OPDs and health workers; list them")
+    admin_parser = subparsers.add_parser("admin", help="add doctors, OPDs, health workers and pharmacists; list them")
     sub = admin_parser.add_subparsers(dest="admin_command", required=True)
 
     opd = sub.add_parser("add-opd", help="add an OPD (general, speciality, or a hub taking referrals)")
@@ -170,7 +185,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     hw.add_argument("--facility", required=True, help='the spoke, e.g. "PHC Hosakote"')
     hw.set_defaults(func=_guarded(cmd_add_health_worker))
 
-    listing = sub.add_parser("list", help="list OPDs, doctors and health workers")
+    chemist = _staff_parser(sub, "add-pharmacist", "add a registered pharmacist (may mark prescriptions dispensed)")
+    chemist.add_argument("--licence-number", required=True, help="State Pharmacy Council registration number")
+    chemist.add_argument("--pharmacy", required=True, help='where they dispense, e.g. "Jan Aushadhi Kendra, Hosakote"')
+    chemist.set_defaults(func=_guarded(cmd_add_pharmacist))
+
+    listing = sub.add_parser("list", help="list OPDs, doctors, health workers and pharmacists")
     _common(listing)
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(func=_guarded(cmd_list))

@@ -179,6 +179,31 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_subject ON audit_log(subject);
     """,
+    # 2: registered pharmacists (they mark prescriptions dispensed); sessions may belong to one. SQLite cannot
+    # change a CHECK constraint in place, so the sessions table is rebuilt with its rows.
+    """
+    CREATE TABLE pharmacists (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        username TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        licence_number TEXT NOT NULL,
+        pharmacy TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        mobile TEXT NOT NULL DEFAULT '',
+        active INTEGER NOT NULL DEFAULT 1,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE sessions_v2 (
+        id_hash TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('patient','doctor','health_worker','pharmacist')),
+        subject TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    INSERT INTO sessions_v2 SELECT id_hash, kind, subject, created_at, expires_at FROM sessions;
+    DROP TABLE sessions;
+    ALTER TABLE sessions_v2 RENAME TO sessions;
+    """,
 ]
 
 

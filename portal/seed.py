@@ -1,4 +1,4 @@
-"""Demo data for `make serve`: a doctor, a general OPD, a hub OPD and a health worker, if absent.
+"""Demo data for `make serve`: a doctor, a general OPD, a hub OPD, a health worker and a pharmacist, if absent.
 
 Passwords are generated at the first seed (never stored in the repository), kept hashed in the database,
 and a copy in `data_dir/demo-credentials.txt` (mode 0600) so each later start can print them again.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from signaling.config import Config
 
-from . import security
+from . import pharmacists, security
 from . import storage as st
 from .db import Database
 from .models import OpdKind
@@ -20,6 +20,7 @@ from .models import OpdKind
 CREDENTIALS_FILE = "demo-credentials.txt"
 DEMO_DOCTOR = "demo-doctor"
 DEMO_HEALTH_WORKER = "demo-hw"
+DEMO_PHARMACIST = "demo-pharmacist"
 
 
 def _read_credentials(path: Path) -> dict[str, str]:
@@ -51,7 +52,8 @@ def seed_into(conn: sqlite3.Connection, creds: dict[str, str]) -> dict[str, str]
         if doctor is None:
             doctor = st.add_doctor(
                 conn, username=DEMO_DOCTOR, name="Dr. Demo Sharma", qualification="MBBS, MD (General Medicine)",
-                registration_number="DEMO-12345", council="Demo State Medical Council",
+                # Shaped like a real council number (placeholders are refused at signing), as in `vaidya rx demo`.
+                registration_number="KMC-48213", council="Karnataka Medical Council",
                 password_hash=security.hash_password(creds[DEMO_DOCTOR]), languages=["en", "hi", "kn"],
                 specialities=["general medicine"],
             )
@@ -70,6 +72,16 @@ def seed_into(conn: sqlite3.Connection, creds: dict[str, str]) -> dict[str, str]
         else:
             conn.execute("UPDATE health_workers SET password_hash = ? WHERE id = ?",
                          (security.hash_password(creds[DEMO_HEALTH_WORKER]), hw.id))
+    chemist = pharmacists.find_pharmacist(conn, DEMO_PHARMACIST)
+    if chemist is None or DEMO_PHARMACIST not in creds:
+        creds[DEMO_PHARMACIST] = security.generate_password()
+        if chemist is None:
+            pharmacists.add_pharmacist(conn, username=DEMO_PHARMACIST, name="Demo Pharmacist",
+                                       licence_number="KSPC-22310", pharmacy="Demo Jan Aushadhi Kendra",
+                                       password_hash=security.hash_password(creds[DEMO_PHARMACIST]))
+        else:
+            conn.execute("UPDATE pharmacists SET password_hash = ? WHERE id = ?",
+                         (security.hash_password(creds[DEMO_PHARMACIST]), chemist.id))
     return creds
 
 
@@ -81,5 +93,6 @@ async def seed_demo(db: Database, config: Config) -> dict[str, str]:
     print(f"Demo accounts (log in at {login}):", flush=True)
     print(f"  doctor:        user {DEMO_DOCTOR}  password {creds[DEMO_DOCTOR]}", flush=True)
     print(f"  health worker: user {DEMO_HEALTH_WORKER}  password {creds[DEMO_HEALTH_WORKER]}", flush=True)
+    print(f"  pharmacist:    user {DEMO_PHARMACIST}  password {creds[DEMO_PHARMACIST]}", flush=True)
     print(f"Patients register at {config.base_url}/portal/", flush=True)
     return creds

@@ -43,7 +43,8 @@ async def login(request: web.Request) -> web.StreamResponse:
         kind, staff_id = await portal.accounts.staff_login(username, str(form.get("password", "")))
     except Forbidden as exc:
         return page(request, "staff_login.html", status=403, error=message(request, exc), username=username)
-    return await log_in(request, kind, str(staff_id), "/portal/doctor" if kind == "doctor" else "/portal/hw")
+    home = {"doctor": "/portal/doctor", "pharmacist": "/rx/verify"}.get(kind, "/portal/hw")
+    return await log_in(request, kind, str(staff_id), home)
 
 
 async def logout(request: web.Request) -> web.StreamResponse:

@@ -17,7 +17,9 @@ from .model import (
     Consent,
     Consultation,
     DoctorSnapshot,
+    EarlierConsult,
     Initiator,
+    InPersonVisit,
     Medicine,
     Mode,
     PatientSnapshot,
@@ -71,6 +73,7 @@ def to_dict(rx: Prescription) -> dict[str, Any]:
             "id": c.id, "mode": c.mode.value, "visit": c.visit.value, "started_by": c.started_by.value,
             "consent": consent, "prior_in_person": c.prior_in_person,
             "started_at": utc_text(c.started_at) if c.started_at else None,
+            **_follow_up_basis(c),
         },
         "doctor": {
             "id": d.id, "name": d.name, "qualification": d.qualification,
@@ -94,13 +97,39 @@ def to_dict(rx: Prescription) -> dict[str, Any]:
              "frequency": m.frequency, "duration_days": m.duration_days, "route": m.route,
              "instructions": m.instructions, "free_text": m.free_text,
              "free_text_confirmed": m.free_text_confirmed, "refill": m.refill,
-             # only when set, so versions signed before the field existed keep their exact bytes
-             **({"warning_acknowledged": True} if m.warning_acknowledged else {})}
+             **_set_only(warning_acknowledged=m.warning_acknowledged, quantity=m.quantity, repeats=m.repeats,
+                         add_on_to=m.add_on_to)}
             for m in rx.medicines
         ],
         "advice": rx.advice,
         "follow_up": rx.follow_up.isoformat() if rx.follow_up else None,
     }
+
+
+def _set_only(**fields: Any) -> dict[str, Any]:
+    """Fields added after vaidya-rx/1 was first signed appear only when set, so the bytes of every
+    prescription signed before them stay exactly as they were (and still verify)."""
+    return {k: v for k, v in fields.items() if v not in (0, "", None)}
+
+
+def _follow_up_basis(c: Consultation) -> dict[str, Any]:
+    follows = {"id": c.follows.id, "on": c.follows.on.isoformat(), "mode": c.follows.mode.value} if c.follows else None
+    in_person = None
+    if c.in_person:
+        in_person = {"on": c.in_person.on.isoformat(), "place": c.in_person.place,
+                     "treatment": list(c.in_person.treatment)}
+    return _set_only(follows=follows, in_person=in_person)
+
+
+def _read_follow_up_basis(c: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    if "follows" in c:
+        f = c["follows"]
+        found["follows"] = EarlierConsult(f["id"], date.fromisoformat(f["on"]), Mode(f["mode"]))
+    if "in_person" in c:
+        v = c["in_person"]
+        found["in_person"] = InPersonVisit(date.fromisoformat(v["on"]), v["place"], tuple(v["treatment"]))
+    return found
 
 
 def from_dict(data: dict[str, Any]) -> Prescription:
@@ -118,7 +147,7 @@ def from_dict(data: dict[str, Any]) -> Prescription:
             consultation=Consultation(
                 id=c["id"], mode=Mode(c["mode"]), visit=Visit(c["visit"]), started_by=Initiator(c["started_by"]),
                 consent=consent, prior_in_person=bool(c["prior_in_person"]),
-                started_at=parse_utc(c["started_at"]) if c["started_at"] else None,
+                started_at=parse_utc(c["started_at"]) if c["started_at"] else None, **_read_follow_up_basis(c),
             ),
             doctor=DoctorSnapshot(**d),
             patient=PatientSnapshot(

@@ -9,6 +9,7 @@ from .model import (
     Consent,
     Consultation,
     DoctorSnapshot,
+    InPersonVisit,
     Initiator,
     Medicine,
     Mode,
@@ -29,7 +30,8 @@ SAMPLE_NAMES = {
 
 
 def sample_prescription(lang: str) -> Prescription:
-    """A follow-up by video, started by a health worker with recorded consent, with O, A and B drugs."""
+    """A follow-up by video, started by a health worker with recorded consent, with O, A and B drugs: the
+    thiazide is an add-on to the atenolol started at a declared in-person consultation 75 days before."""
     now = utc_now()
     return Prescription(
         id=new_prescription_id(), version=1, issued_at=now,
@@ -38,6 +40,8 @@ def sample_prescription(lang: str) -> Prescription:
             consent=Consent("patient, in the presence of the health worker", now - timedelta(minutes=12),
                             "verbal, on video, recorded by the health worker"),
             prior_in_person=True, started_at=now - timedelta(minutes=12),
+            in_person=InPersonVisit(on=local_date(now - timedelta(days=75)), place="District Hospital, Tumakuru",
+                                    treatment=("Atenolol 50 mg OD",)),
         ),
         doctor=DoctorSnapshot(
             id="demo-doctor-1", name="Dr. Asha Rao", qualification="MBBS, MD (General Medicine)",
@@ -56,11 +60,12 @@ def sample_prescription(lang: str) -> Prescription:
         diagnosis="Essential hypertension, not controlled on monotherapy",
         provisional=False,
         medicines=(
-            Medicine("Atenolol", "50 mg", "tablet", "1 tablet", "OD", 30, "oral", "in the morning"),
+            Medicine("Atenolol", "50 mg", "tablet", "1 tablet", "OD", 30, "oral", "in the morning", refill=True,
+                     quantity=30, repeats=2),
             Medicine("Hydrochlorothiazide", "12.5 mg", "tablet", "1 tablet", "OD", 30, "oral",
-                     "in the morning, after food"),
+                     "in the morning, after food", quantity=30, add_on_to="Atenolol"),
             Medicine("Paracetamol", "500 mg", "tablet", "1 tablet", "SOS", 5, "oral",
-                     "for headache, at most 3 a day, after food"),
+                     "for headache, at most 3 a day, after food", quantity=10),
         ),
         advice="Less salt in food; walk 30 minutes a day; check BP at the health centre every week.",
         follow_up=local_date(now + timedelta(days=14)),

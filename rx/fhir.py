@@ -15,7 +15,7 @@ from typing import Any
 
 from .localtime import DEFAULT_ZONE
 from .dosage import AFTER_FOOD, FREQUENCIES, ROUTES
-from .model import Prescription, Sex, Signed
+from .model import Medicine, Prescription, Sex, Signed
 
 IG = "https://nrces.in/ndhm/fhir/r4/StructureDefinition/"
 SNOMED = "http://snomed.info/sct"
@@ -58,6 +58,16 @@ def _instant(moment: datetime, zone: tzinfo) -> str:
     """An instant at the clinic's offset (2026-11-27T00:30:00+05:30): the same moment as the UTC one
     stored, but a reader of the bundle sees the clinic's date."""
     return moment.astimezone(zone).replace(microsecond=0).isoformat()
+
+
+def _dispense_request(m: Medicine) -> dict[str, Any]:
+    """How much to dispense (units of the form) and the repeats allowed; absent in lines signed before."""
+    if not m.quantity:
+        return {}
+    request: dict[str, Any] = {"quantity": {"value": m.quantity, "unit": m.form}}
+    if m.repeats:
+        request["numberOfRepeatsAllowed"] = m.repeats
+    return {"dispenseRequest": request}
 
 
 class _Builder:
@@ -149,6 +159,7 @@ class _Builder:
                 "requester": self.ref("practitioner"),
                 "reasonReference": [self.ref("condition")],
                 "dosageInstruction": [dosage],
+                **_dispense_request(m),
             }, "MedicationRequest"))
         return refs
 

@@ -10,11 +10,22 @@ import dataclasses
 from datetime import date, datetime
 from typing import Any
 
-from .model import Consultation, DoctorSnapshot, Medicine, PatientSnapshot, Prescription
+from .model import (
+    Consultation,
+    DoctorSnapshot,
+    EarlierConsult,
+    InPersonVisit,
+    Medicine,
+    PatientSnapshot,
+    Prescription,
+    Visit,
+)
 
 TEXT_FIELDS = ("chief_complaints", "history", "findings", "investigations", "diagnosis", "advice")
 MAX_TEXT = 4000
 MAX_MEDICINES = 30
+MAX_QUANTITY = 10_000
+MAX_REPEATS = 12
 
 
 class InputError(ValueError):
@@ -55,17 +66,50 @@ def _medicine(item: Any, n: int, errors: dict[str, str]) -> Medicine | None:
         return None
     texts = {name: _text(item, name, errors, 200) for name in
              ("generic_name", "strength", "form", "dose", "frequency", "route", "instructions")}
-    duration = item.get("duration_days")
-    if not isinstance(duration, int) or isinstance(duration, bool) or not 0 <= duration <= 3650:
-        errors[f"{key}.duration_days"] = "a whole number of days"
-        duration = 0
+    duration = _count(item, "duration_days", 3650, key, "a whole number of days", errors)
     return Medicine(
         generic_name=texts["generic_name"], strength=texts["strength"], form=texts["form"], dose=texts["dose"],
         frequency=texts["frequency"].upper(), duration_days=duration, route=texts["route"].lower() or "oral",
         instructions=texts["instructions"], free_text=item.get("free_text") is True,
         free_text_confirmed=item.get("free_text_confirmed") is True, refill=item.get("refill") is True,
         warning_acknowledged=item.get("warning_acknowledged") is True,
+        quantity=_count(item, "quantity", MAX_QUANTITY, key, "a whole number of units to dispense", errors),
+        repeats=_count(item, "repeats", MAX_REPEATS, key, f"a whole number of repeats, at most {MAX_REPEATS}", errors),
+        add_on_to=_text(item, "add_on_to", errors, 200),
     )
+
+
+def _count(item: dict[str, Any], name: str, top: int, key: str, words: str, errors: dict[str, str]) -> int:
+    """A whole number from 0 to `top` (missing is 0; the rules ask for what must be set)."""
+    value = item.get(name, 0)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= top:
+        errors[f"{key}.{name}"] = words
+        return 0
+    return value
+
+
+def in_person_visit(data: dict[str, Any]) -> InPersonVisit | None:
+    """The doctor's declaration of an earlier in-person consultation: {"date", "place", "treatment": [...]}."""
+    value = data.get("in_person")
+    if value in (None, "", {}):
+        return None
+    errors: dict[str, str] = {}
+    if not isinstance(value, dict):
+        raise InputError({"in_person": "an object with date, place and treatment"})
+    day = _day(value, "date", errors)
+    place = _text(value, "place", errors, 200)
+    treatment = value.get("treatment", [])
+    if isinstance(treatment, str):
+        treatment = [t for t in treatment.split(",")]
+    if not isinstance(treatment, list) or not all(isinstance(t, str) and len(t) <= 200 for t in treatment):
+        errors["in_person.treatment"] = "a list of the drugs started there"
+        treatment = []
+    if day is None:
+        errors["in_person.date"] = "the date of the in-person consultation, YYYY-MM-DD"
+    if errors:
+        raise InputError(errors)
+    assert day is not None
+    return InPersonVisit(on=day, place=place, treatment=tuple(t.strip() for t in treatment if t.strip()))
 
 
 def clinical_changes(data: dict[str, Any]) -> dict[str, Any]:
@@ -107,18 +151,27 @@ def patient_confirmations(data: dict[str, Any], patient: PatientSnapshot) -> Pat
 
 
 def build_prescription(data: dict[str, Any], rx_id: str, now: datetime, doctor: DoctorSnapshot,
-                       patient: PatientSnapshot, consultation: Consultation) -> Prescription:
-    """A version-1 prescription from the form and the portal's records (not yet checked or signed)."""
+                       patient: PatientSnapshot, consultation: Consultation,
+                       follows: EarlierConsult | None = None) -> Prescription:
+    """A version-1 prescription from the form and the portal's records (not yet checked or signed).
+
+    It is a follow-up only with a basis: `follows` (the earlier consultation the doctor linked, already checked
+    against the record by rx.portal_link) or an in-person consultation declared on the form. A bare
+    "prior_in_person" flag, or what the patient ticked when booking, counts for nothing (rx.followup).
+    """
     changes = clinical_changes(data)
-    if isinstance(data.get("prior_in_person"), bool):
-        consultation = dataclasses.replace(consultation, prior_in_person=data["prior_in_person"])
+    in_person = in_person_visit(data)
+    consultation = dataclasses.replace(
+        consultation, follows=follows, in_person=in_person, prior_in_person=in_person is not None,
+        visit=Visit.FOLLOW_UP if follows is not None or in_person is not None else Visit.FIRST)
     return Prescription(id=rx_id, version=1, issued_at=now, consultation=consultation, doctor=doctor,
                         patient=patient_confirmations(data, patient), diagnosis=changes.pop("diagnosis", ""),
                         **changes)
 
 
 MEDICINE_FIELDS = ("generic_name", "strength", "form", "dose", "frequency", "duration_days", "route",
-                   "instructions")
+                   "instructions", "quantity", "repeats", "add_on_to")
+_COUNTS = ("duration_days", "quantity", "repeats")
 FORM_ROWS = 6
 
 
@@ -126,15 +179,20 @@ def body_from_form(form: dict[str, str]) -> dict[str, Any]:
     """The HTML form (flat fields, medicine rows m0_…, m1_…) as the JSON body the API takes."""
     body: dict[str, Any] = {name: form.get(name, "") for name in
                             (*TEXT_FIELDS, "weight_kg", "height_cm", "lmp", "accompanying_adult", "follow_up")}
-    for flag in ("age_confirmed", "prior_in_person", "provisional"):
+    for flag in ("age_confirmed", "provisional"):
         body[flag] = form.get(flag) == "yes"
+    if form.get("in_person_date", "").strip() or form.get("in_person_place", "").strip():
+        body["in_person"] = {"date": form.get("in_person_date", "").strip(), "place": form.get("in_person_place", ""),
+                             "treatment": form.get("in_person_treatment", "")}
+    if form.get("follows_consultation", "").strip():
+        body["follows_consultation"] = form["follows_consultation"].strip()
     medicines = []
     for row in range(FORM_ROWS):
         item: dict[str, Any] = {name: form.get(f"m{row}_{name}", "").strip() for name in MEDICINE_FIELDS}
         if not item["generic_name"]:
             continue
-        days = item["duration_days"]
-        item["duration_days"] = int(days) if days.isdigit() else 0  # the rules then ask for it by name
+        for name in _COUNTS:  # blank or not a number: 0, and the rules then ask for it by name
+            item[name] = int(item[name]) if item[name].isdigit() else 0
         item["free_text"] = form.get(f"m{row}_free_text") == "yes"
         item["free_text_confirmed"] = form.get(f"m{row}_free_text_confirmed") == "yes"
         item["refill"] = form.get(f"m{row}_refill") == "yes"

@@ -56,15 +56,37 @@ class Consent:
 
 
 @dataclass(frozen=True)
+class EarlierConsult:
+    """The consultation this one follows up, from the portal's record (same patient, same doctor: checked)."""
+
+    id: str
+    on: date
+    mode: Mode
+
+
+@dataclass(frozen=True)
+class InPersonVisit:
+    """An earlier in-person consultation for this condition, declared by the doctor who saw the patient."""
+
+    on: date
+    place: str
+    #: The treatment started or continued there that the patient still takes (List B adds to one of these).
+    treatment: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Consultation:
     id: str
     mode: Mode
     visit: Visit
     started_by: Initiator
     consent: Consent | None = None
-    #: Follow-up only: the earlier consultation for this condition was in person (allows List B add-ons).
+    #: Set with `in_person` (kept as signed in prescriptions made before the declaration existed).
     prior_in_person: bool = False
     started_at: datetime | None = None
+    #: The basis of a follow-up (rx.followup): a linked earlier consultation, a declared in-person one, or both.
+    follows: EarlierConsult | None = None
+    in_person: InPersonVisit | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +135,22 @@ class Medicine:
     refill: bool = False
     #: The doctor read this line's warnings (Schedule H1, MTP Act, shared ingredient, high dose) and signs anyway.
     warning_acknowledged: bool = False
+    #: How much to dispense, in units of the form (tablets, sachets, tubes); 0 only in lines signed before.
+    quantity: int = 0
+    #: Further fills of `quantity` a pharmacist may dispense after the first.
+    repeats: int = 0
+    #: List B: the drug from the in-person treatment this one is added to.
+    add_on_to: str = ""
+
+
+@dataclass(frozen=True)
+class PharmacistSnapshot:
+    """The registered pharmacist who dispenses, as recorded on each dispensing mark."""
+
+    id: str
+    name: str
+    licence_number: str
+    pharmacy: str
 
 
 @dataclass(frozen=True)

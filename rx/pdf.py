@@ -15,11 +15,10 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from . import labels
-from .dosage import FREQUENCIES
-from .dosage import ROUTES
+from .dosage import FREQUENCIES, ROUTES
 from .fonts import FONT_DIR, LATIN, families_for, font_file
 from .localtime import DEFAULT_ZONE, date_text, local_date_text, local_stamp
-from .model import LANGUAGES, Prescription, Signed
+from .model import LANGUAGES, Medicine, Prescription, Signed
 from .qr import payload_for, qr_png, verification_url
 from .verify import PDF_CONTENT_NAME, PDF_QR_NAME
 
@@ -163,6 +162,10 @@ def _patient(pdf: FPDF, rx: Prescription, lang: str) -> None:
     pdf.multi_cell(0, 5, f"{labels.both('consultation', lang)}: {labels.both(c.mode.value, lang)}, "
                    f"{labels.both('first' if c.visit.value == 'first' else 'follow_up_visit', lang)}",
                    new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if c.in_person is not None:  # the declared basis of List B add-ons, as signed
+        v = c.in_person
+        pdf.multi_cell(0, 5, f"{labels.both('in_person_visit', lang)}: {date_text(v.on)}, {v.place} "
+                       f"({', '.join(v.treatment)})", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(1)
     _rule(pdf)
 
@@ -198,10 +201,21 @@ def _medicines(pdf: FPDF, rx: Prescription, lang: str) -> None:
             row = table.row()
             route = labels.both(f"route_{m.route}", lang) if m.route in ROUTES else m.route
             # The instructions are the doctor's own words, printed as written.
-            for value in (str(n), name, m.dose, freq, f"{m.duration_days} {labels.both('days', lang)}", route,
-                          m.instructions):
+            # The quantity to dispense goes under the medicine it belongs to (the narrow duration column
+            # would stretch every row).
+            for value in (str(n), name + _quantity(m, lang), m.dose, freq,
+                          f"{m.duration_days} {labels.both('days', lang)}", route, m.instructions):
                 row.cell(value)
     pdf.ln(2)
+
+
+def _quantity(m: Medicine, lang: str) -> str:
+    """The quantity to dispense (and repeats) under the medicine's name; lines signed before quantities
+    existed show none."""
+    if not m.quantity:
+        return ""
+    repeats = f" (+{m.repeats} {labels.both('repeats', lang)})" if m.repeats else ""
+    return f"\n{labels.both('quantity', lang)}: {m.quantity}{repeats}"
 
 
 def _signature(pdf: FPDF, signed: Signed, lang: str, base_url: str, zone: tzinfo,

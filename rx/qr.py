@@ -52,7 +52,9 @@ class QrError(ValueError):
 
 @dataclass(frozen=True)
 class SignedLine:
-    """One medicine line as the code carries it: what a pharmacist compares with the paper."""
+    """One medicine line as the code carries it: what a pharmacist compares with the paper, including how
+    much to give and how many further fills (repeats) the doctor allowed, so a page altered to dispense
+    more does not match its code."""
 
     drug: str
     strength: str
@@ -60,29 +62,36 @@ class SignedLine:
     dose: str
     frequency: str
     duration_days: int
-    quantity: str = ""
+    #: Units to dispense (0: a line signed without one, never the case since quantities are required).
+    quantity: int = 0
+    #: Further fills of `quantity` allowed after the first.
+    repeats: int = 0
 
     def text(self) -> str:
         """The line in English as a pharmacist reads it, e.g. 'ATENOLOL 50 mg tablet: 1 tablet, OD (once a
-        day), 30 days'."""
+        day), 30 days; quantity 30 (+2 repeats)'."""
         freq = FREQUENCIES.get(self.frequency)
         how_often = f"{self.frequency} ({freq.english})" if freq else self.frequency
         text = f"{self.drug.upper()} {self.strength} {self.form}: {self.dose}, {how_often}, {self.duration_days} days"
-        return f"{text}; quantity {self.quantity}" if self.quantity else text
+        if not self.quantity:
+            return text
+        repeats = f" (+{self.repeats} repeats)" if self.repeats else ""
+        return f"{text}; quantity {self.quantity}{repeats}"
 
     def as_list(self) -> list[Any]:
+        """The compact form: six fields, then the quantity when there is one, then repeats when any."""
         fields: list[Any] = [self.drug, self.strength, self.form, self.dose, self.frequency, self.duration_days]
-        return fields + [self.quantity] if self.quantity else fields
+        if self.quantity:
+            fields.append(self.quantity)
+            if self.repeats:
+                fields.append(self.repeats)
+        return fields
 
 
 def lines_of(rx: Prescription) -> tuple[SignedLine, ...]:
-    """The compact lines of a prescription (with a quantity to dispense when the line has one)."""
-    lines = []
-    for m in rx.medicines:
-        quantity = getattr(m, "quantity", None)
-        lines.append(SignedLine(m.generic_name, m.strength, m.form, m.dose, m.frequency, m.duration_days,
-                                "" if quantity in (None, "", 0) else str(quantity)))
-    return tuple(lines)
+    """The compact lines of a prescription, with each line's quantity to dispense and repeats."""
+    return tuple(SignedLine(m.generic_name, m.strength, m.form, m.dose, m.frequency, m.duration_days,
+                            m.quantity, m.repeats) for m in rx.medicines)
 
 
 def lines_bytes(lines: tuple[SignedLine, ...]) -> bytes:
@@ -97,8 +106,9 @@ def parse_lines(blob: bytes) -> tuple[SignedLine, ...]:
         data = json.loads(blob.decode("utf-8"))
         lines = []
         for item in data:
-            if not isinstance(item, list) or len(item) not in (6, 7) or not isinstance(item[5], int) \
-                    or isinstance(item[5], bool) or not all(isinstance(x, str) for x in item[:5] + item[6:]):
+            if not isinstance(item, list) or len(item) not in (6, 7, 8) \
+                    or not all(isinstance(x, str) for x in item[:5]) \
+                    or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in item[5:]):
                 raise QrError("damaged medicine lines in the QR payload")
             lines.append(SignedLine(*item))
     except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import tzinfo
 
+from portal.councils import registration_problem
+
+from . import followup
 from .dosage import FREQUENCIES, ROUTES
 from .formulary import Drug, Formulary, TpgList
 from .line_sanity import ADULT_AGE, controlled_refusal, line_findings
-from .localtime import DEFAULT_ZONE, local_date
+from .localtime import DEFAULT_ZONE, local_date, local_stamp
 from .model import Consultation, Initiator, Medicine, Mode, Prescription, Visit
 
 
@@ -39,7 +43,7 @@ def allowed_lists(consultation: Consultation) -> frozenset[TpgList]:
             return frozenset({TpgList.O, TpgList.A})
         return frozenset({TpgList.O})
     allowed = {TpgList.O, TpgList.A}
-    if consultation.prior_in_person:
+    if consultation.in_person is not None:  # List B: add-ons to treatment started in person (rx.followup)
         allowed.add(TpgList.B)
     return frozenset(allowed)
 
@@ -52,7 +56,8 @@ def describe_allowed(consultation: Consultation) -> str:
         if tag in open_lists:
             refills_only = tag is TpgList.A and consultation.visit is Visit.FOLLOW_UP and consultation.mode is not Mode.VIDEO
             words.append(f"{tag.value} (refills only)" if refills_only else tag.value)
-    return ", ".join(words)
+    basis = followup.describe_basis(consultation)
+    return ", ".join(words) + (f" — {basis}" if basis else "")
 
 
 def list_a_allowed(consultation: Consultation, medicine: Medicine) -> bool:
@@ -111,9 +116,15 @@ def check_medicine(medicine: Medicine, consultation: Consultation, formulary: Fo
             reason = ("it can only be added at a follow-up, to treatment started in an in-person consultation "
                       f"({_mode_phrase(consultation)})")
         else:
-            reason = ("it can only be added at a follow-up when the earlier consultation for this condition "
-                      "was in person; record that, or see the patient in person")
+            reason = ("it can only be added to treatment started at an in-person consultation for this condition, "
+                      "and no earlier in-person consultation is declared: declare its date, place and treatment, "
+                      "or see the patient in person")
         problems.append(Problem(f"list_{tag.value.lower()}_not_allowed", field, f"{prefix}: {reason}."))
+    elif tag is TpgList.B and (drug is not None or medicine.free_text_confirmed):
+        add_on = followup.list_b_finding(medicine, shown, field, consultation,
+                                         lambda written, started: _same_drug(written, started, formulary))
+        if add_on:
+            problems.append(Problem(*add_on))
     if not medicine.strength.strip() or not medicine.form.strip() or not medicine.dose.strip():
         problems.append(Problem("medicine_incomplete", field, f"{shown}: give strength, form and dose."))
     if medicine.frequency not in FREQUENCIES:
@@ -121,21 +132,39 @@ def check_medicine(medicine: Medicine, consultation: Consultation, formulary: Fo
             f"{shown}: frequency {medicine.frequency!r} is not one of {', '.join(FREQUENCIES)}."))
     if medicine.duration_days < 1:
         problems.append(Problem("duration", field, f"{shown}: give the duration in days."))
+    if medicine.quantity < 1 or medicine.repeats < 0:
+        problems.append(Problem("quantity", field,
+            f"{shown}: give the quantity to dispense (in {medicine.form.strip() or 'units'}, e.g. 10), "
+            "and repeats of 0 or more."))
     if medicine.route not in ROUTES:
         problems.append(Problem("route", field, f"{shown}: route {medicine.route!r} is not one of {', '.join(ROUTES)}."))
     return problems
 
 
+def _same_drug(written: str, started: str, formulary: Formulary) -> bool:
+    """Whether the drug a List B line names is one the in-person treatment lists (formulary names and
+    aliases, else the words themselves)."""
+    a = formulary.lookup(written) or formulary.mentioned_in(written)
+    b = formulary.lookup(started) or formulary.mentioned_in(started)
+    if a is not None and b is not None:
+        return a.generic_name == b.generic_name
+    words = set(re.findall(r"[^\W\d_]{3,}", written.casefold()))
+    return bool(words) and words <= set(re.findall(r"[^\W\d_]{3,}", started.casefold()))
+
+
 def check(rx: Prescription, formulary: Formulary, zone: tzinfo = DEFAULT_ZONE) -> list[Problem]:
     """Every TPG problem with this prescription; an empty list means it may be signed.
 
-    Dates are compared in the clinic's zone (`zone`): the prescription's date is the local one."""
+    Dates are compared in the clinic's zone (`zone`): the prescription's day (for the follow-up window and
+    the follow-up date) is the local one."""
     problems: list[Problem] = []
     d, p, c = rx.doctor, rx.patient, rx.consultation
     if not d.registration_number.strip() or not d.council.strip():
         problems.append(Problem("registration", "doctor",
             "Your registration number and council (State Medical Council or NMC) must appear on every "
             "prescription: add them to your profile before signing."))
+    elif (registration := registration_problem(d.registration_number, d.council)) is not None:
+        problems.append(Problem("registration_format", "doctor", registration))
     if not d.name.strip() or not d.qualification.strip():
         problems.append(Problem("doctor_identity", "doctor", "Your name and qualification must appear on the prescription."))
     if not rx.diagnosis.strip():
@@ -155,9 +184,15 @@ def check(rx: Prescription, formulary: Formulary, zone: tzinfo = DEFAULT_ZONE) -
             problems.append(Problem("consent", "consultation",
                 f"This consultation was started by the {who}: record the patient's explicit consent "
                 "(who gave it, when and how) before signing."))
+        elif consent.recorded_at > rx.issued_at:
+            problems.append(Problem("consent_time", "consultation",
+                f"The consent is recorded at {local_stamp(consent.recorded_at, zone)}, after the prescription "
+                f"({local_stamp(rx.issued_at, zone)}): consent comes before the prescription; correct its time."))
+    today = local_date(rx.issued_at, zone)
+    problems.extend(Problem(*found) for found in followup.basis_findings(c, today))
     for medicine in rx.medicines:
         problems.extend(check_medicine(medicine, c, formulary))
     problems.extend(Problem(f.code, f.field, f.message) for f in line_findings(rx, formulary))
-    if rx.follow_up is not None and rx.follow_up < local_date(rx.issued_at, zone):
+    if rx.follow_up is not None and rx.follow_up < today:
         problems.append(Problem("follow_up", "follow_up", "The follow-up date is before the prescription date."))
     return problems

@@ -1,4 +1,4 @@
-"""Issuing, correcting and revoking prescriptions: rules, then canonical bytes, then signature, then store."""
+"""Issuing, correcting, revoking and dispensing prescriptions: rules, then canonical bytes, then signature, then store."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from .canonical import canonical_bytes, digest, utc_text
 from .fonts import FONT_DIR, unprintable
 from .formulary import Formulary, default_formulary
 from .localtime import DEFAULT_ZONE
-from .model import Prescription, Signed
+from .model import PharmacistSnapshot, Prescription, Signed
 from .qr import lines_bytes, lines_of
 from .rules import Problem, RuleViolation, check
 from .signing import SigningError, generate_key, sign, statement, unseal_private_key, wrapping_key
 from .registry import export_registry
-from .store import KeyRecord, Revocation, Store, StoreError
+from .store import Dispensation, DispenseRefused, KeyRecord, Revocation, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -104,15 +104,38 @@ class RxService:
             raise RuleViolation([Problem("revocation_reason", "reason", "Give a reason for revoking the prescription.")])
         return self.store.revoke(rx_id, latest.prescription.version, reason, doctor_id, self._clock())
 
-    def dispense(self, rx_id: str, version: int, pharmacist: str, note: str = "") -> None:
-        if self.store.version(rx_id, version) is None:
+    def dispense(self, rx_id: str, version: int, pharmacist: PharmacistSnapshot, lines: dict[int, int],
+                 note: str = "") -> Dispensation:
+        """Record what a registered pharmacist gave: `lines` maps line index → quantity. Each line may be filled
+        up to its quantity × (1 + repeats) in all; a line signed without a quantity, once.
+
+        Raises KeyError (no such version), StoreError (revoked or superseded) or DispenseRefused.
+        """
+        signed = self.store.version(rx_id, version)
+        if signed is None:
             raise KeyError(rx_id)
         if self.store.revocation(rx_id, version) is not None:
             raise StoreError("a revoked prescription cannot be dispensed")
         latest = self.store.latest(rx_id)
         if latest is not None and latest.prescription.version != version:
             raise StoreError(f"version {version} was superseded by version {latest.prescription.version}")
-        self.store.dispense(rx_id, version, pharmacist, note, self._clock())
+        medicines = signed.prescription.medicines
+        if not lines:
+            raise DispenseRefused("give the quantity dispensed for at least one line")
+        bad = [n for n, q in lines.items() if not 0 <= n < len(medicines) or q < 1]
+        if bad:
+            raise DispenseRefused(f"line {bad[0] + 1}: give a whole quantity of 1 or more for a line of this "
+                                  f"prescription (it has {len(medicines)})")
+        allowed = {n: m.quantity * (1 + m.repeats) if m.quantity else None for n, m in enumerate(medicines)}
+        try:
+            return self.store.dispense(rx_id, version, pharmacist, lines, allowed, note, self._clock())
+        except DispenseRefused as exc:
+            if exc.line is None:
+                raise
+            m = medicines[exc.line]
+            repeats = f"{m.repeats} repeats allowed" if m.repeats else "no repeats allowed"
+            raise DispenseRefused(f"line {exc.line + 1}, {m.generic_name.upper()} {m.strength}: {exc} ({repeats})",
+                                  exc.line) from None
 
     def registry(self) -> dict[str, Any]:
         return export_registry(self.store, self._clock())

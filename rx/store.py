@@ -15,10 +15,40 @@ from datetime import datetime
 from pathlib import Path
 
 from .canonical import parse_canonical, parse_utc, utc_text
-from .model import DoctorSnapshot, Signed
+from .model import DoctorSnapshot, PharmacistSnapshot, Signed
 from .signing import NewKey
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
+
+#: Each entry moves the rx tables one version up from the one before (the list index + 2); never edit a
+#: released entry. Existing rows are kept: columns are added with defaults, tables created.
+MIGRATIONS: list[str] = [
+    # 2: dispensing by a registered pharmacist, with the quantity given per line.
+    """
+    ALTER TABLE rx_dispensations ADD COLUMN pharmacist_id TEXT NOT NULL DEFAULT '';
+    ALTER TABLE rx_dispensations ADD COLUMN licence_number TEXT NOT NULL DEFAULT '';
+    ALTER TABLE rx_dispensations ADD COLUMN pharmacy TEXT NOT NULL DEFAULT '';
+    CREATE TABLE rx_dispensed_lines (
+        dispensation_id INTEGER NOT NULL REFERENCES rx_dispensations (id),
+        line INTEGER NOT NULL CHECK (line >= 0),
+        quantity INTEGER NOT NULL CHECK (quantity > 0),
+        PRIMARY KEY (dispensation_id, line)
+    );
+    """,
+    # 3: the QR carries the signed medicines (statement version 2; rows signed before are version 1), and
+    # the doctor's handwritten signature as an image (checked by rx.signature_image), append-only per
+    # doctor: the newest one uploaded before a prescription was signed is printed on it.
+    """
+    ALTER TABLE rx_versions ADD COLUMN statement_version INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE rx_doctor_signature_images (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        doctor_id TEXT NOT NULL,
+        image BLOB NOT NULL,
+        uploaded_at TEXT NOT NULL
+    );
+    CREATE INDEX rx_doctor_signature_images_doctor ON rx_doctor_signature_images (doctor_id, uploaded_at);
+    """,
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rx_schema_version (version INTEGER NOT NULL);
@@ -66,18 +96,10 @@ CREATE TABLE IF NOT EXISTS rx_dispensations (
     dispensed_at TEXT NOT NULL,
     FOREIGN KEY (rx_id, version) REFERENCES rx_versions (rx_id, version)
 );
--- The doctor's handwritten signature as an image (checked by rx.signature_image); the newest one
--- uploaded before a prescription was signed is printed on it.
-CREATE TABLE IF NOT EXISTS rx_doctor_signature_images (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    doctor_id TEXT NOT NULL,
-    image BLOB NOT NULL,
-    uploaded_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS rx_doctor_signature_images_doctor ON rx_doctor_signature_images (doctor_id, uploaded_at);
 """
 
-_APPEND_ONLY = ("rx_versions", "rx_revocations", "rx_dispensations", "rx_doctor_keys", "rx_doctor_signature_images")
+_APPEND_ONLY = ("rx_versions", "rx_revocations", "rx_dispensations", "rx_doctor_keys", "rx_dispensed_lines",
+                "rx_doctor_signature_images")
 
 
 class StoreError(Exception):
@@ -105,13 +127,30 @@ class Revocation:
     revoked_at: datetime
 
 
+class DispenseRefused(StoreError):
+    """The quantities asked for are more than the prescription allows, or not quantities at all; `line` is
+    the index of the line refused, when one is."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
 @dataclass(frozen=True)
 class Dispensation:
+    """One dispensing mark. Marks made before pharmacists had accounts carry only the name typed
+    (`dispensed_by`) and no lines."""
+
     rx_id: str
     version: int
     dispensed_by: str
     note: str
     dispensed_at: datetime
+    pharmacist_id: str = ""
+    licence_number: str = ""
+    pharmacy: str = ""
+    #: (line index, quantity given), in line order.
+    lines: tuple[tuple[int, int], ...] = ()
 
 
 class Store:
@@ -127,18 +166,24 @@ class Store:
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}{triggers}COMMIT;")
+            db.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}COMMIT;")
         finally:
             db.close()
         with self._connect() as db:
-            columns = {r[1] for r in db.execute("PRAGMA table_info(rx_versions)")}
-            if "statement_version" not in columns:  # rows signed before the QR carried the medicines are 1
-                db.execute("ALTER TABLE rx_versions ADD COLUMN statement_version INTEGER NOT NULL DEFAULT 1")
-            row = db.execute("SELECT MAX(version) FROM rx_schema_version").fetchone()
-            if row[0] is None:
-                db.execute("INSERT INTO rx_schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-            elif row[0] > SCHEMA_VERSION:
-                raise StoreError(f"the rx tables are schema {row[0]}, newer than this code ({SCHEMA_VERSION})")
+            found = db.execute("SELECT MAX(version) FROM rx_schema_version").fetchone()[0]
+            if found is None:  # a new file: the schema above is version 1
+                db.execute("INSERT INTO rx_schema_version (version) VALUES (1)")
+                found = 1
+            if found > SCHEMA_VERSION:
+                raise StoreError(f"the rx tables are schema {found}, newer than this code ({SCHEMA_VERSION})")
+            for number, script in enumerate(MIGRATIONS, start=2):
+                if number > found:
+                    for statement in (part.strip() for part in script.split(";")):
+                        if statement:
+                            db.execute(statement)
+                    db.execute("INSERT INTO rx_schema_version (version) VALUES (?)", (number,))
+            for statement in triggers.splitlines():
+                db.execute(statement)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -289,21 +334,63 @@ class Store:
             ).fetchall()
         return [(r[0], r[1], r[2]) for r in rows]
 
-    def dispense(self, rx_id: str, version: int, dispensed_by: str, note: str, now: datetime) -> Dispensation:
+    def dispense(self, rx_id: str, version: int, pharmacist: PharmacistSnapshot, lines: dict[int, int],
+                 allowed: dict[int, int | None], note: str, now: datetime) -> Dispensation:
+        """Record what a pharmacist gave, per line, if it fits what is left of each line's `allowed` total
+        (None: a line signed without a quantity, which may be dispensed once). Checked and written in one
+        transaction, so two pharmacists cannot both fill the last of a line."""
         with self._connect() as db:
-            db.execute(
-                "INSERT INTO rx_dispensations (rx_id, version, dispensed_by, note, dispensed_at) VALUES (?, ?, ?, ?, ?)",
-                (rx_id, version, dispensed_by, note, utc_text(now)),
+            given = _totals(db, rx_id)
+            legacy = db.execute(  # a mark made before quantities were recorded counts as a complete fill
+                "SELECT 1 FROM rx_dispensations d WHERE rx_id = ? AND NOT EXISTS"
+                " (SELECT 1 FROM rx_dispensed_lines l WHERE l.dispensation_id = d.id)", (rx_id,)).fetchone()
+            for line, quantity in sorted(lines.items()):
+                top, before = allowed[line], given.get(line, 0)
+                if top is None and (before or legacy):
+                    raise DispenseRefused("already dispensed (this line was signed without a quantity, so it can "
+                                          "be dispensed only once)", line)
+                if top is not None and before + quantity > top:
+                    raise DispenseRefused(f"{before} of {top} already dispensed, so at most {top - before} more "
+                                          "can be given", line)
+            cur = db.execute(
+                "INSERT INTO rx_dispensations (rx_id, version, dispensed_by, note, dispensed_at, pharmacist_id,"
+                " licence_number, pharmacy) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (rx_id, version, pharmacist.name, note, utc_text(now), pharmacist.id, pharmacist.licence_number,
+                 pharmacist.pharmacy),
             )
-        return Dispensation(rx_id, version, dispensed_by, note, now)
+            db.executemany("INSERT INTO rx_dispensed_lines (dispensation_id, line, quantity) VALUES (?, ?, ?)",
+                           [(cur.lastrowid, line, quantity) for line, quantity in sorted(lines.items())])
+        return Dispensation(rx_id, version, pharmacist.name, note, now, pharmacist.id, pharmacist.licence_number,
+                            pharmacist.pharmacy, tuple(sorted(lines.items())))
+
+    def dispensed_totals(self, rx_id: str) -> dict[int, int]:
+        """Line index → quantity dispensed so far, over every version of the prescription."""
+        with self._connect() as db:
+            return _totals(db, rx_id)
 
     def dispensations(self, rx_id: str) -> list[Dispensation]:
         with self._connect() as db:
             rows = db.execute(
-                "SELECT rx_id, version, dispensed_by, note, dispensed_at FROM rx_dispensations WHERE rx_id = ? ORDER BY id",
+                "SELECT id, rx_id, version, dispensed_by, note, dispensed_at, pharmacist_id, licence_number, pharmacy"
+                " FROM rx_dispensations WHERE rx_id = ? ORDER BY id",
                 (rx_id,),
             ).fetchall()
-        return [Dispensation(r[0], r[1], r[2], r[3], parse_utc(r[4])) for r in rows]
+            lines: dict[int, list[tuple[int, int]]] = {}
+            for mark, line, quantity in db.execute(
+                "SELECT l.dispensation_id, l.line, l.quantity FROM rx_dispensed_lines l JOIN rx_dispensations d"
+                " ON d.id = l.dispensation_id WHERE d.rx_id = ? ORDER BY l.dispensation_id, l.line", (rx_id,)
+            ):
+                lines.setdefault(mark, []).append((line, quantity))
+        return [Dispensation(r[1], r[2], r[3], r[4], parse_utc(r[5]), r[6], r[7], r[8], tuple(lines.get(r[0], ())))
+                for r in rows]
+
+
+def _totals(db: sqlite3.Connection, rx_id: str) -> dict[int, int]:
+    rows = db.execute(
+        "SELECT l.line, SUM(l.quantity) FROM rx_dispensed_lines l JOIN rx_dispensations d ON d.id = l.dispensation_id"
+        " WHERE d.rx_id = ? GROUP BY l.line", (rx_id,),
+    ).fetchall()
+    return {int(line): int(total) for line, total in rows}
 
 
 def _key(row: tuple) -> KeyRecord:

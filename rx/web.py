@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from portal import keys as portal_keys
-from portal.auth import PATIENT_LOGIN, STAFF_LOGIN
+from portal.auth import PATIENT_LOGIN, STAFF_LOGIN, pharmacist_id
 from portal.context import PORTAL, Portal
 from portal.errors import LoginRequired, NotFoundError, PortalError
 from portal.middlewares import MIDDLEWARES
@@ -34,9 +34,9 @@ from portal.sms import SmsError
 from signaling.config import Config, ensure_secret
 
 from . import labels
+from .dispensing import dispensed_json, fills, quantities_from_form
 from .dosage import ROUTES
 from .fhir import medication_status, op_consult_bundle, prescription_bundle
-from .localtime import local_date, local_date_text
 from .intake import (
     FORM_ROWS,
     InputError,
@@ -45,12 +45,23 @@ from .intake import (
     clinical_changes,
     form_from_prescription,
 )
-from .model import LANGUAGES, Signed, new_prescription_id, normalise_prescription_id
+from .followup import FOLLOW_UP_WINDOW_MONTHS, why_allowed
+from .localtime import local_date, local_date_text
+from .model import LANGUAGES, EarlierConsult, Prescription, Signed, new_prescription_id, normalise_prescription_id
 from .pages import render
 from .pdf import render_pdf
-from .portal_link import IssueContext, NotYours, issue_context, patient_ids_for_mobile
+from .portal_link import (
+    IssueContext,
+    NotAFollowUp,
+    NotYours,
+    earlier_consultation,
+    follow_up_candidates,
+    issue_context,
+    patient_ids_for_mobile,
+    pharmacist_snapshot,
+)
 from .qr import SignedLine, lines_of, looks_like_code, payload_for, verification_url
-from .rules import RuleViolation, describe_allowed
+from .rules import Problem, RuleViolation, describe_allowed, effective_list
 from .service import NotAllowed, RxService, utc_now
 from .signature_image import MAX_BYTES as MAX_SIGNATURE_UPLOAD
 from .signature_image import SignatureImageError, check_signature_image
@@ -144,37 +155,54 @@ def _check(text: str, version: int | None, service: RxService) -> Verdict:
 async def verify_page(request: web.Request) -> web.StreamResponse:
     text = (request.query.get("c") or request.query.get("id") or "").strip()
     version = int(request.query["v"]) if request.query.get("v", "").isdigit() else None
-    verdict = dispensations = None
+    verdict = dispensations = line_fills = None
     if text:
         try:
             verdict = await asyncio.to_thread(_check, text, version, _service(request))
         except ValueError as exc:
             verdict = Verdict(status=Status.INVALID, reason=str(exc))
         if verdict.rx_id:
-            dispensations = await asyncio.to_thread(_service(request).store.dispensations, verdict.rx_id)
+            store = _service(request).store
+            dispensations = await asyncio.to_thread(store.dispensations, verdict.rx_id)
+            if verdict.prescription is not None:
+                line_fills = fills(verdict.prescription, await asyncio.to_thread(store.dispensed_totals, verdict.rx_id))
     if _wants_json(request):
         if verdict is None:
             return web.json_response({"error": "missing", "message": "give ?c=<code> or ?id=<prescription id>"},
                                      status=400)
-        return web.json_response(_verdict_json(verdict))
+        return web.json_response({**_verdict_json(verdict), "dispensed": dispensed_json(dispensations or [])})
     typed = request.query.get("id", verdict.rx_id if verdict else "")
-    html = render("verify.html", verdict=verdict, typed=typed, dispensations=dispensations, csrf=_csrf(request),
-                  lines=_signed_lines(verdict) if verdict else (), heading=SIGNED_LINES_HEADING, zone=_zone(request))
+    session = request.get(portal_keys.SESSION)
+    html = render("verify.html", verdict=verdict, typed=typed, dispensations=dispensations, fills=line_fills,
+                  pharmacist=session is not None and session.kind == "pharmacist", login=STAFF_LOGIN,
+                  csrf=_csrf(request), lines=_signed_lines(verdict) if verdict else (),
+                  heading=SIGNED_LINES_HEADING, zone=_zone(request))
     return web.Response(text=html, content_type="text/html", charset="utf-8")
 
 
 async def dispense(request: web.Request) -> web.StreamResponse:
+    """A registered pharmacist (logged in) records the quantity given per line; anyone else is sent to log in."""
+    me = pharmacist_id(request)
     form = await request.post()
-    rx_id, pharmacist = str(form.get("id", "")), str(form.get("pharmacist", "")).strip()
     version = str(form.get("version", ""))
-    if not pharmacist or not version.isdigit() or len(pharmacist) > 200:
-        raise web.HTTPBadRequest(text="give your name and pharmacy licence number")
+    service = _service(request)
     try:
-        rx_id = normalise_prescription_id(rx_id)
-        await asyncio.to_thread(_service(request).dispense, rx_id, int(version), pharmacist,
-                                str(form.get("note", ""))[:500])
-    except (KeyError, ValueError) as exc:
-        raise NotFoundError("rx_not_found", "No such prescription.") from exc
+        rx_id = normalise_prescription_id(str(form.get("id", "")))
+        signed = await asyncio.to_thread(service.store.version, rx_id, int(version))
+    except ValueError:
+        signed = None
+    if signed is None:
+        raise NotFoundError("rx_not_found", "No such prescription.")
+    try:
+        lines = quantities_from_form(form, len(signed.prescription.medicines))
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from exc
+    try:
+        chemist = await _portal(request).db.run(lambda conn: pharmacist_snapshot(conn, me))
+    except LookupError:  # the account was removed or deactivated since logging in
+        raise LoginRequired(STAFF_LOGIN) from None
+    try:
+        await asyncio.to_thread(service.dispense, rx_id, int(version), chemist, lines, str(form.get("note", ""))[:500])
     except StoreError as exc:
         raise web.HTTPConflict(text=str(exc)) from exc
     raise web.HTTPSeeOther(f"/rx/verify?id={rx_id}&v={version}")
@@ -354,9 +382,12 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 def _issued_reply(request: web.Request, signed: Signed) -> web.Response:
     rx = signed.prescription
     base = _portal(request).config.base_url
+    formulary = _service(request).formulary
     return web.json_response({
         "id": rx.id, "version": rx.version, "key_id": signed.key_id, "pdf": f"/rx/{rx.id}.pdf",
         "fhir": f"/rx/{rx.id}/fhir", "verify_url": verification_url(base, payload_for(signed)),
+        "allowed": [{"medicine": m.generic_name, "list": (tag := effective_list(m, formulary)[0]).value,
+                     "why": why_allowed(tag, m, rx.consultation)} for m in rx.medicines],
     }, status=201)
 
 
@@ -370,9 +401,39 @@ async def _issue_context(request: web.Request) -> IssueContext:
         raise NotFoundError("consultation_not_found", "No such consultation.") from None
 
 
+async def _linked_consultation(request: web.Request, ctx: IssueContext, body: dict[str, Any]) -> EarlierConsult | None:
+    """The earlier consultation the doctor links (`follows_consultation`), checked against the portal's record."""
+    value = body.get("follows_consultation")
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
+        raise InputError({"follows_consultation": "the number of the earlier consultation"})
+    this, earlier = int(ctx.consultation.id), int(value)
+    try:
+        return await _portal(request).db.run(lambda conn: earlier_consultation(conn, this, earlier, _zone(request)))
+    except NotAFollowUp as exc:
+        raise RuleViolation([Problem("follows", "follows_consultation", str(exc))]) from None
+
+
+async def _build(request: web.Request, ctx: IssueContext, body: dict[str, Any]) -> Prescription:
+    """The prescription the form describes, its follow-up basis checked against the record (not yet signed)."""
+    follows = await _linked_consultation(request, ctx, body)
+    return build_prescription(body, new_prescription_id(), utc_now(), ctx.doctor, ctx.patient, ctx.consultation,
+                              follows)
+
+
+async def _as_submitted(request: web.Request, ctx: IssueContext, body: dict[str, Any]) -> IssueContext:
+    """The context with the consultation as the refused form declared it (linked or in-person basis), so the
+    page shows the lists open on that basis; the portal's context when the form does not get that far."""
+    try:
+        return dataclasses.replace(ctx, consultation=(await _build(request, ctx, body)).consultation)
+    except (RuleViolation, InputError):
+        return ctx
+
+
 async def _sign_and_notify(request: web.Request, ctx: IssueContext, body: dict[str, Any]) -> Signed:
     """Build, check, sign and store; then SMS the patient. Raises RuleViolation or InputError."""
-    rx = build_prescription(body, new_prescription_id(), utc_now(), ctx.doctor, ctx.patient, ctx.consultation)
+    rx = await _build(request, ctx, body)
     signed = await asyncio.to_thread(_service(request).issue, rx)
     await _notify_patient(request, ctx.patient_mobile, signed)
     return signed
@@ -389,9 +450,15 @@ async def issue(request: web.Request) -> web.StreamResponse:
     return _issued_reply(request, signed)
 
 
-def _form_page(request: web.Request, ctx: IssueContext, form: dict[str, str], problems: list[str],
-               status: int = 200, correcting: Signed | None = None) -> web.Response:
+async def _form_page(request: web.Request, ctx: IssueContext, form: dict[str, str], problems: list[str],
+                     status: int = 200, correcting: Signed | None = None) -> web.Response:
+    earlier: list[EarlierConsult] = []
+    if correcting is None:  # a correction keeps the consultation as signed; a new one may link an earlier one
+        cid, zone = int(ctx.consultation.id), _zone(request)
+        earlier = await _portal(request).db.run(
+            lambda conn: follow_up_candidates(conn, cid, local_date(utc_now(), zone), zone))
     html = render("issue.html", ctx=ctx, form=collections.defaultdict(str, form), problems=problems,
+                  earlier=earlier, window_months=FOLLOW_UP_WINDOW_MONTHS,
                   correcting=correcting.prescription if correcting else None,
                   csrf=_csrf(request), rows=range(FORM_ROWS), routes=list(ROUTES),
                   formulary=_service(request).formulary.drugs,
@@ -401,18 +468,20 @@ def _form_page(request: web.Request, ctx: IssueContext, form: dict[str, str], pr
 
 async def issue_form(request: web.Request) -> web.StreamResponse:
     """The doctor's prescription form for one of their consultations (plain HTML, works without scripts)."""
-    return _form_page(request, await _issue_context(request), {}, [])
+    return await _form_page(request, await _issue_context(request), {}, [])
 
 
 async def issue_from_form(request: web.Request) -> web.StreamResponse:
     ctx = await _issue_context(request)
     form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    body = body_from_form(form)
     try:
-        signed = await _sign_and_notify(request, ctx, body_from_form(form))
+        signed = await _sign_and_notify(request, ctx, body)
     except RuleViolation as exc:
-        return _form_page(request, ctx, form, [p.message for p in exc.problems], status=422)
+        return await _form_page(request, await _as_submitted(request, ctx, body), form,
+                                [p.message for p in exc.problems], status=422)
     except InputError as exc:
-        return _form_page(request, ctx, form, [f"{k}: {v}" for k, v in exc.fields.items()], status=400)
+        return await _form_page(request, ctx, form, [f"{k}: {v}" for k, v in exc.fields.items()], status=400)
     raise web.HTTPSeeOther(f"/rx/mine#{signed.prescription.id}")
 
 
@@ -467,7 +536,7 @@ def _context_of(signed: Signed) -> IssueContext:
 async def correct_form(request: web.Request) -> web.StreamResponse:
     """The form filled in from the newest version; signing it makes the next version."""
     signed = await _latest_of_doctor(request)
-    return _form_page(request, _context_of(signed), form_from_prescription(signed.prescription), [],
+    return await _form_page(request, _context_of(signed), form_from_prescription(signed.prescription), [],
                       correcting=signed)
 
 
@@ -479,9 +548,9 @@ async def correct_from_form(request: web.Request) -> web.StreamResponse:
         changes = clinical_changes(body_from_form(form))
         new = await asyncio.to_thread(_service(request).correct, signed.prescription.id, ctx.doctor.id, **changes)
     except RuleViolation as exc:
-        return _form_page(request, ctx, form, [p.message for p in exc.problems], 422, signed)
+        return await _form_page(request, ctx, form, [p.message for p in exc.problems], 422, signed)
     except (InputError, StoreError) as exc:
-        return _form_page(request, ctx, form, [str(exc)], 400, signed)
+        return await _form_page(request, ctx, form, [str(exc)], 400, signed)
     await _notify_patient(request, ctx.patient_mobile, new)
     raise web.HTTPSeeOther(f"/rx/mine#{new.prescription.id}")
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import tomllib
 from pathlib import Path
 
 from .config import ConfigError, ensure_secret, load_config
@@ -20,10 +22,26 @@ def _config_from(args: argparse.Namespace, **overrides: object):
     return load_config(args.config, {"data_dir": args.data_dir, **overrides})
 
 
+def _serve_workers(args: argparse.Namespace) -> int | None:
+    """`--workers`, else one worker per core unless the config file or VAIDYA_WORKERS says otherwise."""
+    if args.workers is not None:
+        return args.workers
+    if "VAIDYA_WORKERS" in os.environ:
+        return None
+    if args.config is not None:
+        try:
+            with open(args.config, "rb") as f:
+                if "workers" in tomllib.load(f):
+                    return None
+        except (OSError, tomllib.TOMLDecodeError):
+            return None  # load_config reports the file's problem
+    return os.cpu_count() or 1
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     config = _config_from(
         args, host=args.host, port=args.port, dev=args.dev or None, seed_demo=args.seed_demo or None,
-        workers=args.workers,
+        workers=_serve_workers(args), redis_url=args.redis,
     )
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if config.log_level.upper() != "DEBUG":
@@ -73,8 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--dev", action="store_true", help="development mode: the dev SMS inbox page")
     serve.add_argument("--seed-demo", action="store_true", help="seed a demo doctor, OPD and health worker")
     serve.add_argument("--workers", type=int, metavar="N",
-                       help="run rooms in N worker processes (one per core is the usual choice; see docs/scale.md); "
-                            "default 0: rooms run in the serving process")
+                       help="run rooms in N worker processes behind this one (docs/scale.md); default: one per "
+                            "core (the config's `workers` or VAIDYA_WORKERS when set); 0: rooms in this process")
+    serve.add_argument("--redis", metavar="URL",
+                       help="multi-node: share the node registry and the room -> node map through this Redis "
+                            "(e.g. redis://10.0.0.5:6379/0; docs/scale.md)")
     serve.set_defaults(func=cmd_serve)
 
     token = sub.add_parser("token", help="mint a room access token for development")

@@ -57,12 +57,20 @@ class Config:
     #: The clinic's time zone (IANA name): every date a person reads (prescriptions, pages, SMS) is in it;
     #: stored instants stay UTC.
     timezone: str = "Asia/Kolkata"
+    #: Multi-node (docs/scale.md): the Redis that holds the node registry and the room → node map.
+    redis_url: str = ""
+    #: This node's name in that registry (default host:port) and the WebSocket URL other nodes relay a
+    #: client's signaling to (default ws://host:port/ws).
+    node_id: str = ""
+    node_url: str = ""
 
     def validate(self) -> None:
         if not (0 <= self.port <= 65535):
             raise ConfigError(f"port must be 0..65535, got {self.port}")
         if not (0 <= self.workers <= 256):
             raise ConfigError(f"workers must be 0..256, got {self.workers}")
+        if self.redis_url and self.workers < 1:
+            raise ConfigError("redis_url (multi-node) needs worker processes: workers must be at least 1")
         if self.ws_max_message < 1024:
             raise ConfigError("ws_max_message must be at least 1024 bytes")
         if self.ws_rate_burst < 1 or self.ws_rate_per_s <= 0:

@@ -24,6 +24,8 @@ from aiohttp import WSMsgType, web
 from media.sfu.stats import ForwardingTotals
 
 from .config import Config
+from .directory import DirectoryUnavailable, LocalDirectory, Node, RoomDirectory
+from .node_relay import NodeLink
 from .placement import RoomPlacement, WorkerLoad
 from .protocol import is_room_name
 from .worker_channel import read_frame, write_frame
@@ -39,6 +41,8 @@ RESTART_DELAY_MAX_S = 10.0
 HEALTHY_RUN_S = 30.0
 #: Messages the front holds for one slow client before it closes that client (as Session does).
 CLIENT_OUTBOX_LIMIT = 512
+#: How long a join waits for an unreachable node's rooms to be declared dead and taken over.
+OWNER_WAIT_S = 5.0
 
 
 def config_fields(config: Config) -> dict[str, Any]:
@@ -54,6 +58,9 @@ class ClientConnection:
     ws: web.WebSocketResponse
     rooms: dict[str, int] = field(default_factory=dict)
     workers: set[int] = field(default_factory=set)
+    #: rooms another node owns, and this client's relay to each such node
+    remote_rooms: dict[str, str] = field(default_factory=dict)
+    links: dict[str, NodeLink] = field(default_factory=dict)
     outbox: asyncio.Queue[str | None] = field(default_factory=lambda: asyncio.Queue(CLIENT_OUTBOX_LIMIT))
     writer: asyncio.Task[None] | None = None
 
@@ -84,8 +91,10 @@ class WorkerHandle:
 class WorkerPool:
     """Starts the workers, places rooms on them, relays client frames both ways, restarts the dead."""
 
-    def __init__(self, config: Config, count: int) -> None:
+    def __init__(self, config: Config, count: int, directory: RoomDirectory | None = None) -> None:
         self.config = config
+        self.directory = directory or LocalDirectory(Node("local", ""))
+        self._http: Any = None  # the aiohttp client session for relays to other nodes, made on first use
         self.placement = RoomPlacement([WorkerLoad() for _ in range(count)])
         self.workers: list[WorkerHandle | None] = [None] * count
         self._clients: dict[int, ClientConnection] = {}
@@ -101,6 +110,7 @@ class WorkerPool:
     async def start(self) -> None:
         for index in range(len(self.workers)):
             await self._spawn(index)
+        await self.directory.start(self.placement.rooms)
 
     async def _spawn(self, index: int) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -142,7 +152,7 @@ class WorkerPool:
             left = frame.get("left")
             if isinstance(left, str) and client.rooms.get(left) == handle.index:
                 del client.rooms[left]
-                self.placement.release(left, client.id)
+                self._release(left, client.id)
         elif "ping" in frame:
             self._track(_ping(client.ws))
         elif "close" in frame:
@@ -159,6 +169,8 @@ class WorkerPool:
         code = await asyncio.to_thread(handle.process.wait)
         self.departed_totals.add(ForwardingTotals(**handle.reading.get("totals", {})))
         rooms = self.placement.worker_lost(index)
+        for room in rooms:
+            self._track(self.directory.release(room))
         log.warning("worker %d (pid %d) exited with %s; %d room(s) lost, their clients reconnect",
                     index, handle.process.pid, code, len(rooms))
         for client in list(self._clients.values()):
@@ -191,6 +203,13 @@ class WorkerPool:
                 await asyncio.to_thread(handle.process.wait)
         for task in list(self._tasks):
             task.cancel()
+        await self.directory.stop()
+        if self._http is not None:
+            await self._http.close()
+
+    def _release(self, room: str, conn: int) -> None:
+        if self.placement.release(room, conn):
+            self._track(self.directory.release(room))
 
     # -- clients -----------------------------------------------------------------------------------
 
@@ -200,9 +219,16 @@ class WorkerPool:
         client.writer = asyncio.ensure_future(client.write())
         return client
 
-    def from_client(self, client: ClientConnection, text: str) -> None:
-        """Relay one text frame to the worker of the room it names (placing the room if it is new)."""
+    async def from_client(self, client: ClientConnection, text: str) -> None:
+        """Relay one text frame to the worker of the room it names (placing the room if it is new), or to
+        the node that owns the room."""
         room = room_named_in(text)
+        if room is not None and room not in client.rooms and room not in client.remote_rooms:
+            if not await self._find_owner(client, room):
+                return
+        if room is not None and room in client.remote_rooms:
+            await client.links[client.remote_rooms[room]].send(text)
+            return
         try:
             if room is not None:
                 worker = client.rooms.get(room)
@@ -218,6 +244,48 @@ class WorkerPool:
                                     "message": "the server is restarting: try again in a moment"}))
             return
         self._to_worker(client, worker, {"c": client.id, "t": text})
+
+    async def _find_owner(self, client: ClientConnection, room: str) -> bool:
+        """Ask the directory who owns `room`; for another node, open this client's relay to it. A node that
+        cannot be reached is waited on until its heartbeat expires and the room can be taken over."""
+        deadline = asyncio.get_running_loop().time() + OWNER_WAIT_S
+        while True:
+            try:
+                owner = await self.directory.owner(room)
+            except DirectoryUnavailable as exc:
+                log.warning("room directory unavailable: %s", exc)
+                break
+            if owner.id == self.directory.node.id:
+                return True
+            if owner.id in client.links or await self._link(client, owner):
+                client.remote_rooms[room] = owner.id
+                return True
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        client.send(json.dumps({"type": "error", "code": "unavailable", "room": room,
+                                "message": "the server holding this room cannot be reached: try again in a moment"}))
+        return False
+
+    async def _link(self, client: ClientConnection, node: Node) -> bool:
+        import aiohttp
+
+        if self._http is None:
+            self._http = aiohttp.ClientSession()
+
+        async def broken() -> None:  # the other node went away: the client rejoins, and lands anew
+            client.links.pop(node.id, None)
+            client.remote_rooms = {r: n for r, n in client.remote_rooms.items() if n != node.id}
+            await client.ws.close(code=SERVICE_RESTART, message=b"server restarting")
+
+        link = NodeLink(node, client.send, broken)
+        try:
+            await link.open(self._http)
+        except (OSError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            log.info("node %s (%s) cannot be reached: %s", node.id, node.url, exc)
+            return False
+        client.links[node.id] = link
+        return True
 
     def binary(self, client: ClientConnection) -> None:
         worker = next(iter(client.workers), None)
@@ -245,7 +313,9 @@ class WorkerPool:
             if handle is not None:
                 write_frame(handle.writer, {"c": client.id, "end": 1})
         for room in client.rooms:
-            self.placement.release(room, client.id)
+            self._release(room, client.id)
+        for link in client.links.values():
+            await link.close()
         if client.writer is not None:
             client.writer.cancel()
 
@@ -292,7 +362,7 @@ async def relay(request: web.Request) -> web.WebSocketResponse:
     try:
         async for frame in ws:
             if frame.type == WSMsgType.TEXT:
-                pool.from_client(client, frame.data)
+                await pool.from_client(client, frame.data)
             elif frame.type == WSMsgType.PING:
                 await ws.pong(frame.data)
                 pool.heard(client)

@@ -56,15 +56,21 @@ class RoomPlacement:
         self._members.setdefault(room, set()).add(conn)
         return worker
 
-    def release(self, room: str, conn: int) -> None:
-        """`conn` is out of the room; the last one out frees the placement."""
+    def release(self, room: str, conn: int) -> bool:
+        """`conn` is out of the room; the last one out frees the placement (returns True then)."""
         members = self._members.get(room)
         if members is None:
-            return
+            return False
         members.discard(conn)
-        if not members:
-            del self._members[room]
-            self._rooms.pop(room, None)
+        if members:
+            return False
+        del self._members[room]
+        self._rooms.pop(room, None)
+        return True
+
+    def rooms(self) -> list[str]:
+        """Every room placed on this node's workers."""
+        return list(self._rooms)
 
     def report(self, worker: int, cpu: float, packets_per_s: float) -> None:
         load = self.workers[worker]

@@ -42,9 +42,16 @@ def setup(app: web.Application) -> None:
 
     config = app[keys.CONFIG]
     if config.workers > 0:
+        from .directory import directory_for
         from .front import WorkerPool, relay
 
-        pool = app[keys.WORKERS] = WorkerPool(config, config.workers)
+        import socket
+
+        # a wildcard listen address is no address to give other nodes: name the host instead
+        host = socket.gethostname() if config.host in ("0.0.0.0", "::", "") else config.host
+        node_url = config.node_url or f"ws://{host}:{config.port}/ws"
+        directory = directory_for(config.redis_url, config.node_id or f"{socket.gethostname()}:{config.port}", node_url)
+        pool = app[keys.WORKERS] = WorkerPool(config, config.workers, directory)
 
         async def start_workers(app: web.Application) -> None:
             await pool.start()

@@ -24,6 +24,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout: float) -> None:
+    """Until something listens on the loopback `port`; fail at once if `proc` exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            output = proc.stdout.read() if proc.stdout else ""
+            raise RuntimeError(f"{what} exited:\n{output}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start within {timeout:.0f} s")
+
+
 class ServerProcess:
     """`vaidya serve` (or a wrapper script) in a child process, on a free loopback port."""
 
@@ -39,21 +53,14 @@ class ServerProcess:
         env = {**os.environ, "VAIDYA_SECRET": SECRET, **(extra_env or {})}
         args = [str(script)] if script else ["-m", "signaling.cli"]
         self.proc = subprocess.Popen(
-            [sys.executable, *args, "serve", "--port", str(self.port), "--data-dir", str(data_dir), *extra_args],
+            [sys.executable, *args, "serve", "--port", str(self.port), "--data-dir", str(data_dir),
+             *(extra_args if "--workers" in extra_args else ("--workers", "0", *extra_args))],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("server exited:\n" + (self.proc.stdout.read() if self.proc.stdout else ""))
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.1)
-        raise RuntimeError("server did not start within 30 s")
+        wait_for_port(self.port, self.proc, "server", 30.0)
 
     @property
     def url(self) -> str:

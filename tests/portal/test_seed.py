@@ -1,4 +1,4 @@
-"""`make serve` (`--seed-demo`): a demo doctor, OPDs and health worker whose random passwords are printed,
+"""`make serve` (`--seed-demo`): a demo doctor, OPDs, health worker and pharmacist whose random passwords are printed,
 kept only in a 0600 file in the data dir, and stable across restarts."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ async def test_the_demo_seed_prints_working_credentials_and_keeps_them_private(t
                                                                                 aiohttp_client):
     server = await Server(aiohttp_server, aiohttp_client, tmp_path, seed_demo=True).start()
     first = printed_passwords(capsys.readouterr().out)
-    assert set(first) == {"demo-doctor", "demo-hw"} and len(set(first.values())) == 2
+    assert set(first) == {"demo-doctor", "demo-hw", "demo-pharmacist"} and len(set(first.values())) == 3
     creds = tmp_path / CREDENTIALS_FILE
     assert stat.S_IMODE(creds.stat().st_mode) == 0o600
     for user, password in first.items():

@@ -9,7 +9,9 @@ from rx.model import (
     Consent,
     Consultation,
     DoctorSnapshot,
+    EarlierConsult,
     Initiator,
+    InPersonVisit,
     Medicine,
     Mode,
     PatientSnapshot,
@@ -39,7 +41,17 @@ def patient(**changes) -> PatientSnapshot:
     return dataclasses.replace(base, **changes)
 
 
+#: The basis of a follow-up on record: an earlier consultation, and the in-person one hypertension started at.
+EARLIER = EarlierConsult(id="41", on=date(2026, 10, 20), mode=Mode.VIDEO)
+IN_PERSON = InPersonVisit(on=date(2026, 9, 12), place="District Hospital, Tumakuru", treatment=("Atenolol 50 mg OD",))
+
+
 def consultation(**changes) -> Consultation:
+    """A follow-up links EARLIER unless told otherwise; `prior_in_person=True` declares IN_PERSON."""
+    if changes.get("prior_in_person"):
+        changes.setdefault("in_person", IN_PERSON)
+    if changes.get("visit") is Visit.FOLLOW_UP:
+        changes.setdefault("follows", EARLIER)
     base = Consultation(id="cons-1", mode=Mode.VIDEO, visit=Visit.FIRST, started_by=Initiator.PATIENT,
                         started_at=ISSUED)
     return dataclasses.replace(base, **changes)
@@ -47,7 +59,7 @@ def consultation(**changes) -> Consultation:
 
 def medicine(name: str = "Paracetamol", **changes) -> Medicine:
     base = Medicine(generic_name=name, strength="500 mg", form="tablet", dose="1 tablet", frequency="TDS",
-                    duration_days=3, route="oral", instructions="after food")
+                    duration_days=3, route="oral", instructions="after food", quantity=9)
     return dataclasses.replace(base, **changes)
 
 

@@ -3,6 +3,8 @@ duplicate lines, methotrexate weekly only. Each refused or warned with a reason 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from rx.dose_limits import doses_per_day, mg_per_dose
@@ -16,7 +18,9 @@ OPEN = consultation(mode=Mode.VIDEO, visit=Visit.FOLLOW_UP, prior_in_person=True
 
 
 def problems(*lines, **changes):
-    return check(prescription(consultation=OPEN, medicines=tuple(lines), **changes), default_formulary())
+    # OPEN allows List B: each line is written as an add-on to the in-person treatment (rx/followup.py)
+    lines = tuple(dataclasses.replace(line, add_on_to=line.add_on_to or "Atenolol") for line in lines)
+    return check(prescription(consultation=OPEN, medicines=lines, **changes), default_formulary())
 
 
 def codes(*lines, **changes) -> list[str]:

@@ -6,8 +6,9 @@ follow-up check must all use the Indian date.
 
 from __future__ import annotations
 
+import dataclasses
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,6 +17,7 @@ from pypdf import PdfReader
 from portal.i18n import Catalogs
 from rx.fhir import prescription_bundle
 from rx.formulary import default_formulary
+from rx.model import Consent, EarlierConsult, Initiator, Mode, PharmacistSnapshot, Visit
 from rx.pdf import render_pdf
 from rx.rules import check
 from rx.service import RxService
@@ -23,7 +25,7 @@ from rx.store import Store
 from rx.web import RX_SERVICE, prescription_sms
 from signaling.config import ConfigError, load_config
 
-from .builders import SECRET, consultation, doctor, patient, prescription
+from .builders import IN_PERSON, SECRET, consultation, doctor, patient, prescription
 
 BASE = "https://vaidya.example.in"
 #: 00:30 on 27 November 2026 in India.
@@ -64,6 +66,42 @@ def test_a_follow_up_on_the_utc_date_is_before_the_indian_prescription_date():
     problems = check(_at_midnight(follow_up=date(2026, 11, 26)), default_formulary())
     assert [p.code for p in problems] == ["follow_up"]
     assert check(_at_midnight(follow_up=date(2026, 11, 27)), default_formulary()) == []
+
+
+def _follow_up_at_midnight(**basis):
+    c = consultation(started_at=HALF_PAST_MIDNIGHT_IST, visit=Visit.FOLLOW_UP, **basis)
+    return _at_midnight(consultation=c)
+
+
+def test_the_six_month_window_counts_back_from_the_indian_day():
+    # On 27-11-2026 (India) the window opens on 27-05-2026; on the UTC day (26-11) it would open a day earlier.
+    too_old = _follow_up_at_midnight(follows=EarlierConsult(id="41", on=date(2026, 5, 26), mode=Mode.VIDEO))
+    [problem] = check(too_old, default_formulary())
+    assert problem.code == "follow_up_window" and "before 27-05-2026" in problem.message
+    assert check(too_old, default_formulary(), ZoneInfo("UTC")) == []  # a UTC clinic is still on 26-11
+    inside = _follow_up_at_midnight(follows=EarlierConsult(id="41", on=date(2026, 5, 27), mode=Mode.VIDEO))
+    assert check(inside, default_formulary()) == []
+
+
+def test_an_in_person_consultation_held_today_in_india_is_not_in_the_future():
+    today_in_india = dataclasses.replace(IN_PERSON, on=date(2026, 11, 27))
+    rx = _follow_up_at_midnight(follows=None, in_person=today_in_india, prior_in_person=True)
+    assert check(rx, default_formulary()) == []
+    tomorrow = dataclasses.replace(IN_PERSON, on=date(2026, 11, 28))
+    rx = _follow_up_at_midnight(follows=None, in_person=tomorrow, prior_in_person=True)
+    assert [p.code for p in check(rx, default_formulary())] == ["in_person_date"]
+    # A clinic on UTC is still on 26-11: the same declaration is a day in its future.
+    rx = _follow_up_at_midnight(follows=None, in_person=today_in_india, prior_in_person=True)
+    assert [p.code for p in check(rx, default_formulary(), ZoneInfo("UTC"))] == ["in_person_date"]
+
+
+def test_a_late_consent_is_named_in_the_clinics_time():
+    late = Consent("Sita Devi (patient)", HALF_PAST_MIDNIGHT_IST + timedelta(minutes=20), "verbal, on video")
+    rx = _at_midnight(consultation=consultation(started_at=HALF_PAST_MIDNIGHT_IST, consent=late,
+                                                started_by=Initiator.HEALTH_WORKER))
+    [problem] = check(rx, default_formulary())
+    assert problem.code == "consent_time"
+    assert "27-11-2026 00:50 IST" in problem.message and "(27-11-2026 00:30 IST)" in problem.message
 
 
 def test_the_service_checks_the_follow_up_in_its_own_zone(tmp_path):
@@ -108,3 +146,13 @@ async def test_the_verify_page_and_the_list_show_the_indian_date(site):
     assert "27-11-2026" in page and "26-11-2026" not in page
     mine = await (await (await visitor("patient", "9800000001")).get("/rx/mine")).text()
     assert "27-11-2026" in mine and "26-11-2026" not in mine
+
+
+async def test_a_dispensing_mark_at_half_past_midnight_shows_the_indian_time(site):
+    clinic, app, visitor = site
+    service = app[RX_SERVICE]
+    signed = service.issue(prescription(doctor=doctor(id=str(clinic.doctor_a)), patient=patient(id=clinic.patient_a)))
+    chemist = PharmacistSnapshot(id="7", name="M. Iyer", licence_number="KSPC-22310", pharmacy="Jan Aushadhi Kendra")
+    service.store.dispense(signed.prescription.id, 1, chemist, {0: 9}, {0: 9}, "", HALF_PAST_MIDNIGHT_IST)
+    page = await (await (await visitor()).get(f"/rx/verify?id={signed.prescription.id}")).text()
+    assert "27-11-2026 00:30 IST" in page and "19:00" not in page

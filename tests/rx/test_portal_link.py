@@ -16,7 +16,7 @@ from rx.model import Visit as RxVisit
 from rx.portal_link import NotYours, issue_context, patient_ids_for_mobile
 from rx.rules import check
 
-from .builders import prescription
+from .builders import ISSUED, prescription
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def _consult(conn, started_by: StartedBy, how: ConsentHow, mode=ConsultMode.AUDI
                              district="Kollam", language="ml", birth_date=dt.date(1970, 5, 2))
     token = st.add_token(conn, opd=opd, patient_id=patient.id, day=dt.date.today(), language="ml", visit=visit)
     consult = st.add_consultation(conn, token=token, doctor_id=doctor.id, room="r", mode=mode, started_by=started_by,
-                                  started_by_id="hw:1", consent=Consent("Anil (patient)", time.time(), how))
+                                  started_by_id="hw:1", consent=Consent("Anil (patient)", ISSUED.timestamp() - 600, how))
     return doctor, patient, consult
 
 
@@ -44,7 +44,8 @@ def test_a_health_worker_consult_carries_its_recorded_consent_into_the_prescript
     doctor, patient, consult = _consult(conn, StartedBy.HEALTH_WORKER, ConsentHow.VERBAL)
     ctx = issue_context(conn, consult.id, doctor.id, dt.date(2026, 11, 26))
     c = ctx.consultation
-    assert (c.mode, c.visit, c.started_by) == (Mode.AUDIO, RxVisit.FOLLOW_UP, Initiator.HEALTH_WORKER)
+    # Booked as a follow-up, but that tick does not decide: only a linked or declared earlier consultation does.
+    assert (c.mode, c.visit, c.started_by) == (Mode.AUDIO, RxVisit.FIRST, Initiator.HEALTH_WORKER)
     assert c.consent.given_by == "Anil (patient)" and c.consent.method == "verbal"
     assert ctx.patient.age_years == 56 and not ctx.patient.age_confirmed
     assert (ctx.doctor.registration_number, ctx.doctor.council) == ("TCMC-5521", "Travancore-Cochin Medical Council")

@@ -15,6 +15,8 @@ from .builders import consent, consultation, medicine, patient, prescription, do
 #: One formulary drug per list.
 DRUG = {TpgList.O: "Paracetamol", TpgList.A: "Azithromycin", TpgList.B: "Hydrochlorothiazide",
         TpgList.PROHIBITED: "Alprazolam"}
+#: A List B drug is an add-on to the treatment started in person (builders.IN_PERSON: atenolol).
+ADD_ON_TO = {TpgList.O: "", TpgList.A: "", TpgList.B: "Atenolol", TpgList.PROHIBITED: ""}
 
 
 def expected_allowed(mode: Mode, visit: Visit, prior_in_person: bool, refill: bool, tag: TpgList) -> bool:
@@ -38,7 +40,7 @@ CELLS = list(itertools.product(Mode, Visit, (False, True), (False, True), TpgLis
     ids=[f"{m}-{v}-{'inperson' if p else 'remote'}-{'refill' if r else 'new'}-{t}" for m, v, p, r, t in CELLS])
 def test_each_cell_of_the_tpg_matrix_allows_or_refuses_the_drug(mode, visit, prior, refill, tag):
     rx = prescription(consultation=consultation(mode=mode, visit=visit, prior_in_person=prior),
-                      medicines=(medicine(DRUG[tag], refill=refill, frequency="OD"),))
+                      medicines=(medicine(DRUG[tag], refill=refill, frequency="OD", add_on_to=ADD_ON_TO[tag]),))
     problems = check(rx, default_formulary())
     assert (problems == []) is expected_allowed(mode, visit, prior, refill, tag), problems
 
@@ -103,7 +105,8 @@ def test_a_confirmed_free_text_drug_is_treated_as_list_b_never_as_list_o(mode, v
 
 def test_a_confirmed_free_text_drug_is_allowed_at_a_follow_up_after_an_in_person_start():
     rx = prescription(consultation=consultation(visit=Visit.FOLLOW_UP, prior_in_person=True),
-                      medicines=(medicine("Zyloflamin", free_text=True, free_text_confirmed=True),))
+                      medicines=(medicine("Zyloflamin", free_text=True, free_text_confirmed=True,
+                                          add_on_to="Atenolol"),))
     assert check(rx, default_formulary()) == []
 
 
@@ -158,6 +161,7 @@ def test_an_incomplete_medicine_line_is_refused():
 
 def test_the_form_describes_the_open_lists_in_words():
     from rx.rules import describe_allowed
-    assert describe_allowed(consultation(mode=Mode.AUDIO, visit=Visit.FOLLOW_UP, prior_in_person=True)) == \
-        "O, A (refills only), B"
+    assert describe_allowed(consultation(mode=Mode.AUDIO, visit=Visit.FOLLOW_UP, prior_in_person=True)) == (
+        "O, A (refills only), B — follow-up of consultation 41 (video, 20-10-2026); add-ons to the in-person "
+        "consultation of 12-09-2026 at District Hospital, Tumakuru (Atenolol 50 mg OD)")
     assert describe_allowed(consultation(mode=Mode.AUDIO)) == "O"

@@ -11,6 +11,7 @@ from rx.service import NotAllowed
 from rx.store import Store, StoreError
 
 from .builders import medicine, prescription
+from .test_dispensing import CHEMIST
 
 
 def test_a_signed_version_cannot_be_updated_or_deleted_even_with_sql(service, tmp_path):
@@ -61,7 +62,7 @@ def test_a_revocation_needs_a_reason_and_blocks_corrections_and_dispensing(servi
     with pytest.raises(StoreError):
         service.correct(first.prescription.id, "doc-1", advice="x")
     with pytest.raises(StoreError):
-        service.dispense(first.prescription.id, 1, "pharmacist-1")
+        service.dispense(first.prescription.id, 1, CHEMIST, {0: 9})
     with pytest.raises(StoreError):
         service.revoke(first.prescription.id, "doc-1", "again")
 

@@ -62,14 +62,14 @@ def test_a_code_with_a_swapped_digest_or_an_unknown_key_is_invalid(service, tmp_
 
 def test_the_offline_registry_verifies_a_code_and_knows_revocations_and_corrections_at_export(service):
     signed = service.issue(prescription())
-    other = service.issue(prescription(id="AAAA-BBBB-CCCC", doctor=doctor(id="doc-2", registration_number="MMC-77")))
+    other = service.issue(prescription(id="AAAA-BBBB-CCCC", doctor=doctor(id="doc-2", registration_number="2011/04/3377", council="Maharashtra Medical Council")))
     service.revoke(other.prescription.id, "doc-2", "Duplicate")
     corrected = service.issue(prescription(id="DDDD-EEEE-FFFF"))
     service.correct(corrected.prescription.id, "doc-1", advice="Rest")
     registry = json.loads(json.dumps(service.registry()))
     assert verify_offline(_code(signed), registry).status is Status.VALID
     revoked = verify_offline(_code(other), registry)
-    assert revoked.status is Status.REVOKED and revoked.registration_number == "MMC-77"
+    assert revoked.status is Status.REVOKED and revoked.registration_number == "2011/04/3377"
     old = verify_offline(_code(corrected), registry)
     assert old.status is Status.SUPERSEDED and old.latest_version == 2
     text = _code(signed)

@@ -33,7 +33,7 @@ async def test_a_doctor_issues_and_the_patient_gets_an_sms_lists_and_downloads_i
     assert resp.status == 200 and resp.content_type == "application/pdf"
     verdict = verify_pdf_offline(await resp.read(), app[RX_SERVICE].registry())
     assert verdict.ok and verdict.prescription.patient.name == "सीता देवी"
-    assert verdict.prescription.doctor.registration_number == "KMC-asha"
+    assert verdict.prescription.doctor.registration_number == "KMC-48213"
     resp = await patient.get(f"/rx/{issued['id']}/fhir")
     Bundle.model_validate(await resp.json())
     resp = await patient.get(f"/rx/{issued['id']}/fhir?kind=op-consult")
@@ -93,13 +93,14 @@ async def test_the_verify_page_shows_valid_superseded_and_revoked_and_a_pharmaci
     pharmacist = await visitor()
     resp = await pharmacist.get(URL(first["verify_url"]).path_qs)
     html = await resp.text()
-    assert 'data-status="valid"' in html and "Dr. Asha" in html and "KMC-asha" in html and "PARACETAMOL" in html
-    resp = await pharmacist.client.post("/rx/verify/dispense", allow_redirects=False, data={
-        "csrf": pharmacist.csrf()["X-CSRF-Token"], "id": first["id"], "version": "1",
-        "pharmacist": "M. Iyer, licence KA-RX-2231", "note": "3 days of paracetamol"})
+    assert 'data-status="valid"' in html and "Dr. Asha" in html and "KMC-48213" in html and "PARACETAMOL" in html
+    chemist = await visitor("pharmacist", str(clinic.pharmacist))
+    resp = await chemist.client.post("/rx/verify/dispense", allow_redirects=False, data={
+        "csrf": chemist.csrf()["X-CSRF-Token"], "id": first["id"], "version": "1", "q0": "9",
+        "note": "3 days of paracetamol"})
     assert resp.status == 303
     resp = await pharmacist.get(f"/rx/verify?id={first['id'].lower().replace('-', '')}")
-    assert "M. Iyer, licence KA-RX-2231" in await resp.text()
+    assert "M. Iyer (licence KSPC-22310)" in await resp.text()
 
     resp, second = await doctor.post_json(f"/rx/api/prescriptions/{first['id']}/correct",
                                           {"medicines": [{**MEDICINE, "duration_days": 5}]})
@@ -107,7 +108,7 @@ async def test_the_verify_page_shows_valid_superseded_and_revoked_and_a_pharmaci
     resp = await pharmacist.get(f"/rx/verify?c={first['verify_url'].split('c=', 1)[1]}",
                                 headers={"Accept": "application/json"})
     old = await resp.json()
-    assert old["status"] == "superseded" and old["latest_version"] == 2 and old["registration_number"] == "KMC-asha"
+    assert old["status"] == "superseded" and old["latest_version"] == 2 and old["registration_number"] == "KMC-48213"
 
     resp, body = await doctor.post_json(f"/rx/api/prescriptions/{first['id']}/revoke", {"reason": "Wrong patient"})
     assert resp.status == 200
@@ -115,8 +116,8 @@ async def test_the_verify_page_shows_valid_superseded_and_revoked_and_a_pharmaci
                                 headers={"Accept": "application/json"})
     revoked = await resp.json()
     assert revoked["status"] == "revoked" and "Wrong patient" in revoked["reason"]
-    resp = await pharmacist.client.post("/rx/verify/dispense", allow_redirects=False, data={
-        "csrf": pharmacist.csrf()["X-CSRF-Token"], "id": first["id"], "version": "2", "pharmacist": "M. Iyer"})
+    resp = await chemist.client.post("/rx/verify/dispense", allow_redirects=False, data={
+        "csrf": chemist.csrf()["X-CSRF-Token"], "id": first["id"], "version": "2", "q0": "1"})
     assert resp.status == 409
 
 
@@ -137,7 +138,7 @@ async def test_the_doctors_html_form_refuses_with_the_reason_then_signs_and_list
     assert resp.status == 200 and "सीता देवी" in page and "Allowed drug lists here: O." in page
     form = {"csrf": doctor.csrf()["X-CSRF-Token"], "age_confirmed": "yes", "diagnosis": "Acute bronchitis",
             "m0_generic_name": "Azithromycin", "m0_strength": "500 mg", "m0_form": "tablet", "m0_dose": "1 tablet",
-            "m0_frequency": "OD", "m0_duration_days": "3", "m0_route": "oral"}
+            "m0_frequency": "OD", "m0_duration_days": "3", "m0_quantity": "3", "m0_route": "oral"}
     resp = await doctor.client.post(f"/rx/consultations/{clinic.audio_consult}/new", data=form,
                                     allow_redirects=False)
     page = await resp.text()
@@ -177,7 +178,7 @@ async def test_the_doctor_corrects_through_the_prefilled_form_and_the_old_versio
     assert 'value="Acute viral fever"' in page and 'name="m0_generic_name" list="formulary" value="Paracetamol"' in page
     form = {"csrf": doctor.csrf()["X-CSRF-Token"], "diagnosis": "Acute viral fever", "provisional": "yes",
             "m0_generic_name": "Paracetamol", "m0_strength": "650 mg", "m0_form": "tablet", "m0_dose": "1 tablet",
-            "m0_frequency": "TDS", "m0_duration_days": "3", "m0_route": "oral"}
+            "m0_frequency": "TDS", "m0_duration_days": "3", "m0_quantity": "9", "m0_route": "oral"}
     resp = await doctor.client.post(f"/rx/{issued['id']}/correct", data=form, allow_redirects=False)
     assert resp.status == 303
     versions = app[RX_SERVICE].store.versions(issued["id"])

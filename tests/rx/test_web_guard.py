@@ -11,7 +11,7 @@ def _form(doctor, **changes) -> dict[str, str]:
     return {"csrf": doctor.csrf()["X-CSRF-Token"], "age_confirmed": "yes", "weight_kg": "58",
             "diagnosis": "Acute tonsillitis", "m0_generic_name": "Cefixime", "m0_strength": "200 mg",
             "m0_form": "tablet", "m0_dose": "1 tablet", "m0_frequency": "BD", "m0_duration_days": "5",
-            "m0_route": "oral", **changes}
+            "m0_route": "oral", "m0_quantity": "10", **changes}
 
 
 async def test_a_controlled_brand_written_as_free_text_is_refused_with_the_substance_and_act(site):

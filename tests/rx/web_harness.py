@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 from portal import db as portal_db
+from portal import pharmacists
 from portal import security
 from portal import storage as st
 from portal.auth import SESSION_COOKIE
@@ -16,7 +17,10 @@ from portal.middlewares import BROWSER_COOKIE
 from portal.models import Consent, ConsentHow, ConsultMode, Sex, StartedBy, Visit
 
 MEDICINE = {"generic_name": "Paracetamol", "strength": "500 mg", "form": "tablet", "dose": "1 tablet",
-            "frequency": "TDS", "duration_days": 3, "route": "oral", "instructions": "after food"}
+            "frequency": "TDS", "duration_days": 3, "route": "oral", "instructions": "after food", "quantity": 9}
+PHARMACIST_PASSWORD = "correct horse battery"
+#: Registration numbers as the Karnataka Medical Council writes them.
+REGISTRATION = {"asha": "KMC-48213", "binod": "KMC-51877"}
 FORM = {"age_confirmed": True, "weight_kg": "58", "chief_complaints": "Fever for 2 days",
         "diagnosis": "Acute viral fever", "provisional": True, "medicines": [MEDICINE],
         "advice": "Fluids and rest"}
@@ -30,6 +34,7 @@ class Clinic:
     patient_b: str
     video_consult: int  # patient A with doctor A, by video, first visit
     audio_consult: int  # patient A with doctor A, by audio, first visit
+    pharmacist: int = 0  # a registered pharmacist at a Jan Aushadhi Kendra
 
 
 def make_clinic(data_dir) -> Clinic:
@@ -37,7 +42,7 @@ def make_clinic(data_dir) -> Clinic:
     portal_db.migrate(conn)
     opd = st.add_opd(conn, code="GEN", name="General OPD")
     doctors = [st.add_doctor(conn, username=f"dr-{n}", name=f"Dr. {n.title()}", qualification="MBBS",
-                             registration_number=f"KMC-{n}", council="Karnataka Medical Council",
+                             registration_number=REGISTRATION[n], council="Karnataka Medical Council",
                              password_hash="x", languages=["hi", "en"]).id for n in ("asha", "binod")]
     pa = st.add_patient(conn, mobile="9800000001", name="सीता देवी", sex=Sex.FEMALE, state="Karnataka",
                         district="Mysuru", language="hi", age_years=42)
@@ -49,8 +54,11 @@ def make_clinic(data_dir) -> Clinic:
         consults.append(st.add_consultation(
             conn, token=token, doctor_id=doctors[0], room=f"room-{mode}", mode=mode, started_by=StartedBy.PATIENT,
             started_by_id=f"patient:{pa.id}", consent=Consent(who=pa.name, at=time.time(), how=ConsentHow.IMPLIED)).id)
+    chemist = pharmacists.add_pharmacist(conn, username="ph-iyer", name="M. Iyer", licence_number="KSPC-22310",
+                                         pharmacy="Jan Aushadhi Kendra, Hosakote",
+                                         password_hash=security.hash_password(PHARMACIST_PASSWORD))
     conn.close()
-    return Clinic(doctors[0], doctors[1], pa.id, pb.id, *consults)
+    return Clinic(doctors[0], doctors[1], pa.id, pb.id, *consults, pharmacist=chemist.id)
 
 
 class Visitor:

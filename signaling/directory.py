@@ -1,0 +1,153 @@
+"""Which node owns which room, across machines: the room directory (docs/scale.md, "Nodes").
+
+One node: `LocalDirectory`, every room is ours. With `--redis URL`: `RedisDirectory`. Each node keeps a
+heartbeat key (`vaidya:node:<id>`: its relay URL, expiring after `NODE_TTL_S`), and a room belongs to the
+node named by `vaidya:room:<name>`. Claiming a room is one Lua script, so two nodes can never both own
+it: the first claim wins; a claim on a room whose owner's heartbeat has expired takes it over. Each
+heartbeat also re-asserts the rooms this node holds, so a Redis that restarts empty is rebuilt within a
+second. Chosen in one place (`directory_for`), as LiveKit wraps its local router in its Redis router.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+#: A node whose heartbeat is older than this is dead: its rooms go to whoever claims them next.
+NODE_TTL_S = 3.0
+HEARTBEAT_S = 1.0
+_NODE = "vaidya:node:"
+_ROOM = "vaidya:room:"
+
+# KEYS[1] room key; ARGV[1] this node; ARGV[2] the node key prefix. Returns the owner after the claim.
+_CLAIM = """
+local owner = redis.call('GET', KEYS[1])
+if owner and (owner == ARGV[1] or redis.call('EXISTS', ARGV[2] .. owner) == 1) then
+  return owner
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+"""
+# Frees the room only if this node still owns it.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class DirectoryUnavailable(Exception):
+    """The directory cannot be reached: no new room can be placed until it can."""
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    #: where another node's front relays a client's signaling for a room this node owns
+    url: str
+
+
+class RoomDirectory(Protocol):
+    node: Node
+
+    async def start(self, held_rooms: Callable[[], Iterable[str]]) -> None: ...
+
+    async def owner(self, room: str) -> Node: ...
+
+    async def release(self, room: str) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class LocalDirectory:
+    """A single node: every room is ours."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    async def start(self, held_rooms: Callable[[], Iterable[str]]) -> None:
+        pass
+
+    async def owner(self, room: str) -> Node:
+        return self.node
+
+    async def release(self, room: str) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+
+class RedisDirectory:
+    """Rooms and nodes in Redis: atomic claims, heartbeats, takeover of a dead node's rooms."""
+
+    def __init__(self, url: str, node: Node) -> None:
+        import redis.asyncio as redis
+
+        self.node = node
+        self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=2.0,
+                                           socket_connect_timeout=2.0)
+        self._claim = self._redis.register_script(_CLAIM)
+        self._release = self._redis.register_script(_RELEASE)
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    async def start(self, held_rooms: Callable[[], Iterable[str]]) -> None:
+        self._heartbeat = asyncio.ensure_future(self._beat(held_rooms))
+
+    async def _beat(self, held_rooms: Callable[[], Iterable[str]]) -> None:
+        import redis
+
+        info = json.dumps({"url": self.node.url})
+        while True:
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    pipe.set(_NODE + self.node.id, info, px=int(NODE_TTL_S * 1000))
+                    for room in held_rooms():  # rebuilds the map after a Redis restart
+                        pipe.set(_ROOM + room, self.node.id, nx=True)
+                    await pipe.execute()
+            except (redis.RedisError, OSError) as exc:
+                log.warning("room directory heartbeat failed: %s", exc)
+            await asyncio.sleep(HEARTBEAT_S)
+
+    async def owner(self, room: str) -> Node:
+        import redis
+
+        try:
+            owner = await self._claim(keys=[_ROOM + room], args=[self.node.id, _NODE])
+            if owner == self.node.id:
+                return self.node
+            info = await self._redis.get(_NODE + owner)
+        except (redis.RedisError, OSError) as exc:
+            raise DirectoryUnavailable(str(exc)) from None
+        if info is None:  # its heartbeat expired between the two calls: claim again
+            return await self.owner(room)
+        return Node(owner, json.loads(info)["url"])
+
+    async def release(self, room: str) -> None:
+        import redis
+
+        try:
+            await self._release(keys=[_ROOM + room], args=[self.node.id])
+        except (redis.RedisError, OSError) as exc:
+            log.warning("could not release room %s in the directory: %s", room, exc)
+
+    async def stop(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+        try:
+            await self._redis.delete(_NODE + self.node.id)
+        except Exception:  # shutting down: the heartbeat expires by itself
+            pass
+        await self._redis.aclose()
+
+
+def directory_for(redis_url: str, node_id: str, node_url: str) -> RoomDirectory:
+    """The one place that chooses: Redis when configured, else this node alone."""
+    node = Node(node_id or socket.gethostname(), node_url)
+    return RedisDirectory(redis_url, node) if redis_url else LocalDirectory(node)

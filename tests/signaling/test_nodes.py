@@ -1,0 +1,111 @@
+"""`vaidya serve --redis URL`: several nodes share one room directory in a real redis-server
+(docs/scale.md, "Nodes"). Every node is a real `vaidya serve` process; the clients are real aiortc peers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+
+import pytest
+import redis
+
+from signaling.client import SignalingClient
+from tests.conftest import wait_until
+from tests.helpers.media import FrameCollector, NumberedVideoTrack, ToneTrack
+from tests.helpers.redis_server import REDIS_SERVER, RedisServer
+from tests.helpers.server import ServerProcess, token
+
+pytestmark = [pytest.mark.timeout(120), pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed")]
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """A redis-server and two nodes (one worker each) that use it."""
+    store = RedisServer(tmp_path / "redis")
+    nodes = [ServerProcess(tmp_path / f"node{i}", extra_args=("--workers", "1", "--redis", store.url),
+                           extra_env={"VAIDYA_NODE_ID": f"node-{i}"}) for i in range(2)]
+    yield store, nodes
+    for node in nodes:
+        if node.proc.poll() is None:
+            node.stop()
+    store.stop()
+
+
+async def _consult(patient_node: ServerProcess, doctor_node: ServerProcess, room: str):
+    patient = await SignalingClient(patient_node.ws_url).connect()
+    doctor = await SignalingClient(doctor_node.ws_url).connect()
+    sent = await patient.join(room, token(room, "pt-1"))
+    await sent.publish(NumberedVideoTrack(), ToneTrack())
+    seen = await doctor.join(room, token(room, "dr-1", "doctor"))
+    await wait_until(lambda: seen.track("video") is not None, "the doctor's video track", timeout=20)
+    frames = FrameCollector(seen.track("video"))
+    await wait_until(lambda: len(frames.readable()) > 10, "video from the patient at the doctor", timeout=20)
+    return [patient, doctor], frames
+
+
+async def test_a_join_on_the_wrong_node_reaches_the_room_on_the_node_that_owns_it(cluster) -> None:
+    store, (first, second) = cluster
+    await asyncio.sleep(1.5)  # both nodes' workers up and heartbeats written
+    clients, frames = await _consult(first, second, "opd-x")  # the doctor's join arrives at the other node
+    try:
+        owners = redis.Redis.from_url(store.url, decode_responses=True)
+        assert owners.get("vaidya:room:opd-x") == "node-0"
+        assert {k for k in owners.scan_iter("vaidya:node:*")} == {"vaidya:node:node-0", "vaidya:node:node-1"}
+        # the same participants are one room: the doctor sees the patient as a member
+        assert [p["identity"] for p in clients[1].rooms["opd-x"].joined["participants"]] == ["pt-1"]
+    finally:
+        await frames.stop()
+        for client in clients:
+            await client.close()
+
+
+async def test_a_killed_node_s_room_is_taken_over_and_media_resumes_within_seconds(cluster) -> None:
+    store, (first, second) = cluster
+    await asyncio.sleep(1.5)
+    clients, frames = await _consult(first, second, "opd-k")
+    await frames.stop()
+    owners = redis.Redis.from_url(store.url, decode_responses=True)
+    assert owners.get("vaidya:room:opd-k") == "node-0"
+
+    killed_at = time.monotonic()
+    for pid in [first.proc.pid]:  # the node's front; its workers exit when their channel closes
+        os.kill(pid, signal.SIGKILL)
+    # the doctor's relay through node-1 breaks: node-1 tells the client to reconnect (1012)
+    await wait_until(lambda: clients[1].closed, "the doctor's socket to close")
+    assert clients[1]._ws is not None and clients[1]._ws.close_code == 1012
+    for client in clients:
+        await client.close()
+    # both rejoin on the surviving node (a load balancer would send the patient there too)
+    again, frames = await _consult(second, second, "opd-k")
+    resumed = time.monotonic() - killed_at
+    try:
+        assert owners.get("vaidya:room:opd-k") == "node-1"
+        assert resumed <= 8.0, f"media resumed {resumed:.1f} s after the kill"
+        print(f"media resumed {resumed:.2f} s after kill -9 of the owning node")
+    finally:
+        await frames.stop()
+        for client in again:
+            await client.close()
+
+
+async def test_a_redis_restart_loses_no_placement(cluster) -> None:
+    store, (first, second) = cluster
+    await asyncio.sleep(1.5)
+    clients, frames = await _consult(first, first, "opd-r")
+    try:
+        store.stop()
+        store.start()  # empty: nothing was saved
+        owners = redis.Redis.from_url(store.url, decode_responses=True)
+        await wait_until(lambda: owners.get("vaidya:room:opd-r") == "node-0", "the nodes to rebuild the map", timeout=5)
+        await wait_until(lambda: owners.exists("vaidya:node:node-0", "vaidya:node:node-1") == 2, "both nodes registered")
+        # a join through the other node still finds the room where it is
+        late = await SignalingClient(second.ws_url).connect()
+        clients.append(late)
+        seen = await late.join("opd-r", token("opd-r", "hw-1", "health_worker"))
+        assert {p["identity"] for p in seen.joined["participants"]} == {"pt-1", "dr-1"}
+    finally:
+        await frames.stop()
+        for client in clients:
+            await client.close()
