@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import capacity, consults, forward, relay, transcode
+from . import capacity, consults, failover, forward, relay, transcode
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     capacity.add_parser(sub)
     transcode.add_parser(sub)
     relay.add_parser(sub)
+    failover.add_parser(sub)
     return parser
 
 

@@ -38,6 +38,7 @@ def create_app(config: Config) -> web.Application:
     import portal.web
     import rx.web
 
-    portal.web.setup(app, config)
-    rx.web.setup(app, config)
+    if config.records:  # a rooms-only node (docs/scale.md) keeps no records and serves no portal pages
+        portal.web.setup(app, config)
+        rx.web.setup(app, config)
     return app

@@ -43,6 +43,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         args, host=args.host, port=args.port, dev=args.dev or None, seed_demo=args.seed_demo or None,
         workers=_serve_workers(args), redis_url=args.redis,
     )
+    if config.redis_url and config.records:
+        from .directory import claim_records
+
+        import redis
+
+        try:
+            holder = claim_records(config.redis_url, config.node_name)
+        except (redis.RedisError, OSError) as exc:
+            raise ConfigError(f"cannot reach Redis at {config.redis_url}: {exc}") from None
+        if holder != config.node_name:
+            raise ConfigError(f"node {holder} already keeps the records (portal and Rx) in this deployment: start "
+                              "this node with `records = false` (VAIDYA_RECORDS=0) to serve rooms only")
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if config.log_level.upper() != "DEBUG":
         # aioice logs every connectivity check at INFO: thousands of lines an hour on a busy server.

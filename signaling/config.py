@@ -63,6 +63,9 @@ class Config:
     #: client's signaling to (default ws://host:port/ws).
     node_id: str = ""
     node_url: str = ""
+    #: This node keeps the portal's and Rx's records (the SQLite file in data_dir) and serves their pages.
+    #: With redis_url, only one live node may: the others set `records = false` and serve rooms only.
+    records: bool = True
 
     def validate(self) -> None:
         if not (0 <= self.port <= 65535):
@@ -92,6 +95,13 @@ class Config:
     def zone(self) -> ZoneInfo:
         """The clinic's time zone."""
         return ZoneInfo(self.timezone)
+
+    @property
+    def node_name(self) -> str:
+        """This node's id in the room directory: `node_id`, else host name and port."""
+        import socket
+
+        return self.node_id or f"{socket.gethostname()}:{self.port}"
 
     @property
     def base_url(self) -> str:

@@ -4,8 +4,9 @@ One node: `LocalDirectory`, every room is ours. With `--redis URL`: `RedisDirect
 heartbeat key (`vaidya:node:<id>`: its relay URL, expiring after `NODE_TTL_S`), and a room belongs to the
 node named by `vaidya:room:<name>`. Claiming a room is one Lua script, so two nodes can never both own
 it: the first claim wins; a claim on a room whose owner's heartbeat has expired takes it over. Each
-heartbeat also re-asserts the rooms this node holds, so a Redis that restarts empty is rebuilt within a
-second. Chosen in one place (`directory_for`), as LiveKit wraps its local router in its Redis router.
+heartbeat that finds its own key gone (Redis restarted empty, or this node stalled past its expiry) writes
+back the rooms the node holds, so the map is rebuilt within a second. Chosen in one place
+(`directory_for`), as LiveKit wraps its local router in its Redis router.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ NODE_TTL_S = 3.0
 HEARTBEAT_S = 1.0
 _NODE = "vaidya:node:"
 _ROOM = "vaidya:room:"
+#: The one node that keeps the portal's and Rx's records (its SQLite file): never two at once.
+RECORDS_KEY = "vaidya:records"
 
 # KEYS[1] room key; ARGV[1] this node; ARGV[2] the node key prefix. Returns the owner after the claim.
 _CLAIM = """
@@ -33,6 +36,14 @@ if owner and (owner == ARGV[1] or redis.call('EXISTS', ARGV[2] .. owner) == 1) t
   return owner
 end
 redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+"""
+# KEYS[1] the records key; ARGV[1] this node; ARGV[2] expiry in ms. Takes or renews the records role
+# unless another node holds it; returns the holder.
+_RECORDS = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return holder end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return ARGV[1]
 """
 # Frees the room only if this node still owns it.
@@ -58,6 +69,18 @@ class RoomDirectory(Protocol):
 
     async def start(self, held_rooms: Callable[[], Iterable[str]]) -> None: ...
 
+    async def _reassert(self, rooms: list[str]) -> None:
+        """Write back the rooms this node holds; a room another node took meanwhile stays theirs."""
+        if not rooms:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for room in rooms:
+                pipe.set(_ROOM + room, self.node.id, nx=True)
+            written = await pipe.execute()
+        taken = [room for room, ok in zip(rooms, written) if not ok]
+        if taken:
+            log.error("rooms this node holds are owned by other nodes in the directory: %s", ", ".join(taken[:10]))
+
     async def owner(self, room: str) -> Node: ...
 
     async def release(self, room: str) -> None: ...
@@ -74,6 +97,18 @@ class LocalDirectory:
     async def start(self, held_rooms: Callable[[], Iterable[str]]) -> None:
         pass
 
+    async def _reassert(self, rooms: list[str]) -> None:
+        """Write back the rooms this node holds; a room another node took meanwhile stays theirs."""
+        if not rooms:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for room in rooms:
+                pipe.set(_ROOM + room, self.node.id, nx=True)
+            written = await pipe.execute()
+        taken = [room for room, ok in zip(rooms, written) if not ok]
+        if taken:
+            log.error("rooms this node holds are owned by other nodes in the directory: %s", ", ".join(taken[:10]))
+
     async def owner(self, room: str) -> Node:
         return self.node
 
@@ -87,14 +122,16 @@ class LocalDirectory:
 class RedisDirectory:
     """Rooms and nodes in Redis: atomic claims, heartbeats, takeover of a dead node's rooms."""
 
-    def __init__(self, url: str, node: Node) -> None:
+    def __init__(self, url: str, node: Node, keeps_records: bool = False) -> None:
         import redis.asyncio as redis
 
         self.node = node
+        self.keeps_records = keeps_records
         self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=2.0,
                                            socket_connect_timeout=2.0)
         self._claim = self._redis.register_script(_CLAIM)
         self._release = self._redis.register_script(_RELEASE)
+        self._records = self._redis.register_script(_RECORDS)
         self._heartbeat: asyncio.Task[None] | None = None
 
     async def start(self, held_rooms: Callable[[], Iterable[str]]) -> None:
@@ -106,14 +143,30 @@ class RedisDirectory:
         info = json.dumps({"url": self.node.url})
         while True:
             try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    pipe.set(_NODE + self.node.id, info, px=int(NODE_TTL_S * 1000))
-                    for room in held_rooms():  # rebuilds the map after a Redis restart
-                        pipe.set(_ROOM + room, self.node.id, nx=True)
-                    await pipe.execute()
+                # SET … GET answers the key's previous value: none means Redis lost it (a restart, or this
+                # node stalled past its expiry), and then the rooms this node holds are written back
+                previous = await self._redis.set(_NODE + self.node.id, info, px=int(NODE_TTL_S * 1000), get=True)
+                if previous is None:
+                    await self._reassert(list(held_rooms()))
+                if self.keeps_records:
+                    holder = await self._records(keys=[RECORDS_KEY], args=[self.node.id, int(NODE_TTL_S * 1000)])
+                    if holder != self.node.id:
+                        log.error("node %s now keeps the records too: two record stores exist", holder)
             except (redis.RedisError, OSError) as exc:
                 log.warning("room directory heartbeat failed: %s", exc)
             await asyncio.sleep(HEARTBEAT_S)
+
+    async def _reassert(self, rooms: list[str]) -> None:
+        """Write back the rooms this node holds; a room another node took meanwhile stays theirs."""
+        if not rooms:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for room in rooms:
+                pipe.set(_ROOM + room, self.node.id, nx=True)
+            written = await pipe.execute()
+        taken = [room for room, ok in zip(rooms, written) if not ok]
+        if taken:
+            log.error("rooms this node holds are owned by other nodes in the directory: %s", ", ".join(taken[:10]))
 
     async def owner(self, room: str) -> Node:
         import redis
@@ -147,7 +200,19 @@ class RedisDirectory:
         await self._redis.aclose()
 
 
-def directory_for(redis_url: str, node_id: str, node_url: str) -> RoomDirectory:
+def directory_for(redis_url: str, node_id: str, node_url: str, keeps_records: bool = False) -> RoomDirectory:
     """The one place that chooses: Redis when configured, else this node alone."""
     node = Node(node_id or socket.gethostname(), node_url)
-    return RedisDirectory(redis_url, node) if redis_url else LocalDirectory(node)
+    return RedisDirectory(redis_url, node, keeps_records) if redis_url else LocalDirectory(node)
+
+
+def claim_records(redis_url: str, node_id: str) -> str:
+    """Take the records role for this node before it serves (blocking, at start-up); returns the node that
+    holds it — this one, or another live one, in which case this node must not open a record store."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=5.0, socket_connect_timeout=5.0)
+    try:
+        return str(client.register_script(_RECORDS)(keys=[RECORDS_KEY], args=[node_id, int(NODE_TTL_S * 1000)]))
+    finally:
+        client.close()

@@ -7,6 +7,8 @@ import asyncio
 import os
 import signal
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 import redis
@@ -24,8 +26,10 @@ pytestmark = [pytest.mark.timeout(120), pytest.mark.skipif(REDIS_SERVER is None,
 def cluster(tmp_path):
     """A redis-server and two nodes (one worker each) that use it."""
     store = RedisServer(tmp_path / "redis")
+    # node-0 keeps the records (portal, Rx); node-1 serves rooms only
     nodes = [ServerProcess(tmp_path / f"node{i}", extra_args=("--workers", "1", "--redis", store.url),
-                           extra_env={"VAIDYA_NODE_ID": f"node-{i}"}) for i in range(2)]
+                           extra_env={"VAIDYA_NODE_ID": f"node-{i}", "VAIDYA_RECORDS": "1" if i == 0 else "0"})
+             for i in range(2)]
     yield store, nodes
     for node in nodes:
         if node.proc.poll() is None:
@@ -109,3 +113,17 @@ async def test_a_redis_restart_loses_no_placement(cluster) -> None:
         await frames.stop()
         for client in clients:
             await client.close()
+
+
+async def test_only_one_node_keeps_the_records(cluster, tmp_path) -> None:
+    """Two nodes must never each write a SQLite file that believes it is the record."""
+    store, (first, second) = cluster
+    owners = redis.Redis.from_url(store.url, decode_responses=True)
+    assert owners.get("vaidya:records") == "node-0"
+    with pytest.raises(RuntimeError, match="node node-0 already keeps the records"):
+        ServerProcess(tmp_path / "node2", extra_args=("--workers", "1", "--redis", store.url),
+                      extra_env={"VAIDYA_NODE_ID": "node-2"})
+    assert urllib.request.urlopen(f"{first.url}/portal/", timeout=5).status == 200
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{second.url}/portal/", timeout=5)
+    assert refused.value.code == 404  # the rooms-only node serves no portal
