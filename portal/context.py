@@ -16,6 +16,7 @@ from aiohttp import web
 
 from signaling.config import Config, ensure_secret
 
+from . import clinic_time
 from .accounts import Accounts
 from .consults import Consults
 from .db import DB_FILE, Database
@@ -46,7 +47,8 @@ class Portal:
         self.config = config
         self.secret = ensure_secret(config)
         self.db = Database(config.data_dir / DB_FILE)
-        self.catalogs = Catalogs()
+        clinic_time.use_zone(config.zone)
+        self.catalogs = Catalogs(config.zone)
         self.events = QueueEvents()
         self.sms: SmsGateway = sms or gateway_from_environment()
         self.limits = Limits()

@@ -5,10 +5,10 @@ Read models only (no changes except audit entries); each also gives a JSON-ready
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 
+from . import clinic_time
 from . import storage as st
 from .errors import Forbidden, NotFoundError
 from .i18n import N_
@@ -111,7 +111,7 @@ class Referral:
 def hw_referrals(conn: sqlite3.Connection, hw_id: int) -> tuple[HealthWorker, list[Referral], list[Opd]]:
     hw = st.get_health_worker(conn, hw_id)
     referrals = []
-    for token in st.tokens_of_health_worker(conn, hw_id, dt.date.today()):
+    for token in st.tokens_of_health_worker(conn, hw_id, clinic_time.today()):
         c = st.get_consultation(conn, token.consultation_id) if token.consultation_id else None
         in_room = c is not None and c.status.value in ("active", "held")
         referrals.append(Referral(token, st.get_patient(conn, token.patient_id), st.get_opd(conn, token.opd_id),

@@ -11,12 +11,15 @@ import gettext
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
+
+from signaling.config import Config
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
@@ -37,6 +40,8 @@ class Language:
     code: str
     translations: gettext.NullTranslations
     locale: Locale
+    #: The clinic's time zone: stored instants (UNIX times, aware datetimes) are shown in it.
+    zone: dt.tzinfo = ZoneInfo(Config.timezone)
 
     @property
     def dir(self) -> str:
@@ -53,12 +58,18 @@ class Language:
 
     def date(self, value: dt.date | float) -> str:
         if isinstance(value, (int, float)):
-            value = dt.date.fromtimestamp(value)
+            value = dt.datetime.fromtimestamp(value, self.zone).date()
+        elif isinstance(value, dt.datetime) and value.tzinfo is not None:
+            value = value.astimezone(self.zone).date()
         return format_date(value, format="medium", locale=self.locale)
 
     def time(self, value: dt.datetime | dt.time | float) -> str:
         if isinstance(value, (int, float)):
-            value = dt.datetime.fromtimestamp(value)
+            value = dt.datetime.fromtimestamp(value, self.zone)
+        elif isinstance(value, dt.datetime) and value.tzinfo is not None:
+            value = value.astimezone(self.zone)
+        if isinstance(value, dt.datetime):
+            value = value.replace(tzinfo=None)  # already local: Babel would otherwise convert it again
         return format_time(value, format="short", locale=self.locale)
 
     def clock(self, hhmm: str) -> str:
@@ -86,8 +97,8 @@ def _load(code: str) -> gettext.NullTranslations:
 class Catalogs:
     """Every language's compiled catalog, loaded once."""
 
-    def __init__(self) -> None:
-        self.languages = {code: Language(code, _load(code), Locale.parse(code)) for code in LANGUAGES}
+    def __init__(self, zone: dt.tzinfo = ZoneInfo(Config.timezone)) -> None:
+        self.languages = {code: Language(code, _load(code), Locale.parse(code), zone) for code in LANGUAGES}
 
     def get(self, code: str | None) -> Language:
         return self.languages.get(code or "", self.languages[DEFAULT])

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from . import clinic_time
+
 
 class Sex(StrEnum):
     FEMALE = "female"
@@ -115,7 +117,7 @@ class Patient:
             "id": self.id,
             "name": self.name,
             "sex": self.sex.value,
-            "age": self.age_on(dt.date.today()),
+            "age": self.age_on(clinic_time.today()),
             "birth_date": self.birth_date.isoformat() if self.birth_date else None,
             "state": self.state,
             "district": self.district,

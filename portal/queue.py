@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import security
+from . import clinic_time, security
 from . import storage as st
 from .db import Database
 from .errors import Conflict, Forbidden, Invalid, NotFoundError, PortalError
@@ -103,7 +103,7 @@ class Queues:
         if language not in LANGUAGES:
             raise Invalid({"language": N_("Choose a language.")})
         secret = security.new_secret()
-        today = dt.date.today()
+        today = clinic_time.today()
 
         def book(conn: sqlite3.Connection) -> tuple[Token, Opd]:
             owned_patient(conn, patient_id, mobile)
@@ -139,7 +139,7 @@ class Queues:
 
     async def expire_past_days(self, today: dt.date | None = None) -> int:
         """Tokens of earlier days that never reached a doctor leave the queues (at start and in the sweep)."""
-        return await self.db.run(lambda conn: st.expire_old_tokens(conn, today or dt.date.today()))
+        return await self.db.run(lambda conn: st.expire_old_tokens(conn, today or clinic_time.today()))
 
     async def login_by_link(self, token_id: int, secret: str) -> str:
         """The mobile number behind a token's SMS link, while the token is alive."""
@@ -167,10 +167,10 @@ class Queues:
                 return token
             if token.status is not TokenStatus.BOOKED:
                 raise Conflict("not_booked", N_("This token cannot join the queue now."))
-            if token.day != dt.date.today():
+            if token.day != clinic_time.today():
                 raise Conflict("old_token", N_("This token was for another day."))
             opd = st.get_opd(conn, token.opd_id)
-            if not opd_is_open(opd, dt.datetime.now()):
+            if not opd_is_open(opd, clinic_time.now()):
                 raise PortalError("opd_closed", N_("This OPD is closed now. It opens at %(opens)s."),
                                   opens=dt.time.fromisoformat(opd.opens))
             return st.update_token(conn, token.id, status=TokenStatus.WAITING, queued_at=now)

@@ -7,7 +7,6 @@ specialist (the consultation's doctor) is the one who prescribes.
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 
 from signaling.grants import Role
 
+from . import clinic_time
 from . import storage as st
 from .consults import room_link, room_ttl
 from .db import Database
@@ -78,12 +78,12 @@ class Referrals:
                 raise Invalid({"opd": N_("Choose an OPD.")}) from None
             if not opd.is_hub:
                 raise Invalid({"opd": N_("Choose a hospital (hub) OPD.")})
-            if st.count_live_tokens(conn, opd.id, dt.date.today()) >= opd.capacity:
+            if st.count_live_tokens(conn, opd.id, clinic_time.today()) >= opd.capacity:
                 raise Conflict("opd_full", N_("This OPD is full today. Please try tomorrow."))
             patient = self._patient(conn, patient_id, new_patient)
             who = f"patient:{patient.id}" if consent.who == "patient" else consent.who
             token = st.add_token(
-                conn, opd=opd, patient_id=patient.id, day=dt.date.today(), language=language,
+                conn, opd=opd, patient_id=patient.id, day=clinic_time.today(), language=language,
                 status=TokenStatus.WAITING, visit=Visit.FIRST, queued_at=now, health_worker_id=hw.id,
                 consent=Consent(who=who, at=now, how=consent.how),
             )

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from . import clinic_time
 from . import storage as st
 from .db import Database
 from .errors import Invalid
@@ -42,7 +43,7 @@ def _text(data: Mapping[str, str], name: str, errors: dict[str, str], message: s
 
 def parse_patient_form(data: Mapping[str, str], today: dt.date | None = None) -> PatientForm:
     """Check every field; raise Invalid naming each bad field, or return the clean form."""
-    today = today or dt.date.today()
+    today = today or clinic_time.today()
     errors: dict[str, str] = {}
     name = _text(data, "name", errors, N_("Enter the patient's name."))
     state = _text(data, "state", errors, N_("Enter the state."))

@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument("--base-url", default=DEMO_BASE_URL, help="verification URL base printed in the QR")
     demo.set_defaults(func=cmd_demo)
 
-    verify = sub.add_parser("verify", help="check a prescription PDF or QR text against a key registry")
+    verify = sub.add_parser("verify", help="check a prescription PDF or QR text against a key registry, and list "
+                            "the medicines it signs (to compare with the paper)")
     verify.add_argument("--keys", type=Path, required=True, help="registry from `vaidya rx export-keys`")
     what = verify.add_mutually_exclusive_group(required=True)
     what.add_argument("pdf", nargs="?", type=Path, help="a prescription PDF")
@@ -68,7 +69,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .verify import verify_offline, verify_pdf_offline
+    from .localtime import DEFAULT_ZONE, local_date_text
+    from .qr import lines_of
+    from .verify import SIGNED_LINES_HEADING, verify_offline, verify_pdf_offline
 
     try:
         registry = json.loads(args.keys.read_text(encoding="utf-8"))
@@ -84,11 +87,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"prescription {verdict.rx_id}, version {verdict.version}")
     if verdict.doctor_name:
         print(f"signed by {verdict.doctor_name}, registration {verdict.registration_number} ({verdict.council})")
-    if verdict.prescription is not None:
-        rx = verdict.prescription
-        print(f"patient {rx.patient.name}, {rx.patient.age_years} years; diagnosis: {rx.diagnosis}")
-        for m in rx.medicines:
-            print(f"  {m.generic_name.upper()} {m.strength} {m.form}: {m.dose} {m.frequency} × {m.duration_days} days")
+    rx = verdict.prescription
+    if rx is not None and verdict.ok:  # no diagnosis: a pharmacist needs what to dispense, to whom
+        print(f"patient {rx.patient.name}, {rx.patient.age_years} years; "
+              f"dated {local_date_text(rx.issued_at)} ({DEFAULT_ZONE})")
+    lines = verdict.signed_lines or (lines_of(rx) if rx is not None else ())
+    if verdict.ok and lines:
+        print(f"{SIGNED_LINES_HEADING}:")
+        for n, line in enumerate(lines, start=1):
+            print(f"  {n}. {line.text()}")
     return 0 if verdict.ok else 1
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from .localtime import local_date
 from .model import (
     Consent,
     Consultation,
@@ -39,7 +40,7 @@ def sample_prescription(lang: str) -> Prescription:
             consent=Consent("patient, in the presence of the health worker", now - timedelta(minutes=12),
                             "verbal, on video, recorded by the health worker"),
             prior_in_person=True, started_at=now - timedelta(minutes=12),
-            in_person=InPersonVisit(on=(now - timedelta(days=75)).date(), place="District Hospital, Tumakuru",
+            in_person=InPersonVisit(on=local_date(now - timedelta(days=75)), place="District Hospital, Tumakuru",
                                     treatment=("Atenolol 50 mg OD",)),
         ),
         doctor=DoctorSnapshot(
@@ -67,5 +68,5 @@ def sample_prescription(lang: str) -> Prescription:
                      "for headache, at most 3 a day, after food", quantity=10),
         ),
         advice="Less salt in food; walk 30 minutes a day; check BP at the health centre every week.",
-        follow_up=(now + timedelta(days=14)).date(),
+        follow_up=local_date(now + timedelta(days=14)),
     )

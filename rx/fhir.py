@@ -10,10 +10,10 @@ from __future__ import annotations
 import base64
 import html
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
 
-from .canonical import utc_text
+from .localtime import DEFAULT_ZONE
 from .dosage import AFTER_FOOD, FREQUENCIES, ROUTES
 from .model import Medicine, Prescription, Sex, Signed
 
@@ -54,8 +54,10 @@ def _narrative(text: str) -> dict[str, str]:
     return {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{body}</div>'}
 
 
-def _instant(moment: datetime) -> str:
-    return utc_text(moment).replace("Z", "+00:00")
+def _instant(moment: datetime, zone: tzinfo) -> str:
+    """An instant at the clinic's offset (2026-11-27T00:30:00+05:30): the same moment as the UTC one
+    stored, but a reader of the bundle sees the clinic's date."""
+    return moment.astimezone(zone).replace(microsecond=0).isoformat()
 
 
 def _dispense_request(m: Medicine) -> dict[str, Any]:
@@ -71,8 +73,9 @@ def _dispense_request(m: Medicine) -> dict[str, Any]:
 class _Builder:
     """Collects entries with stable urn:uuid references for one prescription version."""
 
-    def __init__(self, signed: Signed, base_url: str) -> None:
+    def __init__(self, signed: Signed, base_url: str, zone: tzinfo) -> None:
         self.signed = signed
+        self.zone = zone
         self.rx: Prescription = signed.prescription
         self.systems = identifier_systems(base_url)
         self.entries: list[dict[str, Any]] = []
@@ -123,7 +126,7 @@ class _Builder:
                 *(("provisional", "Provisional") if rx.provisional else ("confirmed", "Confirmed"))),
             "code": {"text": rx.diagnosis},
             "subject": self.ref("patient"),
-            "recordedDate": _instant(rx.issued_at),
+            "recordedDate": _instant(rx.issued_at, self.zone),
         }, "Condition")
 
     def medication_requests(self, status: str) -> list[dict[str, str]]:
@@ -152,7 +155,7 @@ class _Builder:
                 "intent": "order",
                 "medicationCodeableConcept": {"text": f"{m.generic_name.upper()} {m.strength} {m.form}"},
                 "subject": self.ref("patient"),
-                "authoredOn": _instant(self.rx.issued_at),
+                "authoredOn": _instant(self.rx.issued_at, self.zone),
                 "requester": self.ref("practitioner"),
                 "reasonReference": [self.ref("condition")],
                 "dosageInstruction": [dosage],
@@ -165,11 +168,11 @@ class _Builder:
         return {
             "resourceType": "Bundle",
             "id": self.uid(f"bundle-{composition['type']['coding'][0]['code']}"),
-            "meta": {"versionId": str(self.rx.version), "lastUpdated": _instant(self.signed.signed_at),
+            "meta": {"versionId": str(self.rx.version), "lastUpdated": _instant(self.signed.signed_at, self.zone),
                      "profile": [IG + "DocumentBundle"]},
             "identifier": {"system": self.systems["prescription"], "value": f"{self.rx.id}/v{self.rx.version}"},
             "type": "document",
-            "timestamp": _instant(self.signed.signed_at),
+            "timestamp": _instant(self.signed.signed_at, self.zone),
             "entry": self.entries,
         }
 
@@ -184,7 +187,7 @@ class _Builder:
             "status": "final",
             "type": _coding(SNOMED, *code),
             "subject": self.ref("patient"),
-            "date": _instant(self.rx.issued_at),
+            "date": _instant(self.rx.issued_at, self.zone),
             "author": [{**self.ref("practitioner"), "display": self.rx.doctor.name}],
             "title": code[1],
             "custodian": self.ref("organization"),
@@ -197,9 +200,10 @@ def medication_status(superseded: bool, revoked: bool) -> str:
     return "cancelled" if revoked or superseded else "active"
 
 
-def prescription_bundle(signed: Signed, pdf: bytes, base_url: str, status: str = "active") -> dict[str, Any]:
+def prescription_bundle(signed: Signed, pdf: bytes, base_url: str, status: str = "active",
+                        zone: tzinfo = DEFAULT_ZONE) -> dict[str, Any]:
     """DocumentBundle with a PrescriptionRecord: one section holding the MedicationRequests and the PDF."""
-    b = _Builder(signed, base_url)
+    b = _Builder(signed, base_url, zone)
     b.parties()
     entries = b.medication_requests(status)
     entries.append(b.add("binary", {"resourceType": "Binary", "contentType": "application/pdf",
@@ -210,9 +214,10 @@ def prescription_bundle(signed: Signed, pdf: bytes, base_url: str, status: str =
     return b.bundle(composition)
 
 
-def op_consult_bundle(signed: Signed, base_url: str, status: str = "active") -> dict[str, Any]:
+def op_consult_bundle(signed: Signed, base_url: str, status: str = "active",
+                      zone: tzinfo = DEFAULT_ZONE) -> dict[str, Any]:
     """DocumentBundle with an OPConsultRecord for the consultation the prescription came from."""
-    b = _Builder(signed, base_url)
+    b = _Builder(signed, base_url, zone)
     rx = b.rx
     b.parties()
     c = rx.consultation
@@ -223,7 +228,7 @@ def op_consult_bundle(signed: Signed, base_url: str, status: str = "active") -> 
         "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "VR", "display": "virtual"},
         "type": [{"text": f"Teleconsultation by {c.mode.value}, {c.visit.value.replace('_', '-')}"}],
         "subject": b.ref("patient"),
-        "period": {"start": _instant(c.started_at or rx.issued_at)},
+        "period": {"start": _instant(c.started_at or rx.issued_at, b.zone)},
         "reasonReference": [b.ref("condition")],
     }, "Encounter")
     sections: list[dict[str, Any]] = []
@@ -245,7 +250,7 @@ def op_consult_bundle(signed: Signed, base_url: str, status: str = "active") -> 
         section("investigations", rx.investigations, [b.add("investigations", {
             "resourceType": "ServiceRequest", "status": "active", "intent": "order",
             "code": {"text": rx.investigations}, "subject": b.ref("patient"), "requester": b.ref("practitioner"),
-            "authoredOn": _instant(rx.issued_at),
+            "authoredOn": _instant(rx.issued_at, b.zone),
         }, "ServiceRequest")])
     if rx.follow_up:
         section("follow_up", f"Follow-up on {_day(rx.follow_up)}", [b.add("follow-up", {

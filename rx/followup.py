@@ -23,6 +23,7 @@ from collections.abc import Callable
 from datetime import date
 
 from .formulary import TpgList
+from .localtime import date_text
 from .model import Consultation, InPersonVisit, Medicine, Mode, Visit
 
 #: TPG 2020, section 3 (types of consultation): a follow-up is within 6 months of the earlier consultation.
@@ -48,14 +49,10 @@ def window_start(today: date) -> date:
     return months_before(today, FOLLOW_UP_WINDOW_MONTHS)
 
 
-def day_text(day: date) -> str:
-    return day.strftime("%d-%m-%Y")
-
-
 def describe_in_person(visit: InPersonVisit) -> str:
     """e.g. "the in-person consultation of 12-09-2026 at District Hospital, Tumakuru (Atenolol 50 mg OD)"."""
     treatment = f" ({', '.join(visit.treatment)})" if visit.treatment else ""
-    return f"the in-person consultation of {day_text(visit.on)} at {visit.place.strip()}{treatment}"
+    return f"the in-person consultation of {date_text(visit.on)} at {visit.place.strip()}{treatment}"
 
 
 def basis_findings(c: Consultation, today: date) -> list[Finding]:
@@ -74,16 +71,16 @@ def basis_findings(c: Consultation, today: date) -> list[Finding]:
                           f"Consultation {c.follows.id} is dated after this prescription."))
         elif c.follows.on < start:
             found.append(("follow_up_window", "follows_consultation",
-                          f"Consultation {c.follows.id} of {day_text(c.follows.on)} is more than {months} months "
-                          f"ago (before {day_text(start)}): under TPG 2020 this is a first consultation."))
+                          f"Consultation {c.follows.id} of {date_text(c.follows.on)} is more than {months} months "
+                          f"ago (before {date_text(start)}): under TPG 2020 this is a first consultation."))
     v = c.in_person
     if v is not None:
         if v.on > today:
             found.append(("in_person_date", "in_person", "The in-person consultation cannot be in the future."))
         elif v.on < start:
             found.append(("follow_up_window", "in_person",
-                          f"The in-person consultation of {day_text(v.on)} is more than {months} months ago "
-                          f"(before {day_text(start)}): under TPG 2020 this is a first consultation."))
+                          f"The in-person consultation of {date_text(v.on)} is more than {months} months ago "
+                          f"(before {date_text(start)}): under TPG 2020 this is a first consultation."))
         if not v.place.strip():
             found.append(("in_person_place", "in_person", "Say where the in-person consultation took place."))
         if not any(t.strip() for t in v.treatment):
@@ -115,7 +112,7 @@ def describe_basis(c: Consultation) -> str:
     """The follow-up basis in words for the doctor's form, e.g. "follow-up of consultation 41 (24-10-2026)"."""
     parts = []
     if c.follows is not None:
-        parts.append(f"follow-up of consultation {c.follows.id} ({c.follows.mode.value}, {day_text(c.follows.on)})")
+        parts.append(f"follow-up of consultation {c.follows.id} ({c.follows.mode.value}, {date_text(c.follows.on)})")
     if c.in_person is not None:
         parts.append(f"add-ons to {describe_in_person(c.in_person)}")
     return "; ".join(parts)

@@ -190,6 +190,8 @@ class Signed:
     key_id: str
     signature: bytes
     signed_at: datetime
+    #: Which statement the signature covers: 2 includes the medicine lines (rx.qr), 1 is the earlier form.
+    statement_version: int = 2
 
 
 def new_prescription_id() -> str:

@@ -8,6 +8,7 @@ from typing import Any
 import jinja2
 
 from .dosage import FREQUENCIES
+from .localtime import date_text, local_date_text, local_stamp
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -16,6 +17,11 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
 )
 _env.globals["frequencies"] = FREQUENCIES
+#: Instants are stored in UTC and shown in the clinic's zone: `{{ rx.issued_at | local_date(zone) }}`.
+_env.filters["local_date"] = local_date_text
+_env.filters["local_stamp"] = local_stamp
+#: A calendar date already in the clinic's zone (an earlier consultation's day), as DD-MM-YYYY.
+_env.filters["date_text"] = date_text
 
 
 def render(template: str, **context: Any) -> str:

@@ -8,20 +8,28 @@ the QR text as attachments, which `vaidya rx verify FILE.pdf` reads.
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import tzinfo
 from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from . import labels
-from .dosage import FREQUENCIES
+from .dosage import FREQUENCIES, ROUTES
 from .fonts import FONT_DIR, LATIN, families_for, font_file
+from .localtime import DEFAULT_ZONE, date_text, local_date_text, local_stamp
 from .model import LANGUAGES, Medicine, Prescription, Signed
 from .qr import payload_for, qr_png, verification_url
 from .verify import PDF_CONTENT_NAME, PDF_QR_NAME
 
 RULE = (150, 150, 150)
+#: Largest printed size of the doctor's signature image (width, height), mm.
+SIGNATURE_IMAGE_MM = (50, 18)
+#: Height of the signature block without the image (rule, signer, registration, key and time, how to
+#: verify on up to two lines), mm.
+SIGNATURE_BLOCK_MM = 28
+#: Printed width of the QR code, mm (see docs/rx.md: it must decode from a 100 dpi scan).
+QR_MM = 55
 
 
 class _Page(FPDF):
@@ -36,12 +44,13 @@ class _Page(FPDF):
         self.cell(0, 4, f"{self.page_no()}/{{nb}}", align="C")
 
 
-def _date(value: date) -> str:
-    return value.strftime("%d-%m-%Y")
+def render_pdf(signed: Signed, base_url: str, font_dir: Path = FONT_DIR, zone: tzinfo = DEFAULT_ZONE,
+               signature_image: bytes | None = None) -> bytes:
+    """The prescription as a PDF, with its QR code and the signed bytes attached.
 
-
-def render_pdf(signed: Signed, base_url: str, font_dir: Path = FONT_DIR) -> bytes:
-    """The prescription as a PDF, with its QR code and the signed bytes attached."""
+    Dates and times are printed in the clinic's zone (`zone`); `signature_image` is the doctor's
+    uploaded signature (checked by `rx.signature_image.check_signature_image`), printed if given.
+    """
     rx = signed.prescription
     lang = rx.patient.language if rx.patient.language in LANGUAGES else "en"
     pdf = _Page(format="A4")
@@ -63,7 +72,7 @@ def render_pdf(signed: Signed, base_url: str, font_dir: Path = FONT_DIR) -> byte
     pdf.add_page()
 
     qr_text = verification_url(base_url, payload_for(signed))
-    _header(pdf, rx, lang, qr_text)
+    _header(pdf, rx, lang, qr_text, zone)
     _patient(pdf, rx, lang)
     for key, text in (("complaints", rx.chief_complaints), ("history", rx.history), ("findings", rx.findings),
                       ("investigations", rx.investigations)):
@@ -72,8 +81,8 @@ def render_pdf(signed: Signed, base_url: str, font_dir: Path = FONT_DIR) -> byte
     _medicines(pdf, rx, lang)
     _section(pdf, labels.both("advice", lang), rx.advice)
     if rx.follow_up:
-        _section(pdf, labels.both("follow_up", lang), _date(rx.follow_up))
-    _signature(pdf, signed, lang)
+        _section(pdf, labels.both("follow_up", lang), date_text(rx.follow_up))
+    _signature(pdf, signed, lang, base_url, zone, signature_image)
 
     pdf.embed_file(bytes=signed.canonical, basename=PDF_CONTENT_NAME, mime_type="application/json",
                    desc="Signed canonical prescription (vaidya-rx/1)", modification_date=signed.signed_at)
@@ -99,9 +108,9 @@ def _map_unmapped_glyphs(pdf: FPDF) -> None:
                 glyph.unicode = (0x200B,)
 
 
-def _header(pdf: FPDF, rx: Prescription, lang: str, qr_text: str) -> None:
+def _header(pdf: FPDF, rx: Prescription, lang: str, qr_text: str, zone: tzinfo) -> None:
     top = pdf.get_y()
-    qr_size = 40
+    qr_size = QR_MM
     pdf.image(io.BytesIO(qr_png(qr_text)), x=pdf.w - pdf.r_margin - qr_size, y=top, w=qr_size, h=qr_size)
     pdf.set_xy(pdf.w - pdf.r_margin - qr_size, top + qr_size)
     pdf.set_font("body", size=7)
@@ -122,13 +131,13 @@ def _header(pdf: FPDF, rx: Prescription, lang: str, qr_text: str) -> None:
     pdf.set_font("body", "B", 13)
     pdf.multi_cell(width, 7, labels.both("title", lang), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("body", size=9.5)
-    pdf.multi_cell(width, 5, f"{labels.both('date', lang)}: {_date(rx.issued_at.date())}", new_x=XPos.LMARGIN,
+    pdf.multi_cell(width, 5, f"{labels.both('date', lang)}: {local_date_text(rx.issued_at, zone)}", new_x=XPos.LMARGIN,
                    new_y=YPos.NEXT)
     ident = f"{labels.both('prescription_id', lang)}: {rx.id}   {labels.both('version', lang)}: {rx.version}"
     if rx.supersedes:
         ident += f"   ({labels.both('supersedes', lang)} {rx.supersedes})"
     pdf.multi_cell(width, 5, ident, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_y(max(pdf.get_y(), top + qr_size + 8) + 1)
+    pdf.set_y(max(pdf.get_y(), top + qr_size + 7))
     _rule(pdf)
 
 
@@ -144,16 +153,19 @@ def _patient(pdf: FPDF, rx: Prescription, lang: str) -> None:
     if p.height_cm:
         facts.append(f"{labels.both('height', lang)}: {p.height_cm} cm")
     if p.lmp:
-        facts.append(f"{labels.both('lmp', lang)}: {_date(p.lmp)}")
+        facts.append(f"{labels.both('lmp', lang)}: {date_text(p.lmp)}")
     if p.accompanying_adult:
         facts.append(f"{labels.both('accompanied_by', lang)}: {p.accompanying_adult}")
-    facts.append(f"{labels.both('consultation', lang)}: {labels.both(c.mode.value, lang)}, "
-                 f"{labels.both('first' if c.visit.value == 'first' else 'follow_up_visit', lang)}")
+    # Short facts share lines (wrapping between facts, never inside one) so the page holds the Rx.
+    pdf.multi_cell(0, 5, "   ·   ".join(fact.replace(" ", "\u00a0") for fact in facts), new_x=XPos.LMARGIN,
+                   new_y=YPos.NEXT)
+    pdf.multi_cell(0, 5, f"{labels.both('consultation', lang)}: {labels.both(c.mode.value, lang)}, "
+                   f"{labels.both('first' if c.visit.value == 'first' else 'follow_up_visit', lang)}",
+                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if c.in_person is not None:  # the declared basis of List B add-ons, as signed
         v = c.in_person
-        facts.append(f"{labels.both('in_person_visit', lang)}: {_date(v.on)}, {v.place} ({', '.join(v.treatment)})")
-    for fact in facts:
-        pdf.multi_cell(0, 5, fact, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, 5, f"{labels.both('in_person_visit', lang)}: {date_text(v.on)}, {v.place} "
+                       f"({', '.join(v.treatment)})", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(1)
     _rule(pdf)
 
@@ -177,8 +189,8 @@ def _medicines(pdf: FPDF, rx: Prescription, lang: str) -> None:
     pdf.multi_cell(0, 8, labels.both("medicines", lang), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("body", size=8.5)
     heads = ["#", labels.both("medicines", lang), labels.both("dose", lang), labels.both("frequency", lang),
-             labels.both("duration", lang), labels.both("instructions", lang)]
-    with pdf.table(col_widths=(6, 50, 22, 38, 20, 44), line_height=4.6, text_align="LEFT",
+             labels.both("duration", lang), labels.both("route", lang), labels.both("instructions", lang)]
+    with pdf.table(col_widths=(6, 44, 20, 32, 18, 28, 32), line_height=4.6, text_align="LEFT",
                    borders_layout="HORIZONTAL_LINES", padding=1.2) as table:
         row = table.row()
         for head in heads:
@@ -187,31 +199,49 @@ def _medicines(pdf: FPDF, rx: Prescription, lang: str) -> None:
             freq = labels.both(f"freq_{m.frequency}", lang) if m.frequency in FREQUENCIES else m.frequency
             name = f"{m.generic_name.upper()} {m.strength} ({m.form})"
             row = table.row()
-            for value in (str(n), name, m.dose, freq, f"{m.duration_days} {labels.both('days', lang)}" + _quantity(m, lang),
-                          ", ".join(x for x in (m.route, m.instructions) if x)):
+            route = labels.both(f"route_{m.route}", lang) if m.route in ROUTES else m.route
+            # The instructions are the doctor's own words, printed as written.
+            # The quantity to dispense goes under the medicine it belongs to (the narrow duration column
+            # would stretch every row).
+            for value in (str(n), name + _quantity(m, lang), m.dose, freq,
+                          f"{m.duration_days} {labels.both('days', lang)}", route, m.instructions):
                 row.cell(value)
     pdf.ln(2)
 
 
 def _quantity(m: Medicine, lang: str) -> str:
-    """The quantity to dispense under the duration (lines signed before quantities show none)."""
+    """The quantity to dispense (and repeats) under the medicine's name; lines signed before quantities
+    existed show none."""
     if not m.quantity:
         return ""
     repeats = f" (+{m.repeats} {labels.both('repeats', lang)})" if m.repeats else ""
     return f"\n{labels.both('quantity', lang)}: {m.quantity}{repeats}"
 
 
-def _signature(pdf: FPDF, signed: Signed, lang: str) -> None:
+def _signature(pdf: FPDF, signed: Signed, lang: str, base_url: str, zone: tzinfo,
+               image: bytes | None) -> None:
+    """'Electronically signed' (not 'digitally signed': in India that means a signature under a licensed
+    certifying authority's certificate, IT Act 2000 s. 3 and 35), the signer, and how to verify."""
     d = signed.prescription.doctor
+    # The block stays on one page: a signature split from its verification line reads as unsigned.
+    if pdf.will_page_break(SIGNATURE_BLOCK_MM + (SIGNATURE_IMAGE_MM[1] + 1 if image is not None else 0)):
+        pdf.add_page()
     pdf.ln(2)
     _rule(pdf)
+    if image is not None:
+        pdf.image(io.BytesIO(image), x=pdf.l_margin, h=SIGNATURE_IMAGE_MM[1], keep_aspect_ratio=True,
+                  w=SIGNATURE_IMAGE_MM[0])
+        pdf.set_x(pdf.l_margin)
     pdf.set_font("body", "B", 10)
     pdf.multi_cell(0, 5.5, f"{labels.both('signature', lang)}: {d.name}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("body", size=8.5)
     pdf.multi_cell(0, 4.5, f"{d.qualification} · {labels.both('registration', lang)} {d.registration_number} "
                    f"({d.council})", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.multi_cell(0, 4.5, f"Ed25519 key {signed.key_id} · {signed.signed_at.strftime('%d-%m-%Y %H:%M UTC')}",
+    pdf.multi_cell(0, 4.5, f"Ed25519 key {signed.key_id} · {local_stamp(signed.signed_at, zone)}",
                    new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    rx = signed.prescription
+    pdf.multi_cell(0, 4.5, f"{labels.both('verify_how', lang)}: {base_url.rstrip('/')}/rx/verify · "
+                   f"{labels.both('prescription_id', lang)}: {rx.id}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def _rule(pdf: FPDF) -> None:

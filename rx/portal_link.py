@@ -8,7 +8,7 @@ rx reads portal tables.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 from portal import pharmacists
 from portal import storage as st
@@ -16,6 +16,7 @@ from portal import models as st_models
 from portal.models import ConsentHow, ConsultStatus
 
 from .followup import window_start
+from .localtime import DEFAULT_ZONE, local_date
 from .model import (
     Consent,
     Consultation,
@@ -87,13 +88,16 @@ def patient_ids_for_mobile(conn, mobile: str) -> frozenset[str]:
     return frozenset(p.id for p in st.patients_for_mobile(conn, mobile))
 
 
-def _earlier(c: st_models.Consultation) -> EarlierConsult:
-    return EarlierConsult(id=str(c.id), on=_utc(c.started_at).date(), mode=Mode(c.mode.value))
+def _earlier(c: st_models.Consultation, zone: tzinfo) -> EarlierConsult:
+    """The consultation as a follow-up names it, dated by the clinic's calendar (the day people read)."""
+    return EarlierConsult(id=str(c.id), on=local_date(_utc(c.started_at), zone), mode=Mode(c.mode.value))
 
 
-def earlier_consultation(conn, consultation_id: int, earlier_id: int) -> EarlierConsult:
+def earlier_consultation(conn, consultation_id: int, earlier_id: int,
+                         zone: tzinfo = DEFAULT_ZONE) -> EarlierConsult:
     """The consultation `earlier_id` as the one `consultation_id` follows up: held by the same doctor with the
-    same patient, before this one. The six-month window is checked at signing (rx.followup).
+    same patient, before this one. The six-month window is checked at signing (rx.followup), on dates in the
+    clinic's zone.
 
     Raises NotAFollowUp naming the consultation and the reason.
     """
@@ -111,17 +115,18 @@ def earlier_consultation(conn, consultation_id: int, earlier_id: int) -> Earlier
                            "with the same doctor.")
     if earlier.status is ConsultStatus.MISSED or earlier.started_at >= this.started_at:
         raise NotAFollowUp(f"Consultation {earlier_id} did not take place before this one.")
-    return _earlier(earlier)
+    return _earlier(earlier, zone)
 
 
-def follow_up_candidates(conn, consultation_id: int, today: date) -> list[EarlierConsult]:
+def follow_up_candidates(conn, consultation_id: int, today: date,
+                         zone: tzinfo = DEFAULT_ZONE) -> list[EarlierConsult]:
     """The doctor's earlier consultations with this patient inside the follow-up window, newest first (the
-    choices on the prescription form)."""
+    choices on the prescription form); `today` and the consultations' days are the clinic's (`zone`)."""
     this = st.get_consultation(conn, consultation_id)
     start = window_start(today)
-    return [_earlier(c) for c in st.consultations_of_patient(conn, this.patient_id)
+    return [earlier for c in st.consultations_of_patient(conn, this.patient_id)
             if c.doctor_id == this.doctor_id and c.id != this.id and c.status is not ConsultStatus.MISSED
-            and c.started_at < this.started_at and _utc(c.started_at).date() >= start]
+            and c.started_at < this.started_at and (earlier := _earlier(c, zone)).on >= start]
 
 
 def pharmacist_snapshot(conn, pharmacist_id: int) -> PharmacistSnapshot:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import tzinfo
 
 from portal.councils import registration_problem
 
 from . import followup
-from .canonical import utc_text
 from .dosage import FREQUENCIES, ROUTES
 from .formulary import Drug, Formulary, TpgList
 from .line_sanity import ADULT_AGE, controlled_refusal, line_findings
+from .localtime import DEFAULT_ZONE, local_date, local_stamp
 from .model import Consultation, Initiator, Medicine, Mode, Prescription, Visit
 
 
@@ -151,8 +152,11 @@ def _same_drug(written: str, started: str, formulary: Formulary) -> bool:
     return bool(words) and words <= set(re.findall(r"[^\W\d_]{3,}", started.casefold()))
 
 
-def check(rx: Prescription, formulary: Formulary) -> list[Problem]:
-    """Every TPG problem with this prescription; an empty list means it may be signed."""
+def check(rx: Prescription, formulary: Formulary, zone: tzinfo = DEFAULT_ZONE) -> list[Problem]:
+    """Every TPG problem with this prescription; an empty list means it may be signed.
+
+    Dates are compared in the clinic's zone (`zone`): the prescription's day (for the follow-up window and
+    the follow-up date) is the local one."""
     problems: list[Problem] = []
     d, p, c = rx.doctor, rx.patient, rx.consultation
     if not d.registration_number.strip() or not d.council.strip():
@@ -182,12 +186,13 @@ def check(rx: Prescription, formulary: Formulary) -> list[Problem]:
                 "(who gave it, when and how) before signing."))
         elif consent.recorded_at > rx.issued_at:
             problems.append(Problem("consent_time", "consultation",
-                f"The consent is recorded at {utc_text(consent.recorded_at)}, after the prescription "
-                f"({utc_text(rx.issued_at)}): consent comes before the prescription; correct its time."))
-    problems.extend(Problem(*found) for found in followup.basis_findings(c, rx.issued_at.date()))
+                f"The consent is recorded at {local_stamp(consent.recorded_at, zone)}, after the prescription "
+                f"({local_stamp(rx.issued_at, zone)}): consent comes before the prescription; correct its time."))
+    today = local_date(rx.issued_at, zone)
+    problems.extend(Problem(*found) for found in followup.basis_findings(c, today))
     for medicine in rx.medicines:
         problems.extend(check_medicine(medicine, c, formulary))
     problems.extend(Problem(f.code, f.field, f.message) for f in line_findings(rx, formulary))
-    if rx.follow_up is not None and rx.follow_up < rx.issued_at.date():
+    if rx.follow_up is not None and rx.follow_up < today:
         problems.append(Problem("follow_up", "follow_up", "The follow-up date is before the prescription date."))
     return problems

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from .canonical import canonical_bytes, digest, utc_text
 from .fonts import FONT_DIR, unprintable
 from .formulary import Formulary, default_formulary
+from .localtime import DEFAULT_ZONE
 from .model import PharmacistSnapshot, Prescription, Signed
+from .qr import lines_bytes, lines_of
 from .rules import Problem, RuleViolation, check
 from .signing import SigningError, generate_key, sign, statement, unseal_private_key, wrapping_key
 from .registry import export_registry
@@ -33,17 +35,20 @@ class RxService:
     """The one place prescriptions are signed. Views and the CLI call this; it never imports aiohttp."""
 
     def __init__(self, store: Store, server_secret: str, formulary: Formulary | None = None,
-                 clock: Callable[[], datetime] = utc_now, font_dir: Path = FONT_DIR) -> None:
+                 clock: Callable[[], datetime] = utc_now, font_dir: Path = FONT_DIR,
+                 zone: tzinfo = DEFAULT_ZONE) -> None:
         self.store = store
+        #: The clinic's time zone: the prescription's date, and so the follow-up check, is the local date.
+        self.zone = zone
         self.formulary = formulary or default_formulary()
         self.font_dir = font_dir
         self._wrap = wrapping_key(server_secret)
         self._clock = clock
 
     @classmethod
-    def open(cls, data_dir: Path, server_secret: str) -> RxService:
+    def open(cls, data_dir: Path, server_secret: str, zone: tzinfo = DEFAULT_ZONE) -> RxService:
         """The service on the shared database file `<data_dir>/vaidya.db`."""
-        return cls(Store(Path(data_dir) / "vaidya.db"), server_secret)
+        return cls(Store(Path(data_dir) / "vaidya.db"), server_secret, zone=zone)
 
     def _signing_key(self, rx: Prescription) -> tuple[KeyRecord, Ed25519PrivateKey]:
         """The doctor's current key, opened; a new one when there is none or it was sealed under an
@@ -64,7 +69,7 @@ class RxService:
 
         Raises RuleViolation (nothing stored) when a rule fails.
         """
-        problems = check(rx, self.formulary)
+        problems = check(rx, self.formulary, self.zone)
         missing = unprintable(canonical_bytes(rx).decode("utf-8"), self.font_dir)
         if missing:
             problems.append(Problem("unprintable", "text",
@@ -74,7 +79,8 @@ class RxService:
         key, private = self._signing_key(rx)
         blob = canonical_bytes(rx)
         content_digest = digest(blob)
-        signature = sign(private, statement(rx.id, rx.version, key.key_id, content_digest))
+        lines = lines_bytes(lines_of(rx))
+        signature = sign(private, statement(rx.id, rx.version, key.key_id, content_digest, lines))
         signed = Signed(rx, blob, content_digest, key.key_id, signature, self._clock())
         self.store.append(signed)
         return signed

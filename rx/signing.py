@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 STATEMENT_TAG = b"vaidya-rx-signature/1"
+#: Version 2 also covers the medicine lines the QR code carries (`rx.qr.lines_bytes`).
+STATEMENT_TAG_V2 = b"vaidya-rx-signature/2"
 _HKDF_SALT = b"vaidya rx"
 _HKDF_INFO = b"doctor signing keys at rest v1"
 
@@ -71,11 +73,15 @@ def unseal_private_key(sealed: bytes, key_id: str, doctor_id: str, wrap: bytes) 
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 
-def statement(rx_id: str, version: int, key_id: str, content_digest: bytes) -> bytes:
-    """The bytes actually signed: domain tag, ID, version, key ID and the canonical content's SHA-256."""
+def statement(rx_id: str, version: int, key_id: str, content_digest: bytes, lines: bytes | None = None) -> bytes:
+    """The bytes actually signed: domain tag, ID, version, key ID and the canonical content's SHA-256;
+    with `lines` (version 2) also the compact medicine lines, so the QR alone shows what was prescribed."""
     if len(content_digest) != 32:
         raise ValueError("content digest must be a SHA-256 (32 bytes)")
-    return b"\n".join([STATEMENT_TAG, rx_id.encode(), str(version).encode(), key_id.encode(), content_digest])
+    parts = [rx_id.encode(), str(version).encode(), key_id.encode(), content_digest]
+    if lines is None:
+        return b"\n".join([STATEMENT_TAG, *parts])
+    return b"\n".join([STATEMENT_TAG_V2, *parts, lines])
 
 
 def sign(private: Ed25519PrivateKey, message: bytes) -> bytes:

@@ -18,7 +18,7 @@ from .canonical import parse_canonical, parse_utc, utc_text
 from .model import DoctorSnapshot, PharmacistSnapshot, Signed
 from .signing import NewKey
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Each entry moves the rx tables one version up from the one before (the list index + 2); never edit a
 #: released entry. Existing rows are kept: columns are added with defaults, tables created.
@@ -34,6 +34,19 @@ MIGRATIONS: list[str] = [
         quantity INTEGER NOT NULL CHECK (quantity > 0),
         PRIMARY KEY (dispensation_id, line)
     );
+    """,
+    # 3: the QR carries the signed medicines (statement version 2; rows signed before are version 1), and
+    # the doctor's handwritten signature as an image (checked by rx.signature_image), append-only per
+    # doctor: the newest one uploaded before a prescription was signed is printed on it.
+    """
+    ALTER TABLE rx_versions ADD COLUMN statement_version INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE rx_doctor_signature_images (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        doctor_id TEXT NOT NULL,
+        image BLOB NOT NULL,
+        uploaded_at TEXT NOT NULL
+    );
+    CREATE INDEX rx_doctor_signature_images_doctor ON rx_doctor_signature_images (doctor_id, uploaded_at);
     """,
 ]
 
@@ -85,7 +98,8 @@ CREATE TABLE IF NOT EXISTS rx_dispensations (
 );
 """
 
-_APPEND_ONLY = ("rx_versions", "rx_revocations", "rx_dispensations", "rx_doctor_keys", "rx_dispensed_lines")
+_APPEND_ONLY = ("rx_versions", "rx_revocations", "rx_dispensations", "rx_doctor_keys", "rx_dispensed_lines",
+                "rx_doctor_signature_images")
 
 
 class StoreError(Exception):
@@ -222,6 +236,21 @@ class Store:
             rows = db.execute("SELECT * FROM rx_doctor_keys ORDER BY created_at, key_id").fetchall()
         return [_key(r) for r in rows]
 
+    # Signature images ------------------------------------------------------------------------------------
+    def add_signature_image(self, doctor_id: str, image: bytes, now: datetime) -> None:
+        """Keep a doctor's signature image (already checked); earlier ones stay for earlier prescriptions."""
+        with self._connect() as db:
+            db.execute("INSERT INTO rx_doctor_signature_images (doctor_id, image, uploaded_at) VALUES (?, ?, ?)",
+                       (doctor_id, image, utc_text(now)))
+
+    def signature_image(self, doctor_id: str, at: datetime) -> bytes | None:
+        """The doctor's newest signature image uploaded at or before `at` (when a prescription was signed)."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT image FROM rx_doctor_signature_images WHERE doctor_id = ? AND uploaded_at <= ? "
+                "ORDER BY uploaded_at DESC, id DESC LIMIT 1", (doctor_id, utc_text(at))).fetchone()
+        return bytes(row[0]) if row else None
+
     # Prescriptions --------------------------------------------------------------------------------------
     def append(self, signed: Signed) -> None:
         """Store a signed version; version 1 must be new, version n must follow n-1 (which it supersedes)."""
@@ -236,15 +265,17 @@ class Store:
             ).fetchone():
                 raise StoreError(f"prescription {rx.id} was revoked: issue a new prescription instead")
             db.execute(
-                "INSERT INTO rx_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO rx_versions (rx_id, version, doctor_id, patient_id, consultation_id, canonical, digest, "
+                "key_id, signature, signed_at, statement_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (rx.id, rx.version, rx.doctor.id, rx.patient.id, rx.consultation.id, signed.canonical,
-                 signed.digest, signed.key_id, signed.signature, utc_text(signed.signed_at)),
+                 signed.digest, signed.key_id, signed.signature, utc_text(signed.signed_at),
+                 signed.statement_version),
             )
 
     def version(self, rx_id: str, version: int) -> Signed | None:
         with self._connect() as db:
             row = db.execute(
-                "SELECT canonical, digest, key_id, signature, signed_at FROM rx_versions WHERE rx_id = ? AND version = ?",
+                "SELECT canonical, digest, key_id, signature, signed_at, statement_version FROM rx_versions WHERE rx_id = ? AND version = ?",
                 (rx_id, version),
             ).fetchone()
         return _signed(row) if row else None
@@ -252,7 +283,7 @@ class Store:
     def versions(self, rx_id: str) -> list[Signed]:
         with self._connect() as db:
             rows = db.execute(
-                "SELECT canonical, digest, key_id, signature, signed_at FROM rx_versions WHERE rx_id = ? ORDER BY version",
+                "SELECT canonical, digest, key_id, signature, signed_at, statement_version FROM rx_versions WHERE rx_id = ? ORDER BY version",
                 (rx_id,),
             ).fetchall()
         return [_signed(r) for r in rows]
@@ -266,7 +297,7 @@ class Store:
         column, value = ("patient_id", patient_id) if patient_id is not None else ("doctor_id", doctor_id)
         with self._connect() as db:
             rows = db.execute(
-                f"SELECT canonical, digest, key_id, signature, signed_at FROM rx_versions v WHERE {column} = ? "
+                f"SELECT canonical, digest, key_id, signature, signed_at, statement_version FROM rx_versions v WHERE {column} = ? "
                 "AND version = (SELECT MAX(version) FROM rx_versions w WHERE w.rx_id = v.rx_id) "
                 "ORDER BY signed_at DESC, rx_id",
                 (value,),
@@ -368,4 +399,5 @@ def _key(row: tuple) -> KeyRecord:
 
 def _signed(row: tuple) -> Signed:
     canonical = bytes(row[0])
-    return Signed(parse_canonical(canonical), canonical, bytes(row[1]), row[2], bytes(row[3]), parse_utc(row[4]))
+    return Signed(parse_canonical(canonical), canonical, bytes(row[1]), row[2], bytes(row[3]), parse_utc(row[4]),
+                  int(row[5]))

@@ -7,6 +7,7 @@ knows the revocations and corrections made before the export; a PDF additionally
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import io
 from dataclasses import dataclass
@@ -14,11 +15,14 @@ from typing import Any
 
 from .canonical import CanonicalError, digest, parse_canonical
 from .model import Prescription
-from .qr import QrError, QrPayload, decode, encode, payload_for
+from .qr import QrError, QrPayload, SignedLine, decode, encode, lines_of, payload_for
 from .registry import PublicKey, registry_keys, registry_ref
-from .signing import signature_valid, statement
+from .signing import signature_valid
 from .store import Store
 
+#: What the verifiers print above the signed lines: the paper must list exactly these, nothing more.
+SIGNED_LINES_HEADING = ("Signed medicines: compare with the paper; a medicine printed on the paper but not "
+                        "listed here was not prescribed")
 PDF_CONTENT_NAME = "prescription.json"
 PDF_QR_NAME = "verification.txt"
 
@@ -41,6 +45,9 @@ class Verdict:
     council: str = ""
     latest_version: int = 0
     prescription: Prescription | None = None
+    #: The medicine lines the signature covers, read from the code itself (empty for RX1 codes): what the
+    #: pharmacist compares with the paper.
+    signed_lines: tuple[SignedLine, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -52,13 +59,14 @@ def check_signature(payload: QrPayload, key: PublicKey | None) -> Verdict:
     if key is None:
         return Verdict(Status.INVALID, f"unknown signing key {payload.key_id}: not issued by this service",
                        payload.rx_id, payload.version)
-    message = statement(payload.rx_id, payload.version, payload.key_id, payload.digest)
+    message = payload.statement()
     who = dict(doctor_name=key.doctor_name, registration_number=key.registration_number, council=key.council)
     if not signature_valid(key.public_key, message, payload.signature):
         # No doctor's name beside a failed signature: a forger may quote any real key ID.
         return Verdict(Status.INVALID, "the signature does not match: this code was altered or forged",
                        payload.rx_id, payload.version)
-    return Verdict(Status.VALID, "signature valid", payload.rx_id, payload.version, **who)
+    return Verdict(Status.VALID, "signature valid", payload.rx_id, payload.version, **who,
+                   signed_lines=payload.lines)
 
 
 def _parse(text: str) -> QrPayload | Verdict:
@@ -82,6 +90,8 @@ def verify_online(text: str, store: Store) -> Verdict:
     signed = store.version(payload.rx_id, payload.version)
     if signed is None or signed.digest != payload.digest or signed.key_id != payload.key_id:
         return _with(verdict, Status.INVALID, "no prescription with this content was issued here")
+    if payload.scheme == 2 and payload.lines != lines_of(signed.prescription):
+        return _with(verdict, Status.INVALID, "the medicines in the code differ from the prescription on record")
     return status_of(verdict, store, signed.prescription)
 
 
@@ -106,8 +116,8 @@ def status_of(verdict: Verdict, store: Store, rx: Prescription) -> Verdict:
 
 
 def _with(verdict: Verdict, status: Status, reason: str, rx: Prescription | None = None, latest: int = 0) -> Verdict:
-    return Verdict(status, reason, verdict.rx_id, verdict.version, verdict.doctor_name, verdict.registration_number,
-                   verdict.council, latest or verdict.version, rx)
+    return dataclasses.replace(verdict, status=status, reason=reason, latest_version=latest or verdict.version,
+                               prescription=rx)
 
 
 # Offline ------------------------------------------------------------------------------------------------
@@ -129,6 +139,8 @@ def verify_offline(text: str, registry: dict[str, Any], content: bytes | None = 
             return _with(verdict, Status.INVALID, f"the signed content is damaged: {exc}")
         if (rx.id, rx.version) != (payload.rx_id, payload.version):
             return _with(verdict, Status.INVALID, "the content belongs to a different prescription")
+        if payload.scheme == 2 and payload.lines != lines_of(rx):
+            return _with(verdict, Status.INVALID, "the medicines in the code differ from the attached content")
     ref = registry_ref(payload.rx_id, payload.version)
     for revoked in registry.get("revocations", []):
         if revoked["ref"] == ref:

@@ -17,7 +17,7 @@ import dataclasses
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from .intake import (
     form_from_prescription,
 )
 from .followup import FOLLOW_UP_WINDOW_MONTHS, why_allowed
+from .localtime import local_date, local_date_text
 from .model import LANGUAGES, EarlierConsult, Prescription, Signed, new_prescription_id, normalise_prescription_id
 from .pages import render
 from .pdf import render_pdf
@@ -59,11 +60,13 @@ from .portal_link import (
     patient_ids_for_mobile,
     pharmacist_snapshot,
 )
-from .qr import payload_for, verification_url
+from .qr import SignedLine, lines_of, looks_like_code, payload_for, verification_url
 from .rules import Problem, RuleViolation, describe_allowed, effective_list
 from .service import NotAllowed, RxService, utc_now
-from .store import Revocation, StoreError
-from .verify import Status, Verdict, verify_id, verify_online
+from .signature_image import MAX_BYTES as MAX_SIGNATURE_UPLOAD
+from .signature_image import SignatureImageError, check_signature_image
+from .store import Revocation, Store, StoreError
+from .verify import SIGNED_LINES_HEADING, Status, Verdict, verify_id, verify_online
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,7 @@ _ID = r"{rx_id:[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}}"
 
 def setup(app: web.Application, config: Config) -> RxService:
     """Mount /rx on the main application; needs the portal mounted first (its sessions and records)."""
-    service = RxService.open(config.data_dir, ensure_secret(config))
+    service = RxService.open(config.data_dir, ensure_secret(config), config.zone)
     app[RX_SERVICE] = service
     sub = web.Application(middlewares=MIDDLEWARES)
     sub[PORTAL] = app[PORTAL]
@@ -85,6 +88,7 @@ def setup(app: web.Application, config: Config) -> RxService:
     r.add_get("/verify", verify_page)
     r.add_post("/verify/dispense", dispense)
     r.add_get("/mine", my_prescriptions)
+    r.add_post("/signature-image", upload_signature_image)
     r.add_get(f"/{_ID}.pdf", download_pdf)
     r.add_get(f"/{_ID}/fhir", download_fhir)
     r.add_get("/consultations/{consultation_id:[0-9]+}/new", issue_form)
@@ -112,6 +116,10 @@ def _wants_json(request: web.Request) -> bool:
     return request.headers.get("Accept", "").startswith("application/json")
 
 
+def _zone(request: web.Request) -> tzinfo:
+    return _portal(request).config.zone
+
+
 def _csrf(request: web.Request) -> str:
     return csrf_token(_portal(request).secret, request[portal_keys.BROWSER_ID])
 
@@ -124,11 +132,22 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
         "latest_version": verdict.latest_version, "doctor": verdict.doctor_name,
         "registration_number": verdict.registration_number, "council": verdict.council,
         "medicines": [dataclasses.asdict(m) for m in rx.medicines] if rx else [],
+        "signed_medicines": [dataclasses.asdict(line) for line in _signed_lines(verdict)],
     }
 
 
+def _signed_lines(verdict: Verdict) -> tuple[SignedLine, ...]:
+    """The lines the doctor's signature covers: from the code itself, or (a typed ID) from the record;
+    none when the verdict is invalid (a good signature over content not on record proves nothing here)."""
+    if verdict.status is Status.INVALID:
+        return ()
+    if verdict.signed_lines or verdict.prescription is None:
+        return verdict.signed_lines
+    return lines_of(verdict.prescription)
+
+
 def _check(text: str, version: int | None, service: RxService) -> Verdict:
-    if "RX1." in text:
+    if looks_like_code(text):
         return verify_online(text, service.store)
     return verify_id(normalise_prescription_id(text), version, service.store)
 
@@ -156,7 +175,8 @@ async def verify_page(request: web.Request) -> web.StreamResponse:
     session = request.get(portal_keys.SESSION)
     html = render("verify.html", verdict=verdict, typed=typed, dispensations=dispensations, fills=line_fills,
                   pharmacist=session is not None and session.kind == "pharmacist", login=STAFF_LOGIN,
-                  csrf=_csrf(request))
+                  csrf=_csrf(request), lines=_signed_lines(verdict) if verdict else (),
+                  heading=SIGNED_LINES_HEADING, zone=_zone(request))
     return web.Response(text=html, content_type="text/html", charset="utf-8")
 
 
@@ -227,12 +247,18 @@ class PdfCache:
         self.size = size
         self._items: collections.OrderedDict[tuple[str, int], bytes] = collections.OrderedDict()
 
-    async def get(self, signed: Signed, base_url: str) -> bytes:
+    async def get(self, signed: Signed, base_url: str, zone: tzinfo, store: Store) -> bytes:
         key = (signed.prescription.id, signed.prescription.version)
         if key in self._items:
             self._items.move_to_end(key)
             return self._items[key]
-        pdf = await asyncio.to_thread(render_pdf, signed, base_url)
+        rx = signed.prescription
+
+        def render_with_signature() -> bytes:
+            image = store.signature_image(rx.doctor.id, signed.signed_at)
+            return render_pdf(signed, base_url, zone=zone, signature_image=image)
+
+        pdf = await asyncio.to_thread(render_with_signature)
         self._items[key] = pdf
         while len(self._items) > self.size:
             self._items.popitem(last=False)
@@ -240,7 +266,8 @@ class PdfCache:
 
 
 async def _pdf(request: web.Request, signed: Signed) -> bytes:
-    return await request.app[PDF_CACHE].get(signed, _portal(request).config.base_url)
+    return await request.app[PDF_CACHE].get(signed, _portal(request).config.base_url, _zone(request),
+                                            _service(request).store)
 
 
 def _status(service: RxService, signed: Signed) -> str:
@@ -265,10 +292,10 @@ async def download_fhir(request: web.Request) -> web.StreamResponse:
     status = await asyncio.to_thread(_status, service, signed)
     med_status = medication_status(status == "superseded", status == "revoked")
     if request.query.get("kind") == "op-consult":
-        bundle = op_consult_bundle(signed, base, med_status)
+        bundle = op_consult_bundle(signed, base, med_status, _zone(request))
     else:
         pdf = await _pdf(request, signed)
-        bundle = prescription_bundle(signed, pdf, base, med_status)
+        bundle = prescription_bundle(signed, pdf, base, med_status, _zone(request))
     return web.json_response(bundle, content_type="application/fhir+json")
 
 
@@ -294,8 +321,22 @@ async def my_prescriptions(request: web.Request) -> web.StreamResponse:
     lang = request[portal_keys.LANG].code if kind == "patient" else "en"
     lang = lang if lang in LANGUAGES else "en"
     html = render("list.html", items=items, doctor=kind == "doctor", csrf=_csrf(request), page_lang=lang,
-                  t=lambda key: labels.both(key, lang))
+                  t=lambda key: labels.both(key, lang), zone=_zone(request))
     return web.Response(text=html, content_type="text/html", charset="utf-8")
+
+
+async def upload_signature_image(request: web.Request) -> web.StreamResponse:
+    """The doctor's handwritten signature image (PNG or JPEG), printed on prescriptions signed from now on."""
+    doctor_id = _doctor_id(request)
+    form = await request.post()
+    field = form.get("image")
+    content = field.file.read(MAX_SIGNATURE_UPLOAD + 1) if isinstance(field, web.FileField) else b""
+    try:
+        image = check_signature_image(content)
+    except SignatureImageError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    await asyncio.to_thread(_service(request).store.add_signature_image, doctor_id, image, utc_now())
+    raise web.HTTPSeeOther("/rx/mine")
 
 
 # Doctor's API ----------------------------------------------------------------------------------------------
@@ -355,7 +396,7 @@ async def _issue_context(request: web.Request) -> IssueContext:
     consultation_id = int(request.match_info["consultation_id"])
     try:
         return await _portal(request).db.run(
-            lambda conn: issue_context(conn, consultation_id, int(doctor_id), date.today()))
+            lambda conn: issue_context(conn, consultation_id, int(doctor_id), local_date(utc_now(), _zone(request))))
     except (LookupError, NotYours):
         raise NotFoundError("consultation_not_found", "No such consultation.") from None
 
@@ -369,7 +410,7 @@ async def _linked_consultation(request: web.Request, ctx: IssueContext, body: di
         raise InputError({"follows_consultation": "the number of the earlier consultation"})
     this, earlier = int(ctx.consultation.id), int(value)
     try:
-        return await _portal(request).db.run(lambda conn: earlier_consultation(conn, this, earlier))
+        return await _portal(request).db.run(lambda conn: earlier_consultation(conn, this, earlier, _zone(request)))
     except NotAFollowUp as exc:
         raise RuleViolation([Problem("follows", "follows_consultation", str(exc))]) from None
 
@@ -413,8 +454,9 @@ async def _form_page(request: web.Request, ctx: IssueContext, form: dict[str, st
                      status: int = 200, correcting: Signed | None = None) -> web.Response:
     earlier: list[EarlierConsult] = []
     if correcting is None:  # a correction keeps the consultation as signed; a new one may link an earlier one
-        cid = int(ctx.consultation.id)
-        earlier = await _portal(request).db.run(lambda conn: follow_up_candidates(conn, cid, date.today()))
+        cid, zone = int(ctx.consultation.id), _zone(request)
+        earlier = await _portal(request).db.run(
+            lambda conn: follow_up_candidates(conn, cid, local_date(utc_now(), zone), zone))
     html = render("issue.html", ctx=ctx, form=collections.defaultdict(str, form), problems=problems,
                   earlier=earlier, window_months=FOLLOW_UP_WINDOW_MONTHS,
                   correcting=correcting.prescription if correcting else None,
@@ -445,14 +487,20 @@ async def issue_from_form(request: web.Request) -> web.StreamResponse:
 
 async def _notify_patient(request: web.Request, mobile: str, signed: Signed) -> None:
     """SMS the patient that a prescription is ready; a gateway failure is logged, the prescription stands."""
-    rx = signed.prescription
-    lang = rx.patient.language if rx.patient.language in LANGUAGES else "en"
-    title = labels.both("title", lang)
-    text = f"Vaidya: {title} {rx.id} — {rx.doctor.name}. {_portal(request).config.base_url}/rx/mine"
+    text = prescription_sms(signed, _portal(request).config.base_url, _zone(request))
     try:
         await _portal(request).sms.send(mobile, text)
     except SmsError:
-        log.warning("prescription %s issued but the SMS to the patient failed", rx.id, exc_info=True)
+        log.warning("prescription %s issued but the SMS to the patient failed", signed.prescription.id,
+                    exc_info=True)
+
+
+def prescription_sms(signed: Signed, base_url: str, zone: tzinfo) -> str:
+    """The SMS telling the patient a prescription is ready, dated in the clinic's zone."""
+    rx = signed.prescription
+    lang = rx.patient.language if rx.patient.language in LANGUAGES else "en"
+    return (f"Vaidya: {labels.both('title', lang)} {rx.id}, {local_date_text(rx.issued_at, zone)} — "
+            f"{rx.doctor.name}. {base_url}/rx/mine")
 
 
 @_api

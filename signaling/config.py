@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SECRET_FILE = "secret.key"
 
@@ -53,6 +54,9 @@ class Config:
     #: Worker processes that own the rooms (docs/scale.md): 0 runs rooms in this process (the embedded
     #: mode); N starts N workers, and this process serves HTTP and relays signaling to them.
     workers: int = 0
+    #: The clinic's time zone (IANA name): every date a person reads (prescriptions, pages, SMS) is in it;
+    #: stored instants stay UTC.
+    timezone: str = "Asia/Kolkata"
     #: Multi-node (docs/scale.md): the Redis that holds the node registry and the room → node map.
     redis_url: str = ""
     #: This node's name in that registry (default host:port) and the WebSocket URL other nodes relay a
@@ -76,12 +80,21 @@ class Config:
             raise ConfigError("ws_rate_burst and ws_rate_per_s must be positive")
         if self.secret and len(self.secret) < 32:
             raise ConfigError("the secret must be at least 32 characters")
+        try:
+            self.zone
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"timezone: unknown time zone {self.timezone!r} (an IANA name such as Asia/Kolkata)") from None
         from media.adaptive.ladder import ladder_from_config
 
         try:
             ladder_from_config(self.ladder)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"ladder: {exc}") from None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The clinic's time zone."""
+        return ZoneInfo(self.timezone)
 
     @property
     def node_name(self) -> str:

@@ -197,7 +197,9 @@ async def test_a_closed_opd_refuses_to_queue_and_says_when_it_opens_in_the_patie
     from portal import db
     from portal import storage as st
 
-    now = dt.datetime.now()
+    from portal import clinic_time
+
+    now = clinic_time.now()  # OPD hours are the clinic's, not the server's
     opens = "23:30" if now.hour < 23 else "00:00"
     closes = "23:59" if now.hour < 23 else "00:30"
     conn = db.connect(server.data_dir / DB_FILE)
@@ -230,7 +232,9 @@ async def test_yesterdays_waiting_tokens_leave_the_queue_when_the_server_starts(
     old = await patient.book(await patient.register("Old"), clinic.gen)
     await patient.join(old)
     await first.stop()
-    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    from portal import clinic_time
+
+    yesterday = (clinic_time.today() - dt.timedelta(days=1)).isoformat()
     conn = db.connect(tmp_path / DB_FILE)
     conn.execute("UPDATE tokens SET day = ? WHERE id = ?", (yesterday, old))
     conn.close()

@@ -76,3 +76,19 @@ def prescription(**changes) -> Prescription:
 
 def consent() -> Consent:
     return Consent(given_by="Sita Devi (patient)", recorded_at=ISSUED, method="verbal, on video")
+
+
+#: Everyday OPD lines within their dose limits, for tests that need many medicines on one prescription.
+EVERYDAY_LINES = (
+    ("Paracetamol", "500 mg", "TDS", 3), ("Cetirizine", "10 mg", "HS", 5), ("Amlodipine", "5 mg", "OD", 30),
+    ("Metformin", "500 mg", "BD", 30), ("Pantoprazole", "40 mg", "OD", 14), ("Atenolol", "50 mg", "OD", 30),
+    ("Folic acid", "5 mg", "OD", 30), ("Calcium carbonate", "500 mg", "BD", 30), ("Omeprazole", "20 mg", "OD", 14),
+    ("Ibuprofen", "400 mg", "TDS", 3), ("Enalapril", "5 mg", "OD", 30), ("Glibenclamide", "5 mg", "OD", 30),
+    ("Ondansetron", "4 mg", "TDS", 2),
+)
+
+
+def everyday_medicines(n: int, **changes) -> tuple:
+    """The first `n` of EVERYDAY_LINES as medicine lines."""
+    return tuple(medicine(name, strength=strength, frequency=frequency, duration_days=days, **changes)
+                 for name, strength, frequency, days in EVERYDAY_LINES[:n])

@@ -22,7 +22,7 @@ async def test_a_pharmacist_scans_verifies_and_marks_a_prescription_dispensed_in
     doctor = await visitor("doctor", str(clinic.doctor_a))
     resp, issued = await doctor.post_json(f"/rx/api/consultations/{clinic.video_consult}/prescriptions", FORM)
     assert resp.status == 201, issued
-    assert issued["verify_url"].startswith(app[PORTAL].config.base_url + "/rx/verify?c=RX1.")
+    assert issued["verify_url"].startswith(app[PORTAL].config.base_url + "/rx/verify?c=RX2.")
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM)
@@ -32,6 +32,7 @@ async def test_a_pharmacist_scans_verifies_and_marks_a_prescription_dispensed_in
             verdict = page.locator("#verdict")
             assert await verdict.get_attribute("data-status") == "valid"
             assert "KMC-48213" in await verdict.inner_text()
+            assert "PARACETAMOL 500 mg" in await page.locator("#signed-medicines + p + table").inner_text()
             # The stylesheet loads under the portal's Content-Security-Policy (inline styles would not).
             colour = await verdict.evaluate("el => getComputedStyle(el).borderTopColor")
             assert colour == "rgb(46, 125, 50)"

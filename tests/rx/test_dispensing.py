@@ -101,13 +101,16 @@ def test_a_schema_1_database_is_migrated_and_keeps_its_prescriptions_and_marks(t
     shutil.copy(V1_DB, path)
     store = Store(path)
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT MAX(version) FROM rx_schema_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert db.execute("SELECT MAX(version) FROM rx_schema_version").fetchone()[0] == SCHEMA_VERSION == 3
     signed = store.latest("7K3M-9QXD-4TBZ")
+    assert signed.statement_version == 1  # signed before the statement covered the medicine lines
     assert [m.quantity for m in signed.prescription.medicines] == [0, 0]  # signed before quantities existed
     assert parse_canonical(signed.canonical) == signed.prescription
     assert verify_id("7K3M-9QXD-4TBZ", None, store).status is Status.VALID
     [old] = store.dispensations("7K3M-9QXD-4TBZ")
     assert old.dispensed_by == "M. Iyer, licence KA-RX-2231" and old.pharmacy == "" and old.lines == ()
+    store.add_signature_image("doc-1", b"an image checked at upload", ISSUED)  # migration 3's table
+    assert store.signature_image("doc-1", ISSUED) == b"an image checked at upload"
     Store(path)  # opening again is a no-op
     assert len(store.dispensations("7K3M-9QXD-4TBZ")) == 1
 

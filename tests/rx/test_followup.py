@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,6 +17,7 @@ from portal.models import Consent, ConsentHow, ConsultMode, ConsultStatus, Sex, 
 from rx.canonical import canonical_bytes, parse_canonical
 from rx.formulary import default_formulary
 from rx.intake import build_prescription
+from rx.localtime import local_date
 from rx.model import EarlierConsult, InPersonVisit, Mode
 from rx.model import Visit as RxVisit
 from rx.portal_link import NotAFollowUp, earlier_consultation, follow_up_candidates, issue_context
@@ -181,8 +183,21 @@ def test_an_earlier_consultation_of_the_same_patient_with_the_same_doctor_is_fou
     now = _consult(conn, opd, asha, savitri, 0, ended=False)
     found = earlier_consultation(conn, now, earlier)
     assert found.id == str(earlier) and found.mode is Mode.VIDEO
-    assert found.on == (dt.datetime.now(dt.UTC) - dt.timedelta(days=30)).date()
-    assert [c.id for c in follow_up_candidates(conn, now, dt.date.today())] == [str(earlier)]
+    assert found.on == local_date(dt.datetime.now(dt.UTC) - dt.timedelta(days=30))  # the clinic's day
+    assert [c.id for c in follow_up_candidates(conn, now, local_date(dt.datetime.now(dt.UTC)))] == [str(earlier)]
+
+
+def test_an_earlier_consultation_is_dated_by_the_clinics_day(conn):
+    opd, (asha, _), (savitri, _) = _clinic(conn)
+    earlier = _consult(conn, opd, asha, savitri, 3)
+    half_past_midnight_ist = dt.datetime(2026, 11, 26, 19, 0, tzinfo=dt.UTC).timestamp()
+    conn.execute("UPDATE consultations SET started_at = ? WHERE id = ?", (half_past_midnight_ist, earlier))
+    now = _consult(conn, opd, asha, savitri, 0, ended=False)
+    assert earlier_consultation(conn, now, earlier).on == dt.date(2026, 11, 27)
+    assert earlier_consultation(conn, now, earlier, ZoneInfo("UTC")).on == dt.date(2026, 11, 26)
+    # The form offers it while 27-05-2027 (India) is inside the window, not from 28-05-2027.
+    assert [c.on for c in follow_up_candidates(conn, now, dt.date(2027, 5, 27))] == [dt.date(2026, 11, 27)]
+    assert follow_up_candidates(conn, now, dt.date(2027, 5, 28)) == []
 
 
 @pytest.mark.parametrize("whose", ["other_doctor", "other_patient", "missed", "itself", "unknown"])

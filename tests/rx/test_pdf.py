@@ -59,7 +59,7 @@ def test_the_pdf_carries_every_field_tpg_annexure_2_asks_for(service):
                    "Chief complaints", "Fever for 2 days", "Relevant history", "Examination / lab findings",
                    "Suggested investigations", "Provisional diagnosis", "Acute viral fever",
                    "PARACETAMOL 500 mg", "CETIRIZINE 10 mg", "three times a day", "3 days", "Advice",
-                   "Follow-up", "29-11-2026", "Digitally signed by: Dr. Asha Rao",
+                   "Follow-up", "29-11-2026", "Electronically signed by: Dr. Asha Rao",
                    "This prescription was generated on a teleconsultation."):
         assert needed in text, needed
 
@@ -124,7 +124,7 @@ def test_the_printed_qr_rasterised_and_read_by_opencv_verifies(service, tmp_path
     # depends on the signature's bit pattern); its ArUco-based detector reads all of them (100 of 100
     # random signatures). Phones scan with stronger readers; the test tries both OpenCV detectors.
     text = cv2.QRCodeDetector().detectAndDecode(image)[0] or cv2.QRCodeDetectorAruco().detectAndDecode(image)[0]
-    assert text.startswith(BASE + "/rx/verify?c=RX1.")
+    assert text.startswith(BASE + "/rx/verify?c=RX2.")
     verdict = verify_online(text, service.store)
     assert verdict.status is Status.VALID and verdict.rx_id == signed.prescription.id
 

@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from rx.canonical import CanonicalError, canonical_bytes, digest, parse_canonical
+from rx.qr import lines_bytes, lines_of
 from rx.signing import SigningError, signature_valid, statement, unseal_private_key, wrapping_key
 
 from .builders import SECRET, prescription
@@ -15,7 +16,8 @@ from .builders import SECRET, prescription
 def _verifies(service, signed, blob: bytes) -> bool:
     key = service.store.key(signed.key_id)
     rx = signed.prescription
-    return signature_valid(key.public_key, statement(rx.id, rx.version, signed.key_id, digest(blob)), signed.signature)
+    message = statement(rx.id, rx.version, signed.key_id, digest(blob), lines_bytes(lines_of(rx)))
+    return signature_valid(key.public_key, message, signed.signature)
 
 
 def test_canonical_bytes_parse_back_to_the_same_prescription_and_the_same_bytes():
@@ -51,10 +53,16 @@ def test_a_changed_signature_or_a_different_version_fails(service):
     signed = service.issue(prescription())
     key = service.store.key(signed.key_id)
     rx = signed.prescription
-    message = statement(rx.id, rx.version, signed.key_id, signed.digest)
+    lines = lines_bytes(lines_of(rx))
+    message = statement(rx.id, rx.version, signed.key_id, signed.digest, lines)
+    assert signature_valid(key.public_key, message, signed.signature)
     bad = bytes([signed.signature[0] ^ 1]) + signed.signature[1:]
     assert not signature_valid(key.public_key, message, bad)
-    assert not signature_valid(key.public_key, statement(rx.id, 2, signed.key_id, signed.digest), signed.signature)
+    assert not signature_valid(key.public_key, statement(rx.id, 2, signed.key_id, signed.digest, lines),
+                               signed.signature)
+    # The same signature does not pass as an older statement without the lines.
+    assert not signature_valid(key.public_key, statement(rx.id, rx.version, signed.key_id, signed.digest),
+                               signed.signature)
 
 
 def test_private_keys_are_stored_encrypted_and_open_only_with_the_server_secret(service, tmp_path):
