@@ -29,7 +29,7 @@ SIGNATURE_IMAGE_MM = (50, 18)
 #: verify on up to two lines), mm.
 SIGNATURE_BLOCK_MM = 28
 #: Printed width of the QR code, mm (see docs/rx.md: it must decode from a 100 dpi scan).
-QR_MM = 55
+QR_MM = 70
 
 
 class _Page(FPDF):
@@ -133,10 +133,12 @@ def _header(pdf: FPDF, rx: Prescription, lang: str, qr_text: str, zone: tzinfo) 
     pdf.set_font("body", size=9.5)
     pdf.multi_cell(width, 5, f"{labels.both('date', lang)}: {local_date_text(rx.issued_at, zone)}", new_x=XPos.LMARGIN,
                    new_y=YPos.NEXT)
-    ident = f"{labels.both('prescription_id', lang)}: {rx.id}   {labels.both('version', lang)}: {rx.version}"
+    version = f"{labels.both('version', lang)}: {rx.version}"
     if rx.supersedes:
-        ident += f"   ({labels.both('supersedes', lang)} {rx.supersedes})"
-    pdf.multi_cell(width, 5, ident, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        version += f"   ({labels.both('supersedes', lang)} {rx.supersedes})"
+    # two lines: beside the QR code the column is narrow, and a wrapped "Version: 2" reads badly
+    for line in (f"{labels.both('prescription_id', lang)}: {rx.id}", version):
+        pdf.multi_cell(width, 5, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_y(max(pdf.get_y(), top + qr_size + 7))
     _rule(pdf)
 
