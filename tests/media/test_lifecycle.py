@@ -50,6 +50,9 @@ async def test_fifty_join_leave_cycles_leave_no_growing_tasks_connections_or_buf
     assert len(room.participants) == 1
     assert room.router.consumer_count == 0
     assert len(room.producers()) == 2
-    assert len(asyncio.all_tasks()) <= tasks_after_10 + 3
+    # the last cycles' sessions may still be closing on a loaded machine: a leak grows with the 40 cycles
+    # and never settles, a slow close does
+    await wait_until(lambda: len(asyncio.all_tasks()) <= tasks_after_10 + 3, "tasks back to their level after 10 cycles",
+                     timeout=10.0)
     assert _live_peer_connections() <= pcs_after_10
     assert threading.active_count() <= threads_after_10 + 1
