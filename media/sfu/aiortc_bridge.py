@@ -35,6 +35,8 @@ from aiortc.rtp import (
     unwrap_rtx,
 )
 
+from .fec_sdp import FecPayloadTypes
+
 log = logging.getLogger(__name__)
 
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
@@ -285,6 +287,8 @@ class SenderPort:
         self.mid_ext_id = 0
         self.abs_send_time_ext_id = 0
         self.mid: str | None = None
+        #: RED and ULPFEC as the subscriber's answer accepted them (None: not offered, or refused)
+        self.fec_types: FecPayloadTypes | None = None
         self.ready = asyncio.Event()
         self.on_nack: Callable[[list[int]], Awaitable[None]] | None = None
         self.on_keyframe_request: Callable[[], None] | None = None

@@ -6,15 +6,23 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from playwright.async_api import Browser
 
-from tests.helpers.browser import chromium, running_server
+from tests.helpers.browser import chromium, running_app, running_server
 
 
 @pytest.fixture
 async def live_server(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
     """(base URL, token secret) of the whole application running on 127.0.0.1."""
     async with running_server(tmp_path / "data") as running:
+        yield running
+
+
+@pytest.fixture
+async def live_app(tmp_path: Path) -> AsyncIterator[tuple[str, str, web.Application]]:
+    """(base URL, token secret, the app itself: a test can reach the rooms and sessions it holds)."""
+    async with running_app(tmp_path / "data") as running:
         yield running
 
 

@@ -10,8 +10,6 @@ tests/media/adaptive/test_weak_links.py).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -19,7 +17,7 @@ from playwright.async_api import Browser
 
 from signaling import keys
 from tests.conftest import wait_until
-from tests.helpers.browser import HAVE_CHROMIUM, NO_CHROMIUM, open_page, running_app, token_link
+from tests.helpers.browser import HAVE_CHROMIUM, NO_CHROMIUM, open_page, token_link
 
 pytestmark = [pytest.mark.timeout(150), pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)]
 
@@ -37,12 +35,6 @@ async () => {
   return out;
 }
 """
-
-
-@pytest.fixture
-async def live_app(tmp_path: Path) -> AsyncIterator[tuple[str, str, web.Application]]:
-    async with running_app(tmp_path / "data") as running:
-        yield running
 
 
 async def test_chromium_follows_two_round_trips_between_the_original_and_a_tier_without_decoder_trouble(

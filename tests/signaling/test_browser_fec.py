@@ -1,0 +1,121 @@
+"""A real Chromium patient accepts RED + ULPFEC in its subscribe answer and repairs lost video from it.
+
+The server drops one video packet in ten on the way to the patient and resends nothing (its resend
+allowance refuses every repair): with FEC at one packet per four, Chromium recovers
+the losses and keeps decoding without asking for keyframes; with the same loss and FEC off (media still in
+RED), it cannot, and it asks for keyframes and decodes far fewer frames. (Chromium still sends a NACK for
+each loss — it asks as soon as it sees the gap, before the group's FEC packet arrives — but nothing is
+resent, so the picture owes its repair to FEC alone.) Nothing here is simulated: the
+server's own consumer, port and packetizer, and Chromium's own receiver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiohttp import web
+from playwright.async_api import Browser
+
+from media.sfu.ulpfec import header_size
+from signaling import keys
+from tests.conftest import wait_until
+from tests.helpers.browser import HAVE_CHROMIUM, NO_CHROMIUM, open_page, token_link
+
+pytestmark = [pytest.mark.timeout(150), pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)]
+
+FEC_STATS_JS = """
+async () => {
+  const pc = window.vaidya.subscribePc;
+  if (!pc) return null;
+  const out = { framesDecoded: 0, frameWidth: 0, pliCount: 0, nackCount: 0, packetsLost: 0, packetsReceived: 0,
+                fecPacketsReceived: 0, fecPacketsDiscarded: 0, freezeCount: 0, totalFreezesDuration: 0 };
+  (await pc.getStats()).forEach((s) => {
+    if (s.type !== "inbound-rtp" || s.kind !== "video") return;
+    for (const k of Object.keys(out)) out[k] = k === "frameWidth" ? Math.max(out[k], s[k] || 0) : out[k] + (s[k] || 0);
+  });
+  return out;
+}
+"""
+
+
+class NoResends:
+    """A resend allowance that refuses every repair: only FEC can bring a lost packet back."""
+
+    def take(self, nbytes: int, kind: str) -> bool:
+        return False
+
+
+async def test_chromium_repairs_lost_video_packets_from_ulpfec_without_resends(
+    live_app: tuple[str, str, web.Application], browser: Browser
+) -> None:
+    base_url, secret, app = live_app
+    errors: list[str] = []
+    await open_page(browser, errors, "doctor", token_link(base_url, secret, "opd-fec", "dr-asha", "doctor"))
+    patient_page = await open_page(browser, errors, "patient",
+                                   token_link(base_url, secret, "opd-fec", "pt-gita", "patient"))
+
+    async def stats() -> dict:
+        return await patient_page.evaluate(FEC_STATS_JS)
+
+    async def decoding() -> dict | None:
+        s = await stats()
+        return s if s and s["framesDecoded"] > 30 else None
+
+    await wait_until(decoding, "the doctor's video at the patient", timeout=30)
+    room = app[keys.REGISTRY].get("opd-fec")
+    doctor_id = next(p.id for p in room.participants.values() if p.identity == "dr-asha")
+    patient = next(p for p in room.participants.values() if p.identity == "pt-gita")
+    producer = next(p for p in room.producers() if p.owner_id == doctor_id and p.kind == "video")
+    consumer = next(c for c in room.router.consumers_showing(producer.id) if c.subscriber_id == patient.id)
+    if patient.allocator is not None:
+        patient.allocator.close()  # the test sets the FEC rate itself
+    consumer.switch_source(producer)
+    consumer.resume()
+
+    sender = consumer.port
+    assert sender.fec_types is not None, "Chromium's answer did not accept red/90000 and ulpfec/90000"
+    vp8 = sender.payload_type
+    dropped = [0]
+    media_sent = [0]
+    send = sender.send
+
+    async def lose_one_media_packet_in_ten(data: bytes, payload_size: int) -> None:
+        if data[1] & 0x7F == sender.fec_types.red and data[header_size(data)] == vp8:
+            media_sent[0] += 1
+            if media_sent[0] % 10 == 5:
+                dropped[0] += 1
+                return
+        await send(data, payload_size)
+
+    sender.send = lose_one_media_packet_in_ten  # type: ignore[method-assign]
+    consumer.retransmit_budget = NoResends()
+    port = consumer.protect()
+    assert port is not None
+
+    results = {}
+    for rate in (0.25, 0.0):
+        port.rate = rate
+        await asyncio.sleep(2.0)  # past the change
+        before, dropped_before, fec_before = await stats(), dropped[0], consumer.stats.fec_packets
+        await asyncio.sleep(8.0)
+        after = await stats()
+        results[rate] = {k: after[k] - before[k] for k in after if k != "frameWidth"}
+        results[rate]["dropped"] = dropped[0] - dropped_before
+        results[rate]["fec_sent"] = consumer.stats.fec_packets - fec_before
+    with_fec, without = results[0.25], results[0.0]
+
+    assert with_fec["dropped"] >= 10 and without["dropped"] >= 10, results  # the loss was there both times
+    assert with_fec["packetsLost"] >= 0.8 * with_fec["dropped"], results  # lost on the RTP level, not resent
+    assert with_fec["fec_sent"] >= with_fec["dropped"], results
+    assert with_fec["pliCount"] <= 1, results  # every loss repaired: no keyframe needed
+    assert with_fec["framesDecoded"] >= 8 * 8, results  # the picture kept moving
+    assert without["fec_sent"] == 0, results
+    assert without["pliCount"] >= 2, results  # the same loss unrepaired breaks the picture
+    assert with_fec["framesDecoded"] > 3 * without["framesDecoded"], results
+    assert with_fec["totalFreezesDuration"] < 0.5 * without["totalFreezesDuration"], results
+    # Chromium 156 leaves inbound-rtp's fecPacketsReceived/fecPacketsDiscarded out for ULPFEC (FlexFEC
+    # only); when a version reports them, they must count what was sent
+    if with_fec["fecPacketsReceived"]:
+        assert with_fec["fecPacketsReceived"] >= 0.8 * with_fec["fec_sent"], results
+    assert errors == []
