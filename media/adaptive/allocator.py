@@ -262,10 +262,10 @@ class StreamAllocator:
             self.fec_rate = 0.0
             return set()
         rtts = [c.port.rtt for c in protectable if c.port.rtt is not None]
-        rate = fec_rate(self.estimator.loss, min(rtts) if rtts else None, self.fec_rate > 0)
-        if rate != self.fec_rate:
-            log.info("subscriber %s: video FEC %.2f -> %.2f (loss %.3f, rtt %s)", protectable[0].subscriber_id,
-                     self.fec_rate, rate, self.estimator.loss, min(rtts) if rtts else None)
+        rate = fec_rate(self.estimator.loss, min(rtts) if rtts else None, self.fec_rate, self.estimator.congested)
+        if (rate > 0) != (self.fec_rate > 0):
+            log.info("subscriber %s: video FEC %s at %.2f (loss %.3f, round trip %s s)", protectable[0].subscriber_id,
+                     "on" if rate > 0 else "off", rate, self.estimator.loss, f"{min(rtts):.2f}" if rtts else None)
         self.fec_rate = rate
         for consumer in protectable:
             port = consumer.protect() if rate > 0 else consumer.protected_port()
