@@ -39,13 +39,16 @@ def _free_payload_types(sdp: str, count: int) -> list[int]:
     return free[:count]
 
 
-def offer_red_ulpfec(sdp: str) -> str:
-    """The offer with red/90000 and ulpfec/90000 added (last, so never preferred) to each video section.
-    One pair of payload types for every section: under BUNDLE a payload type means one codec."""
+def offer_red_ulpfec(sdp: str, types: FecPayloadTypes | None = None) -> tuple[str, FecPayloadTypes | None]:
+    """The offer with red/90000 and ulpfec/90000 added (last, so never preferred) to each video section,
+    and the payload types used: `types` if given (a renegotiation keeps what the first offer chose), else
+    two unused ones. One pair for every section: under BUNDLE a payload type means one codec."""
     sections = _sections(sdp)
     if not any(s.startswith("m=video") for s in sections):
-        return sdp
-    red, ulpfec = _free_payload_types(sdp, 2)
+        return sdp, types
+    if types is None:
+        types = FecPayloadTypes(*_free_payload_types(sdp, 2))
+    red, ulpfec = types.red, types.ulpfec
     eol = "\r\n" if "\r\n" in sdp else "\n"
     out = []
     for section in sections:
@@ -56,7 +59,7 @@ def offer_red_ulpfec(sdp: str) -> str:
             lines[last + 1:last + 1] = [f"a=rtpmap:{red} {RED}", f"a=rtpmap:{ulpfec} {ULPFEC}"]
             section = eol.join(lines)
         out.append(section)
-    return "".join(out)
+    return "".join(out), types
 
 
 def accepted_red_ulpfec(answer: str) -> dict[str, FecPayloadTypes]:

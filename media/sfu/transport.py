@@ -16,7 +16,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from .aiortc_bridge import IdleTrack, ReceiverTap, SenderPort, negotiated_codecs, prefer_codec, remote_sends
 from .consumer import Consumer
-from .fec_sdp import accepted_red_ulpfec, offer_red_ulpfec
+from .fec_sdp import FecPayloadTypes, accepted_red_ulpfec, offer_red_ulpfec
 from .producer import Producer
 from .router import Router
 
@@ -149,6 +149,7 @@ class SubscribeTransport(_Transport):
         """`offer_fec`: offer RED and ULPFEC on video, so a weak link's video can be protected."""
         super().__init__(on_failed)
         self.offer_fec = offer_fec
+        self._fec_types: FecPayloadTypes | None = None  # chosen by the first offer, kept by the next ones
         self.router = router
         self.subscriber_id = subscriber_id
         self._slots: dict[str, _Slot] = {}  # consumer id -> slot
@@ -191,7 +192,9 @@ class SubscribeTransport(_Transport):
         await self.pc.setLocalDescription(await self.pc.createOffer())
         tracks = {slot.transceiver.mid: slot.consumer for slot in self._slots.values()}
         sdp = self.pc.localDescription.sdp
-        return (offer_red_ulpfec(sdp) if self.offer_fec else sdp), tracks
+        if self.offer_fec:
+            sdp, self._fec_types = offer_red_ulpfec(sdp, self._fec_types)
+        return sdp, tracks
 
     async def handle_answer(self, sdp: str) -> None:
         self.offer_pending = False

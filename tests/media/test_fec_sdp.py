@@ -38,7 +38,7 @@ def _answer_from(offer: str, keep: tuple[str, ...]) -> str:
 
 async def test_every_video_section_gets_one_pair_of_unused_payload_types_and_aiortc_accepts_the_answer():
     offer = await _offer()
-    munged = offer_red_ulpfec(offer)
+    munged, chosen = offer_red_ulpfec(offer)
     videos = [s for s in re.split(r"(?m)^(?=m=)", munged) if s.startswith("m=video")]
     assert len(videos) == 2
     pairs = set()
@@ -51,6 +51,8 @@ async def test_every_video_section_gets_one_pair_of_unused_payload_types_and_aio
         pairs.add((red, ulpfec))
     assert len(pairs) == 1  # the same numbers in every bundled section
     red, ulpfec = pairs.pop()
+    assert chosen == FecPayloadTypes(int(red), int(ulpfec))
+    assert offer_red_ulpfec(offer, FecPayloadTypes(110, 111))[0].count("a=rtpmap:110 red/90000") == 2  # kept
     assert red not in re.findall(r"a=rtpmap:(\d+)", offer) and ulpfec not in re.findall(r"a=rtpmap:(\d+)", offer)
     audio = re.split(r"(?m)^(?=m=)", munged)[1]
     assert "red/90000" not in audio
@@ -64,7 +66,7 @@ async def test_every_video_section_gets_one_pair_of_unused_payload_types_and_aio
 
 
 async def test_an_answer_that_keeps_both_is_read_per_mid_and_one_that_keeps_red_alone_is_not():
-    munged = offer_red_ulpfec(await _offer())
+    munged, _ = offer_red_ulpfec(await _offer())
     maps = dict((name, int(pt)) for pt, name in re.findall(r"a=rtpmap:(\d+) (\S+)", munged))
     both = accepted_red_ulpfec(_answer_from(munged, ("VP8", "rtx", "red", "ulpfec")))
     expected = FecPayloadTypes(maps["red/90000"], maps["ulpfec/90000"])
@@ -74,4 +76,4 @@ async def test_an_answer_that_keeps_both_is_read_per_mid_and_one_that_keeps_red_
 
 def test_an_offer_without_video_is_left_as_it_is():
     sdp = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 opus/48000/2\r\n"
-    assert offer_red_ulpfec(sdp) == sdp
+    assert offer_red_ulpfec(sdp) == (sdp, None)
