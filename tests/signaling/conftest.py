@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 from playwright.async_api import Browser
 
+from bench.shaper_process import ShaperProcess
 from tests.helpers.browser import chromium, running_app, running_server
 
 
@@ -30,3 +31,10 @@ async def live_app(tmp_path: Path) -> AsyncIterator[tuple[str, str, web.Applicat
 async def browser() -> AsyncIterator[Browser]:
     async with chromium() as launched:
         yield launched
+
+
+@pytest.fixture
+def shaper() -> Iterator[ShaperProcess]:
+    """The bench's shaping relay in its own process (a link per test: `shaper.add_link(profile)`)."""
+    with ShaperProcess() as process:
+        yield process

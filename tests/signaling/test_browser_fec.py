@@ -12,15 +12,27 @@ server's own consumer, port and packetizer, and Chromium's own receiver.
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 from aiohttp import web
 from playwright.async_api import Browser
 
+from bench.browser_link import through_link
+from bench.profiles import LinkProfile
+from bench.shaper_process import ShaperProcess
+from media.adaptive.fec_policy import MAX_RATE, MIN_RATE
 from media.sfu.ulpfec import header_size
 from signaling import keys
 from tests.conftest import wait_until
-from tests.helpers.browser import HAVE_CHROMIUM, NO_CHROMIUM, open_page, token_link
+from tests.helpers.browser import (
+    HAVE_CHROMIUM,
+    NO_CHROMIUM,
+    assert_decodes_growing_video,
+    frames_decoded_over,
+    open_page,
+    token_link,
+)
 
 pytestmark = [pytest.mark.timeout(150), pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)]
 
@@ -119,3 +131,40 @@ async def test_chromium_repairs_lost_video_packets_from_ulpfec_without_resends(
     if with_fec["fecPacketsReceived"]:
         assert with_fec["fecPacketsReceived"] >= 0.8 * with_fec["fec_sent"], results
     assert errors == []
+
+
+LONG_LOSSY = LinkProfile("long and lossy", rate_bps=1_500_000, delay_ms=150, loss=0.03)
+
+
+async def test_the_allocator_protects_a_long_lossy_link_and_leaves_a_short_clean_one_to_nack(
+    live_app: tuple[str, str, web.Application], browser: Browser, shaper: ShaperProcess
+) -> None:
+    base_url, secret, app = live_app
+    link = shaper.add_link(LONG_LOSSY, seed=5)
+    errors: list[str] = []
+    doctor = await open_page(browser, errors, "doctor", token_link(base_url, secret, "opd-far", "dr-asha", "doctor"))
+    patient = await open_page(browser, errors, "patient")
+    await patient.route_web_socket(re.compile(r"/ws$"), through_link(shaper, lambda: link))
+    await patient.goto(token_link(base_url, secret, "opd-far", "pt-gita", "patient"))
+    await asyncio.gather(assert_decodes_growing_video(patient, "the patient"),
+                         assert_decodes_growing_video(doctor, "the doctor"))
+
+    room = app[keys.REGISTRY].get("opd-far")
+    far = next(p for p in room.participants.values() if p.identity == "pt-gita")
+    near = next(p for p in room.participants.values() if p.identity == "dr-asha")
+    assert far.allocator is not None and near.allocator is not None
+    [far_video] = [c for c in room.router.consumers_showing(_video_of(room, near.id)) if c.subscriber_id == far.id]
+    [near_video] = [c for c in room.router.consumers_showing(_video_of(room, far.id)) if c.subscriber_id == near.id]
+    await wait_until(lambda: far.allocator.fec_rate > 0 and far_video.stats.fec_packets > 20,
+                     "FEC on the patient's 300 ms, 3 % loss link", timeout=30)
+    assert far_video.protected_port() is not None
+    assert MIN_RATE <= far.allocator.fec_rate <= MAX_RATE
+    assert await frames_decoded_over(patient, 3.0) >= 20  # protected video keeps playing in Chromium
+    # the doctor's loopback link: a few milliseconds of round trip, nothing lost: plain forwarding
+    assert near.allocator.fec_rate == 0 and near_video.protected_port() is None
+    assert near_video.stats.fec_packets == 0
+    assert errors == []
+
+
+def _video_of(room, owner_id: str) -> str:
+    return next(p.id for p in room.producers() if p.owner_id == owner_id and p.kind == "video")
