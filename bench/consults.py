@@ -52,9 +52,9 @@ class Server:
     """The server under test: our own `vaidya serve` process, or a running one at `--url`."""
 
     def __init__(self, url: str | None, secret: str | None, adaptive: bool | None = None,
-                 fec: bool | None = None) -> None:
+                 fec: bool | None = None, log_path: str | None = None) -> None:
         """`adaptive`: run our server with adaptation on or off (`VAIDYA_ADAPTIVE`), `fec`: with its video
-        FEC for weak links on or off (`VAIDYA_FEC`); None: its default."""
+        FEC for weak links on or off (`VAIDYA_FEC`); None: its default. `log_path`: keep its log there."""
         self._own = None
         if url is None:
             from bench.forward import ServerUnderTest
@@ -63,7 +63,7 @@ class Server:
             env = {} if adaptive is None else {"VAIDYA_ADAPTIVE": "1" if adaptive else "0"}
             if fec is not None:
                 env["VAIDYA_FEC"] = "1" if fec else "0"
-            self._own = ServerUnderTest("vaidya", self.secret, env=env)
+            self._own = ServerUnderTest("vaidya", self.secret, log_path, env=env)
             self.url = self._own.ws_url
         else:
             if not secret:
@@ -347,7 +347,7 @@ async def start(args: argparse.Namespace, adaptive: bool | None = None) -> tuple
     links = role_links(args)
     fec = getattr(args, "fec", None)
     server = Server(args.url, args.secret or os.environ.get("VAIDYA_SECRET"), adaptive,
-                    None if fec is None else fec == "on")
+                    None if fec is None else fec == "on", getattr(args, "server_log", None))
     try:
         await server.ready()
         return server, Consults(server, links, args.third_party, args.workers, member_kinds(args))
@@ -409,6 +409,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fec", choices=("on", "off"), default=None,
                    help="with adaptation: the server's video FEC (RED + ULPFEC) for subscribers on long, lossy round trips "
                         "(VAIDYA_FEC); default: the server's own (on)")
+    p.add_argument("--server-log", metavar="FILE", default=None,
+                   help="keep the log of the server this run starts in FILE (with --adapt both: the last run's)")
     p.add_argument("--browser", action="append", choices=BROWSER_ROLES, default=None, metavar="ROLE",
                    help="play this role (patient, doctor or hub) on the room page in headless Chromium, behind the role's "
                         "link and schedule; repeatable")

@@ -261,11 +261,13 @@ class StreamAllocator:
         if not self.fec or not protectable:
             self.fec_rate = 0.0
             return set()
-        rtts = [c.port.rtt for c in protectable if c.port.rtt is not None]
-        rate = fec_rate(self.estimator.loss, min(rtts) if rtts else None, self.fec_rate, self.estimator.congested)
+        # the longest of the subscriber's round trips: a paused stream's own can be stale and far too short
+        rtts = [s.consumer.port.rtt for s in self._streams.values() if s.consumer.port.rtt is not None]
+        rtt = max(rtts) if rtts else None
+        rate = fec_rate(self.estimator.loss, rtt, self.fec_rate, self.estimator.congested)
         if (rate > 0) != (self.fec_rate > 0):
             log.info("subscriber %s: video FEC %s at %.2f (loss %.3f, round trip %s s)", protectable[0].subscriber_id,
-                     "on" if rate > 0 else "off", rate, self.estimator.loss, f"{min(rtts):.2f}" if rtts else None)
+                     "on" if rate > 0 else "off", rate, self.estimator.loss, f"{rtt:.2f}" if rtt else None)
         self.fec_rate = rate
         for consumer in protectable:
             port = consumer.protect() if rate > 0 else consumer.protected_port()

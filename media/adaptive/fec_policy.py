@@ -24,13 +24,13 @@ MAX_RATE = 0.5
 def fec_rate(loss: float, rtt_s: float | None, current: float = 0.0, congested: bool = False) -> float:
     """FEC packets per media packet for a link losing `loss` (0–1) with round trip `rtt_s`; 0 means
     none. `current` is the rate sent now: while on, FEC stays on down to STOP_LOSS, so it does not flap.
-    While the link is `congested` (the estimator saw a queue or heavy loss) the rate never rises: that
-    loss is our own overload, and more FEC would add to it."""
+    While the link is `congested` (the estimator saw a queue or heavy loss) the rate never rises, and
+    FEC that starts then starts at the floor: that loss is our own overload, and more FEC would add to it."""
     if rtt_s is None or rtt_s < MIN_RTT_S:
         return 0.0
     if loss < (STOP_LOSS if current > 0 else START_LOSS):
         return 0.0
     rate = min(MAX_RATE, max(MIN_RATE, LOSS_FACTOR * loss))
-    if congested and current > 0:
-        rate = min(rate, current)
+    if congested:
+        rate = min(rate, max(current, MIN_RATE))
     return rate

@@ -26,3 +26,4 @@ def test_a_congested_link_never_gets_more_fec_than_it_has():
     assert fec_rate(0.15, 0.6, current=0.12, congested=True) == 0.12  # overload loss: FEC would add to it
     assert fec_rate(0.03, 0.6, current=0.3, congested=True) == fec_rate(0.03, 0.6)  # it may still fall
     assert fec_rate(0.15, 0.6, current=0.12) > 0.12
+    assert fec_rate(0.7, 1.0, congested=True) == MIN_RATE  # a flooded link starts at the floor, not at 0.5
