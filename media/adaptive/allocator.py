@@ -20,7 +20,7 @@ from media.sfu.producer import Producer
 
 from .allowance import RetransmitAllowance
 from .estimator import LinkEstimator, StreamReport
-from .fec_policy import fec_rate
+from .fec_policy import STOP_LOSS, fec_rate
 from .ladder import AUDIO_ONLY, ORIGINAL, PACKET_OVERHEAD_BYTES
 from .renditions import AUDIO_FULL, AUDIO_LOW, Renditions
 from .selector import Rung, TierSelector
@@ -114,6 +114,7 @@ class StreamAllocator:
         self.fec = fec
         #: FEC packets per media packet now sent on this subscriber's protectable video (0: none)
         self.fec_rate = 0.0
+        self._fec_lossy_at = -1e9  # when the link last lost at least fec_policy.STOP_LOSS
         self.ladder = renditions.ladder
         self._on_quality = on_quality
         self._clock = clock
@@ -264,7 +265,10 @@ class StreamAllocator:
         # the longest of the subscriber's round trips: a paused stream's own can be stale and far too short
         rtts = [s.consumer.port.rtt for s in self._streams.values() if s.consumer.port.rtt is not None]
         rtt = max(rtts) if rtts else None
-        rate = fec_rate(self.estimator.loss, rtt, self.fec_rate, self.estimator.congested)
+        now = self._clock()
+        if self.estimator.loss >= STOP_LOSS:
+            self._fec_lossy_at = now
+        rate = fec_rate(self.estimator.loss, rtt, self.fec_rate, self.estimator.congested, now - self._fec_lossy_at)
         if (rate > 0) != (self.fec_rate > 0):
             log.info("subscriber %s: video FEC %s at %.2f (loss %.3f, round trip %s s)", protectable[0].subscriber_id,
                      "on" if rate > 0 else "off", rate, self.estimator.loss, f"{rtt:.2f}" if rtt else None)

@@ -1,6 +1,6 @@
 """The FEC rate follows the link: none on short round trips or clean links, more with more loss, bounded."""
 
-from media.adaptive.fec_policy import MAX_RATE, MIN_RATE, fec_rate
+from media.adaptive.fec_policy import HOLD_S, MAX_RATE, MIN_RATE, fec_rate
 
 
 def test_short_round_trips_and_clean_links_get_none():
@@ -27,3 +27,10 @@ def test_a_congested_link_never_gets_more_fec_than_it_has():
     assert fec_rate(0.03, 0.6, current=0.3, congested=True) == fec_rate(0.03, 0.6)  # it may still fall
     assert fec_rate(0.15, 0.6, current=0.12) > 0.12
     assert fec_rate(0.7, 1.0, congested=True) == MIN_RATE  # a flooded link starts at the floor, not at 0.5
+
+
+def test_a_quiet_loss_window_keeps_fec_at_the_floor_for_a_while_then_lets_it_go():
+    assert fec_rate(0.0, 0.6, current=0.12, since_loss_s=2.0) == MIN_RATE  # one clean 2 s window: stay on
+    assert fec_rate(0.0, 0.6, current=0.12, since_loss_s=HOLD_S + 0.5) == 0.0
+    assert fec_rate(0.0, 0.6, since_loss_s=2.0) == 0.0  # the hold never turns FEC on
+    assert fec_rate(0.0, 0.05, current=0.12, since_loss_s=2.0) == 0.0  # a short round trip: off at once
