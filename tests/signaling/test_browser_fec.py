@@ -29,6 +29,7 @@ from tests.helpers.browser import (
     HAVE_CHROMIUM,
     NO_CHROMIUM,
     assert_decodes_growing_video,
+    doctor_and_patient,
     frames_decoded_over,
     open_page,
     token_link,
@@ -66,9 +67,7 @@ async def test_chromium_repairs_lost_video_packets_from_ulpfec_without_resends(
 ) -> None:
     base_url, secret, app = live_app
     errors: list[str] = []
-    await open_page(browser, errors, "doctor", token_link(base_url, secret, "opd-fec", "dr-asha", "doctor"))
-    patient_page = await open_page(browser, errors, "patient",
-                                   token_link(base_url, secret, "opd-fec", "pt-gita", "patient"))
+    patient_page = await doctor_and_patient(browser, errors, base_url, secret, "opd-fec")
 
     async def stats() -> dict:
         return await patient_page.evaluate(FEC_STATS_JS)

@@ -17,7 +17,7 @@ from playwright.async_api import Browser
 
 from signaling import keys
 from tests.conftest import wait_until
-from tests.helpers.browser import HAVE_CHROMIUM, NO_CHROMIUM, open_page, token_link
+from tests.helpers.browser import HAVE_CHROMIUM, NO_CHROMIUM, doctor_and_patient
 
 pytestmark = [pytest.mark.timeout(150), pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)]
 
@@ -42,9 +42,7 @@ async def test_chromium_follows_two_round_trips_between_the_original_and_a_tier_
 ) -> None:
     base_url, secret, app = live_app
     errors: list[str] = []
-    await open_page(browser, errors, "doctor", token_link(base_url, secret, "opd-tier", "dr-asha", "doctor"))
-    patient_page = await open_page(browser, errors, "patient",
-                                   token_link(base_url, secret, "opd-tier", "pt-gita", "patient"))
+    patient_page = await doctor_and_patient(browser, errors, base_url, secret, "opd-tier")
     stats = await wait_until(lambda: _decoding(patient_page, 640), "the doctor's 640-wide video at the patient", timeout=30)
 
     room = app[keys.REGISTRY].get("opd-tier")
