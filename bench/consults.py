@@ -52,8 +52,10 @@ MACHINE_SATURATED_SHARE = 0.9
 class Server:
     """The server under test: our own `vaidya serve` process, or a running one at `--url`."""
 
-    def __init__(self, url: str | None, secret: str | None, adaptive: bool | None = None, workers: int = 0) -> None:
-        """`adaptive`: run our server with adaptation on or off (`VAIDYA_ADAPTIVE`); None: its default.
+    def __init__(self, url: str | None, secret: str | None, adaptive: bool | None = None,
+                 fec: bool | None = None, log_path: str | None = None, workers: int = 0) -> None:
+        """`adaptive`: run our server with adaptation on or off (`VAIDYA_ADAPTIVE`), `fec`: with its video
+        FEC for weak links on or off (`VAIDYA_FEC`); None: its default. `log_path`: keep its log there.
         `workers`: its worker processes (`--server-workers`)."""
         self._own = None
         if url is None:
@@ -61,7 +63,9 @@ class Server:
 
             self.secret = secrets.token_urlsafe(32)
             env = {} if adaptive is None else {"VAIDYA_ADAPTIVE": "1" if adaptive else "0"}
-            self._own = ServerUnderTest("vaidya", self.secret, env=env, workers=workers)
+            if fec is not None:
+                env["VAIDYA_FEC"] = "1" if fec else "0"
+            self._own = ServerUnderTest("vaidya", self.secret, log_path, env=env, workers=workers)
             self.url = self._own.ws_url
         else:
             if not secret:
@@ -343,7 +347,9 @@ def member_kinds(args: argparse.Namespace) -> dict[str, str]:
 async def start(args: argparse.Namespace, adaptive: bool | None = None) -> tuple[Server, Consults]:
     """The server (ready) and an empty set of consultations, as the arguments ask."""
     links = role_links(args)
-    server = Server(args.url, args.secret or os.environ.get("VAIDYA_SECRET"), adaptive, args.server_workers)
+    fec = getattr(args, "fec", None)
+    server = Server(args.url, args.secret or os.environ.get("VAIDYA_SECRET"), adaptive,
+                    None if fec is None else fec == "on", getattr(args, "server_log", None), args.server_workers)
     try:
         await server.ready()
         return server, Consults(server, links, args.third_party, args.workers, member_kinds(args))
@@ -375,7 +381,8 @@ async def _run(args: argparse.Namespace, adaptive: bool | None) -> dict[str, Any
         server.stop()
     report["machine"]["python"] = sys.version.split()[0]
     adapt = None if adaptive is None else ("on" if adaptive else "off")
-    return {"command": "vaidya-bench " + " ".join(sys.argv[1:]), "adapt": adapt, **report}
+    return {"command": "vaidya-bench " + " ".join(sys.argv[1:]), "adapt": adapt, "fec": getattr(args, "fec", None),
+            **report}
 
 
 def add_common_arguments(p: argparse.ArgumentParser) -> None:
@@ -402,6 +409,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--adapt", choices=ADAPT_MODES, default=None,
                    help="the server's adaptation (VAIDYA_ADAPTIVE): on (default), off (forwarding only), or both: "
                         "the same load twice, off first, reported under `baseline`")
+    p.add_argument("--fec", choices=("on", "off"), default=None,
+                   help="with adaptation: the server's video FEC (RED + ULPFEC) for subscribers on long, lossy round trips "
+                        "(VAIDYA_FEC); default: the server's own (on)")
+    p.add_argument("--server-log", metavar="FILE", default=None,
+                   help="keep the log of the server this run starts in FILE (with --adapt both: the last run's)")
     p.add_argument("--browser", action="append", choices=BROWSER_ROLES, default=None, metavar="ROLE",
                    help="play this role (patient, doctor or hub) on the room page in headless Chromium, behind the role's "
                         "link and schedule; repeatable")
@@ -419,6 +431,8 @@ def check_arguments(args: argparse.Namespace) -> str | None:
         return "--url needs the server's token secret: --secret or VAIDYA_SECRET"
     if args.url is not None and getattr(args, "adapt", None) is not None:
         return "--adapt needs a server this run starts (a server at --url adapts as it was configured)"
+    if args.url is not None and getattr(args, "fec", None) is not None:
+        return "--fec needs a server this run starts (a server at --url protects as it was configured)"
     if args.workers < 1:
         return "--workers must be >= 1"
     if getattr(args, "browser", None) and args.workers > 1:

@@ -48,6 +48,9 @@ class Config:
     #: Adapt what each subscriber receives to its link (docs/adaptive.md): transcoded tiers, audio-only
     #: floor, retransmissions inside a budget. Off: every subscriber gets the original streams.
     adaptive: bool = True
+    #: With adaptation: protect a weak subscriber's video with RED + ULPFEC where its round trip is long
+    #: and its loss persistent (docs/adaptive.md). Off: NACK/RTX only (`VAIDYA_FEC=0`).
+    fec: bool = True
     #: Overrides of the quality ladder's tiers, e.g. `[ladder.T2] kbps = 120` (docs/adaptive.md); as JSON
     #: in VAIDYA_LADDER.
     ladder: dict[str, Any] = field(default_factory=dict)

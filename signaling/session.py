@@ -195,16 +195,18 @@ class Session:
             if isinstance(owner, Session):
                 await owner.leave_room(name, notify=True, reason="replaced")
         participant = Participant(room=room, grant=grant, peer=self)
+        fec = self.config.fec and room.renditions is not None
         if grant.subscribe:
             participant.subscribe = SubscribeTransport(
                 room.router,
                 participant.id,
                 on_failed=lambda: self._connection_failed(name),
                 on_change=lambda: self._renegotiate_soon(participant),
+                offer_fec=fec,
             )
         if participant.subscribe is not None and room.renditions is not None:
             allocator = participant.allocator = StreamAllocator(
-                room.renditions, on_quality=lambda consumer, quality: self._send_quality(name, quality))
+                room.renditions, on_quality=lambda consumer, quality: self._send_quality(name, quality), fec=fec)
             participant.subscribe.on_consume.append(allocator.add)
             allocator.start()
         room.participants[participant.id] = participant

@@ -20,6 +20,7 @@ from media.sfu.producer import Producer
 
 from .allowance import RetransmitAllowance
 from .estimator import LinkEstimator, StreamReport
+from .fec_policy import STOP_LOSS, fec_rate
 from .ladder import AUDIO_ONLY, ORIGINAL, PACKET_OVERHEAD_BYTES
 from .renditions import AUDIO_FULL, AUDIO_LOW, Renditions
 from .selector import Rung, TierSelector
@@ -87,7 +88,7 @@ class _Stream:
 
 def _sent_bytes(consumer: Consumer) -> int:
     s = consumer.stats
-    return s.bytes + s.packets * PACKET_OVERHEAD_BYTES + s.retransmitted_bytes + s.probe_bytes
+    return s.bytes + s.packets * PACKET_OVERHEAD_BYTES + s.retransmitted_bytes + s.probe_bytes + s.fec_bytes
 
 
 class StreamAllocator:
@@ -105,8 +106,15 @@ class StreamAllocator:
         renditions: Renditions,
         on_quality: Callable[[Consumer, Quality], None],
         clock: Callable[[], float] = time.monotonic,
+        fec: bool = False,
     ) -> None:
+        """`fec`: protect this subscriber's video with RED + ULPFEC where its link calls for it and its
+        browser accepted them (fec_policy.py); the FEC is paid from the video share."""
         self.renditions = renditions
+        self.fec = fec
+        #: FEC packets per media packet now sent on this subscriber's protectable video (0: none)
+        self.fec_rate = 0.0
+        self._fec_lossy_at = -1e9  # when the link last lost at least fec_policy.STOP_LOSS
         self.ladder = renditions.ladder
         self._on_quality = on_quality
         self._clock = clock
@@ -217,10 +225,11 @@ class StreamAllocator:
         for stream in streams:
             stream.measure_source(now)
             stream.measure_sent(now)
+        video = [s for s in streams if s.consumer.kind == "video"]
+        protected = self._protect(video)
         if self._probe is not None:
             return  # what a probe does to the link is its own: judged when it ends, never a reason to move
         audio = [s for s in streams if s.consumer.kind == "audio"]
-        video = [s for s in streams if s.consumer.kind == "video"]
         low_audio = self.ladder.audio_low.wire_bps()
         for stream in audio:  # audio first: it may take everything
             rungs = [Rung(AUDIO_FULL, stream.source_bps), Rung(AUDIO_LOW, low_audio)]
@@ -228,11 +237,14 @@ class StreamAllocator:
                 self._move(stream, estimate)
         spent = sum(s.source_bps if s.rung == AUDIO_FULL else low_audio for s in audio)
         share = max(0.0, available - spent) / len(video) if video else 0.0
+        # FEC is paid from the video share: a protected stream's rung must fit with its FEC on top
+        fec_share = share / (1 + self.fec_rate)
         cap, cap_reason = self._cap()
         wanted = 0.0
         for stream in video:
             rungs = self._video_rungs(stream)
-            if stream.selector.decide(rungs, share, stable, now, cap, cap_reason):
+            mine = fec_share if stream.consumer.id in protected else share
+            if stream.selector.decide(rungs, mine, stable, now, cap, cap_reason):
                 self._move(stream, estimate)
             elif stream.told is not None and stream.rung not in (ORIGINAL, AUDIO_ONLY):
                 self._tell(stream, estimate)  # the picture size becomes known once the tier has decoded
@@ -244,6 +256,30 @@ class StreamAllocator:
             extra = target - self.estimator.sent_bps
             if extra > 0:
                 self._probe = asyncio.ensure_future(self._run_probe(video[0].consumer, extra))
+
+    def _protect(self, video: list[_Stream]) -> set[str]:
+        """Set the FEC rate of this subscriber's video from its link's loss and round trip; return the
+        consumers that carry it (whose subscriber accepted RED and ULPFEC)."""
+        protectable = [s.consumer for s in video if s.consumer.port.fec_types is not None]
+        if not self.fec or not protectable:
+            self.fec_rate = 0.0
+            return set()
+        # the longest of the subscriber's round trips: a paused stream's own can be stale and far too short
+        rtts = [s.consumer.port.rtt for s in self._streams.values() if s.consumer.port.rtt is not None]
+        rtt = max(rtts) if rtts else None
+        now = self._clock()
+        if self.estimator.loss >= STOP_LOSS:
+            self._fec_lossy_at = now
+        rate = fec_rate(self.estimator.loss, rtt, self.fec_rate, self.estimator.congested, now - self._fec_lossy_at)
+        if (rate > 0) != (self.fec_rate > 0):
+            log.info("subscriber %s: video FEC %s at %.2f (loss %.3f, round trip %s s)", protectable[0].subscriber_id,
+                     "on" if rate > 0 else "off", rate, self.estimator.loss, f"{rtt:.2f}" if rtt else None)
+        self.fec_rate = rate
+        for consumer in protectable:
+            port = consumer.protect() if rate > 0 else consumer.protected_port()
+            if port is not None:
+                port.rate = rate
+        return {c.id for c in protectable} if rate > 0 else set()
 
     def _cost(self, stream: _Stream) -> float:
         return next((r.cost_bps for r in self._video_rungs(stream) if r.name == stream.rung), 0.0)

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import aioice.ice
 import aioice.stun
 from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc.clock import current_ntp_time
 from aiortc.codecs import get_capabilities, is_rtx
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
 from aiortc.rtcrtpreceiver import StreamStatistics
@@ -34,6 +36,8 @@ from aiortc.rtp import (
     unpack_remb_fci,
     unwrap_rtx,
 )
+
+from .fec_sdp import FecPayloadTypes
 
 log = logging.getLogger(__name__)
 
@@ -285,13 +289,26 @@ class SenderPort:
         self.mid_ext_id = 0
         self.abs_send_time_ext_id = 0
         self.mid: str | None = None
+        #: RED and ULPFEC as the subscriber's answer accepted them (None: not offered, or refused)
+        self.fec_types: FecPayloadTypes | None = None
         self.ready = asyncio.Event()
         self.on_nack: Callable[[list[int]], Awaitable[None]] | None = None
         self.on_keyframe_request: Callable[[], None] | None = None
         self.on_remb: Callable[[int, list[int]], None] | None = None
         self.on_receiver_report: Callable[[ReportBlock], None] | None = None
+        self.clock_rate = 90000
+        self._reference: tuple[int, int] | None = None  # (NTP, RTP) of the source, in our timestamp space
+        self._sr_sent: dict[int, float] = {}  # LSR (middle 32 bits of an SR's NTP) -> when we sent it
+        self._rtt: float | None = None
         self._original_rtcp = sender._handle_rtcp_packet
         original_send = sender.send
+        original_send_rtcp = sender._send_rtcp
+
+        async def send_rtcp(packets: list[Any]) -> None:
+            for packet in packets:
+                if isinstance(packet, RtcpSrPacket) and packet.ssrc == self.ssrc:
+                    self._stamp_sender_report(packet)
+            await original_send_rtcp(packets)
 
         async def send(parameters: Any) -> None:
             self._configure(parameters)
@@ -299,11 +316,13 @@ class SenderPort:
             self.ready.set()
 
         sender.send = send  # type: ignore[method-assign]
+        sender._send_rtcp = send_rtcp  # type: ignore[method-assign]
         sender._handle_rtcp_packet = self._handle_rtcp_packet  # type: ignore[method-assign]
 
     def _configure(self, parameters: Any) -> None:
         primary = parameters.codecs[0]
         self.payload_type = primary.payloadType
+        self.clock_rate = primary.clockRate
         for codec in parameters.codecs:
             if is_rtx(codec) and codec.parameters.get("apt") == primary.payloadType:
                 self.rtx_payload_type = codec.payloadType
@@ -322,7 +341,7 @@ class SenderPort:
     @property
     def rtt(self) -> float | None:
         """Round-trip time to the subscriber, from its receiver reports (seconds)."""
-        return self._sender._RTCRtpSender__rtt
+        return self._rtt
 
     async def send(self, data: bytes, payload_size: int) -> None:
         sender = self._sender
@@ -335,15 +354,41 @@ class SenderPort:
 
     def set_sender_report_reference(self, ntp_timestamp: int, rtp_timestamp: int) -> None:
         """The NTP ↔ RTP mapping our sender reports carry: the publisher's, in our timestamp space."""
-        self._sender._RTCRtpSender__ntp_timestamp = ntp_timestamp
-        self._sender._RTCRtpSender__rtp_timestamp = rtp_timestamp
+        self._reference = (ntp_timestamp, rtp_timestamp)
+
+    def _stamp_sender_report(self, packet: RtcpSrPacket) -> None:
+        """Date a sender report now, on the publisher's NTP ↔ RTP line, and remember when it left.
+
+        aiortc would send the reference itself in every report: reports with one NTP time look alike to
+        the subscriber, whose receiver reports then echo one we cannot tell from the others, and aiortc's
+        round trip came out short, even negative. Each report dated now is unique, so the round trip is
+        the time since that very report, less the subscriber's delay (RFC 3550 §6.4.1)."""
+        if self._reference is None:
+            return  # no mapping yet: nothing to date, and no round trip from it
+        ref_ntp, ref_rtp = self._reference
+        ntp = current_ntp_time()
+        info = packet.sender_info
+        info.ntp_timestamp = ntp
+        info.rtp_timestamp = (ref_rtp + round((ntp - ref_ntp) * self.clock_rate / (1 << 32))) & 0xFFFFFFFF
+        self._sr_sent[(ntp >> 16) & 0xFFFFFFFF] = time.monotonic()
+        while len(self._sr_sent) > 16:
+            del self._sr_sent[next(iter(self._sr_sent))]
+
+    def _measure_rtt(self, report: Any) -> None:
+        sent = self._sr_sent.get(report.lsr)
+        if sent is None or not report.dlsr:
+            return
+        sample = time.monotonic() - sent - report.dlsr / 65536
+        if sample > 0:
+            self._rtt = sample if self._rtt is None else 0.85 * self._rtt + 0.15 * sample
 
     async def _handle_rtcp_packet(self, packet: Any) -> None:
         if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
-            await self._original_rtcp(packet)  # keeps aiortc's RTT estimate and stats
-            if self.on_receiver_report:
-                for report in packet.reports:
-                    if report.ssrc == self.ssrc:
+            await self._original_rtcp(packet)  # keeps aiortc's stats
+            for report in packet.reports:
+                if report.ssrc == self.ssrc:
+                    self._measure_rtt(report)
+                    if self.on_receiver_report:
                         self.on_receiver_report(report)
         elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             if self.on_nack:

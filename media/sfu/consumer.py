@@ -17,6 +17,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
 from .aiortc_bridge import ReportBlock, SenderPort
+from .fec_port import FecPort
 from .keyframe import keyframe_detector
 from .nack import RetransmitGate, seq_newer
 from .packet_cache import PacketCache
@@ -72,6 +73,9 @@ class ConsumerStats:
     #: receiver reports count them as lost, though its own link lost nothing
     unsent: int = 0
     probe_bytes: int = 0
+    #: ULPFEC packets sent (in RED), and their bytes with RTP header
+    fec_packets: int = 0
+    fec_bytes: int = 0
     keyframe_requests: int = 0
     remb_bps: int | None = None
     #: the streams the latest REMB covers (Chromium: all of a connection's; aiortc: one receiver's)
@@ -212,6 +216,26 @@ class Consumer:
         self.router.move_consumer(self, source)
         self.source = source
         self.restart()
+
+    def protect(self) -> FecPort | None:
+        """Send this consumer's packets inside RED, with ULPFEC at the returned port's `rate`, from now on
+        (and for good: the numbers on the wire then include the FEC packets). None where the subscriber did
+        not accept RED and ULPFEC. A consumer never protected keeps its plain per-packet path."""
+        if isinstance(self.port, FecPort):
+            return self.port
+        types = self.port.fec_types
+        if types is None or self.kind != "video":
+            return None
+        self.port = FecPort(self.port, types, self._fec_sent)  # type: ignore[assignment]
+        return self.port
+
+    def protected_port(self) -> FecPort | None:
+        """The port protecting this consumer, if `protect` installed one."""
+        return self.port if isinstance(self.port, FecPort) else None
+
+    def _fec_sent(self, nbytes: int) -> None:
+        self.stats.fec_packets += 1
+        self.stats.fec_bytes += nbytes
 
     def pause(self) -> None:
         self.paused = True

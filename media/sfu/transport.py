@@ -16,6 +16,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from .aiortc_bridge import IdleTrack, ReceiverTap, SenderPort, negotiated_codecs, prefer_codec, remote_sends
 from .consumer import Consumer
+from .fec_sdp import FecPayloadTypes, accepted_red_ulpfec, offer_red_ulpfec
 from .producer import Producer
 from .router import Router
 
@@ -144,8 +145,11 @@ class SubscribeTransport(_Transport):
     """We offer the participant one sendonly m-section per consumer, renegotiating as sources change."""
 
     def __init__(self, router: Router, subscriber_id: str, on_failed: Callable[[], None],
-                 on_change: Callable[[], None]) -> None:
+                 on_change: Callable[[], None], offer_fec: bool = False) -> None:
+        """`offer_fec`: offer RED and ULPFEC on video, so a weak link's video can be protected."""
         super().__init__(on_failed)
+        self.offer_fec = offer_fec
+        self._fec_types: FecPayloadTypes | None = None  # chosen by the first offer, kept by the next ones
         self.router = router
         self.subscriber_id = subscriber_id
         self._slots: dict[str, _Slot] = {}  # consumer id -> slot
@@ -187,7 +191,10 @@ class SubscribeTransport(_Transport):
         self.offer_pending = True
         await self.pc.setLocalDescription(await self.pc.createOffer())
         tracks = {slot.transceiver.mid: slot.consumer for slot in self._slots.values()}
-        return self.pc.localDescription.sdp, tracks
+        sdp = self.pc.localDescription.sdp
+        if self.offer_fec:
+            sdp, self._fec_types = offer_red_ulpfec(sdp, self._fec_types)
+        return sdp, tracks
 
     async def handle_answer(self, sdp: str) -> None:
         self.offer_pending = False
@@ -195,6 +202,12 @@ class SubscribeTransport(_Transport):
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
         except Exception as exc:
             raise SdpError(str(exc) or type(exc).__name__) from exc
+        accepted = accepted_red_ulpfec(sdp) if self.offer_fec else {}
+        for slot in self._slots.values():
+            # once a consumer sends RED it keeps it (its numbering includes FEC packets); the next answer
+            # lists it again, as an answer keeps the codecs of the last one
+            if slot.port.fec_types is None:
+                slot.port.fec_types = accepted.get(slot.transceiver.mid)
 
     def rtt_s(self) -> float | None:
         rtts = [slot.port.rtt for slot in self._slots.values() if slot.port.rtt is not None]

@@ -180,6 +180,7 @@ def test_a_schedule_reshapes_the_patients_links_during_the_window_from_each_work
         (["--seconds", "5", "--schedule", "0:3g,10:2g"], "not inside the measured window (--seconds 5)"),
         (["--schedule", "0:3g,x"], "'x' is not a step"),
         (["--adapt", "both", "--url", "ws://127.0.0.1:9/ws", "--secret", "s" * 32], "--adapt needs a server this run starts"),
+        (["--fec", "off", "--url", "ws://127.0.0.1:9/ws", "--secret", "s" * 32], "--fec needs a server this run starts"),
     ],
 )
 def test_bad_role_profiles_schedules_and_adapt_are_refused_before_anything_starts(argv, message, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -102,6 +102,13 @@ async (room) => {
 }
 """
 
+async def doctor_and_patient(browser: Browser, errors: list[str], base_url: str, secret: str, room: str) -> Page:
+    """Dr Asha's page and patient Gita's page in `room` (each publishing its fake camera); returns the
+    patient's page."""
+    await open_page(browser, errors, "doctor", token_link(base_url, secret, room, "dr-asha", "doctor"))
+    return await open_page(browser, errors, "patient", token_link(base_url, secret, room, "pt-gita", "patient"))
+
+
 async def inbound_video(page: Page, room: str | None = None) -> dict | None:
     """Decoded video on the page's subscribe connection (of `room`, or of the page's own room)."""
     return await page.evaluate(INBOUND_VIDEO_JS, room)

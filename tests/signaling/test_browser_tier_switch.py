@@ -10,8 +10,6 @@ tests/media/adaptive/test_weak_links.py).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -19,7 +17,7 @@ from playwright.async_api import Browser
 
 from signaling import keys
 from tests.conftest import wait_until
-from tests.helpers.browser import HAVE_CHROMIUM, NO_CHROMIUM, open_page, running_app, token_link
+from tests.helpers.browser import HAVE_CHROMIUM, NO_CHROMIUM, doctor_and_patient
 
 pytestmark = [pytest.mark.timeout(150), pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)]
 
@@ -39,20 +37,12 @@ async () => {
 """
 
 
-@pytest.fixture
-async def live_app(tmp_path: Path) -> AsyncIterator[tuple[str, str, web.Application]]:
-    async with running_app(tmp_path / "data") as running:
-        yield running
-
-
 async def test_chromium_follows_two_round_trips_between_the_original_and_a_tier_without_decoder_trouble(
     live_app: tuple[str, str, web.Application], browser: Browser
 ) -> None:
     base_url, secret, app = live_app
     errors: list[str] = []
-    await open_page(browser, errors, "doctor", token_link(base_url, secret, "opd-tier", "dr-asha", "doctor"))
-    patient_page = await open_page(browser, errors, "patient",
-                                   token_link(base_url, secret, "opd-tier", "pt-gita", "patient"))
+    patient_page = await doctor_and_patient(browser, errors, base_url, secret, "opd-tier")
     stats = await wait_until(lambda: _decoding(patient_page, 640), "the doctor's 640-wide video at the patient", timeout=30)
 
     room = app[keys.REGISTRY].get("opd-tier")

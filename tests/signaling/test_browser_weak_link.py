@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 
 import pytest
 from playwright.async_api import Browser, Page
@@ -56,12 +55,6 @@ async () => {
 def video_losses(dropped: int, packets: dict[str, int]) -> float:
     """The relay drops packets of every kind alike; the video share of one direction's drops."""
     return dropped * packets["video"] / max(1, packets["video"] + packets["audio"])
-
-
-@pytest.fixture
-def shaper() -> AsyncIterator[ShaperProcess]:
-    with ShaperProcess() as process:
-        yield process
 
 
 async def test_a_patient_on_a_slow_lossy_link_sees_and_is_seen_and_repairs_stay_bounded(
