@@ -56,6 +56,8 @@ class Server:
         """`adaptive`: run our server with adaptation on or off (`VAIDYA_ADAPTIVE`); None: its default.
         `workers`: its worker processes (`--server-workers`)."""
         self._own = None
+        self.workers = workers if url is None else None
+        """Our server's worker processes (0: rooms in its own process); None for a server at `--url`."""
         if url is None:
             from bench.forward import ServerUnderTest
 
@@ -74,6 +76,10 @@ class Server:
 
     def cpu_seconds(self) -> float | None:
         return self._own.cpu_seconds() if self._own else None
+
+    def worker_cpu_seconds(self) -> dict[int, float]:
+        """Each of our server's worker processes' CPU so far (pid → seconds); empty without workers."""
+        return self._own.worker_cpu_seconds() if self._own else {}
 
     async def forwarded_packets(self) -> float | None:
         """The server's own count of packets forwarded to subscribers (its /metrics), if it serves it
@@ -116,6 +122,14 @@ def _cpu_pct(before: float | None, after: float | None, wall: float) -> float | 
     return round(100 * (after - before) / wall, 1)
 
 
+def worker_cpu_share_max(before: dict[int, float], after: dict[int, float], server_seconds: float | None) -> float | None:
+    """The busiest worker process's share of the server's CPU (front and workers) between two samples;
+    None without workers. A worker restarted in between counts from zero."""
+    if not after or not server_seconds or server_seconds <= 0:
+        return None
+    return round(max(after[pid] - before.get(pid, 0.0) for pid in after) / server_seconds, 3)
+
+
 def _machine_load(cpu0: dict[str, Any], cpu1: dict[str, Any], wall: float, ours: list[float | None]) -> dict[str, Any]:
     """How busy the whole machine was, and how much of that was not this run (other work skews every number)."""
     busy = _cpu_pct(cpu0["machine_busy"], cpu1["machine_busy"], wall) or 0.0
@@ -156,13 +170,17 @@ class Consults:
 
     With `workers` = 1 the clients run in this process; with K > 1 in K worker processes
     (`bench.worker`), consultation i going to worker i mod K. The shaper process is shared by all.
+    With `light`, every consultation after the first `probes` is light (`bench.light_participant`):
+    the probes measure the picture, every client measures loss.
     """
 
     def __init__(
         self, server: Server, links: RoleLinks, third_party: bool = False, workers: int = 1,
-        kinds: dict[str, str] | None = None,
+        kinds: dict[str, str] | None = None, light: bool = False, probes: int = 2,
     ) -> None:
-        """`kinds`: role → the kind of client playing it (`bench.members.MEMBER_KINDS`; default aiortc)."""
+        """`kinds`: role → the kind of client playing it in full consultations (`bench.members.MEMBER_KINDS`;
+        default aiortc)."""
+        self.light, self.probes = light, probes
         self.server, self.links, self.third_party = server, links, third_party
         self.plans = role_plans(links)
         self.shaper = ShaperProcess() if links.any_shaped else None
@@ -184,13 +202,22 @@ class Consults:
         started = time.monotonic()
         for i in range(count):
             try:
-                await self.groups[self.count % len(self.groups)].add_consult(self.count)
+                await self.groups[self.count % len(self.groups)].add_consult(self.count, self.is_light(self.count))
             except WorkerError as exc:
                 self.failures.append(f"consult {self.count}: {exc}")
             self.count += 1
             progress(f"joining {_bar(i + 1, count)} {self.count} consults")
             if ramp:
                 await asyncio.sleep(max(0.0, started + (i + 1) / ramp - time.monotonic()))
+
+    def is_light(self, index: int) -> bool:
+        """Whether consultation `index` is light: with `light`, all but the first `probes`."""
+        return self.light and index >= self.probes
+
+    def counts(self) -> dict[str, int]:
+        """How many of the consultations so far are light and how many measure fully (the probes)."""
+        light = sum(1 for i in range(self.count) if self.is_light(i))
+        return {"light_consults": light, "probe_consults": self.count - light}
 
     async def settle(self) -> None:
         """Wait until everyone sees everyone else's video (bounded): start-up is judged by join time."""
@@ -202,6 +229,7 @@ class Consults:
         return {
             "machine_busy": sum(machine) - machine.idle - getattr(machine, "iowait", 0.0),
             "server": self.server.cpu_seconds(),
+            "server_workers": self.server.worker_cpu_seconds(),
             "generator": [times.user + times.system]
             + [g.cpu_seconds() for g in self.groups if isinstance(g, WorkerGroup)],
             "shaper": self.shaper.cpu_seconds() if self.shaper else None,
@@ -251,6 +279,7 @@ class Consults:
             data["media"] = self.plans[role].describe()
         per_process = [_cpu_pct(a, b, wall) or 0.0 for a, b in zip(cpu0["generator"], cpu1["generator"])]
         server_cpu = _cpu_pct(cpu0["server"], cpu1["server"], wall)
+        server_seconds = None if cpu0["server"] is None or cpu1["server"] is None else cpu1["server"] - cpu0["server"]
         links = [link for r in results for link in r["links"]]
         lags = [r["loop_lag_ms"]["p95"] for r in results if r["loop_lag_ms"]["p95"] is not None]
         lag = round(max(lags), 1) if lags else None
@@ -258,6 +287,7 @@ class Consults:
         browser_cpu = _cpu_pct(cpu0["browser"], cpu1["browser"], wall) if self.browsers else None
         return {
             "consults": self.count,
+            **self.counts(),
             "participants": len(summaries),
             "third_party": self.third_party,
             "browser": self.browsers,
@@ -271,6 +301,8 @@ class Consults:
             "link_changes": [{**c, "t": round(c["t"] - window_start, 2)} for c in changes],
             "server_cpu_pct": server_cpu,
             "server_rss_mb": self.server.rss_mb(),
+            "server_workers": self.server.workers,
+            "worker_cpu_share_max": worker_cpu_share_max(cpu0["server_workers"], cpu1["server_workers"], server_seconds),
             "server_forwarded_pps": (round((forwarded1 - forwarded0) / wall, 1)
                                      if forwarded0 is not None and forwarded1 is not None else None),
             "machine": _machine_load(cpu0, cpu1, wall, [server_cpu, sum(per_process), shaper_cpu, browser_cpu]),
@@ -346,7 +378,8 @@ async def start(args: argparse.Namespace, adaptive: bool | None = None) -> tuple
     server = Server(args.url, args.secret or os.environ.get("VAIDYA_SECRET"), adaptive, args.server_workers)
     try:
         await server.ready()
-        return server, Consults(server, links, args.third_party, args.workers, member_kinds(args))
+        return server, Consults(server, links, args.third_party, args.workers, member_kinds(args),
+                                getattr(args, "light", False), getattr(args, "probes", 2))
     except BaseException:
         server.stop()
         raise
@@ -387,6 +420,11 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--secret", default=None, help="with --url: the server's token secret (or VAIDYA_SECRET)")
     p.add_argument("--workers", type=int, default=1, help="spread the synthetic clients over K processes (default 1)")
     p.add_argument("--json", default=None, help="write the report to this file")
+    p.add_argument("--light", action="store_true",
+                   help="light clients for all consultations but --probes: they publish the same media and only "
+                        "count the RTP they receive (loss), so the generator costs far less than the server")
+    p.add_argument("--probes", type=int, default=2, metavar="K",
+                   help="with --light: the first K consultations measure fully (g2g, fps, PSNR, freezes) (default 2)")
     add_server_workers_argument(p)
 
 
@@ -421,6 +459,10 @@ def check_arguments(args: argparse.Namespace) -> str | None:
         return "--adapt needs a server this run starts (a server at --url adapts as it was configured)"
     if args.workers < 1:
         return "--workers must be >= 1"
+    if args.probes < 1:
+        return "--probes must be >= 1: quality is judged on the probes"
+    if args.probes != 2 and not args.light:
+        return "--probes needs --light"
     if getattr(args, "browser", None) and args.workers > 1:
         return "--browser runs Chromium from the coordinating process: use --workers 1"
     if "hub" in (getattr(args, "browser", None) or ()) and not args.third_party:
