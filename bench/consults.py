@@ -272,6 +272,7 @@ class Consults:
         summaries = [s for r in results for s in r["summaries"]]
         rtp = [x for r in results for x in r["rtp"]]
         metrics = reporting.media_metrics(summaries, wall, rtp)
+        light = [s.get("client") == "light" for s in summaries]
         changes = [c for r in results for c in r["link_changes"]]
         roles_report = reporting.by_role(summaries, rtp, wall, changes)
         for role, data in roles_report.items():
@@ -297,6 +298,9 @@ class Consults:
             "schedule": {role: self.links.describe(role) for role in self.links.schedules},
             "media": self.media(),
             **metrics,
+            "loss_pct_by_client": {
+                name: reporting.loss_pct([x for x, is_light in zip(rtp, light) if is_light == want])
+                for name, want in (("light", True), ("probe", False)) if want in light},
             "by_role": roles_report,
             "link_changes": [{**c, "t": round(c["t"] - window_start, 2)} for c in changes],
             "server_cpu_pct": server_cpu,
