@@ -169,7 +169,8 @@ class Consults:
     """The synthetic consultations against one server, spread over client groups, measured in windows.
 
     With `workers` = 1 the clients run in this process; with K > 1 in K worker processes
-    (`bench.worker`), consultation i going to worker i mod K. The shaper process is shared by all.
+    (`bench.worker`), consultation i going to worker i mod K, except that with `light` the probes run in
+    this process, alone, and the light ones round the workers. The shaper process is shared by all.
     With `light`, every consultation after the first `probes` is light (`bench.light_participant`):
     the probes measure the picture, every client measures loss.
     """
@@ -192,6 +193,10 @@ class Consults:
             config = {"url": server.url, "secret": server.secret, "links": links.to_dict(), "kinds": kinds,
                       "third_party": third_party, "shaper": self.shaper.control_path if self.shaper else None}
             self.groups += [WorkerGroup(config) for _ in range(workers)]
+        self._probe_group: ClientGroup | None = None
+        if light and workers > 1:  # the probes measure the server, not the light clients' share of a process
+            self._probe_group = ClientGroup(server.url, server.secret, links, third_party, self.shaper, kinds)
+            self.groups.append(self._probe_group)
         self.workers = workers
         self.count = 0
         self.failures: list[str] = []
@@ -202,13 +207,22 @@ class Consults:
         started = time.monotonic()
         for i in range(count):
             try:
-                await self.groups[self.count % len(self.groups)].add_consult(self.count, self.is_light(self.count))
+                await self._group_for(self.count).add_consult(self.count, self.is_light(self.count))
             except WorkerError as exc:
                 self.failures.append(f"consult {self.count}: {exc}")
             self.count += 1
             progress(f"joining {_bar(i + 1, count)} {self.count} consults")
             if ramp:
                 await asyncio.sleep(max(0.0, started + (i + 1) / ramp - time.monotonic()))
+
+    def _group_for(self, index: int) -> Any:
+        """Consultation i goes to group i mod K; with light workers, the probes to this process's own group
+        and the light ones round the workers."""
+        if self._probe_group is None:
+            return self.groups[index % len(self.groups)]
+        if not self.is_light(index):
+            return self._probe_group
+        return self.groups[(index - self.probes) % self.workers]
 
     def is_light(self, index: int) -> bool:
         """Whether consultation `index` is light: with `light`, all but the first `probes`."""
