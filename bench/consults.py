@@ -440,7 +440,7 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", default=None, help="write the report to this file")
     p.add_argument("--light", action="store_true",
                    help="light clients for all consultations but --probes: they publish the same media and only "
-                        "count the RTP they receive (loss), so the generator costs far less than the server")
+                        "count the RTP they receive (loss): about a quarter of a full client's cost to the generator")
     p.add_argument("--probes", type=int, default=2, metavar="K",
                    help="with --light: the first K consultations measure fully (g2g, fps, PSNR, freezes) (default 2)")
     add_server_workers_argument(p)

@@ -74,3 +74,12 @@ def test_probes_without_light_are_refused(capsys) -> None:  # type: ignore[no-un
     assert "--probes needs --light" in capsys.readouterr().err
     assert main(["capacity", "--light", "--probes", "0"]) == 2
     assert "--probes must be >= 1" in capsys.readouterr().err
+
+
+def test_the_busiest_workers_share_counts_a_restarted_worker_from_zero_and_is_none_without_workers() -> None:
+    from bench.consults import worker_cpu_share_max
+
+    # pid 3 was started (a restart) during the window: all its CPU is the window's.
+    assert worker_cpu_share_max({1: 1.0, 2: 1.0}, {1: 3.0, 2: 1.5, 3: 1.2}, 4.0) == 0.5
+    assert worker_cpu_share_max({}, {}, 4.0) is None
+    assert worker_cpu_share_max({1: 1.0}, {1: 2.0}, None) is None
