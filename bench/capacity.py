@@ -61,9 +61,10 @@ def _suspects(window: dict[str, Any]) -> str:
 
 
 def _step_summary(window: dict[str, Any], reasons: list[str]) -> dict[str, Any]:
-    keys = ("consults", "light_consults", "probe_consults", "participants", "joined", "g2g_ms", "audio_ms", "fps", "freeze_ratio", "psnr_db", "loss_pct",
-            "server_cpu_pct", "server_rss_mb", "received_pps", "generator_cpu_pct", "generator_loop_lag_ms_p95", "generator_saturated", "machine",
-            "worker_cpu_share_max", "loss_pct_by_client", "timeline")
+    keys = ("consults", "light_consults", "probe_consults", "participants", "joined", "g2g_ms", "audio_ms", "fps",
+            "freeze_ratio", "psnr_db", "loss_pct", "loss_pct_by_client", "server_cpu_pct", "server_rss_mb",
+            "worker_cpu_share_max", "received_pps", "generator_cpu_pct", "generator_loop_lag_ms_p95",
+            "generator_saturated", "machine", "timeline")
     return {**{key: window[key] for key in keys}, "shaper_conforms": window["shaper"].get("conforms"),
             "broken": reasons}
 

@@ -96,7 +96,8 @@ class ClientGroup:
             link = self.shaper.add_link(self.links.initial(role))
             self.link_ids.append(link)
             self.role_links.setdefault(role, []).append(link)
-        participant = self._kind(LIGHT_KIND if light else self.kinds.get(role, DEFAULT_KIND)).member(MemberSpec(self.url, room, token, role, self.plans, self.shaper, link))
+        kind = self._kind(LIGHT_KIND if light else self.kinds.get(role, DEFAULT_KIND))
+        participant = kind.member(MemberSpec(self.url, room, token, role, self.plans, self.shaper, link))
         self.participants.append(participant)
         return participant
 

@@ -320,7 +320,8 @@ class Consults:
             "server_cpu_pct": server_cpu,
             "server_rss_mb": self.server.rss_mb(),
             "server_workers": self.server.workers,
-            "worker_cpu_share_max": worker_cpu_share_max(cpu0["server_workers"], cpu1["server_workers"], server_seconds),
+            "worker_cpu_share_max": worker_cpu_share_max(cpu0["server_workers"], cpu1["server_workers"],
+                                                         server_seconds),
             "server_forwarded_pps": (round((forwarded1 - forwarded0) / wall, 1)
                                      if forwarded0 is not None and forwarded1 is not None else None),
             "machine": _machine_load(cpu0, cpu1, wall, [server_cpu, sum(per_process), shaper_cpu, browser_cpu]),
