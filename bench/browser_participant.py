@@ -243,6 +243,9 @@ class BrowserParticipant:
         source = self.plans[self.sources.get(self.producers.get(track, ""), self.role)]
         return VideoProbe((source.width, source.height), psnr_every=1, counter_modulus=source.counter_modulus)
 
+    def videos_arriving(self) -> int:
+        return sum(1 for probe in self.video.values() if probe.frames)
+
     def start_window(self) -> None:
         """Measure afresh from now; Chromium's counters are taken as they are at the next poll."""
         self._window_start = time.time()

@@ -7,6 +7,9 @@ participant never sees video. A window that breaks while other processes load th
 core) is measured again (`--retries`), and a limit reached that way says so. If the load generator
 saturates its core first, the run stops there and
 says so: the count is then a lower bound set by this machine's generator, not by the server.
+With `--light`, all consultations but the first `--probes` are light clients (`bench.light_participant`):
+glass-to-glass, freezes and video are judged on the probes, loss on every client. `light_consults`,
+`probe_consults` and `worker_cpu_share_max` are those of the step that gave `max_consults` (else the last).
 """
 
 from __future__ import annotations
@@ -58,8 +61,10 @@ def _suspects(window: dict[str, Any]) -> str:
 
 
 def _step_summary(window: dict[str, Any], reasons: list[str]) -> dict[str, Any]:
-    keys = ("consults", "participants", "joined", "g2g_ms", "audio_ms", "fps", "freeze_ratio", "psnr_db", "loss_pct",
-            "server_cpu_pct", "server_rss_mb", "received_pps", "generator_cpu_pct", "generator_loop_lag_ms_p95", "generator_saturated", "machine")
+    keys = ("consults", "light_consults", "probe_consults", "participants", "joined", "g2g_ms", "audio_ms", "fps",
+            "freeze_ratio", "psnr_db", "loss_pct", "loss_pct_by_client", "server_cpu_pct", "server_rss_mb",
+            "worker_cpu_share_max", "received_pps", "generator_cpu_pct", "generator_loop_lag_ms_p95",
+            "generator_saturated", "machine", "timeline")
     return {**{key: window[key] for key in keys}, "shaper_conforms": window["shaper"].get("conforms"),
             "broken": reasons}
 
@@ -104,7 +109,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         await consults.close()
         server.stop()
-    sustainable = [s["consults"] for s in steps if not s["broken"]]
+    sustainable = [s for s in steps if not s["broken"]]
+    top = max(sustainable, key=lambda s: s["consults"], default=steps[-1] if steps else {})
     return {
         "command": "vaidya-bench " + " ".join(sys.argv[1:]),
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
@@ -113,8 +119,13 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         "media": consults.media(),
         "criteria": {"g2g_ms_p95_max": G2G_P95_LIMIT_MS, "loss_pct_max": LOSS_LIMIT_PCT,
                      "freeze_ratio_max": FREEZE_LIMIT_RATIO},
-        "max_consults": max(sustainable, default=0),
+        "max_consults": max((s["consults"] for s in sustainable), default=0),
         "limit": limit,
+        "light": consults.light,
+        "light_consults": top.get("light_consults", 0),
+        "probe_consults": top.get("probe_consults", 0),
+        "server_workers": consults.server.workers,
+        "worker_cpu_share_max": top.get("worker_cpu_share_max"),
         "shaper": last.get("shaper", {"name": "none"}),
         "steps": steps,
     }

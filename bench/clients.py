@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from bench.measure import percentiles
-from bench.members import DEFAULT_KIND, MEMBER_KINDS, Member, MemberKind, MemberSpec
+from bench.members import DEFAULT_KIND, LIGHT_KIND, MEMBER_KINDS, Member, MemberKind, MemberSpec
 from bench.participant import MediaPlan
 from bench.role_links import RoleLinks, roles
 from bench.shaper_process import ShaperControl
@@ -88,7 +88,7 @@ class ClientGroup:
         for plan in set(self.plans.values()):
             warm_up(plan)
 
-    def _participant(self, index: int, role: str) -> Member:
+    def _participant(self, index: int, role: str, light: bool = False) -> Member:
         room = f"bench-consult-{index}"
         token = mint_token(self.secret, room=room, identity=f"{role}-{index}", role=TOKEN_ROLE[role], ttl_s=3600)
         link = None
@@ -96,20 +96,21 @@ class ClientGroup:
             link = self.shaper.add_link(self.links.initial(role))
             self.link_ids.append(link)
             self.role_links.setdefault(role, []).append(link)
-        participant = self._kind(role).member(MemberSpec(self.url, room, token, role, self.plans, self.shaper, link))
+        kind = self._kind(LIGHT_KIND if light else self.kinds.get(role, DEFAULT_KIND))
+        participant = kind.member(MemberSpec(self.url, room, token, role, self.plans, self.shaper, link))
         self.participants.append(participant)
         return participant
 
-    def _kind(self, role: str) -> MemberKind:
-        """The kind playing `role`, made on first use and shared by the group's members of that kind."""
-        name = self.kinds.get(role, DEFAULT_KIND)
+    def _kind(self, name: str) -> MemberKind:
+        """The kind `name`, made on first use and shared by the group's members of that kind."""
         if name not in self._member_kinds:
             self._member_kinds[name] = MEMBER_KINDS[name]()
         return self._member_kinds[name]
 
-    async def add_consult(self, index: int) -> None:
-        """Join consultation `index`: its members connect, join and publish, one after another."""
-        members = [self._participant(index, role) for role in roles(self.third_party)]
+    async def add_consult(self, index: int, light: bool = False) -> None:
+        """Join consultation `index`: its members connect, join and publish, one after another. `light`:
+        every member is a `LightParticipant` (counts what it receives, measures no picture)."""
+        members = [self._participant(index, role, light) for role in roles(self.third_party)]
         try:
             for member in members:
                 await member.start()
@@ -117,11 +118,11 @@ class ClientGroup:
             self.failures.append(f"consult {index}: {type(exc).__name__}: {exc}")
 
     async def settle(self, timeout: float = 15.0) -> None:
-        """Wait until every participant decodes video from every other member (or `timeout` passes)."""
+        """Wait until every participant receives video from every other member (or `timeout` passes)."""
         others = 2 if self.third_party else 1
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if all(sum(1 for v in p.video.values() if v.frames) >= others for p in self.participants):
+            if all(p.videos_arriving() >= others for p in self.participants):
                 return
             await asyncio.sleep(0.1)
 

@@ -58,6 +58,8 @@ class Server:
         FEC for weak links on or off (`VAIDYA_FEC`); None: its default. `log_path`: keep its log there.
         `workers`: its worker processes (`--server-workers`)."""
         self._own = None
+        self.workers = workers if url is None else None
+        """Our server's worker processes (0: rooms in its own process); None for a server at `--url`."""
         if url is None:
             from bench.forward import ServerUnderTest
 
@@ -78,6 +80,10 @@ class Server:
 
     def cpu_seconds(self) -> float | None:
         return self._own.cpu_seconds() if self._own else None
+
+    def worker_cpu_seconds(self) -> dict[int, float]:
+        """Each of our server's worker processes' CPU so far (pid → seconds); empty without workers."""
+        return self._own.worker_cpu_seconds() if self._own else {}
 
     async def forwarded_packets(self) -> float | None:
         """The server's own count of packets forwarded to subscribers (its /metrics), if it serves it
@@ -120,6 +126,14 @@ def _cpu_pct(before: float | None, after: float | None, wall: float) -> float | 
     return round(100 * (after - before) / wall, 1)
 
 
+def worker_cpu_share_max(before: dict[int, float], after: dict[int, float], server_seconds: float | None) -> float | None:
+    """The busiest worker process's share of the server's CPU (front and workers) between two samples;
+    None without workers. A worker restarted in between counts from zero."""
+    if not after or not server_seconds or server_seconds <= 0:
+        return None
+    return round(max(after[pid] - before.get(pid, 0.0) for pid in after) / server_seconds, 3)
+
+
 def _machine_load(cpu0: dict[str, Any], cpu1: dict[str, Any], wall: float, ours: list[float | None]) -> dict[str, Any]:
     """How busy the whole machine was, and how much of that was not this run (other work skews every number)."""
     busy = _cpu_pct(cpu0["machine_busy"], cpu1["machine_busy"], wall) or 0.0
@@ -159,14 +173,19 @@ class Consults:
     """The synthetic consultations against one server, spread over client groups, measured in windows.
 
     With `workers` = 1 the clients run in this process; with K > 1 in K worker processes
-    (`bench.worker`), consultation i going to worker i mod K. The shaper process is shared by all.
+    (`bench.worker`), consultation i going to worker i mod K, except that with `light` the probes run in
+    this process, alone, and the light ones round the workers. The shaper process is shared by all.
+    With `light`, every consultation after the first `probes` is light (`bench.light_participant`):
+    the probes measure the picture, every client measures loss.
     """
 
     def __init__(
         self, server: Server, links: RoleLinks, third_party: bool = False, workers: int = 1,
-        kinds: dict[str, str] | None = None,
+        kinds: dict[str, str] | None = None, light: bool = False, probes: int = 2,
     ) -> None:
-        """`kinds`: role → the kind of client playing it (`bench.members.MEMBER_KINDS`; default aiortc)."""
+        """`kinds`: role → the kind of client playing it in full consultations (`bench.members.MEMBER_KINDS`;
+        default aiortc)."""
+        self.light, self.probes = light, probes
         self.server, self.links, self.third_party = server, links, third_party
         self.plans = role_plans(links)
         self.shaper = ShaperProcess() if links.any_shaped else None
@@ -178,6 +197,10 @@ class Consults:
             config = {"url": server.url, "secret": server.secret, "links": links.to_dict(), "kinds": kinds,
                       "third_party": third_party, "shaper": self.shaper.control_path if self.shaper else None}
             self.groups += [WorkerGroup(config) for _ in range(workers)]
+        self._probe_group: ClientGroup | None = None
+        if light and workers > 1:  # the probes measure the server, not the light clients' share of a process
+            self._probe_group = ClientGroup(server.url, server.secret, links, third_party, self.shaper, kinds)
+            self.groups.append(self._probe_group)
         self.workers = workers
         self.count = 0
         self.failures: list[str] = []
@@ -188,13 +211,31 @@ class Consults:
         started = time.monotonic()
         for i in range(count):
             try:
-                await self.groups[self.count % len(self.groups)].add_consult(self.count)
+                await self._group_for(self.count).add_consult(self.count, self.is_light(self.count))
             except WorkerError as exc:
                 self.failures.append(f"consult {self.count}: {exc}")
             self.count += 1
             progress(f"joining {_bar(i + 1, count)} {self.count} consults")
             if ramp:
                 await asyncio.sleep(max(0.0, started + (i + 1) / ramp - time.monotonic()))
+
+    def _group_for(self, index: int) -> Any:
+        """Consultation i goes to group i mod K; with light workers, the probes to this process's own group
+        and the light ones round the workers."""
+        if self._probe_group is None:
+            return self.groups[index % len(self.groups)]
+        if not self.is_light(index):
+            return self._probe_group
+        return self.groups[(index - self.probes) % self.workers]
+
+    def is_light(self, index: int) -> bool:
+        """Whether consultation `index` is light: with `light`, all but the first `probes`."""
+        return self.light and index >= self.probes
+
+    def counts(self) -> dict[str, int]:
+        """How many of the consultations so far are light and how many measure fully (the probes)."""
+        light = sum(1 for i in range(self.count) if self.is_light(i))
+        return {"light_consults": light, "probe_consults": self.count - light}
 
     async def settle(self) -> None:
         """Wait until everyone sees everyone else's video (bounded): start-up is judged by join time."""
@@ -206,6 +247,7 @@ class Consults:
         return {
             "machine_busy": sum(machine) - machine.idle - getattr(machine, "iowait", 0.0),
             "server": self.server.cpu_seconds(),
+            "server_workers": self.server.worker_cpu_seconds(),
             "generator": [times.user + times.system]
             + [g.cpu_seconds() for g in self.groups if isinstance(g, WorkerGroup)],
             "shaper": self.shaper.cpu_seconds() if self.shaper else None,
@@ -248,6 +290,7 @@ class Consults:
         summaries = [s for r in results for s in r["summaries"]]
         rtp = [x for r in results for x in r["rtp"]]
         metrics = reporting.media_metrics(summaries, wall, rtp)
+        light = [s.get("client") == "light" for s in summaries]
         changes = [c for r in results for c in r["link_changes"]]
         roles_report = reporting.by_role(summaries, rtp, wall, changes)
         for role, data in roles_report.items():
@@ -255,6 +298,7 @@ class Consults:
             data["media"] = self.plans[role].describe()
         per_process = [_cpu_pct(a, b, wall) or 0.0 for a, b in zip(cpu0["generator"], cpu1["generator"])]
         server_cpu = _cpu_pct(cpu0["server"], cpu1["server"], wall)
+        server_seconds = None if cpu0["server"] is None or cpu1["server"] is None else cpu1["server"] - cpu0["server"]
         links = [link for r in results for link in r["links"]]
         lags = [r["loop_lag_ms"]["p95"] for r in results if r["loop_lag_ms"]["p95"] is not None]
         lag = round(max(lags), 1) if lags else None
@@ -262,6 +306,7 @@ class Consults:
         browser_cpu = _cpu_pct(cpu0["browser"], cpu1["browser"], wall) if self.browsers else None
         return {
             "consults": self.count,
+            **self.counts(),
             "participants": len(summaries),
             "third_party": self.third_party,
             "browser": self.browsers,
@@ -271,10 +316,16 @@ class Consults:
             "schedule": {role: self.links.describe(role) for role in self.links.schedules},
             "media": self.media(),
             **metrics,
+            "loss_pct_by_client": {
+                name: reporting.loss_pct([x for x, is_light in zip(rtp, light) if is_light == want])
+                for name, want in (("light", True), ("probe", False)) if want in light},
             "by_role": roles_report,
             "link_changes": [{**c, "t": round(c["t"] - window_start, 2)} for c in changes],
             "server_cpu_pct": server_cpu,
             "server_rss_mb": self.server.rss_mb(),
+            "server_workers": self.server.workers,
+            "worker_cpu_share_max": worker_cpu_share_max(cpu0["server_workers"], cpu1["server_workers"],
+                                                         server_seconds),
             "server_forwarded_pps": (round((forwarded1 - forwarded0) / wall, 1)
                                      if forwarded0 is not None and forwarded1 is not None else None),
             "machine": _machine_load(cpu0, cpu1, wall, [server_cpu, sum(per_process), shaper_cpu, browser_cpu]),
@@ -352,7 +403,8 @@ async def start(args: argparse.Namespace, adaptive: bool | None = None) -> tuple
                     None if fec is None else fec == "on", getattr(args, "server_log", None), args.server_workers)
     try:
         await server.ready()
-        return server, Consults(server, links, args.third_party, args.workers, member_kinds(args))
+        return server, Consults(server, links, args.third_party, args.workers, member_kinds(args),
+                                getattr(args, "light", False), getattr(args, "probes", 2))
     except BaseException:
         server.stop()
         raise
@@ -394,6 +446,11 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--secret", default=None, help="with --url: the server's token secret (or VAIDYA_SECRET)")
     p.add_argument("--workers", type=int, default=1, help="spread the synthetic clients over K processes (default 1)")
     p.add_argument("--json", default=None, help="write the report to this file")
+    p.add_argument("--light", action="store_true",
+                   help="light clients for all consultations but --probes: they publish the same media and only "
+                        "count the RTP they receive (loss): about a quarter of a full client's cost to the generator")
+    p.add_argument("--probes", type=int, default=2, metavar="K",
+                   help="with --light: the first K consultations measure fully (g2g, fps, PSNR, freezes) (default 2)")
     add_server_workers_argument(p)
 
 
@@ -435,6 +492,10 @@ def check_arguments(args: argparse.Namespace) -> str | None:
         return "--fec needs a server this run starts (a server at --url protects as it was configured)"
     if args.workers < 1:
         return "--workers must be >= 1"
+    if args.probes < 1:
+        return "--probes must be >= 1: quality is judged on the probes"
+    if args.probes != 2 and not args.light:
+        return "--probes needs --light"
     if getattr(args, "browser", None) and args.workers > 1:
         return "--browser runs Chromium from the coordinating process: use --workers 1"
     if "hub" in (getattr(args, "browser", None) or ()) and not args.third_party:

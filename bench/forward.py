@@ -146,6 +146,17 @@ class ServerUnderTest:
             total += times.user + times.system
         return total
 
+    def worker_cpu_seconds(self) -> dict[int, float]:
+        """Each worker process's CPU so far (pid → seconds); empty when rooms run in the server's own process."""
+        seconds = {}
+        for process in self.ps.children():
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            seconds[process.pid] = times.user + times.system
+        return seconds
+
     def rss_mb(self) -> float:
         """Resident memory of the server and its worker processes."""
         total = 0

@@ -1,9 +1,10 @@
 """Which kind of client plays each role: the seam between a consultation and its participants.
 
-`ClientGroup` makes one `MemberKind` per kind it uses (`MEMBER_KINDS[kind]()`, `kind` chosen per role;
-default `aiortc`: `bench.participant.Participant`) and asks it for each member of that role. A kind owns
-what its members share (Chromium's processes for `chromium`: `bench.browser_participant.ChromiumKind`)
-and may correct the window's measurements before they are summarised. Kinds are names so a worker
+`ClientGroup` makes one `MemberKind` per kind it uses (`MEMBER_KINDS[kind]()`, `kind` chosen per role,
+or `light` for a whole light consultation; default `aiortc`: `bench.participant.Participant`) and asks
+it for each member. A kind owns what its members share (Chromium's processes for `chromium`:
+`bench.browser_participant.ChromiumKind`; `light`: `bench.light_participant.LightKind` publishes but
+only counts what it receives) and may correct the window's measurements before they are summarised. Kinds are names so a worker
 process's JSON config can carry them (`--workers`).
 """
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from aiortc import RTCPeerConnection
 
 from bench.measure import VideoProbe
 from bench.participant import MediaPlan, Participant
@@ -31,6 +34,9 @@ class Member(Protocol):
 
     async def start(self) -> None:
         """Connect, join, publish."""
+
+    def videos_arriving(self) -> int:
+        """How many other members' video has reached this one (settling waits for all of them)."""
 
     def start_window(self) -> None:
         """Measure afresh from now."""
@@ -73,12 +79,9 @@ class MemberKind(Protocol):
     async def close(self) -> None: ...
 
 
-class AiortcKind:
-    """Members that are `Participant`s in this process, each behind its role's shaped link if it has one."""
-
-    def member(self, spec: MemberSpec) -> Member:
-        factory = shaped_factory(spec.shaper, spec.link) if spec.shaper is not None and spec.link is not None else None
-        return Participant(spec.url, spec.room, spec.token, spec.role, spec.plans, factory)
+class InProcessKind:
+    """A kind whose members run in the group's own process and share nothing: no processes beside it,
+    nothing to correct after a window."""
 
     def finish_window(self, members: list[Member]) -> None:
         pass
@@ -90,6 +93,24 @@ class AiortcKind:
         pass
 
 
+class AiortcKind(InProcessKind):
+    """Members that are `Participant`s in this process, each behind its role's shaped link if it has one."""
+
+    def member(self, spec: MemberSpec) -> Member:
+        return Participant(spec.url, spec.room, spec.token, spec.role, spec.plans, spec_factory(spec))
+
+
+def spec_factory(spec: MemberSpec) -> Callable[[], RTCPeerConnection] | None:
+    """Peer connections behind the member's shaped link, or None (aiortc's default) on an unshaped one."""
+    return shaped_factory(spec.shaper, spec.link) if spec.shaper is not None and spec.link is not None else None
+
+
+def _light_kind() -> MemberKind:
+    from bench.light_participant import LightKind  # imports this module's MemberSpec
+
+    return LightKind()
+
+
 def _chromium_kind() -> MemberKind:
     from bench.browser_participant import ChromiumKind  # Playwright only when a browser takes part
 
@@ -97,4 +118,8 @@ def _chromium_kind() -> MemberKind:
 
 
 CHROMIUM_KIND = "chromium"
-MEMBER_KINDS: dict[str, Callable[[], MemberKind]] = {DEFAULT_KIND: AiortcKind, CHROMIUM_KIND: _chromium_kind}
+LIGHT_KIND = "light"
+"""Publishes like a full member, only counts the RTP it receives (`bench.light_participant`): the
+consultations `--light` runs besides its probes."""
+MEMBER_KINDS: dict[str, Callable[[], MemberKind]] = {DEFAULT_KIND: AiortcKind, CHROMIUM_KIND: _chromium_kind,
+                                                    LIGHT_KIND: _light_kind}

@@ -223,6 +223,9 @@ class Participant:
         except Exception as exc:  # noqa: BLE001 - a measuring failure is reported, not raised into aiortc
             self.error = f"{type(exc).__name__}: {exc}"
 
+    def videos_arriving(self) -> int:
+        return sum(1 for probe in self.video.values() if probe.frames)
+
     def start_window(self) -> None:
         """Measure afresh from now: joining and start-up are judged by join time, not by these metrics."""
         self.video = {producer: self._video_probe(producer) for producer in self.video}

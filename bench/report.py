@@ -31,7 +31,6 @@ def media_metrics(summaries: list[dict[str, Any]], wall: float, rtp: list[dict[s
     freeze_ms = sum(v["freeze_ms"] for v in videos)
     shown_ms = sum(v["shown_ms"] for v in videos)
     received = sum(r["packets_received"] for r in rtp)
-    lost = sum(r["packets_lost"] for r in rtp)
     resolutions: dict[str, int] = {}
     for v in videos:
         for size, count in v["resolutions"].items():
@@ -52,7 +51,7 @@ def media_metrics(summaries: list[dict[str, Any]], wall: float, rtp: list[dict[s
         "resolutions": resolutions,
         "frames_skipped": sum(v["frames_skipped"] for v in videos),
         "stamps_unreadable": sum(v["stamps_unreadable"] for v in videos),
-        "loss_pct": ratio_pct(lost, lost + received),
+        "loss_pct": loss_pct(rtp),
         "received_pps": round(received / wall, 1) if wall else None,
         "receive_kbps": percentiles([r["bytes_received"] * 8 / wall / 1000 for r in rtp] if wall else []),
         "audio_concealed_ratio": concealed_ratio([a for s in summaries for a in s.get("chromium", {}).get("audio", [])]),
@@ -60,6 +59,12 @@ def media_metrics(summaries: list[dict[str, Any]], wall: float, rtp: list[dict[s
         "plis": sum(s["plis"] for s in summaries),
         "failures": [f"{s['room']}: {s['error']}" for s in summaries if s["error"]],
     }
+
+
+def loss_pct(rtp: list[dict[str, int]]) -> float | None:
+    """RTP packets lost (before repair) as a share of those expected, over these participants' counters."""
+    lost = sum(r["packets_lost"] for r in rtp)
+    return ratio_pct(lost, lost + sum(r["packets_received"] for r in rtp))
 
 
 def concealed_ratio(audio: list[dict[str, Any]]) -> float | None:
@@ -191,6 +196,11 @@ def table(report: dict[str, Any]) -> str:
         f"  PSNR              {_spread(report['psnr_db'], ' dB')}",
         f"  resolutions       {report['resolutions']}",
         f"  RTP loss          {report['loss_pct']} %, NACKed {report['nacked_packets']} packets, {report['plis']} PLIs",
+        *([f"  light clients     {report['light_consults']} consults light (RTP counted, nothing decoded), "
+           f"{report['probe_consults']} probes measured in full; loss light {report['loss_pct_by_client'].get('light')} %, "
+           f"probes {report['loss_pct_by_client'].get('probe')} %"] if report.get("light_consults") else []),
+        *([f"  server workers    {report['server_workers']}; the busiest took "
+           f"{report['worker_cpu_share_max']} of the server's CPU"] if report.get("server_workers") else []),
         *([f"  browser           {', '.join(report['browser'])} in Chromium (CPU {report.get('browser_cpu_pct')} % "
            f"of a core); audio concealed {report['audio_concealed_ratio']} of samples"] if report.get("browser") else []),
         f"  receive           {_spread(report['receive_kbps'], ' kbit/s')}",

@@ -63,8 +63,8 @@ class WorkerGroup:
             raise WorkerError(f"worker {self._process.pid}: {reply['error']}")
         return reply.get("result")
 
-    async def add_consult(self, index: int) -> None:
-        await self._request("add", index=index)
+    async def add_consult(self, index: int, light: bool = False) -> None:
+        await self._request("add", index=index, light=light)
 
     async def settle(self) -> None:
         await self._request("settle")
@@ -111,7 +111,7 @@ async def _serve(fd: int, config: dict[str, Any]) -> None:
             op, result = request["op"], None
             try:
                 if op == "add":
-                    await group.add_consult(request["index"])
+                    await group.add_consult(request["index"], request.get("light", False))
                 elif op == "settle":
                     await group.settle()
                 elif op == "open":
