@@ -35,6 +35,7 @@ from signaling.grants import mint_token
 
 from .audio_marks import PreencodedAudioTrack
 from .forward import ServerUnderTest, _free_port
+from .report import save_json
 from .video_source import PreencodedVideoTrack
 
 NODES = 3
@@ -237,9 +238,6 @@ def main_failover(args: argparse.Namespace) -> int:
         print("vaidya-bench failover: --trials must be >= 1 and --give-up > 0", file=sys.stderr)
         return 2
     report = asyncio.run(run(args))
-    text = json.dumps(report, indent=2)
-    if args.json:
-        with open(args.json, "w") as f:
-            f.write(text + "\n")
+    text = save_json(report, args.json)
     print(text)
     return 0 if report["lost_consults"] == 0 else 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import secrets
 import socket
@@ -23,6 +22,7 @@ from typing import Any
 
 import psutil
 
+from bench.report import save_json
 from media.sfu.aiortc_bridge import intercept_rtp_data, restrict_host_addresses
 from signaling.client import SignalingClient
 from signaling.grants import mint_token
@@ -428,10 +428,7 @@ def main_forward(args: argparse.Namespace) -> int:
     except ImportError:  # pragma: no cover
         pass
     report = asyncio.run(run(args))
-    text = json.dumps(report, indent=2)
-    if args.json:
-        with open(args.json, "w") as f:
-            f.write(text + "\n")
+    text = save_json(report, args.json)
     print(text if not args.json else _summary(report))
     return 0
 

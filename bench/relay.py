@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import time
@@ -22,6 +21,7 @@ from signaling.client import SignalingClient, SignalingError
 from signaling.grants import mint_token
 
 from .forward import ServerUnderTest
+from .report import save_json
 
 SECRET = "bench-relay-" + "s" * 40
 
@@ -93,9 +93,6 @@ def main_relay(args: argparse.Namespace) -> int:
         print("vaidya-bench relay: --workers, --joins, --messages and --runs must be >= 1", file=sys.stderr)
         return 2
     report = asyncio.run(run(args))
-    text = json.dumps(report, indent=2)
-    if args.json:
-        with open(args.json, "w") as f:
-            f.write(text + "\n")
+    text = save_json(report, args.json)
     print(text)
     return 0

@@ -7,11 +7,22 @@ docs/bench.md.
 
 from __future__ import annotations
 
+import json
+
 from typing import Any
 
 from bench.measure import percentiles
 from bench.shaper import conformance, segments
 from bench.tiers import switches, tier_seconds
+
+
+def save_json(report: dict[str, Any], path: str | None) -> str:
+    """The report as indented JSON, written to `path` too when one is given (every command's `--json`)."""
+    text = json.dumps(report, indent=2)
+    if path:
+        with open(path, "w") as f:
+            f.write(text + "\n")
+    return text
 
 
 def ratio_pct(part: float, whole: float) -> float | None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import sys
 import time
@@ -30,6 +29,7 @@ from aiortc.codecs import H264Encoder, Vp8Encoder
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
+from bench.report import save_json
 from bench.video_source import render
 from media.adaptive.codecs import H264, VIDEO_TIME_BASE, open_encoder
 from media.adaptive.ladder import DEFAULT_LADDER
@@ -290,10 +290,7 @@ def main_transcode(args: argparse.Namespace) -> int:
         new_event_loop = asyncio.new_event_loop
     with asyncio.Runner(loop_factory=new_event_loop) as runner:  # no process-wide policy change
         report = runner.run(run(args))
-    text = json.dumps(report, indent=2)
-    if args.json:
-        with open(args.json, "w") as f:
-            f.write(text + "\n")
+    text = save_json(report, args.json)
     keys = ["cpu_per_publisher_ms", "measured_cpu_per_publisher_ms", "transcoded_publishers_per_core", "cpu_ratio_10_to_1", "decodes_per_frame",
             "encodes_per_tier_frame", "dropped_encodes", "warning"]
     print("\n".join(f"{k}: {report[k]}" for k in keys) if args.json else text)

@@ -69,18 +69,6 @@ class RoomDirectory(Protocol):
 
     async def start(self, held_rooms: Callable[[], Iterable[str]]) -> None: ...
 
-    async def _reassert(self, rooms: list[str]) -> None:
-        """Write back the rooms this node holds; a room another node took meanwhile stays theirs."""
-        if not rooms:
-            return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for room in rooms:
-                pipe.set(_ROOM + room, self.node.id, nx=True)
-            written = await pipe.execute()
-        taken = [room for room, ok in zip(rooms, written) if not ok]
-        if taken:
-            log.error("rooms this node holds are owned by other nodes in the directory: %s", ", ".join(taken[:10]))
-
     async def owner(self, room: str) -> Node: ...
 
     async def release(self, room: str) -> None: ...
@@ -96,18 +84,6 @@ class LocalDirectory:
 
     async def start(self, held_rooms: Callable[[], Iterable[str]]) -> None:
         pass
-
-    async def _reassert(self, rooms: list[str]) -> None:
-        """Write back the rooms this node holds; a room another node took meanwhile stays theirs."""
-        if not rooms:
-            return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for room in rooms:
-                pipe.set(_ROOM + room, self.node.id, nx=True)
-            written = await pipe.execute()
-        taken = [room for room, ok in zip(rooms, written) if not ok]
-        if taken:
-            log.error("rooms this node holds are owned by other nodes in the directory: %s", ", ".join(taken[:10]))
 
     async def owner(self, room: str) -> Node:
         return self.node
