@@ -18,12 +18,8 @@ import argparse
 import asyncio
 import json
 import secrets
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from typing import Any
 
@@ -34,41 +30,14 @@ from signaling.client import SignalingClient
 from signaling.grants import mint_token
 
 from .audio_marks import PreencodedAudioTrack
-from .forward import ServerUnderTest, _free_port
+from .forward import ServerUnderTest
+from .redis_server import RedisServer
 from .report import save_json
 from .video_source import PreencodedVideoTrack
 
 NODES = 3
 #: The browser client's first reconnect comes after ~0.5 s (vaidya-client.js BACKOFF_MS).
 RECONNECT_S = 0.5
-
-
-class RedisProcess:
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server is not installed (scripts/install-system-deps.sh installs it)")
-        self.port = _free_port()
-        self._dir = tempfile.TemporaryDirectory(prefix="vaidya-redis-")
-        self.proc = subprocess.Popen([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self._dir.name,
-                                      "--save", "", "--appendonly", "no"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def stop(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
-        self._dir.cleanup()
 
 
 class Party:
@@ -200,7 +169,7 @@ def _spread(values: list[float]) -> dict[str, float | None]:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     secret = secrets.token_urlsafe(32)
-    store = RedisProcess()
+    store = RedisServer()
     nodes = [_node(i, secret, store.url) for i in range(NODES)]
     trials = []
     try:
@@ -219,7 +188,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         for node in nodes:
             node.stop()
-        store.stop()
+        store.close()
     resumed = [t["resume_s"] for t in trials if t.get("resume_s") is not None]
     return {"trials": len(trials), "nodes": NODES, "resume_s": _spread(resumed),
             "lost_consults": len(trials) - len(resumed), "redis": directory, "runs": trials}

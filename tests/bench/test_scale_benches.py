@@ -4,12 +4,12 @@ what docs/bench.md says they do."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from bench.cli import main
+from bench.redis_server import REDIS_SERVER
 
 
 @pytest.mark.timeout(120)
@@ -25,7 +25,7 @@ def test_relay_measures_both_modes_and_what_the_workers_add(tmp_path: Path) -> N
 
 
 @pytest.mark.timeout(180)
-@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
+@pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed")
 def test_failover_kills_the_owning_node_and_the_consultation_comes_back(tmp_path: Path) -> None:
     out = tmp_path / "failover.json"
     assert main(["failover", "--trials", "1", "--json", str(out)]) == 0

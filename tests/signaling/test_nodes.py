@@ -13,10 +13,10 @@ import urllib.request
 import pytest
 import redis
 
+from bench.redis_server import REDIS_SERVER, RedisServer
 from signaling.client import SignalingClient
 from tests.conftest import wait_until
 from tests.helpers.media import FrameCollector, NumberedVideoTrack, ToneTrack
-from tests.helpers.redis_server import REDIS_SERVER, RedisServer
 from tests.helpers.server import ServerProcess, token
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed")]
@@ -34,7 +34,7 @@ def cluster(tmp_path):
     for node in nodes:
         if node.proc.poll() is None:
             node.stop()
-    store.stop()
+    store.close()
 
 
 async def _consult(patient_node: ServerProcess, doctor_node: ServerProcess, room: str):
