@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -47,7 +48,7 @@ OWNER_WAIT_S = 5.0
 
 def config_fields(config: Config) -> dict[str, Any]:
     """The config as the worker rebuilds it (load_config), paths as strings."""
-    return {k: str(v) if isinstance(v, type(config.data_dir)) else v for k, v in dataclasses.asdict(config).items()}
+    return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(config).items()}
 
 
 @dataclass(eq=False)
