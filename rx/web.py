@@ -62,6 +62,7 @@ from .portal_link import (
 )
 from .qr import SignedLine, lines_of, looks_like_code, payload_for, verification_url
 from .rules import Problem, RuleViolation, describe_allowed, effective_list
+from .suggest import MAX_TYPED, suggestions
 from .service import NotAllowed, RxService, utc_now
 from .signature_image import MAX_BYTES as MAX_SIGNATURE_UPLOAD
 from .signature_image import SignatureImageError, check_signature_image
@@ -94,6 +95,7 @@ def setup(app: web.Application, config: Config) -> RxService:
     r.add_get("/consultations/{consultation_id:[0-9]+}/new", issue_form)
     r.add_post("/consultations/{consultation_id:[0-9]+}/new", issue_from_form)
     r.add_post("/api/consultations/{consultation_id:[0-9]+}/prescriptions", issue)
+    r.add_get("/api/consultations/{consultation_id:[0-9]+}/formulary", formulary_suggestions)
     r.add_post(f"/{_ID}/revoke", revoke_from_form)
     r.add_get(f"/{_ID}/correct", correct_form)
     r.add_post(f"/{_ID}/correct", correct_from_form)
@@ -464,6 +466,19 @@ async def _form_page(request: web.Request, ctx: IssueContext, form: dict[str, st
                   formulary=_service(request).formulary.drugs,
                   allowed=describe_allowed(ctx.consultation))
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
+@_api
+async def formulary_suggestions(request: web.Request) -> web.StreamResponse:
+    """Drugs matching `q` as the doctor types, each with whether this consultation may prescribe it."""
+    ctx = await _issue_context(request)
+    typed = request.query.get("q", "")
+    if len(typed) > MAX_TYPED:
+        return _problem_reply(InputError({"q": f"at most {MAX_TYPED} characters"}))
+    return web.json_response({
+        "allowed_lists": describe_allowed(ctx.consultation),
+        "drugs": suggestions(_service(request).formulary, ctx.consultation, typed),
+    })
 
 
 async def issue_form(request: web.Request) -> web.StreamResponse:

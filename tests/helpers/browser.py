@@ -64,6 +64,15 @@ async def chromium(
             await browser.close()
 
 
+async def sized_page(browser: Browser, width: int, height: int, phone: bool) -> Page:
+    """A page in a fresh context with this viewport (a phone: touch, mobile layout). The context bypasses
+    the pages' CSP so a test may inject a script such as axe-core; nothing else changes."""
+    context = await browser.new_context(viewport={"width": width, "height": height}, is_mobile=phone,
+                                        has_touch=phone, bypass_csp=True)
+    context.set_default_timeout(10_000)
+    return await context.new_page()
+
+
 def token_link(base_url: str, secret: str, room: str, identity: str, role: str) -> str:
     token = mint_token(secret, room=room, identity=identity, role=role, ttl_s=300)
     return f"{base_url}/room/{room}#token={token}"

@@ -5,16 +5,14 @@ page and the room page. No serious or critical violation may remain on any of th
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
 from tests.helpers.axe import HAVE_AXE, NO_AXE, assert_accessible
-from tests.portal.conftest import PASSWORD
-from tests.portal.test_doctor import admit, queued_patient
+from tests.helpers.browser import sized_page
+from tests.portal.conftest import staff_login_on_page
+from tests.portal.test_doctor import queued_patient
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.timeout(120),
     pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium is not installed"),
@@ -22,31 +20,10 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-async def chromium() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"],
-        )
-        yield browser
-        await browser.close()
-
-
-async def _page(browser: Any, width: int, height: int, phone: bool) -> Any:
-    # axe is injected as a script: the context bypasses the pages' own CSP for it, nothing else changes
-    context = await browser.new_context(viewport={"width": width, "height": height}, is_mobile=phone,
-                                        has_touch=phone, bypass_csp=True)
-    context.set_default_timeout(10_000)
-    return await context.new_page()
-
-
 @pytest.mark.parametrize("language", ["en", "hi"])
 async def test_the_patients_pages_have_no_serious_accessibility_violation(server, clinic, chromium, language):
     base = str(server.server.make_url("")).rstrip("/")
-    phone = await _page(chromium, 360, 640, phone=True)
+    phone = await sized_page(chromium, 360, 640, phone=True)
     await phone.goto(f"{base}/portal/lang?l={language}&next=/portal/")
     await assert_accessible(phone)
     await phone.fill("#f-mobile", "9876543210")
@@ -82,12 +59,10 @@ async def test_the_patients_pages_have_no_serious_accessibility_violation(server
 async def test_the_staff_pages_and_the_room_page_have_no_serious_accessibility_violation(server, clinic, chromium):
     base = str(server.server.make_url("")).rstrip("/")
     await queued_patient(server, "9000000001", clinic.gen, "hi", "Meena")
-    desk = await _page(chromium, 1280, 800, phone=False)
+    desk = await sized_page(chromium, 1280, 800, phone=False)
     await desk.goto(f"{base}/portal/staff/login")
     await assert_accessible(desk)
-    await desk.fill("#f-username", "dr-hindi")
-    await desk.fill("#f-password", PASSWORD)
-    await desk.click("button.main")
+    await staff_login_on_page(desk, base, "dr-hindi")
     await desk.wait_for_url("**/portal/doctor")
     await assert_accessible(desk)  # the queue, nobody admitted yet
     await desk.click("form[action='/portal/doctor/admit'] button.main")
@@ -106,10 +81,7 @@ async def test_the_staff_pages_and_the_room_page_have_no_serious_accessibility_v
     await room.wait_for_function("window.vaidya && window.vaidya.session && window.vaidya.session.state === 'joined'")
     await assert_accessible(room)
 
-    worker = await _page(chromium, 1280, 800, phone=False)
-    await worker.goto(f"{base}/portal/staff/login")
-    await worker.fill("#f-username", "hw-1")
-    await worker.fill("#f-password", PASSWORD)
-    await worker.click("button.main")
+    worker = await sized_page(chromium, 1280, 800, phone=False)
+    await staff_login_on_page(worker, base, "hw-1")
     await worker.wait_for_url("**/portal/hw")
     await assert_accessible(worker)
