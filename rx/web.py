@@ -294,7 +294,7 @@ async def _current(request: web.Request) -> Signed:
     lang = _patient_lang(request)
     html = render("gone.html", **frame(request), signed=signed, status=status, t=lambda key: labels.both(key, lang),
                   zone=_zone(request), back=("/rx/mine", labels.local("your_prescriptions", lang)))
-    raise web.HTTPGone(text=html, content_type="text/html", charset="utf-8")
+    raise web.HTTPGone(text=html, content_type="text/html")
 
 
 def _patient_lang(request: web.Request) -> str:
