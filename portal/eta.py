@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from . import storage as st
 
-#: The assumed length of a consultation until enough have ended (8 minutes: a short general-OPD
-#: teleconsult; eSanjeevani-style OPDs report 5–10 minutes).
+#: The assumed length of a consultation until enough have ended (8 minutes: our assumption for a short
+#: general-OPD teleconsult, replaced by the OPD's own median as soon as there is one to trust).
 PRIOR_S = 8 * 60.0
 #: No typical length below this, whatever the history (3 minutes).
 FLOOR_S = 3 * 60.0
