@@ -18,6 +18,7 @@ from portal.context import PORTAL
 from portal.models import ConsultStatus, TokenStatus
 from rx.qr import payload_for, verification_url
 from rx.web import RX_SERVICE
+from tests.portal.test_browser import AUDIT_JS
 
 from .web_harness import FORM
 
@@ -137,6 +138,8 @@ async def test_the_patients_record_pages_fit_a_360_px_phone_in_the_portal_frame(
                 assert facts["width"] <= 360, f"{path} scrolls sideways ({facts['width']} px)"
                 assert facts["header"] and facts["picker"], f"{path} lacks the portal's header or picker"
                 assert facts["back"] == back, path
+                layout = await page.evaluate(AUDIT_JS)
+                assert layout["small"] == [] and layout["unlabelled"] == [], (path, layout)
             await page.goto(base + "/rx/mine")
             assert await page.locator(f'a[href="/rx/{revoked}.pdf"]').count() == 0
             assert await page.locator(f'a[href="/rx/{current}.pdf"]').count() == 1
