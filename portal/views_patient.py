@@ -91,7 +91,8 @@ async def me(request: web.Request) -> web.StreamResponse:
         return patients, tokens, opds
 
     patients, tokens, opds = await portal.db.run(read)
-    return page(request, "me.html", patients=patients, tokens=tokens, opds=opds, mobile=mobile)
+    return page(request, "me.html", patients=patients, tokens=tokens, opds=opds, mobile=mobile,
+                names={p.id: p.name for p in patients})
 
 
 async def record(request: web.Request) -> web.StreamResponse:
