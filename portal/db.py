@@ -204,6 +204,11 @@ MIGRATIONS: list[str] = [
     DROP TABLE sessions;
     ALTER TABLE sessions_v2 RENAME TO sessions;
     """,
+    # 3: queue SMS sent once: "your turn is near" per token, "the doctor is calling" per call (consultation)
+    """
+    ALTER TABLE tokens ADD COLUMN near_sms_at REAL;
+    ALTER TABLE tokens ADD COLUMN called_sms_for INTEGER;
+    """,
 ]
 
 

@@ -26,7 +26,6 @@ STATUS_TEXT = {
     "cancelled": N_("This token was cancelled."),
 }
 
-
 def describe(state: QueueState, language: Language) -> dict[str, object]:
     """The queue state in words, for the page and for the live WebSocket updates."""
     _ = language.gettext
@@ -39,10 +38,12 @@ def describe(state: QueueState, language: Language) -> dict[str, object]:
         wait = _("Waiting time: %(time)s") % {"time": language.minutes(state.eta_s or 0)}
     else:
         text, wait = _(STATUS_TEXT[status]), ""
+    busy = _("The doctor is with another patient.") if state.doctor_busy else ""
     missed = ""
     if state.token.missed_count and status == "waiting":
         missed = _("You missed the call, so you are back in the queue. If you miss it again, the token ends.")
-    return {**state.public(), "text": text, "wait_text": wait, "missed_text": missed}
+    return {**state.public(), "text": text, "wait_text": wait, "busy_text": busy,
+            "missed_text": missed}
 
 
 async def start(request: web.Request) -> web.StreamResponse:
@@ -90,7 +91,26 @@ async def me(request: web.Request) -> web.StreamResponse:
         return patients, tokens, opds
 
     patients, tokens, opds = await portal.db.run(read)
-    return page(request, "me.html", patients=patients, tokens=tokens, opds=opds, mobile=mobile)
+    return page(request, "me.html", patients=patients, tokens=tokens, opds=opds, mobile=mobile,
+                names={p.id: p.name for p in patients})
+
+
+async def record(request: web.Request) -> web.StreamResponse:
+    """One patient's tokens with their status and ended consultations, each with a follow-up button."""
+    mobile = patient_mobile(request)
+    portal = request.app[PORTAL]
+    patient_id = request.match_info["patient_id"]
+
+    def read(conn: sqlite3.Connection) -> dict[str, object]:
+        patient = owned_patient(conn, patient_id, mobile)
+        st.audit(conn, f"mobile:{mobile}", "view", f"patient:{patient.id}", client_address(request))
+        consultations = [c for c in st.consultations_of_patient(conn, patient.id) if c.status.value == "ended"]
+        return {"patient": patient, "tokens": st.tokens_for_patients(conn, [patient.id]),
+                "consultations": consultations, "opds": {o.id: o for o in st.list_opds(conn)},
+                "doctors": {d.id: d for d in st.list_doctors(conn)}}
+
+    found = await portal.db.run(read)
+    return page(request, "record.html", back=("/portal/me", lang(request).gettext("Your family")), **found)
 
 
 async def register_form(request: web.Request) -> web.StreamResponse:
@@ -129,8 +149,9 @@ async def book(request: web.Request) -> web.StreamResponse:
     values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     try:
         opd_id = int(values.get("opd") or 0)
+        doctor = int(values["doctor"]) if values.get("doctor", "").isdigit() else None
         token = await portal.queues.book(mobile, patient_id, opd_id, values.get("language", ""),
-                                         values.get("follow_up") in ("yes", "on"))
+                                         values.get("follow_up") in ("yes", "on"), doctor)
     except (Invalid, PortalError) as exc:
         if isinstance(exc, NotFoundError) or exc.status == 403:
             raise
@@ -205,7 +226,7 @@ async def choose_language(request: web.Request) -> web.StreamResponse:
 
     code = request.query.get("l", "")
     target = request.query.get("next", "/portal/")
-    if not target.startswith("/portal/") or target.startswith("//"):
+    if not target.startswith(("/portal/", "/rx/")) or target.startswith("//"):
         target = "/portal/"
     response = see_other(target)
     if code in LANGUAGES:

@@ -60,6 +60,8 @@ class Config:
     #: The clinic's time zone (IANA name): every date a person reads (prescriptions, pages, SMS) is in it;
     #: stored instants stay UTC.
     timezone: str = "Asia/Kolkata"
+    #: A waiting patient gets one "your turn is near" SMS on reaching this place in the queue (0: never).
+    near_turn_sms_position: int = 3
     #: Multi-node (docs/scale.md): the Redis that holds the node registry and the room → node map.
     redis_url: str = ""
     #: This node's name in that registry (default host:port) and the WebSocket URL other nodes relay a
@@ -93,6 +95,8 @@ class Config:
             raise ConfigError("ws_max_message must be at least 1024 bytes")
         if self.ws_rate_burst < 1 or self.ws_rate_per_s <= 0:
             raise ConfigError("ws_rate_burst and ws_rate_per_s must be positive")
+        if not (0 <= self.near_turn_sms_position <= 100):
+            raise ConfigError(f"near_turn_sms_position must be 0..100, got {self.near_turn_sms_position}")
         if self.secret and len(self.secret) < 32:
             raise ConfigError("the secret must be at least 32 characters")
         if self.turn_urls:
