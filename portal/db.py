@@ -1,4 +1,4 @@
-"""The embedded SQLite database: one file in the data dir, WAL mode, versioned migrations in code.
+"""The embedded SQLite database: one file in the data dir, WAL mode, synchronous=FULL, versioned migrations in code.
 
 All statements run on one worker thread that owns the connection, so the event loop never blocks on disk
 and writes are serialized (a token's daily sequence number cannot be handed out twice). The Rx module keeps
@@ -8,13 +8,14 @@ its own `rx_*` tables and version table in the same file; the portal never touch
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
+
+from .datafiles import open_sqlite
 
 DB_FILE = "vaidya.db"
 VERSION_TABLE = "portal_schema_version"
@@ -208,19 +209,12 @@ MIGRATIONS: list[str] = [
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """Open the database file in WAL mode with foreign keys on; usable from one thread at a time.
+    """Open the database file (WAL, synchronous=FULL, foreign keys on); usable from one thread at a time.
 
-    A new file is created readable by its owner only (patient records); SQLite gives its WAL the same mode.
+    A new file is created readable by its owner only (patient records); see portal.datafiles.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
+    conn = open_sqlite(path, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=10000")
     return conn
 
 
