@@ -45,20 +45,20 @@ async def add_upload(data_dir: Path, patient_id: str) -> str:
     return upload.stored_name
 
 
-def prescription_ids(data_dir: Path) -> list[str]:
+def column(data_dir: Path, query: str) -> list[str]:
     conn = sqlite3.connect(data_dir / db.DB_FILE)
     try:
-        return [r[0] for r in conn.execute("SELECT rx_id FROM rx_versions ORDER BY rx_id")]
+        return [r[0] for r in conn.execute(query)]
     finally:
         conn.close()
+
+
+def prescription_ids(data_dir: Path) -> list[str]:
+    return column(data_dir, "SELECT rx_id FROM rx_versions ORDER BY rx_id")
 
 
 def key_ids(data_dir: Path) -> list[str]:
-    conn = sqlite3.connect(data_dir / db.DB_FILE)
-    try:
-        return [r[0] for r in conn.execute("SELECT key_id FROM rx_doctor_keys")]
-    finally:
-        conn.close()
+    return column(data_dir, "SELECT key_id FROM rx_doctor_keys")
 
 
 async def test_a_backup_taken_while_prescriptions_are_written_restores_whole_and_verifiable(tmp_path):
