@@ -14,9 +14,11 @@ import os
 import sqlite3
 import stat
 from pathlib import Path
+from typing import Literal
 
 log = logging.getLogger(__name__)
 
+Sync = Literal["FULL", "NORMAL"]
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 
@@ -54,17 +56,20 @@ def write_private(path: Path, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
-def open_sqlite(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
+def open_sqlite(path: Path, *, check_same_thread: bool = True, synchronous: Sync = "FULL") -> sqlite3.Connection:
     """A connection to a database file created 0600, in WAL mode with `synchronous=FULL`.
 
     FULL syncs the WAL at every commit, so a transaction the server acknowledged (a prescription, a
     consent, an audit entry) survives a power cut, not only a process crash (NORMAL would only sync at
-    checkpoints). The cost is measured in docs/benchmarks.md.
+    checkpoints). NORMAL is there for `vaidya-bench commits`, which measures what FULL costs
+    (docs/benchmarks.md).
     """
+    if synchronous not in ("FULL", "NORMAL"):
+        raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
     create_private_file(path)
     conn = sqlite3.connect(path, check_same_thread=check_same_thread, isolation_level=None, timeout=10.0)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=10000")
     return conn

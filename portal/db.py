@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from .datafiles import open_sqlite
+from .datafiles import Sync, open_sqlite
 
 DB_FILE = "vaidya.db"
 VERSION_TABLE = "portal_schema_version"
@@ -208,12 +208,12 @@ MIGRATIONS: list[str] = [
 ]
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path, synchronous: Sync = "FULL") -> sqlite3.Connection:
     """Open the database file (WAL, synchronous=FULL, foreign keys on); usable from one thread at a time.
 
     A new file is created readable by its owner only (patient records); see portal.datafiles.
     """
-    conn = open_sqlite(path, check_same_thread=False)
+    conn = open_sqlite(path, check_same_thread=False, synchronous=synchronous)
     conn.row_factory = sqlite3.Row
     return conn
 
@@ -250,8 +250,9 @@ def _statements(script: str) -> list[str]:
 class Database:
     """An SQLite connection owned by one worker thread; `run` executes a function there in a transaction."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, synchronous: Sync = "FULL") -> None:
         self.path = path
+        self.synchronous: Sync = synchronous
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portal-db")
         self._conn: sqlite3.Connection | None = None
 
@@ -260,7 +261,7 @@ class Database:
         self._conn = await loop.run_in_executor(self._executor, self._open)
 
     def _open(self) -> sqlite3.Connection:
-        conn = connect(self.path)
+        conn = connect(self.path, self.synchronous)
         migrate(conn)
         return conn
 

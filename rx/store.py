@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from portal.datafiles import open_sqlite
+from portal.datafiles import Sync, open_sqlite
 
 from .canonical import parse_canonical, parse_utc, utc_text
 from .model import DoctorSnapshot, PharmacistSnapshot, Signed
@@ -156,8 +156,9 @@ class Dispensation:
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, synchronous: Sync = "FULL") -> None:
         self.path = Path(path)
+        self.synchronous: Sync = synchronous  # NORMAL only to measure what FULL costs (vaidya-bench commits)
         triggers = "".join(
             f"CREATE TRIGGER IF NOT EXISTS {table}_no_{action.lower()} BEFORE {action} ON {table} "
             f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;\n"
@@ -187,7 +188,7 @@ class Store:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = open_sqlite(self.path)
+        db = open_sqlite(self.path, synchronous=self.synchronous)
         try:
             db.execute("BEGIN IMMEDIATE")
             try:
