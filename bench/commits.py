@@ -39,12 +39,12 @@ LEVELS: tuple[Sync, ...] = ("NORMAL", "FULL")
 SECRET = "bench-commits-" + "s" * 40
 
 
-def _signed(n: int, scratch: Path) -> list[Signed]:
+def sign_prescriptions(n: int, scratch: Path) -> list[Signed]:
     service = RxService(Store(scratch / "sign.db"), SECRET)
     return [service.issue(sample_prescription("en")) for _ in range(n)]
 
 
-def _prescriptions(path: Path, level: Sync, signed: list[Signed]) -> list[float]:
+def append_prescriptions(path: Path, level: Sync, signed: list[Signed]) -> list[float]:
     store = Store(path, synchronous=level)
     doctor = signed[0].prescription.doctor  # the signing key must be registered first (a foreign key)
     key = Store(path.parent / "sign.db").key(signed[0].key_id)
@@ -62,7 +62,7 @@ def _prescriptions(path: Path, level: Sync, signed: list[Signed]) -> list[float]
         held.close()
 
 
-async def _consents(path: Path, level: Sync, n: int) -> list[float]:
+async def book_with_consent(path: Path, level: Sync, n: int) -> list[float]:
     database = db.Database(path, synchronous=level)
     await database.open()
     try:
@@ -89,16 +89,16 @@ async def _consents(path: Path, level: Sync, n: int) -> list[float]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     base = Path(tempfile.mkdtemp(prefix="vaidya-bench-commits-", dir=args.dir))
     try:
-        signed = _signed(args.n * args.runs * len(LEVELS), base)
+        signed = sign_prescriptions(args.n * args.runs * len(LEVELS), base)
         per_run: dict[str, dict[str, list[float]]] = {path: {level: [] for level in LEVELS}
                                                       for path in ("prescription", "consent")}
         for r in range(args.runs):
             for level in LEVELS:  # alternate, so the machine's drift hits both alike
                 batch = signed[(r * len(LEVELS) + LEVELS.index(level)) * args.n:][:args.n]
                 rx_db = base / f"rx-{r}-{level}.db"
-                per_run["prescription"][level].append(statistics.median(_prescriptions(rx_db, level, batch)))
+                per_run["prescription"][level].append(statistics.median(append_prescriptions(rx_db, level, batch)))
                 portal_db = base / f"portal-{r}-{level}.db"
-                per_run["consent"][level].append(statistics.median(asyncio.run(_consents(portal_db, level, args.n))))
+                per_run["consent"][level].append(statistics.median(asyncio.run(book_with_consent(portal_db, level, args.n))))
         report: dict[str, Any] = {"commits_per_run": args.n, "runs": args.runs, "dir": str(base.parent.resolve())}
         for path, levels in per_run.items():
             report[path] = {f"{level.lower()}_ms": spread(values, 3) for level, values in levels.items()}

@@ -165,7 +165,7 @@ class Store:
             for table in _APPEND_ONLY
             for action in ("UPDATE", "DELETE")
         )
-        db = open_sqlite(self.path)
+        db = open_sqlite(self.path, synchronous=self.synchronous)
         try:
             db.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}COMMIT;")
         finally:
