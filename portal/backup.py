@@ -56,9 +56,15 @@ class Manifest:
             data = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise BackupError(f"{source} is not a Vaidya backup: cannot read {MANIFEST} ({exc})") from None
-        if data.get("format") != FORMAT:
-            raise BackupError(f"{source}: backup format {data.get('format')!r}, this version reads {FORMAT}")
-        return cls(data["files"], data["counts"], data["created_at"], data["secret"])
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            found = data.get("format") if isinstance(data, dict) else None
+            raise BackupError(f"{source}: backup format {found!r}, this version reads {FORMAT}")
+        try:
+            files = {str(name): {"kind": e["kind"], "bytes": int(e["bytes"]), "sha256": str(e["sha256"])}
+                     for name, e in data["files"].items()}
+            return cls(files, data["counts"], str(data["created_at"]), str(data["secret"]))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise BackupError(f"{source}/{MANIFEST} is malformed ({exc!r}): the backup is damaged") from None
 
 
 def backup(data_dir: Path, dest: Path, *, secret_elsewhere: bool = False) -> Manifest:

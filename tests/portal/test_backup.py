@@ -159,3 +159,15 @@ async def test_backup_refuses_a_destination_inside_the_data_dir_or_not_empty(tmp
     status, out = await vaidya("admin", "backup", str(dest), "--data-dir", str(data_dir))
     assert status == 1, out
     assert not (data_dir / "copy").exists()
+
+
+@pytest.mark.parametrize("manifest", ["", "[]", '{"format": 1}', '{"format": 1, "files": {"x": {}}, "counts": {},'
+                                      ' "created_at": "", "secret": ""}', '{"format": 99}'])
+async def test_restore_refuses_a_missing_or_malformed_manifest_with_one_line(tmp_path, manifest):
+    saved = tmp_path / "backup"
+    saved.mkdir()
+    if manifest:
+        (saved / "manifest.json").write_text(manifest)
+    status, out = await vaidya("admin", "restore", str(saved), "--data-dir", str(tmp_path / "data"))
+    assert status == 1 and out.startswith("vaidya admin: ") and "Traceback" not in out, out
+    assert not (tmp_path / "data").exists()
