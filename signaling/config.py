@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from portal.datafiles import write_private
+
 SECRET_FILE = "secret.key"
 
 
@@ -206,11 +208,8 @@ def ensure_secret(config: Config) -> str:
     """Return the token secret, generating one into the data dir (mode 0600) on first use."""
     if config.secret:
         return config.secret
-    config.data_dir.mkdir(parents=True, exist_ok=True)
     path = config.data_dir / SECRET_FILE
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(48))
+        write_private(path, secrets.token_urlsafe(48).encode())
     config.secret = path.read_text().strip()
     return config.secret
