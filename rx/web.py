@@ -52,6 +52,7 @@ from .model import LANGUAGES, EarlierConsult, Prescription, Signed, new_prescrip
 from .pages import render
 from .pdf import render_pdf
 from .portal_link import (
+    brought_by_health_worker,
     IssueContext,
     NotAFollowUp,
     NotYours,
@@ -215,7 +216,8 @@ async def dispense(request: web.Request) -> web.StreamResponse:
 
 # Patient and doctor: lists and downloads ------------------------------------------------------------------
 async def _readable_ids(request: web.Request) -> tuple[str, frozenset[str]]:
-    """('patient', the patient IDs on this mobile) or ('doctor', {doctor id}); else a login is required."""
+    """('patient', the patient IDs on this mobile), ('doctor', {doctor id}) or ('health_worker', the
+    consultations they brought a patient to); else a login is required."""
     session = request.get(portal_keys.SESSION)
     if session is None:
         raise LoginRequired(PATIENT_LOGIN)
@@ -224,7 +226,17 @@ async def _readable_ids(request: web.Request) -> tuple[str, frozenset[str]]:
     if session.kind == "patient":
         mobile = session.subject
         return "patient", await _portal(request).db.run(lambda conn: patient_ids_for_mobile(conn, mobile))
+    if session.kind == "health_worker":
+        hw = int(session.subject)
+        _, consultations = await _portal(request).db.run(lambda conn: brought_by_health_worker(conn, hw))
+        return "health_worker", consultations
     return "other", frozenset()
+
+
+def _owner(kind: str, signed: Signed) -> str:
+    """What `_readable_ids` lists for this visitor kind, read off the prescription."""
+    rx = signed.prescription
+    return {"patient": rx.patient.id, "health_worker": rx.consultation.id}.get(kind, rx.doctor.id)
 
 
 async def _readable(request: web.Request) -> Signed:
@@ -237,10 +249,7 @@ async def _readable(request: web.Request) -> Signed:
         signed = await asyncio.to_thread(store.version, rx_id, int(v))
     else:
         signed = await asyncio.to_thread(store.latest, rx_id)
-    owner = None
-    if signed is not None:
-        owner = signed.prescription.patient.id if kind == "patient" else signed.prescription.doctor.id
-    if signed is None or owner not in ids:
+    if signed is None or _owner(kind, signed) not in ids:
         raise NotFoundError("rx_not_found", "No such prescription.")
     return signed
 
@@ -346,13 +355,18 @@ async def my_prescriptions(request: web.Request) -> web.StreamResponse:
     kind, ids = await _readable_ids(request)
     service = _service(request)
 
+    patients = ids
+    if kind == "health_worker":  # their patients' prescriptions, only those of the consultations they brought
+        hw = int(request[portal_keys.SESSION].subject)
+        patients, _ = await _portal(request).db.run(lambda conn: brought_by_health_worker(conn, hw))
+
     def collect() -> list[dict[str, Any]]:
         found: list[Signed] = []
-        for one in sorted(ids):
+        for one in sorted(patients):
             found += service.store.latest_for(**({"doctor_id": one} if kind == "doctor" else {"patient_id": one}))
-        return [{"signed": s, "status": _status(service, s)} for s in found]
+        return [{"signed": s, "status": _status(service, s)} for s in found if _owner(kind, s) in ids]
 
-    items = await asyncio.to_thread(collect) if kind in ("doctor", "patient") else []
+    items = await asyncio.to_thread(collect) if kind in ("doctor", "patient", "health_worker") else []
     if _wants_json(request):
         return web.json_response([{
             "id": i["signed"].prescription.id, "version": i["signed"].prescription.version,
@@ -360,10 +374,12 @@ async def my_prescriptions(request: web.Request) -> web.StreamResponse:
             "patient": i["signed"].prescription.patient.name, "doctor": i["signed"].prescription.doctor.name,
             "pdf": f"/rx/{i['signed'].prescription.id}.pdf", "fhir": f"/rx/{i['signed'].prescription.id}/fhir",
         } for i in items])
-    if kind != "doctor":  # patients read it in the portal's frame, in the language they chose there
+    if kind != "doctor":  # patients and health workers read it in the portal's frame, in their language
         lang = _patient_lang(request)
+        back = (("/portal/hw", request[portal_keys.LANG].gettext("Today's patients")) if kind == "health_worker"
+                else ("/portal/me", request[portal_keys.LANG].gettext("Your family")))
         html = render("mine.html", **frame(request), items=items, t=lambda key: labels.both(key, lang),
-                      zone=_zone(request), back=("/portal/me", request[portal_keys.LANG].gettext("Your family")))
+                      zone=_zone(request), back=back)
         return web.Response(text=html, content_type="text/html", charset="utf-8")
     html = render("list.html", items=items, doctor=True, csrf=_csrf(request), page_lang="en",
                   t=lambda key: labels.both(key, "en"), zone=_zone(request))
