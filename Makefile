@@ -21,7 +21,7 @@ system-deps:
 	bash scripts/install-system-deps.sh
 
 serve: $(STAMP)
-	$(VENV)/bin/vaidya serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --seed-demo
+	$(VENV)/bin/vaidya serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --seed-demo --sms-log-otps
 
 test: $(STAMP) system-deps
 	$(PY) -m pytest
