@@ -70,7 +70,8 @@ class HttpSmsGateway:
                 if resp.status // 100 != 2:
                     raise SmsError(f"SMS gateway answered {resp.status}")
         except aiohttp.ClientError as exc:
-            raise SmsError(f"SMS gateway unreachable: {exc}") from exc
+            # the class only: some aiohttp errors print the URL, and the URL holds the text and the API key
+            raise SmsError(f"SMS gateway unreachable ({type(exc).__name__})") from None
 
     async def close(self) -> None:
         await self._session.close()

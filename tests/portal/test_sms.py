@@ -8,7 +8,7 @@ import re
 import pytest
 from aiohttp import web
 
-from portal.sms import SMS_URL_TEMPLATE_ENV, HttpSmsGateway
+from portal.sms import SMS_URL_TEMPLATE_ENV, HttpSmsGateway, SmsError
 from tests.portal.conftest import Server
 
 
@@ -97,3 +97,21 @@ async def test_the_log_gateway_writes_the_text_only_when_told(caplog):
     await LogSmsGateway().send("9876543210", "Your Vaidya code is 424242.")
     await LogSmsGateway(log_text=True).send("9876543210", "Your Vaidya code is 535353.")
     assert "424242" not in caplog.text and "535353" in caplog.text
+
+
+async def test_a_gateway_error_names_neither_the_text_nor_the_key(aiohttp_server):
+    """aiohttp's redirect error prints the URL: the message the log gets must not."""
+    app = web.Application()
+
+    async def loop(request: web.Request) -> web.Response:
+        raise web.HTTPFound(str(request.rel_url))
+
+    app.router.add_get("/send", loop)
+    srv = await aiohttp_server(app)
+    gateway = HttpSmsGateway(str(srv.make_url("/send")) + "?key=APIKEY123&to={to}&text={text}")
+    try:
+        with pytest.raises(SmsError) as failed:
+            await gateway.send("9876543210", "Your Vaidya code is 246810.")
+    finally:
+        await gateway.close()
+    assert "246810" not in str(failed.value) and "APIKEY123" not in str(failed.value), str(failed.value)

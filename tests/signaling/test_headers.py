@@ -101,3 +101,19 @@ async def test_a_websocket_from_this_site_an_allowed_one_or_no_browser_is_let_in
     with pytest.raises(WSServerHandshakeError) as not_logged_in:  # past the Origin check: sent to log in
         await client.ws_connect("/portal/queue/ws?token=1", headers={"Origin": own})
     assert not_logged_in.value.status != 403 and not_logged_in.value.request_info.url.path == "/portal/"
+
+
+async def test_the_fronts_relay_checks_the_origin_too(tmp_path):
+    """With worker processes the front's own WebSocket handler answers /ws: it refuses foreign pages as well."""
+    from tests.helpers.server import ServerProcess
+
+    server = ServerProcess(tmp_path / "data", extra_args=("--workers", "1"))
+    try:
+        async with aiohttp.ClientSession() as http:
+            with pytest.raises(WSServerHandshakeError) as refused:
+                await http.ws_connect(server.ws_url, headers={"Origin": "https://evil.example"})
+            assert refused.value.status == 403
+            ws = await http.ws_connect(server.ws_url, headers={"Origin": server.url})
+            await ws.close()
+    finally:
+        server.stop()
