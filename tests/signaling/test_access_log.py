@@ -105,3 +105,28 @@ async def test_no_secret_of_a_whole_journey_reaches_the_log(tmp_path):
         assert len(value) >= 6, what
         found = re.search(rf"(?<![0-9A-Za-z]){re.escape(value)}(?![0-9A-Za-z])", log)
         assert found is None, f"the {what} is in the server's log:\n{log}"
+
+
+async def test_the_access_line_names_the_client_a_trusted_proxy_forwarded(tmp_path, caplog):
+    from aiohttp import web
+
+    from signaling.access_log import RedactingAccessLogger
+    from signaling.app import create_app
+    from signaling.config import load_config
+
+    caplog.set_level("INFO", logger="aiohttp.access")
+    app = create_app(load_config(overrides={"data_dir": tmp_path, "trusted_proxies": "127.0.0.1"}))
+    runner = web.AppRunner(app, access_log_class=RedactingAccessLogger, shutdown_timeout=1.0)  # as `vaidya serve`
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with aiohttp.ClientSession() as http:
+            await (await http.get(f"http://127.0.0.1:{port}/portal/t/3?k=abcdefgh1234",
+                                  headers={"X-Forwarded-For": "203.0.113.50"})).read()
+    finally:
+        await runner.cleanup()
+    line = next(r.getMessage() for r in caplog.records if "/portal/t/3" in r.getMessage())
+    assert line.startswith('203.0.113.50 "GET /portal/t/3?k=[redacted] HTTP/1.1"'), line
+    assert "abcdefgh1234" not in caplog.text
