@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from . import security
 from . import storage as st
 from .db import Database
-from .errors import Forbidden, Invalid, TooMany, Unavailable
+from .errors import Forbidden, Invalid, Unavailable
 from .i18n import N_, Language
 from .otp import OtpCodes
 from .pharmacists import find_pharmacist

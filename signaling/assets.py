@@ -13,6 +13,7 @@ import hashlib
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.web import ContentCoding
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
@@ -64,7 +65,5 @@ class StaticFiles:
 
 def compress(response: web.StreamResponse) -> None:
     """gzip the body on the way out (every browser accepts it; brotli would need a dependency we lack)."""
-    from aiohttp.web import ContentCoding
-
     response.enable_compression(ContentCoding.gzip)
     response.headers["Vary"] = "Accept-Encoding"
