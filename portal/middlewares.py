@@ -76,7 +76,7 @@ def _finish(request: web.Request, response: web.StreamResponse, fresh_browser: b
     if response.prepared:  # a WebSocket: headers are gone
         return
     # security headers, charset and the cache policy: signaling/headers.py, on every reply of the server
-    if fresh_browser:
+    if fresh_browser and "public" not in response.headers.get("Cache-Control", ""):  # never a cached cookie
         response.set_cookie(BROWSER_COOKIE, request[keys.BROWSER_ID], max_age=YEAR_S, httponly=True,
                             samesite="Lax", secure=secure_cookies(request), path="/")
 

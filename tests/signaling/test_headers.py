@@ -69,7 +69,10 @@ async def test_static_files_are_fingerprinted_cached_for_a_year_and_compressed(a
     assert (await client.get("/static/v-000000000000/../../signaling/app.py")).status == 404
     portal_page = await (await client.get("/portal/")).text()
     css = re.search(r'href="(/portal/static/v-[0-9a-f]{12}/portal\.css)"', portal_page).group(1)
-    assert (await client.get(css)).headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    client.session.cookie_jar.clear()
+    resp = await client.get(css)
+    assert resp.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "Set-Cookie" not in resp.headers, "a shared cache would hand one browser's cookie to everyone"
 
 
 async def test_pages_and_json_are_gzipped_for_clients_that_accept_it(aiohttp_client, tmp_path):
