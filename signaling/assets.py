@@ -58,8 +58,10 @@ class StaticFiles:
             raise web.HTTPNotFound()
         current = request.match_info.get("version") == self.digest
         response = web.FileResponse(path, headers={"Cache-Control": IMMUTABLE if current else REVALIDATE})
-        if path.suffix in TEXT_SUFFIXES and wants_gzip(request) and path.stat().st_size >= MIN_COMPRESS_BYTES:
-            compress(response)
+        if path.suffix in TEXT_SUFFIXES:
+            response.headers["Vary"] = "Accept-Encoding"  # a shared cache keeps the plain and gzip copies apart
+            if wants_gzip(request) and path.stat().st_size >= MIN_COMPRESS_BYTES:
+                compress(response)
         return response
 
 

@@ -77,3 +77,18 @@ def test_a_slow_but_steady_upload_gets_its_reply(server):
         s.settimeout(5)
         reply = s.recv(65536)
     assert reply.startswith(b"HTTP/1.1 403"), reply[:80]  # no CSRF cookie: a reply, not a cut connection
+
+
+async def test_an_open_websocket_outlives_the_idle_timeout(server):
+    """The timer is for HTTP requests: a consultation's signaling socket stays up however quiet it is."""
+    import asyncio
+
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(server.ws_url, autoping=True)
+        await asyncio.sleep(IDLE_S * 2)
+        await ws.send_str('{"type": "nonsense"}')
+        reply = await ws.receive(timeout=5)
+        assert reply.type == aiohttp.WSMsgType.TEXT and '"error"' in reply.data
+        await ws.close()
