@@ -32,6 +32,7 @@ from portal.middlewares import MIDDLEWARES
 from portal.render import frame, json_error
 from portal.security import csrf_token
 from portal.sms import SmsError
+from signaling.assets import StaticFiles
 from signaling.config import Config, ensure_secret
 
 from . import labels
@@ -49,6 +50,7 @@ from .intake import (
 from .followup import FOLLOW_UP_WINDOW_MONTHS, why_allowed
 from .localtime import local_date, local_date_text
 from .model import LANGUAGES, EarlierConsult, Prescription, Signed, new_prescription_id, normalise_prescription_id
+from . import pages
 from .pages import render
 from .pdf import render_pdf
 from .portal_link import (
@@ -105,7 +107,9 @@ def setup(app: web.Application, config: Config) -> RxService:
     r.add_post(f"/{_ID}/correct", correct_from_form)
     r.add_post(f"/api/prescriptions/{_ID}/correct", correct)
     r.add_post(f"/api/prescriptions/{_ID}/revoke", revoke)
-    r.add_static("/static", STATIC_DIR)
+    static = StaticFiles(STATIC_DIR, mount="/static", public="/rx/static")
+    static.add_routes(sub)
+    pages.use_static_urls(static.url)
     app.add_subapp("/rx", sub)
     return service
 
