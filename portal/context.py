@@ -24,6 +24,7 @@ from .events import QueueEvents
 from .i18n import Catalogs
 from .queue import Queues
 from .referrals import Referrals
+from .room_records import ConsultationRoomLog
 from .security import RateLimiter
 from .sms import SmsGateway, gateway_from_environment
 from .uploads import Uploads
@@ -57,11 +58,14 @@ class Portal:
         self.consults = Consults(self.db, self.events, self.secret)
         self.referrals = Referrals(self.db, self.events, self.secret)
         self.uploads = Uploads(self.db, config.data_dir)
+        #: signaling's RoomLog for this server: consultation rooms keep chat and photos with their record
+        self.room_log = ConsultationRoomLog(self.db, self.uploads)
         self.sockets: set[web.WebSocketResponse] = set()
 
     async def lifecycle(self, app: web.Application) -> AsyncIterator[None]:
         """cleanup_ctx: open the database (and seed the demo), run the queue sweep, close on exit."""
         await self.db.open()
+        await self.room_log.open()
         await self.queues.expire_past_days()
         if self.config.seed_demo:
             from .seed import seed_demo

@@ -24,6 +24,7 @@ from media.sfu.aiortc_bridge import restrict_host_addresses, wait_longer_for_con
 
 from .config import Config, load_config
 from .registry import RoomRegistry
+from .room_log import MemoryRoomLog
 from .session import Session
 from .worker_channel import read_frame, write_frame
 
@@ -110,6 +111,8 @@ class Worker:
     def __init__(self, config: Config, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.config = config
         self.registry = RoomRegistry(ladder_from_config(config.ladder) if config.adaptive else None)
+        #: a worker keeps its rooms' chat in memory only (docs/protocol.md, "Chat and photos")
+        self.log = MemoryRoomLog()
         self._reader, self._writer = reader, writer
         self._sockets: dict[int, RelayedSocket] = {}
         self._sessions: set[asyncio.Task[None]] = set()
@@ -150,7 +153,7 @@ class Worker:
 
     async def _serve(self, sock: RelayedSocket) -> None:
         try:
-            await Session(sock, self.registry, self.config).run()
+            await Session(sock, self.registry, self.config, self.log).run()
         finally:
             self._sockets.pop(sock.conn, None)
             if not sock.closed:  # the session ended on its own: the front forgets this connection here
