@@ -5,6 +5,8 @@ belongs to a consultation keeps its chat in `room_chat` and its photos as the pa
 every upload is: type read from the bytes, size limit), linked to the consultation in `room_photos`. A room
 with no consultation behind it (a development token's room) keeps both in memory, with the same checks.
 The tables have their own version table, as Rx's do, so they never touch the portal's migration list.
+With worker processes (docs/scale.md) each worker attaches its own log to the same file (`attach_room_log`):
+the records process has migrated it and created these tables before any worker serves a client.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from dataclasses import dataclass
 
 from signaling.room_log import ChatLine, MemoryRoomLog, Photo, PhotoRefused
 
+from signaling.config import Config
+
 from . import storage as st
-from .db import Database
+from .db import DB_FILE, Database, connect
 from .errors import Invalid
 from .uploads import MAX_UPLOAD_BYTES, Uploads, sniff
 
@@ -180,3 +184,17 @@ class ConsultationRoomLog:
             return None
         photo, upload = found
         return photo, self.uploads.path_of(upload).read_bytes()
+
+
+class _AttachedDatabase(Database):
+    """The portal's file opened by another process (a worker): the process that keeps records migrates it."""
+
+    def _open(self) -> sqlite3.Connection:
+        return connect(self.path)
+
+
+async def attach_room_log(config: Config) -> ConsultationRoomLog:
+    """A worker process's room log on the records node's SQLite file (close it with `log.db.close()`)."""
+    db = _AttachedDatabase(config.data_dir / DB_FILE)
+    await db.open()
+    return ConsultationRoomLog(db, Uploads(db, config.data_dir))

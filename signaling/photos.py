@@ -4,7 +4,8 @@ A photo is too big for the signaling socket (64 KiB frames, and it would queue b
 so the page uploads it beside the call: it announces the size and SHA-256, sends chunks at the offset the
 server has, and after a failure asks how much arrived and carries on from there. The room token is the
 authorisation (`Authorization: Bearer <token>`). Once every byte is in and the hash matches, the room's
-`RoomLog` keeps it (its checks decide the type and size) and everyone in the room gets a `photo` message.
+`RoomLog` keeps it (its checks decide the type and size); the sender then sends `photo-sent` on its socket
+and everyone in the room gets a `photo` message.
 """
 
 from __future__ import annotations
@@ -164,11 +165,8 @@ async def upload_chunk(request: web.Request) -> web.Response:
         photo = await request.app[keys.ROOM_LOG].add_photo(room, pending.identity, pending.role, content, time.time())
     except PhotoRefused as exc:
         raise _error(415, "bad_message", str(exc)) from None
-    public = photo.public(room)
-    live = request.app[keys.REGISTRY].get(room)
-    if live is not None:
-        live.broadcast({"type": "photo", "photo": public})
-    return web.json_response({"photo": public}, status=201)
+    # The sender then tells the room with `photo-sent` over its socket (the room may live in a worker).
+    return web.json_response({"photo": photo.public(room)}, status=201)
 
 
 async def get_photo(request: web.Request) -> web.Response:
@@ -183,7 +181,7 @@ async def get_photo(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    """Mount the photo routes (single-process servers: the room must live where the upload lands)."""
+    """Mount the photo routes."""
     app[PENDING] = PendingPhotos()
     app.router.add_post("/room/{name}/photos", start_upload)
     app.router.add_get("/room/{name}/photos/uploads/{upload_id}", upload_state)

@@ -136,6 +136,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "chat": {"room": _room_name, "text": chat_text},
     "photo-request": {"room": _room_name,
                       "participant_id": lambda v: _string(v, "participant_id", 64)},
+    "photo-sent": {"room": _room_name, "photo_id": lambda v: _string(v, "photo_id", 64)},
 }
 OPTIONAL_NULLABLE = {"kind", "candidate", "token", "tier"}
 

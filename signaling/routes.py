@@ -73,9 +73,9 @@ def setup(app: web.Application) -> None:
 
         app.on_shutdown.append(close_rooms)
         app.router.add_get("/ws", websocket)
-        from . import photos
+    from . import photos
 
-        photos.setup(app)
+    photos.setup(app)
     from . import metrics
 
     metrics.setup(app)

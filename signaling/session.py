@@ -360,6 +360,18 @@ class Session:
         target.peer.send({"type": "photo-request", "room": message.room, "from": participant.describe()})
         self.send({"type": "photo-requested", "request_id": message.request_id, "room": message.room})
 
+    async def got_photo_sent(self, message: Message) -> None:
+        """The sender's photo is kept (HTTP upload, signaling/photos.py): now everyone in the room hears of it.
+        Told over the socket, so the room's own process announces it, with or without worker processes."""
+        participant = self._member(message)
+        kept = await self.log.photos(message.room)
+        photo = next((p for p in kept if p.photo_id == message.fields["photo_id"]), None)
+        if photo is None or photo.identity != participant.identity:
+            raise ProtocolError("not_found", "no such photo of yours in this room", message.request_id, message.room)
+        event = {"type": "photo", "room": message.room, "photo": photo.public(message.room)}
+        participant.room.broadcast(event, exclude=participant)
+        self.send({**event, "request_id": message.request_id})
+
     def _govern_uplink(self, participant: Participant) -> None:
         """Tell this publisher what its own link carries (uplink-budget), and cap the REMB it gets."""
         transport, renditions = participant.publish, participant.room.renditions

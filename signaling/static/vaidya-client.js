@@ -266,6 +266,7 @@ export class RoomSession extends EventTarget {
     this.uplinkBudget = null; // the last `uplink-budget`, kept across a rejoin and applied to each publishPc
     this.chat = new Map(); // chat_id -> {chat_id, identity, role, text, at}, in the order they arrived
     this.photos = new Map(); // photo_id -> {photo_id, identity, role, content_type, size, sha256, at, url}
+    this._unannounced = new Set(); // photos we kept but have not yet told the room of (photo-sent)
     this._budgetChain = Promise.resolve();
     this.state = "joining";
     this._subscribeChain = Promise.resolve();
@@ -296,6 +297,7 @@ export class RoomSession extends EventTarget {
     // The room's history: what was said and sent before we (re)joined; lines we already have are skipped.
     for (const line of reply.chat || []) this._addChat(line);
     for (const photo of reply.photos || []) this._addPhoto(photo);
+    if (this._unannounced.size) this._announcePhotos();
     if (this.pausedKind !== undefined) {
       this._sendPause(true, this.pausedKind).catch((err) => this._emit("error", { error: err }));
     }
@@ -574,6 +576,8 @@ export class RoomSession extends EventTarget {
         if (reply.status === 201) {
           onProgress(bytes.length, bytes.length);
           this._addPhoto(body.photo);
+          this._unannounced.add(body.photo.photo_id);
+          await this._announcePhotos();
           return body.photo;
         }
         if (reply.status !== 200 && reply.status !== 409) throw new SignalingError(body);
@@ -584,6 +588,19 @@ export class RoomSession extends EventTarget {
         if (err instanceof SignalingError || ++failures >= attempts) throw err;
         await new Promise((resolve) => setTimeout(resolve, Math.min(8000, 250 * 2 ** failures)));
         offset = await httpJson(upload, { headers: auth }).then((state) => state.received).catch(() => offset);
+      }
+    }
+  }
+
+  /** Tell the room of our kept photos (`photo-sent`); one the socket lost on the way is told after a rejoin. */
+  async _announcePhotos() {
+    for (const photoId of [...this._unannounced]) {
+      try {
+        await this.client.request({ type: "photo-sent", room: this.room, photo_id: photoId });
+        this._unannounced.delete(photoId);
+      } catch (err) {
+        if (err instanceof SignalingError) this._unannounced.delete(photoId); // the server will not: drop it
+        return;
       }
     }
   }

@@ -52,6 +52,7 @@ async def test_chat_and_photos_of_a_consultation_room_are_kept_with_its_record(s
         photo = jpeg()
         status, body, _ = await upload_photo(base, room, patient_jwt, photo)
         assert status == 201, body
+        await pt.send({"type": "photo-sent", "room": room, "photo_id": body["photo"]["photo_id"]})
         told = await dr.next("photo")
         assert told["photo"]["sha256"] == hashlib.sha256(photo).hexdigest() == body["photo"]["sha256"]
     finally:

@@ -28,8 +28,9 @@ def photo_bytes(width: int, height: int) -> bytes:
 
 async def test_a_photo_crosses_a_150_kbit_link_that_drops_mid_upload_intact(sfu_server) -> None:
     room = "photo-slow"
-    doctor = await RawSocket.open(sfu_server.ws_url)
+    doctor, patient = await RawSocket.open(sfu_server.ws_url), await RawSocket.open(sfu_server.ws_url)
     await doctor.join(room, token(room, "dr-asha", "doctor"))
+    await patient.join(room, token(room, "pt-ravi"))
     shaper = TcpShaper(("127.0.0.1", sfu_server.port), up_kbps=LINK_KBPS)
     host, port = await shaper.start()
     photo = photo_bytes(200, 150)
@@ -40,10 +41,13 @@ async def test_a_photo_crosses_a_150_kbit_link_that_drops_mid_upload_intact(sfu_
         status, body, _failures = await upload_photo(f"http://{host}:{port}", room, token(room, "pt-ravi"), photo,
                                                     chunk_bytes=8 * 1024)
         elapsed = time.monotonic() - started
+        assert status == 201, body
+        await patient.send({"type": "photo-sent", "room": room, "photo_id": body["photo"]["photo_id"]})
         told = await doctor.next("photo")
     finally:
         await shaper.close()
         await doctor.close()
+        await patient.close()
     assert status == 201, body
     # The cut chunk is retried on a new connection (by aiohttp itself, or after asking what arrived).
     assert shaper.cuts == 1 and shaper.connections >= 2, "the upload went on over a new connection"
@@ -91,9 +95,18 @@ async def test_bad_uploads_are_refused_and_nothing_reaches_the_room(sfu_server) 
             async with http.put(upload, params={"offset": "0"}, headers=patient, data=photo) as r:
                 assert r.status == 422 and "damaged" in (await r.json())["message"]
         assert await sfu_server.app[keys.ROOM_LOG].photos(room) == []
+        assert not [m for m in doctor.inbox if m["type"] == "photo"], "nothing reached the room"
         status, body, _ = await upload_photo(base, room, token(room, "pt-ravi"), photo)
         assert status == 201
+        # Only the sender may tell the room of a photo, and only of one that was kept.
+        request_id = await doctor.send({"type": "photo-sent", "room": room, "photo_id": body["photo"]["photo_id"]})
+        assert (await doctor.next("error", request_id=request_id))["code"] == "not_found"
+        uploader = await RawSocket.open(sfu_server.ws_url)
+        await uploader.join(room, token(room, "pt-ravi"))
+        request_id = await uploader.send({"type": "photo-sent", "room": room, "photo_id": "ph-nothing"})
+        assert (await uploader.next("error", request_id=request_id))["code"] == "not_found"
+        await uploader.send({"type": "photo-sent", "room": room, "photo_id": body["photo"]["photo_id"]})
         assert (await doctor.next("photo"))["photo"]["size"] == len(photo)
-        assert not [m for m in doctor.inbox if m["type"] == "photo"], "only the good photo was announced"
+        await uploader.close()
     finally:
         await doctor.close()
