@@ -523,6 +523,7 @@ function finish() {
   stream = null;
   session = null;
   $("photo-box").hidden = true;
+  $("chat").hidden = true;
   $("rejoin-box").hidden = false;
 }
 

@@ -9,6 +9,7 @@ import re
 
 from PIL import Image
 
+from portal import storage as st
 from portal.room_records import room_record
 from tests.helpers.photo_upload import upload_photo
 from tests.helpers.raw_socket import RawSocket
@@ -66,6 +67,9 @@ async def test_chat_and_photos_of_a_consultation_room_are_kept_with_its_record(s
     assert server.portal.uploads.path_of(upload).read_bytes() == photo
     assert upload.content_type == "image/jpeg" and kept.role == "patient"
 
+    pid = (await server.portal.db.run(lambda conn: st.get_consultation(conn, cid))).patient_id
+    resp, summary = await doctor.get(f"/portal/doctor/patients/{pid}")
+    assert f'href="/portal/doctor/consultations/{cid}"' in summary, "the patient summary links the consultation"
     resp, page = await doctor.get(f"/portal/doctor/consultations/{cid}")
     assert resp.status == 200
     assert "दाने &lt;b&gt;दो&lt;/b&gt; दिन से" in page and "Please send a photo" in page, "escaped, in order"
@@ -85,6 +89,14 @@ async def test_chat_and_photos_of_a_consultation_room_are_kept_with_its_record(s
         await again.close()
     assert [line["text"] for line in joined["chat"]] == ["दाने <b>दो</b> दिन से", "Please send a photo"]
     assert [p["sha256"] for p in joined["photos"]] == [hashlib.sha256(photo).hexdigest()]
+
+
+async def test_another_doctor_cannot_read_the_consultation_page(server, clinic) -> None:
+    cid, *_ = await consultation_room(server, clinic)
+    other = await server.browser()
+    await other.staff_login("dr-tamil")
+    resp, _ = await other.get(f"/portal/doctor/consultations/{cid}")
+    assert resp.status == 403
 
 
 async def test_a_photo_that_is_not_an_image_is_refused_and_nothing_is_kept(server, clinic) -> None:
