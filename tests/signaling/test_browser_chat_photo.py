@@ -179,3 +179,45 @@ async def test_the_room_page_speaks_hindi_from_the_link_and_the_picker_changes_i
     assert await patient.evaluate("window.vaidya.session.participantId") == session, "no rejoin"
     assert "lang=en" in patient.url and await patient.evaluate("document.documentElement.lang") == "en"
     assert errors == []
+
+
+async def test_a_photo_upload_cut_off_for_two_seconds_carries_on_where_it_stopped(
+    live_app: LiveApp, browser: Browser
+) -> None:
+    errors: list[str] = []
+    doctor, patient = await in_room(browser, live_app, "photo-cut", errors)
+    cdp = await patient.context.new_cdp_session(patient)
+    await cdp.send("Network.enable")
+    link = {"latency": 100, "downloadThroughput": UPLINK_BYTES_PER_S * 4, "uploadThroughput": UPLINK_BYTES_PER_S}
+    await cdp.send("Network.emulateNetworkConditions", {"offline": False, **link})
+    uploads: list[tuple[str, str]] = []
+    failed: list[str] = []
+    patient.on("request", lambda r: uploads.append((r.method, r.url)) if "/photos" in r.url else None)
+    patient.on("requestfailed", lambda r: failed.append(r.url) if "/photos/" in r.url else None)
+    await patient.click("#open-photo-box")
+    await patient.set_input_files("#choose-photo", files=[{"name": "wound.jpg", "mimeType": "image/jpeg",
+                                                          "buffer": noisy_jpeg(90_000)}])
+    # Part way through, the phone loses its network for two seconds.
+    await wait_until(lambda: percent_sent(patient), "some of the photo sent", timeout=20)
+    await cdp.send("Network.emulateNetworkConditions", {"offline": True, **link})
+    await asyncio.sleep(2)
+    stalled_at = await percent_sent(patient)
+    await cdp.send("Network.emulateNetworkConditions", {"offline": False, **link})
+    await expect(patient.locator("#photo-progress")).to_have_text("Photo sent", timeout=60_000)
+    assert 0 < stalled_at < 100
+    received = await wait_until(lambda: doctor.evaluate("window.vaidya.photosReceived[0]"), "the doctor's copy",
+                                timeout=20)
+    sent = await patient.evaluate("window.vaidya.photosSent[0]")
+    assert received["sha256"] == sent["sha256"] and sent["size"] > 80_000
+    # The same upload carried on from the server's offset: chunks failed, none was started afresh.
+    assert failed, "the outage failed no request"
+    assert [m for m, _ in uploads].count("POST") == 1 and len(await live_app[2][keys.ROOM_LOG].photos("photo-cut")) == 1
+    offsets = [int(url.rsplit("offset=", 1)[1]) for m, url in uploads if m == "PUT"]
+    assert offsets == sorted(offsets) and offsets[-1] > 0, offsets
+    assert [e for e in errors if "Failed to fetch" not in e and "ERR_INTERNET_DISCONNECTED" not in e] == []
+
+
+async def percent_sent(page: Page) -> int:
+    text = await page.locator("#photo-progress").text_content() or ""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return int(digits) if digits and 0 < int(digits) < 100 else 0
