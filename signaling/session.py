@@ -214,8 +214,11 @@ class Session:
         room.participants[participant.id] = participant
         self.memberships[name] = participant
         # Read after joining: a line said meanwhile arrives twice (here and as `chat`), never not at all.
-        history = await self.log.chat_history(name)
-        photos = await self.log.photos(name)
+        try:
+            history, photos = await self.log.chat_history(name), await self.log.photos(name)
+        except Exception:  # the call matters more than its history: join without it
+            log.exception("could not read the history of room %s", name)
+            history, photos = [], []
         self.send(
             {
                 "type": "joined",

@@ -108,3 +108,18 @@ async def test_a_photo_that_is_not_an_image_is_refused_and_nothing_is_kept(serve
     assert status == 401 and body["code"] == "token_invalid"
     record = await server.portal.db.run(lambda conn: room_record(conn, cid))
     assert record.photos == [] and list((server.data_dir / "uploads").glob("*")) == []
+
+
+async def test_a_room_whose_history_cannot_be_read_still_lets_people_join(server, clinic) -> None:
+    _cid, room, _link, patient_jwt, _doctor_jwt, _doctor = await consultation_room(server, clinic)
+    await server.portal.db.run(lambda conn: conn.execute("ALTER TABLE room_chat RENAME TO room_chat_gone"))
+    base = str(server.server.make_url("")).rstrip("/")
+    sock = await RawSocket.open(base.replace("http", "ws", 1) + "/ws")
+    try:
+        joined = await sock.join(room, patient_jwt)
+        assert joined["chat"] == [] and joined["participant_id"]
+        # A line that cannot be kept is not relayed either: the sender hears of the failure.
+        await sock.send({"type": "chat", "room": room, "text": "hello"})
+        await sock.next("error", code="internal")
+    finally:
+        await sock.close()
