@@ -36,6 +36,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/staff/logout", staff.logout)
     r.add_get("/doctor", staff.doctor_home)
     r.add_post("/doctor/admit", staff.admit)
+    r.add_get("/doctor/consultations/{consultation_id}", staff.consultation_page)
     r.add_post("/doctor/consultations/{consultation_id}/{action}", staff.consultation_action)
     r.add_get("/doctor/patients/{patient_id}", staff.patient_page)
     r.add_get("/uploads/{upload_id}", staff.download_upload)
