@@ -64,9 +64,13 @@ def doctor_dashboard(conn: sqlite3.Connection, doctor_id: int) -> DoctorDashboar
             entries.append(WaitingEntry(token, st.get_patient(conn, token.patient_id),
                                         token.want_doctor_id == doctor.id, doctor.speaks(token.language), facility))
         queues.append((opd, entries))
-    rooms = [OpenRoom(c, st.get_patient(conn, c.patient_id), st.get_token(conn, c.token_id))
-             for c in st.open_consultations(conn, doctor_id)]
-    return DoctorDashboard(doctor, queues, rooms)
+    return DoctorDashboard(doctor, queues, open_rooms(conn, doctor_id))
+
+
+def open_rooms(conn: sqlite3.Connection, doctor_id: int) -> list[OpenRoom]:
+    """The doctor's consultations in progress or on hold, oldest first."""
+    return [OpenRoom(c, st.get_patient(conn, c.patient_id), st.get_token(conn, c.token_id))
+            for c in st.open_consultations(conn, doctor_id)]
 
 
 def doctor_may_see(conn: sqlite3.Connection, doctor_id: int, patient_id: str) -> bool:
