@@ -11,6 +11,7 @@ import shutil
 
 import pytest
 
+from portal import storage as st
 from tests.conftest import wait_until
 from tests.helpers.axe import HAVE_AXE, NO_AXE, assert_accessible
 from tests.helpers.browser import frames_decoded_over, inbound_video, sized_page
@@ -115,8 +116,20 @@ async def test_the_patient_joins_when_their_media_arrives_and_the_doctor_signs_i
     assert errors == [], errors
 
 
-async def test_the_workspace_fits_a_tablet_without_sideways_scrolling(server, clinic, chromium):
+async def test_hold_and_resume_stay_on_the_page_and_pause_the_call_and_it_fits_a_tablet(server, clinic, chromium):
     desk, *_ = await _workspace(server, clinic, chromium)
+    url = desk.url
+    item = desk.locator(".ws-list li.here")
+    await item.locator(".ws-hold button").click()
+    await desk.wait_for_function("window.vaidya.session.pausedKind === null")  # sending paused, this room
+    assert (await item.locator(".ws-state").text_content()).strip() == "On hold"
+    cid = int(url.rsplit("/", 1)[1])
+    assert (await server.portal.db.run(lambda conn: st.get_consultation(conn, cid))).status.value == "held"
+    assert await item.locator(".ws-resume").is_visible() and not await item.locator(".ws-hold").is_visible()
+    await item.locator(".ws-resume button").click()
+    await desk.wait_for_function("window.vaidya.session.pausedKind === undefined")
+    assert (await item.locator(".ws-state").text_content()).strip() == "In the room"
+    assert desk.url == url and await desk.evaluate("window.vaidya.session.state") == "joined"
     await assert_accessible(desk)
     for width, height in ((1280, 800), (1024, 768), (800, 1280)):
         await desk.set_viewport_size({"width": width, "height": height})
