@@ -12,7 +12,7 @@ from . import clinic_time
 from . import storage as st
 from .errors import Forbidden, NotFoundError
 from .i18n import N_
-from .models import Consultation, Doctor, HealthWorker, Opd, Patient, Token, Upload
+from .models import Consultation, ConsultStatus, Doctor, HealthWorker, Opd, Patient, Token, TokenStatus, Upload
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,12 @@ class OpenRoom:
     consultation: Consultation
     patient: Patient
     token: Token
+
+    @property
+    def shown_status(self) -> str:
+        """What the room is to the doctor: "called" until the patient presses Call now, not "in the room"."""
+        waiting = self.consultation.status is ConsultStatus.ACTIVE and self.token.status is TokenStatus.CALLED
+        return "called" if waiting else self.consultation.status.value
 
     def public(self) -> dict[str, object]:
         return {"consultation": self.consultation.public(), "patient": self.patient.public(),

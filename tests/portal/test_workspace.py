@@ -92,3 +92,18 @@ async def test_nobody_but_the_consultations_doctor_gets_its_workspace_or_its_pre
     stranger = await server.browser()
     resp, _ = await stranger.get(f"/portal/doctor/consultations/{cid}", allow_redirects=False)
     assert resp.status == 303 and resp.headers["Location"].startswith("/portal/staff/login")
+
+
+async def test_an_unanswered_call_reads_called_not_in_the_room_until_the_patient_answers(server, clinic):
+    patient, _, tid = await queued_patient(server, "9000000001", clinic.gen, "hi", "Asha")
+    doctor = await server.browser()
+    await doctor.staff_login("dr-hindi")
+    cid = (await admit(doctor, clinic.gen))[1]["consultation"]["id"]
+    for page in ("/portal/doctor", f"/portal/doctor/consultations/{cid}"):
+        resp, text = await doctor.get(page)
+        assert "Called" in text and "In the room" not in text.replace('data-active="Called"', ""), page
+    resp, _ = await patient.api("POST", f"/portal/api/tokens/{tid}/call")
+    assert resp.status == 200
+    for page in ("/portal/doctor", f"/portal/doctor/consultations/{cid}"):
+        resp, text = await doctor.get(page)
+        assert "In the room" in text, page

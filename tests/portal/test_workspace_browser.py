@@ -128,7 +128,7 @@ async def test_hold_and_resume_stay_on_the_page_and_pause_the_call_and_it_fits_a
     assert await item.locator(".ws-resume").is_visible() and not await item.locator(".ws-hold").is_visible()
     await item.locator(".ws-resume button").click()
     await desk.wait_for_function("window.vaidya.session.pausedKind === undefined")
-    assert (await item.locator(".ws-state").text_content()).strip() == "In the room"
+    assert (await item.locator(".ws-state").text_content()).strip() == "Called", "not 'in the room' unanswered"
     assert desk.url == url and await desk.evaluate("window.vaidya.session.state") == "joined"
     await assert_accessible(desk)
     for width, height in ((1280, 800), (1024, 768), (800, 1280)):
