@@ -147,3 +147,34 @@ async def test_hold_and_resume_stay_on_the_page_and_pause_the_call_and_it_fits_a
 async def _decoding(page) -> dict | None:
     video = await inbound_video(page)
     return video if video and video["framesDecoded"] > 0 and video["frameWidth"] > 0 else None
+
+
+# (packets received, lost over the second; jitter s; fps; the server's quality for the patient's video) → level
+QUALITY_CASES = [
+    ((100, 0, 0.004, 15, None), "good"),
+    ((100, 0, 0.004, 15, {"tier": "T2", "reason": "pinned"}), "good"),  # the doctor's own choice, not the link
+    ((96, 4, 0.004, 15, None), "weak"),
+    ((100, 0, 0.080, 15, None), "weak"),
+    ((100, 0, 0.004, 8, None), "weak"),
+    ((100, 0, 0.004, 15, {"tier": "T2", "reason": "network"}), "weak"),
+    ((88, 12, 0.004, 15, None), "poor"),
+    ((100, 0, 0.004, 3, None), "poor"),
+    ((100, 0, 0.004, 15, {"tier": "A", "reason": "network"}), "poor"),
+]
+LEVEL_JS = """async ([received, lost, jitter, fps, quality]) => {
+  const { connectionLevel } = await import('/portal/static/workspace-media.js');
+  const before = { packetsReceived: 1000, packetsLost: 10, framesDecoded: 500 };
+  const now = { packetsReceived: 1000 + received, packetsLost: 10 + lost, framesDecoded: 500 + fps,
+                jitter, fps, video: true };
+  return connectionLevel(before, now, 1, quality);
+}"""
+
+
+async def test_the_connection_words_follow_loss_jitter_frame_rate_and_the_servers_tier(server, chromium):
+    base = str(server.server.make_url("")).rstrip("/")
+    page = await sized_page(chromium, 1280, 800, phone=False)
+    await page.goto(f"{base}/portal/staff/login")
+    found = [(case, (await page.evaluate(LEVEL_JS, list(case)))["level"]) for case, _ in QUALITY_CASES]
+    assert found == [(case, level) for case, level in QUALITY_CASES]
+    detail = (await page.evaluate(LEVEL_JS, [96, 4, 0.012, 14, None]))["detail"]
+    assert detail == "4.0 % · 12 ms · 14 fps"
