@@ -77,6 +77,13 @@ function watch() {
   let lastArrival = 0;
   setInterval(async () => {
     if (!session) return;
+    if (session.state !== "joined") {
+      // Our own link is down: the room's people are unknown until the client has rejoined.
+      setPresence("wReconnecting");
+      showQuality(null);
+      before = null;
+      return;
+    }
     const present = [...session.participants.values()].some((p) => p.role === "patient");
     const pc = session.subscribePc;
     const now = pc && present ? await mediaFromPatient(pc, session) : null;
@@ -131,6 +138,9 @@ async function startCall() {
       for (const type of ["track", "track-ended", "participant-joined", "participant-left", "joined"]) {
         s.addEventListener(type, () => showRemote());
       }
+      s.addEventListener("state", (e) => {
+        if (e.detail.state === "reconnecting") setPresence("wReconnecting");
+      });
     },
   });
   if (root.dataset.status === "held") await session.pause();

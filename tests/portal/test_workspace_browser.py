@@ -131,6 +131,12 @@ async def test_hold_and_resume_stay_on_the_page_and_pause_the_call_and_it_fits_a
     assert (await item.locator(".ws-state").text_content()).strip() == "Called", "not 'in the room' unanswered"
     assert desk.url == url and await desk.evaluate("window.vaidya.session.state") == "joined"
     await assert_accessible(desk)
+
+    # The doctor's own link drops: the page says so (not "waiting for the patient"), then rejoins by itself.
+    await desk.evaluate("window.vaidya.client._ws.close()")
+    await desk.wait_for_function(f"({PRESENCE_JS})() === 'reconnecting'")
+    await desk.wait_for_function(f"({PRESENCE_JS})() === 'waiting'")
+    assert await desk.evaluate("window.vaidya.session.state") == "joined"
     for width, height in ((1280, 800), (1024, 768), (800, 1280)):
         await desk.set_viewport_size({"width": width, "height": height})
         assert await desk.evaluate(SCROLL_WIDTH_JS) <= width, f"sideways scrolling at {width}×{height}"
