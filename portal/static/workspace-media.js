@@ -6,8 +6,11 @@ const LOSS_POOR = 0.1;
 const JITTER_WEAK_S = 0.05;
 const FPS_WEAK = 10;
 const FPS_POOR = 5;
+/** The patient's side of the call: the patient's own page, or the health worker's device they sit beside
+ * (assisted mode, hub and spoke). */
+export const PATIENT_SIDE = new Set(["patient", "health_worker"]);
 
-/** Sums over the inbound streams that carry the patient's producers (by the offer's mid → producer map). */
+/** Sums over the inbound streams that carry the patient's side's producers (by the offer's mid → producer map). */
 export async function mediaFromPatient(pc, session) {
   const out = { framesDecoded: 0, audioPackets: 0, packetsReceived: 0, packetsLost: 0, jitter: 0, fps: 0, video: false };
   const report = await pc.getStats();
@@ -15,7 +18,7 @@ export async function mediaFromPatient(pc, session) {
     if (s.type !== "inbound-rtp") return;
     const producer = session.remote.get(s.mid)?.producer;
     const role = producer ? session.participants.get(producer.participant_id)?.role : undefined;
-    if (producer && role !== "patient") return;
+    if (producer && !PATIENT_SIDE.has(role)) return;
     out.packetsReceived += s.packetsReceived || 0;
     out.packetsLost += Math.max(0, s.packetsLost || 0);
     out.jitter = Math.max(out.jitter, s.jitter || 0);

@@ -4,7 +4,7 @@
 // The words come from the page (data-w-*), already in the doctor's language.
 import { VaidyaClient } from "/static/vaidya-client.js";
 import { enhance } from "/rx/static/formulary-search.js";
-import { connectionLevel, mediaFromPatient } from "/portal/static/workspace-media.js";
+import { PATIENT_SIDE, connectionLevel, mediaFromPatient } from "/portal/static/workspace-media.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("ws");
@@ -38,21 +38,30 @@ function setPresence(key) {
   el.dataset.state = key.replace(/^w/, "").toLowerCase();
 }
 
-function isPatient(participantId) {
-  return session?.participants.get(participantId)?.role === "patient";
+function roleOf(participantId) {
+  return session?.participants.get(participantId)?.role;
+}
+
+/** Whose video fills the screen: the patient's; else the health worker beside them; else anyone's. */
+function mainParticipant(remote) {
+  for (const role of ["patient", "health_worker"]) {
+    const found = remote.find((r) => roleOf(r.producer.participant_id) === role);
+    if (found) return found.producer.participant_id;
+  }
+  return remote[0]?.producer.participant_id;
 }
 
 function showRemote() {
-  // The patient's tracks in the large video (anyone else's only when no patient is in the room).
-  const mine = [...session.remote.values()];
-  const chosen = mine.some((r) => isPatient(r.producer.participant_id))
-    ? mine.filter((r) => isPatient(r.producer.participant_id))
-    : mine;
+  // The main person's video, and everyone's voice (a hub call may have three parties).
+  const remote = [...session.remote.values()];
+  const main = mainParticipant(remote);
+  const tracks = remote
+    .filter((r) => r.track.kind === "audio" || r.producer.participant_id === main)
+    .map((r) => r.track);
   const video = $("ws-remote");
-  const stream = new MediaStream(chosen.map((r) => r.track));
-  const same = video.srcObject && video.srcObject.getTracks().map((t) => t.id).join() === stream.getTracks().map((t) => t.id).join();
-  if (same) return;
-  video.srcObject = stream;
+  const ids = (stream) => (stream ? stream.getTracks().map((t) => t.id).sort().join() : "");
+  if (ids(video.srcObject) === tracks.map((t) => t.id).sort().join()) return;
+  video.srcObject = new MediaStream(tracks);
   video.play().catch(() => {
     video.muted = true; // autoplay with sound refused: the picture matters more than a silent start
     video.play().catch(() => {});
@@ -60,7 +69,11 @@ function showRemote() {
 }
 
 async function openCamera() {
-  for (const constraints of [{ audio: true, video: VIDEO }, { audio: true }]) {
+  // An audio consultation sends no video; a text one neither camera nor microphone.
+  const mode = root.dataset.mode;
+  if (mode === "text") return null;
+  const choices = mode === "audio" ? [{ audio: true }] : [{ audio: true, video: VIDEO }, { audio: true }];
+  for (const constraints of choices) {
     try {
       return await navigator.mediaDevices.getUserMedia(constraints);
     } catch {
@@ -84,7 +97,7 @@ function watch() {
       before = null;
       return;
     }
-    const present = [...session.participants.values()].some((p) => p.role === "patient");
+    const present = [...session.participants.values()].some((p) => PATIENT_SIDE.has(p.role));
     const pc = session.subscribePc;
     const now = pc && present ? await mediaFromPatient(pc, session) : null;
     const arriving = !!(now && before && (now.framesDecoded > before.framesDecoded || now.audioPackets > before.audioPackets));
@@ -100,7 +113,7 @@ function watch() {
 function videoQuality() {
   for (const [id, q] of session.quality) {
     const producer = session.producers.get(id);
-    if (producer && producer.kind === "video" && isPatient(producer.participant_id)) return q;
+    if (producer && producer.kind === "video" && PATIENT_SIDE.has(roleOf(producer.participant_id))) return q;
   }
   return null;
 }

@@ -17,6 +17,7 @@ from tests.helpers.axe import HAVE_AXE, NO_AXE, assert_accessible
 from tests.helpers.browser import frames_decoded_over, inbound_video, sized_page
 from tests.portal.conftest import staff_login_on_page
 from tests.portal.test_doctor import queued_patient
+from tests.portal.test_hub_spoke import refer
 
 pytestmark = [
     pytest.mark.timeout(90),
@@ -40,11 +41,17 @@ async def _workspace(server, clinic, chromium):
     """Dr Hindi logs in, admits Meena from the dashboard and opens the workspace; returns the page, the
     patient's browser (HTTP) and token."""
     patient, _, tid = await queued_patient(server, "9000000001", clinic.gen, "hi", "Meena")
+    desk, base, errors = await _open_workspace(server, chromium, "dr-hindi")
+    return desk, patient, tid, base, errors
+
+
+async def _open_workspace(server, chromium, doctor: str):
+    """The doctor logs in at 1280×800, admits the next patient from the dashboard and opens the workspace."""
     base = str(server.server.make_url("")).rstrip("/")
     desk = await sized_page(chromium, 1280, 800, phone=False)
     errors: list[str] = []
     desk.on("pageerror", lambda exc: errors.append(str(exc)))
-    await staff_login_on_page(desk, base, "dr-hindi")
+    await staff_login_on_page(desk, base, doctor)
     await desk.wait_for_url("**/portal/doctor")
     await desk.click("form[action='/portal/doctor/admit'] button.main")
     await desk.wait_for_url("**/portal/doctor")
@@ -52,7 +59,7 @@ async def _workspace(server, clinic, chromium):
     await desk.wait_for_url("**/portal/doctor/consultations/*")
     await desk.wait_for_function("window.vaidya.session && window.vaidya.session.state === 'joined'")
     await desk.wait_for_selector("#ws-rx-form form input[name=m0_generic_name]")
-    return desk, patient, tid, base, errors
+    return desk, base, errors
 
 
 async def test_the_patient_joins_when_their_media_arrives_and_the_doctor_signs_in_the_call(server, clinic, chromium):
@@ -153,6 +160,34 @@ async def test_hold_and_resume_stay_on_the_page_and_pause_the_call_and_it_fits_a
 async def _decoding(page) -> dict | None:
     video = await inbound_video(page)
     return video if video and video["framesDecoded"] > 0 and video["frameWidth"] > 0 else None
+
+
+async def test_in_a_hub_call_the_health_workers_device_is_the_patients_side(server, clinic, chromium):
+    hw = await server.browser()
+    await hw.staff_login("hw-1")
+    resp, _ = await refer(hw, clinic.hub)
+    assert resp.status == 303
+    desk, base, errors = await _open_workspace(server, chromium, "dr-heart")
+    assert await desk.evaluate(PRESENCE_JS) == "waiting"
+    cid = int(desk.url.rsplit("/", 1)[1])
+    token_id = (await server.portal.db.run(lambda conn: st.get_consultation(conn, cid))).token_id
+    resp, links = await hw.api("GET", f"/portal/api/hw/tokens/{token_id}/room")
+    spoke = await sized_page(chromium, 1280, 800, phone=False)
+    await spoke.goto(base + links["room_url"], wait_until="commit")
+    await desk.wait_for_function(f"({PRESENCE_JS})() === 'joined'", timeout=25_000)
+    await wait_until(lambda: _decoding(desk), "the specialist to decode the spoke's video", timeout=15.0)
+    shown = await desk.evaluate(MAIN_VIDEO_JS)
+    assert shown == [f"hw:{clinic.hws['hw-1']}"], shown
+    assert errors == [], errors
+
+
+# Whose video the large player shows (identities of the participants whose video tracks it holds).
+MAIN_VIDEO_JS = """() => {
+  const s = window.vaidya.session;
+  const ids = document.getElementById('ws-remote').srcObject.getVideoTracks().map((t) => t.id);
+  return [...s.remote.values()].filter((r) => ids.includes(r.track.id))
+    .map((r) => s.participants.get(r.producer.participant_id).identity);
+}"""
 
 
 # (packets received, lost over the second; jitter s; fps; the server's quality for the patient's video) → level
