@@ -69,8 +69,8 @@ async def test_chat_and_photos_of_a_consultation_room_are_kept_with_its_record(s
 
     pid = (await server.portal.db.run(lambda conn: st.get_consultation(conn, cid))).patient_id
     resp, summary = await doctor.get(f"/portal/doctor/patients/{pid}")
-    assert f'href="/portal/doctor/consultations/{cid}"' in summary, "the patient summary links the consultation"
-    resp, page = await doctor.get(f"/portal/doctor/consultations/{cid}")
+    assert f'href="/portal/doctor/consultations/{cid}/record"' in summary, "the patient summary links the consultation"
+    resp, page = await doctor.get(f"/portal/doctor/consultations/{cid}/record")
     assert resp.status == 200
     assert "दाने &lt;b&gt;दो&lt;/b&gt; दिन से" in page and "Please send a photo" in page, "escaped, in order"
     assert page.index("दाने") < page.index("Please send a photo")
@@ -95,7 +95,7 @@ async def test_another_doctor_cannot_read_the_consultation_page(server, clinic) 
     cid, *_ = await consultation_room(server, clinic)
     other = await server.browser()
     await other.staff_login("dr-tamil")
-    resp, _ = await other.get(f"/portal/doctor/consultations/{cid}")
+    resp, _ = await other.get(f"/portal/doctor/consultations/{cid}/record")
     assert resp.status == 403
 
 
