@@ -28,6 +28,8 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
 )
 _env.globals["static"] = STATIC.url
+#: The frame (base.html) names the portal's own files with this, also where rx renders a page in it.
+_env.globals["portal_static"] = STATIC.url
 
 
 def lang(request: web.Request) -> Language:

@@ -6,12 +6,14 @@ they look and behave like the rest of the patient's pages; their context starts 
 
 from __future__ import annotations
 
-from importlib import resources
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
+
+from portal.render import STATIC as PORTAL_STATIC
 
 from .dosage import FREQUENCIES
 from .localtime import date_text, local_date_text, local_stamp
@@ -39,6 +41,8 @@ def use_static_urls(url: Callable[[str], str]) -> None:
 
 
 use_static_urls(lambda name: f"/rx/static/{name}")
+#: The portal's frame (portal/templates/base.html) links the portal's stylesheet, whoever renders it.
+_env.globals["portal_static"] = PORTAL_STATIC.url
 
 
 def render(template: str, **context: Any) -> str:

@@ -5,6 +5,7 @@
 import { VaidyaClient } from "/static/vaidya-client.js";
 import { enhance } from "/rx/static/formulary-search.js";
 import { PATIENT_SIDE, connectionLevel, mediaFromPatient } from "/portal/static/workspace-media.js";
+import { mountChat } from "/portal/static/workspace-chat.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("ws");
@@ -62,9 +63,18 @@ function showRemote() {
   const ids = (stream) => (stream ? stream.getTracks().map((t) => t.id).sort().join() : "");
   if (ids(video.srcObject) === tracks.map((t) => t.id).sort().join()) return;
   video.srcObject = new MediaStream(tracks);
-  video.play().catch(() => {
-    video.muted = true; // autoplay with sound refused: the picture matters more than a silent start
+  video.play().catch((err) => {
+    // A newer stream replaced this one (AbortError): its own play() follows. Only a refused autoplay
+    // with sound mutes, and the doctor's next tap or key gives the sound back.
+    if (err.name !== "NotAllowedError") return;
+    video.muted = true;
     video.play().catch(() => {});
+    const unmute = () => {
+      video.muted = false;
+      video.play().catch(() => {});
+    };
+    document.addEventListener("pointerdown", unmute, { once: true });
+    document.addEventListener("keydown", unmute, { once: true });
   });
 }
 
@@ -148,6 +158,7 @@ async function startCall() {
     stream,
     onSession: (s) => {
       session = s;
+      mountChat(s, $("ws-chat"));
       for (const type of ["track", "track-ended", "participant-joined", "participant-left", "joined"]) {
         s.addEventListener(type, () => showRemote());
       }

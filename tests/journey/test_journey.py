@@ -1,12 +1,15 @@
 """The whole journey as people live it, in a real Chromium (fake camera and microphone) against the whole
 application: two patients on 360×640 phones register with an OTP, take tokens and watch their place and
-wait move; the doctor at 1280×800 logs in and admits; patient and doctor see and hear each other; the
-doctor signs a prescription during the call; the patient downloads the PDF and its QR verifies. In
+wait move; the doctor at 1280×800 logs in, admits and opens the consult workspace; patient and doctor see
+and hear each other, chat both ways, and the doctor asks for a photo that arrives intact (SHA-256); the
+doctor signs a prescription in the call; the patient's network drops for 5 s and the call comes back by
+itself; the patient downloads the PDF and its QR verifies. In
 English and in Hindi. axe-core audits every page visited; a screenshot of every step is saved under
 tests/artifacts/journey/<language>/ (ignored by git) for a person to look through."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import unicodedata
 from pathlib import Path
@@ -20,6 +23,7 @@ from tests.helpers.axe import HAVE_AXE, NO_AXE, assert_accessible
 from tests.helpers.browser import (
     DIAGNOSE_JS,
     HAVE_CHROMIUM,
+    INBOUND_PEERS_JS,
     NO_CHROMIUM,
     assert_decodes_growing_video,
     sees_and_hears,
@@ -35,17 +39,6 @@ pytestmark = [
     pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM),
     pytest.mark.skipif(not HAVE_AXE, reason=NO_AXE),
 ]
-
-INBOUND_AUDIO_JS = """
-async () => {
-  const pc = window.vaidya && window.vaidya.session && window.vaidya.session.subscribePc;
-  if (!pc) return 0;
-  let energy = 0;
-  (await pc.getStats()).forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "audio") energy += s.totalAudioEnergy || 0; });
-  return energy;
-}
-"""
-
 
 class Steps:
     """Screenshots of each step, numbered, with the page's axe audit."""
@@ -104,22 +97,23 @@ async def register_and_queue(page: Any, server: Any, base: str, clinic: Any, mob
     await step("queued")
 
 
-async def sign_prescription(page: Any) -> None:
-    """The doctor's prescription, typed into the form as a doctor does (a brand, picked from suggestions)."""
-    await page.check("input[name=age_confirmed]")
-    await page.fill("input[name=weight_kg]", "58")
-    await page.fill("input[name=chief_complaints]", "Fever for 2 days")
-    await page.fill("input[name=diagnosis]", "Acute viral fever")
-    name = page.locator("input[name=m0_generic_name]")
+async def sign_prescription(page: Any, within: str = "") -> None:
+    """The doctor's prescription, typed into the form as a doctor does (a brand, picked from suggestions);
+    `within` is the CSS scope of the form ("#ws-rx-form " in the workspace)."""
+    await page.check(f"{within}input[name=age_confirmed]")
+    await page.fill(f"{within}input[name=weight_kg]", "58")
+    await page.fill(f"{within}input[name=chief_complaints]", "Fever for 2 days")
+    await page.fill(f"{within}input[name=diagnosis]", "Acute viral fever")
+    name = page.locator(f"{within}input[name=m0_generic_name]")
     await name.press_sequentially("dolo", delay=30)
-    await page.locator("input[name=m0_generic_name] + .suggestions .suggestion").first.click()
-    await page.fill("input[name=m0_strength]", "500 mg")
-    await page.fill("input[name=m0_form]", "tablet")
-    await page.fill("input[name=m0_dose]", "1 tablet")
-    await page.select_option("select[name=m0_frequency]", "TDS")
-    await page.fill("input[name=m0_duration_days]", "3")
-    await page.fill("input[name=m0_quantity]", "9")
-    await page.fill("input[name=advice]", "Fluids and rest")
+    await page.locator(f"{within}input[name=m0_generic_name] + .suggestions .suggestion").first.click()
+    await page.fill(f"{within}input[name=m0_strength]", "500 mg")
+    await page.fill(f"{within}input[name=m0_form]", "tablet")
+    await page.fill(f"{within}input[name=m0_dose]", "1 tablet")
+    await page.select_option(f"{within}select[name=m0_frequency]", "TDS")
+    await page.fill(f"{within}input[name=m0_duration_days]", "3")
+    await page.fill(f"{within}input[name=m0_quantity]", "9")
+    await page.fill(f"{within}input[name=advice]", "Fluids and rest")
 
 
 @pytest.mark.parametrize("language", ["en", "hi"])
@@ -151,18 +145,23 @@ async def test_the_whole_journey_from_registration_to_a_verified_prescription(
     await gita.wait_for_selector("#call-form", state="visible")
     await steps.step(gita, "called")
 
-    async with desk.context.expect_page() as opened:
-        await desk.click("button.call")
-    doctor_room = await opened.value
+    # the doctor opens the consult workspace: the call, Gita's summary and the prescription form on one page
+    await desk.click("a[href^='/portal/doctor/consultations/']")
+    await desk.wait_for_selector("#ws-rx-form form input[name=m0_generic_name]")
+    assert (await desk.text_content("#ws-presence")).strip() == await desk.evaluate("document.getElementById('ws').dataset.wWaiting")
     await gita.click("#call-form button")
     await wait_until(lambda: "/room/" in gita.url, "Gita's call page")
+    await desk.wait_for_function("document.getElementById('ws-presence').dataset.state === 'joined'", timeout=30_000)
     await assert_decodes_growing_video(gita, "Gita")
-    await assert_decodes_growing_video(doctor_room, "the doctor")
-    for who, page in (("Gita", gita), ("the doctor", doctor_room)):
-        first = await page.evaluate(INBOUND_AUDIO_JS)
-        await wait_until(lambda page=page, first=first: _louder(page, first), f"{who} to hear the other")
+    await assert_decodes_growing_video(desk, "the doctor")
+    for who, page in (("Gita", gita), ("the doctor", desk)):
+        try:
+            await wait_until(lambda page=page: sees_and_hears(page, 1), f"{who} to see and hear the other")
+        except AssertionError as exc:
+            detail = await page.evaluate("""async () => { const out = []; (await window.vaidya.session.subscribePc.getStats()).forEach((s) => { if (s.type === 'inbound-rtp') out.push([s.kind, s.packetsReceived, s.totalSamplesReceived, s.totalAudioEnergy]); }); const v = document.querySelector('video'); return [out, v && v.muted, v && v.paused, v && v.srcObject && v.srcObject.getTracks().map(t => t.kind)]; }""")
+            raise AssertionError(f"{exc}: {await page.evaluate(INBOUND_PEERS_JS)} {detail}") from None
     await steps.step(gita, "call-patient")
-    await steps.step(doctor_room, "call-doctor")
+    await steps.step(desk, "workspace-in-call")
 
     # Gita is with the doctor; Ravi is next now, and told the truth: the doctor is with another patient,
     # so his wait is what is left of Gita's consultation, not "1 minute"
@@ -172,18 +171,42 @@ async def test_the_whole_journey_from_registration_to_a_verified_prescription(
     assert minutes(await ravi.text_content("#wait-text")) >= 3
     await steps.step(ravi, "next-doctor-busy")
 
-    # the doctor writes the prescription in another tab; the call goes on
-    await desk.locator("a[href^='/rx/consultations/']").first.click()
-    await desk.wait_for_url("**/rx/consultations/*/new")
-    await sign_prescription(desk)
+    # chat both ways
+    await desk.fill("#ws-chat-input", "Namaste, how long have you had the fever?")
+    await desk.press("#ws-chat-input", "Enter")
+    await gita.locator("#chat-log li:has-text('how long have you had the fever')").wait_for(timeout=15_000)
+    await gita.fill("#chat-input", "Two days, doctor")
+    await gita.press("#chat-input", "Enter")
+    await desk.locator(".ws-chat-log li:has-text('Two days, doctor')").wait_for(timeout=15_000)
+
+    # the doctor asks for a photo; Gita's camera takes a full-resolution still; it arrives intact
+    await desk.click(".ws-ask-photo")
+    await gita.locator("#photo-box").wait_for(state="visible", timeout=15_000)
+    await steps.step(gita, "photo-asked")
+    await gita.click("#take-photo")
+    received = await wait_until(lambda: desk.evaluate("window.vaidya.photosReceived[0]"), "the photo at the doctor",
+                                timeout=60)
+    sent = await gita.evaluate("window.vaidya.photosSent[0]")
+    assert received["sha256"] == sent["sha256"] == received["expected"], (sent, received)
+    await steps.step(desk, "photo-received")
+
+    # the doctor signs in the call: the page never leaves it
+    await sign_prescription(desk, "#ws-rx-form ")
     await steps.step(desk, "prescription-form")
-    await desk.click("form[data-suggest] button[type=submit]")
-    await desk.wait_for_load_state()
-    problems = desk.locator("#problems")
-    assert not await problems.count(), await problems.text_content()
-    await desk.wait_for_url("**/rx/mine*")
+    await desk.click("#ws-rx-form button[type=submit]")
+    await desk.wait_for_function("document.getElementById('ws-rx-result').dataset.id")
     await steps.step(desk, "prescription-signed")
     await assert_decodes_growing_video(gita, "Gita, after the prescription")
+    await assert_decodes_growing_video(desk, "the doctor, after the prescription")
+
+    # Gita's network drops for 5 s: the call comes back by itself
+    await gita.context.set_offline(True)
+    await gita.evaluate("window.vaidya.client._ws && window.vaidya.client._ws.close()")
+    await asyncio.sleep(5)
+    await gita.context.set_offline(False)
+    await assert_decodes_growing_video(gita, "Gita, after her network came back")
+    await desk.wait_for_function("document.getElementById('ws-presence').dataset.state === 'joined'", timeout=30_000)
+    await steps.step(gita, "after-network-drop")
 
     # Gita opens her prescriptions in a new tab, downloads the PDF; its QR verifies
     mine = await gita.context.new_page()
@@ -200,10 +223,6 @@ async def test_the_whole_journey_from_registration_to_a_verified_prescription(
     assert "PARACETAMOL" in text.upper() and "Acute viral fever" not in text, text[:400]
     await pharmacist.wait_for_selector(".verdict.valid")
     await steps.step(pharmacist, "verified")
-
-
-async def _louder(page: Any, before: float) -> bool:
-    return await page.evaluate(INBOUND_AUDIO_JS) > before
 
 
 async def test_hub_and_spoke_a_health_worker_brings_a_patient_to_a_specialist_and_prints_the_prescription(
