@@ -14,6 +14,7 @@ export const ENGLISH = {
   unmuteMic: "Unmute microphone",
   cameraOff: "Turn camera off",
   cameraOn: "Turn camera on",
+  switchCamera: "Switch camera",
   pauseSending: "Pause sending",
   resumeSending: "Resume sending",
   leave: "Leave",

@@ -498,6 +498,7 @@ function setControls(on) {
   $("pause").hidden = !hasAudio && !hasVideo;
   for (const id of ["mic", "cam", "pause", "save-data"]) $(id).setAttribute("aria-pressed", "false");
   refreshControlWords();
+  offerCameraSwitch();
 }
 
 /** Ask the server to send us less (or everything again); the choice is remembered on this device. */
@@ -532,6 +533,37 @@ function askForToken(problemKey) {
   $("rejoin-box").hidden = true;
   if (problemKey) say(problemKey, true);
   else say("enterCode");
+}
+
+// -- front and back camera ---------------------------------------------------------------------------
+
+async function cameras() {
+  const devices = await navigator.mediaDevices.enumerateDevices().catch(() => []);
+  return devices.filter((d) => d.kind === "videoinput");
+}
+
+/** The switch shows only where the device has more than one camera (a phone's front and back). */
+async function offerCameraSwitch() {
+  $("switch-cam").hidden = !stream?.getVideoTracks().length || (await cameras()).length < 2;
+}
+
+/** The next camera (front → back on a phone), sent in place of this one without renegotiating. */
+async function switchCamera() {
+  const current = stream.getVideoTracks()[0];
+  const all = await cameras();
+  const at = all.findIndex((d) => d.deviceId === current.getSettings().deviceId);
+  const next = all[(at + 1) % all.length];
+  const settings = current.getSettings();
+  const fresh = await navigator.mediaDevices.getUserMedia({
+    video: { deviceId: { exact: next.deviceId }, width: { ideal: settings.width }, height: { ideal: settings.height } },
+  });
+  const track = fresh.getVideoTracks()[0];
+  await session.replaceTrack(track);
+  const self = tiles.get("self");
+  if (self) {
+    for (const old of self.stream.getVideoTracks()) self.stream.removeTrack(old);
+    self.stream.addTrack(track);
+  }
 }
 
 function toggle(button, kind) {
@@ -602,6 +634,17 @@ function fillPicker() {
 
 $("mic").addEventListener("click", (e) => toggle(e.currentTarget, "audio"));
 $("cam").addEventListener("click", (e) => toggle(e.currentTarget, "video"));
+$("switch-cam").addEventListener("click", async (e) => {
+  const button = e.currentTarget;
+  button.disabled = true;
+  try {
+    await switchCamera();
+  } catch (err) {
+    sayError(err);
+  } finally {
+    button.disabled = false;
+  }
+});
 $("pause").addEventListener("click", async (e) => {
   const button = e.currentTarget;
   const pausing = button.getAttribute("aria-pressed") !== "true";

@@ -545,6 +545,21 @@ export class RoomSession extends EventTarget {
     this._emit("photo", { photo, mine: photo.identity === this.identity });
   }
 
+  /** Send `track` instead of this session's track of its kind (another camera), without renegotiating;
+   * the old track is stopped. */
+  async replaceTrack(track) {
+    const old = this.stream?.getTracks().find((t) => t.kind === track.kind);
+    for (const sender of this.publishPc?.getSenders() ?? []) {
+      if (sender.track && sender.track.kind === track.kind) await sender.replaceTrack(track);
+    }
+    if (old) {
+      track.enabled = old.enabled;
+      this.stream.removeTrack(old);
+      old.stop();
+    }
+    this.stream?.addTrack(track);
+  }
+
   /** Say something to everyone in the room; resolves with the line as the server kept it. */
   async sendChat(text) {
     const reply = await this.client.request({ type: "chat", room: this.room, text });

@@ -223,3 +223,39 @@ async def test_three_browsers_each_see_and_hear_the_other_two(live_server: tuple
     for page, who in zip(pages, ("the specialist", "the health worker", "the patient")):
         await wait_until(lambda page=page: sees_and_hears(page, 2), f"{who} to see and hear the other two", timeout=30)
     assert not errors, errors
+
+
+async def test_a_phone_with_two_cameras_switches_between_them_and_the_doctor_keeps_seeing_video(
+    live_server: tuple[str, str],
+) -> None:
+    """Front and back camera: the switch shows only where there is more than one camera, sends the next
+    camera in place (the same connection, no renegotiation) and the doctor's picture comes back."""
+    base_url, secret = live_server
+    errors: list[str] = []
+    # Chromium's fake devices: fake_device_1 is a Y16 depth camera, which no encoder takes (no phone's
+    # front or back camera is one), so the phone here has three and the test switches twice, to fake_device_2.
+    three_cameras = ("--use-fake-device-for-media-stream=device-count=3",)
+    async with chromium() as one_camera_browser, chromium(extra_args=three_cameras) as phone_browser:
+        doctor = await open_page(one_camera_browser, errors, "doctor", token_link(base_url, secret, "cams", "dr-asha", "doctor"))
+        patient = await open_page(phone_browser, errors, "patient", token_link(base_url, secret, "cams", "pt-ravi", "patient"))
+        await assert_decodes_growing_video(doctor, "the doctor")
+        assert await doctor.locator("#switch-cam").is_hidden(), "one camera: nothing to switch"
+        switch = patient.locator("#switch-cam")
+        await switch.wait_for(state="visible")
+        label = "window.vaidya.session.stream.getVideoTracks()[0].label"
+        sent = ("window.vaidya.session.publishPc.getSenders()"
+                ".find((s) => s.track && s.track.kind === 'video').track.label")
+        publish_pc = await patient.evaluate("window.vaidya.session.publishPc.localDescription.sdp")
+        assert await patient.evaluate(label) == "fake_device_0"
+        for expected in ("fake_device_1", "fake_device_2"):
+            await switch.click()
+            await wait_until(lambda expected=expected: _is(patient, label, expected), f"the switch to {expected}")
+        assert await patient.evaluate(sent) == "fake_device_2"
+        await assert_decodes_growing_video(doctor, "the doctor, after the switch")
+        # no renegotiation: the publish connection's description is the one it had
+        assert await patient.evaluate("window.vaidya.session.publishPc.localDescription.sdp") == publish_pc
+    assert not errors, errors
+
+
+async def _is(page: Page, expression: str, expected: str) -> bool:
+    return await page.evaluate(expression) == expected

@@ -12,6 +12,7 @@ export default {
   unmuteMic: "মাইক্রোফোন চালু করুন",
   cameraOff: "ক্যামেরা বন্ধ করুন",
   cameraOn: "ক্যামেরা চালু করুন",
+  switchCamera: "ক্যামেরা বদলান",
   pauseSending: "পাঠানো থামান",
   resumeSending: "আবার পাঠান",
   leave: "বেরিয়ে যান",

@@ -12,6 +12,7 @@ export default {
   unmuteMic: "માઇક ચાલુ કરો",
   cameraOff: "કૅમેરા બંધ કરો",
   cameraOn: "કૅમેરા ચાલુ કરો",
+  switchCamera: "કૅમેરા બદલો",
   pauseSending: "મોકલવાનું રોકો",
   resumeSending: "ફરી મોકલો",
   leave: "બહાર નીકળો",

@@ -12,6 +12,7 @@ export default {
   unmuteMic: "माइक चालू करें",
   cameraOff: "कैमरा बंद करें",
   cameraOn: "कैमरा चालू करें",
+  switchCamera: "कैमरा बदलें",
   pauseSending: "भेजना रोकें",
   resumeSending: "फिर से भेजें",
   leave: "बाहर निकलें",

@@ -12,6 +12,7 @@ export default {
   unmuteMic: "ಮೈಕ್ ಆನ್ ಮಾಡಿ",
   cameraOff: "ಕ್ಯಾಮೆರಾ ಆಫ್ ಮಾಡಿ",
   cameraOn: "ಕ್ಯಾಮೆರಾ ಆನ್ ಮಾಡಿ",
+  switchCamera: "ಕ್ಯಾಮೆರಾ ಬದಲಿಸಿ",
   pauseSending: "ಕಳುಹಿಸುವುದನ್ನು ನಿಲ್ಲಿಸಿ",
   resumeSending: "ಮತ್ತೆ ಕಳುಹಿಸಿ",
   leave: "ಹೊರಡಿ",

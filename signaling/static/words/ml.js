@@ -12,6 +12,7 @@ export default {
   unmuteMic: "മൈക്ക് ഓണാക്കുക",
   cameraOff: "ക്യാമറ ഓഫാക്കുക",
   cameraOn: "ക്യാമറ ഓണാക്കുക",
+  switchCamera: "ക്യാമറ മാറ്റുക",
   pauseSending: "അയയ്ക്കുന്നത് നിർത്തുക",
   resumeSending: "വീണ്ടും അയയ്ക്കുക",
   leave: "പുറത്തുപോകുക",

@@ -12,6 +12,7 @@ export default {
   unmuteMic: "मायक्रोफोन सुरू करा",
   cameraOff: "कॅमेरा बंद करा",
   cameraOn: "कॅमेरा सुरू करा",
+  switchCamera: "कॅमेरा बदला",
   pauseSending: "पाठवणे थांबवा",
   resumeSending: "पुन्हा पाठवा",
   leave: "बाहेर पडा",

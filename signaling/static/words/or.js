@@ -12,6 +12,7 @@ export default {
   unmuteMic: "ମାଇକ୍ ଚାଲୁ କରନ୍ତୁ",
   cameraOff: "କ୍ୟାମେରା ବନ୍ଦ କରନ୍ତୁ",
   cameraOn: "କ୍ୟାମେରା ଚାଲୁ କରନ୍ତୁ",
+  switchCamera: "କ୍ୟାମେରା ବଦଳାନ୍ତୁ",
   pauseSending: "ପଠାଇବା ବନ୍ଦ କରନ୍ତୁ",
   resumeSending: "ପୁଣି ପଠାନ୍ତୁ",
   leave: "ବାହାରି ଯାଆନ୍ତୁ",

@@ -12,6 +12,7 @@ export default {
   unmuteMic: "மைக்கை இயக்கவும்",
   cameraOff: "கேமராவை அணைக்கவும்",
   cameraOn: "கேமராவை இயக்கவும்",
+  switchCamera: "கேமராவை மாற்றவும்",
   pauseSending: "அனுப்புவதை நிறுத்தவும்",
   resumeSending: "மீண்டும் அனுப்பவும்",
   leave: "வெளியேறவும்",

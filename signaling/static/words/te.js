@@ -12,6 +12,7 @@ export default {
   unmuteMic: "మైక్ ఆన్ చేయండి",
   cameraOff: "కెమెరా ఆపండి",
   cameraOn: "కెమెరా ఆన్ చేయండి",
+  switchCamera: "కెమెరా మార్చండి",
   pauseSending: "పంపడం ఆపండి",
   resumeSending: "మళ్లీ పంపండి",
   leave: "బయటకు వెళ్లండి",

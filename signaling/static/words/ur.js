@@ -12,6 +12,7 @@ export default {
   unmuteMic: "مائیک چالو کریں",
   cameraOff: "کیمرا بند کریں",
   cameraOn: "کیمرا چالو کریں",
+  switchCamera: "کیمرا بدلیں",
   pauseSending: "بھیجنا روکیں",
   resumeSending: "دوبارہ بھیجیں",
   leave: "باہر نکلیں",
