@@ -10,19 +10,27 @@ They run on the portal's sub-application only, never on signaling's WebSocket or
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from signaling.log_limit import RepeatLimitedLog
+
 from . import keys
 
 from .auth import SESSION_COOKIE
 from .context import PORTAL
-from .errors import Forbidden, LoginRequired, PortalError, TooMany
+from .errors import Forbidden, Internal, LoginRequired, PortalError, TooMany
 from .i18n import N_
 from .render import json_error, message, page, see_other, wants_json
 from .security import check_csrf
+
+log = logging.getLogger(__name__)
+#: Bad input and faults, logged once per kind and minute with a count (a scanner cannot flood the log).
+bad_input_log = RepeatLimitedLog(log)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -49,9 +57,25 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             return json_error(request, exc)
         return see_other(exc.login_url)
     except PortalError as exc:
-        if wants_json(request):
-            return json_error(request, exc)
-        return page(request, "error.html", status=exc.status, error=message(request, exc))
+        if exc.status == 400:
+            bad_input_log.info(exc.code, "bad input: %s %s: %s", request.method,
+                               request.path[:200], exc.code)
+        return error_reply(request, exc)
+    except (web.HTTPException, asyncio.CancelledError):
+        raise
+    except Exception as exc:
+        # A fault of ours: the traceback once a minute per kind, a count otherwise; the visitor gets the
+        # documented error shape instead of aiohttp's bare 500 (and its one traceback per request).
+        bad_input_log.exception(f"internal:{type(exc).__name__}", "internal error on %s %s", request.method,
+                                request.path[:200])
+        return error_reply(request, Internal())
+
+
+def error_reply(request: web.Request, exc: PortalError) -> web.Response:
+    """A PortalError as JSON (`{"error", "message", "fields"?}`) or as the error page."""
+    if wants_json(request):
+        return json_error(request, exc)
+    return page(request, "error.html", status=exc.status, error=message(request, exc))
 
 
 def secure_cookies(request: web.Request) -> bool:
