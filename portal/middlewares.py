@@ -3,7 +3,9 @@
 1. `context` — browser id cookie, language, session; security headers and cookies on every reply.
 2. `errors` — a PortalError becomes a page or JSON reply in the visitor's language; missing login redirects.
 3. `rate_limit` — per client address: reads, writes and logins each have a budget.
-4. `csrf` — every POST carries the token bound to the browser id cookie (form field or header).
+4. `form_body` — a form POST's body is parsed here, once (views get it cached); one that cannot be read
+   (bytes that are not UTF-8, control characters in a part's headers, a broken boundary) is `400 invalid`.
+5. `csrf` — every POST carries the token bound to the browser id cookie (form field or header).
 
 They run on the portal's sub-application only, never on signaling's WebSocket or room page.
 """
@@ -16,6 +18,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from signaling.log_limit import RepeatLimitedLog
 
@@ -23,7 +26,7 @@ from . import keys
 
 from .auth import SESSION_COOKIE
 from .context import PORTAL
-from .errors import Forbidden, Internal, LoginRequired, PortalError, TooMany
+from .errors import Forbidden, Internal, Invalid, LoginRequired, PortalError, TooMany
 from .i18n import N_
 from .render import json_error, message, page, see_other, wants_json
 from .security import check_csrf
@@ -57,7 +60,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             return json_error(request, exc)
         return see_other(exc.login_url)
     except PortalError as exc:
-        if exc.status == 400:
+        if exc.status in (400, 404):
             bad_input_log.info(exc.code, "bad input: %s %s: %s", request.method,
                                request.path[:200], exc.code)
         return error_reply(request, exc)
@@ -125,11 +128,24 @@ async def rate_limit(request: web.Request, handler: Handler) -> web.StreamRespon
     return await handler(request)
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@web.middleware
+async def form_body(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.method == "POST" and request.content_type in FORM_TYPES:
+        try:
+            await request.post()
+        except (HttpProcessingError, UnicodeDecodeError, ValueError):
+            raise Invalid({"body": N_("This form could not be read.")}) from None
+    return await handler(request)
+
+
 @web.middleware
 async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         presented = request.headers.get("X-CSRF-Token")
-        if presented is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if presented is None and request.content_type in FORM_TYPES:
             form = await request.post()
             value = form.get("csrf")
             presented = value if isinstance(value, str) else None
@@ -138,4 +154,4 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     return await handler(request)
 
 
-MIDDLEWARES = [context, errors, rate_limit, csrf]
+MIDDLEWARES = [context, errors, rate_limit, form_body, csrf]

@@ -74,7 +74,8 @@ def parse_patient_form(data: Mapping[str, str], today: dt.date | None = None) ->
             if birth_date > today or today.year - birth_date.year > MAX_AGE:
                 errors["birth_date"] = N_("This date of birth is not possible.")
     elif raw_age:
-        if not raw_age.isdigit() or not (0 <= int(raw_age) <= MAX_AGE):
+        # decimal digits of any script (a Hindi keyboard types ३४), never '²' (a digit int() refuses)
+        if not raw_age.isdecimal() or len(raw_age) > 3 or not (0 <= int(raw_age) <= MAX_AGE):
             errors["age"] = N_("Enter the age in years, from 0 to 120.")
         else:
             age_years = int(raw_age)

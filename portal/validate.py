@@ -7,11 +7,12 @@ SQLite or a header as something it cannot hold. Pure: no aiohttp.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Iterable
 from enum import Enum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .errors import Invalid, NotFoundError
 from .i18n import N_
@@ -113,6 +114,18 @@ def name_problem(name: str) -> str | None:
     if not letters:
         return N_("A name needs at least one letter.")
     return None
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """A request body that must be one JSON object (UTF-8): anything else, however deeply nested or badly
+    encoded, is `invalid` naming the body."""
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise Invalid({"body": N_("This is not valid JSON.")}) from None
+    if not isinstance(value, dict):
+        raise Invalid({"body": N_("This is not valid JSON.")})
+    return value
 
 
 def local_redirect(target: object, default: str) -> str:

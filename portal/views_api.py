@@ -17,7 +17,7 @@ from .i18n import N_
 from .models import ConsultMode
 from .queue import owned_token
 from .render import lang, message
-from .validate import enum_value, field_id, route_id
+from .validate import enum_value, field_id, json_object, route_id
 from .views_patient import describe
 
 #: Even with no change, the live page gets a fresh state this often (the ETA moves).
@@ -119,12 +119,7 @@ async def doctor_board(request: web.Request) -> web.StreamResponse:
 
 async def doctor_admit(request: web.Request) -> web.StreamResponse:
     me = doctor_id(request)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise Invalid({"body": N_("This is not valid JSON.")}) from None
-    if not isinstance(body, dict):
-        raise Invalid({"body": N_("This is not valid JSON.")})
+    body = json_object(await request.read())
     mode = enum_value(ConsultMode, body.get("mode") or "video", "mode", N_("Choose video, audio or text."))
     token = body.get("token")
     portal = request.app[PORTAL]

@@ -26,11 +26,11 @@ from aiohttp import web
 from portal import keys as portal_keys
 from portal.auth import PATIENT_LOGIN, STAFF_LOGIN, pharmacist_id
 from portal.context import PORTAL, Portal
-from portal.errors import Invalid, LoginRequired, NotFoundError, PortalError
+from portal.errors import LoginRequired, NotFoundError, PortalError
 from portal.middlewares import MIDDLEWARES
 from portal.render import json_error
 from portal.security import csrf_token
-from portal.validate import parse_id, route_id
+from portal.validate import json_object, parse_id, route_id
 from portal.sms import SmsError
 from signaling.config import Config, ensure_secret
 
@@ -373,13 +373,7 @@ def _problem_reply(exc: Exception) -> web.Response:
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (ValueError, RecursionError):
-        raise Invalid({"body": "This is not valid JSON."}) from None
-    if not isinstance(body, dict):
-        raise Invalid({"body": "This is not valid JSON."})
-    return body
+    return json_object(await request.read())
 
 
 def _issued_reply(request: web.Request, signed: Signed) -> web.Response:

@@ -48,7 +48,7 @@ class RepeatLimitedLog:
                 self._kinds.pop(next(iter(self._kinds)))
             self._kinds[kind] = _Kind(next_at=now + self.interval_s)
         if held:
-            msg += " (and %d more like it in the last %.0f s, not logged)"
+            msg += " (and %d more like it in the last %g s, not logged)"
             args = (*args, held, self.interval_s)
         self.logger.log(level, msg, *args, exc_info=exc_info)
         return True

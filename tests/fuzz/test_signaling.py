@@ -183,7 +183,7 @@ def test_no_trickled_candidate_gets_internal(publisher, message):
 
 @pytest.mark.parametrize("message", entries("signaling_message"))
 def test_kept_messages_still_get_documented_errors(publisher, message):
-    check_message(publisher, message)
+    check_message(publisher, message, publish=True)
 
 
 # -- offers -----------------------------------------------------------------------------------------------
