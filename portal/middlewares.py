@@ -64,7 +64,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             bad_input_log.info(exc.code, "bad input: %s %s: %s", request.method,
                                request.path[:200], exc.code)
         return error_reply(request, exc)
-    except (web.HTTPException, asyncio.CancelledError):
+    except (web.HTTPException, asyncio.CancelledError, ConnectionError):  # answers, and visitors gone away
         raise
     except Exception as exc:
         # A fault of ours: the traceback once a minute per kind, a count otherwise; the visitor gets the
