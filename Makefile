@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DATA_DIR ?= var
 
-.PHONY: install system-deps serve test fuzz bench clean
+.PHONY: install system-deps node-tools serve test fuzz bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,10 +20,16 @@ install: $(STAMP)
 system-deps:
 	bash scripts/install-system-deps.sh
 
+# axe-core for the accessibility audits the browser tests run (package.json pins it; npm's registry).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+node-tools: system-deps node_modules/.package-lock.json
+
 serve: $(STAMP)
 	$(VENV)/bin/vaidya serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --seed-demo
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps node-tools
 	$(PY) -m pytest
 
 # The fuzz suite's properties with many more examples (profile `fuzz`, tests/fuzz/conftest.py); not in CI.
@@ -35,4 +41,4 @@ bench: $(STAMP)
 	$(VENV)/bin/vaidya-bench forward --publishers 4 --subscribers 4 --seconds 20 --json bench-forward.json
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info node_modules

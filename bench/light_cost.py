@@ -19,12 +19,8 @@ from typing import Any
 
 from bench.consults import Consults, Server, loopback_candidates, progress
 from bench.forward import add_server_workers_argument
+from bench.report import spread
 from bench.role_links import parse_role_links
-
-
-def spread(values: list[float]) -> dict[str, float]:
-    """Median with min and max: the form every timing figure takes on a shared machine."""
-    return {"median": round(statistics.median(values), 2), "min": round(min(values), 2), "max": round(max(values), 2)}
 
 
 async def _window(server: Server, consults: int, seconds: float, light: bool) -> dict[str, Any]:

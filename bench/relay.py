@@ -21,7 +21,7 @@ from signaling.client import SignalingClient, SignalingError
 from signaling.grants import mint_token
 
 from .forward import ServerUnderTest
-from .report import save_json
+from .report import save_json, spread
 
 SECRET = "bench-relay-" + "s" * 40
 
@@ -61,10 +61,6 @@ async def _one_mode(workers: int, joins: int, messages: int) -> dict[str, float]
         server.stop()
 
 
-def _spread(values: list[float]) -> dict[str, float]:
-    return {"median": round(statistics.median(values), 2), "min": round(min(values), 2), "max": round(max(values), 2)}
-
-
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     runs: dict[int, list[dict[str, float]]] = {0: [], args.workers: []}
     for _ in range(args.runs):
@@ -72,7 +68,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             runs[workers].append(await _one_mode(workers, args.joins, args.messages))
     report: dict[str, Any] = {"runs": args.runs, "joins": args.joins, "messages": args.messages, "workers": args.workers}
     for label, workers in (("baseline", 0), ("relayed", args.workers)):
-        report[label] = {key: _spread([r[key] for r in runs[workers]]) for key in runs[workers][0]}
+        report[label] = {key: spread([r[key] for r in runs[workers]]) for key in runs[workers][0]}
     for key in ("join_ms", "message_us", "server_cpu_us_per_message"):
         report[f"added_{key}"] = round(report["relayed"][key]["median"] - report["baseline"][key]["median"], 2)
     return report

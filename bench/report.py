@@ -8,6 +8,7 @@ docs/bench.md.
 from __future__ import annotations
 
 import json
+import statistics
 
 from typing import Any
 
@@ -23,6 +24,12 @@ def save_json(report: dict[str, Any], path: str | None) -> str:
         with open(path, "w") as f:
             f.write(text + "\n")
     return text
+
+
+def spread(values: list[float], digits: int = 2) -> dict[str, float]:
+    """Median with min and max: the form every timing figure takes on a shared machine."""
+    return {"median": round(statistics.median(values), digits), "min": round(min(values), digits),
+            "max": round(max(values), digits)}
 
 
 def ratio_pct(part: float, whole: float) -> float | None:

@@ -1,4 +1,5 @@
-"""`vaidya admin add-doctor | add-opd | add-health-worker | add-pharmacist | list`: set up a clinic from the shell.
+"""`vaidya admin add-doctor | add-opd | add-health-worker | add-pharmacist | list`: set up a clinic from the shell;
+`vaidya admin backup DIR | restore DIR`: copy the data dir while the server runs, and rebuild one from a copy.
 
 Passwords never go on the command line (other users could read them from the process list): either
 `--password-stdin` reads one line, or a random password is generated and printed once.
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 from signaling.config import ConfigError, load_config
 
 from . import admin, db, security
+from .backup import BackupError, backup, restore
 
 T = TypeVar("T")
 
@@ -125,13 +127,38 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _summary(counts: dict[str, dict[str, int]]) -> str:
+    rows = counts.get(db.DB_FILE, {})
+    return (f"{rows.get('patients', 0)} patients, {rows.get('consultations', 0)} consultations, "
+            f"{rows.get('rx_versions', 0)} signed prescription versions, {rows.get('audit_log', 0)} audit entries")
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    config = load_config(args.config, {"data_dir": args.data_dir})
+    manifest = backup(config.data_dir, args.dir, secret_elsewhere=bool(config.secret))
+    print(f"backed up {len(manifest.files)} files from {config.data_dir} into {args.dir}: {_summary(manifest.counts)}")
+    print(f"server secret: {manifest.secret_note}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    config = load_config(args.config, {"data_dir": args.data_dir})
+    manifest, aside = restore(args.dir, config.data_dir, replace=args.replace)
+    print(f"restored {len(manifest.files)} files (backup of {manifest.created_at}) into {config.data_dir}: "
+          f"{_summary(manifest.counts)}; every hash and row count checked")
+    if aside is not None:
+        print(f"the data dir it replaced is kept at {aside}")
+    print(f"server secret: {manifest.secret_note}")
+    return 0
+
+
 def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """Turn a refused argument into one clear line on stderr and exit status 1 (nothing was written)."""
 
     def run(args: argparse.Namespace) -> int:
         try:
             return fn(args)
-        except (admin.AdminError, ConfigError) as exc:
+        except (admin.AdminError, BackupError, ConfigError) as exc:
             print(f"vaidya admin: {exc}", file=sys.stderr)
             return 1
 
@@ -157,7 +184,8 @@ def _staff_parser(sub: argparse._SubParsersAction, command: str, help: str) -> a
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `vaidya admin …` to the main command."""
-    admin_parser = subparsers.add_parser("admin", help="add doctors, OPDs, health workers and pharmacists; list them")
+    admin_parser = subparsers.add_parser(
+        "admin", help="add doctors, OPDs, health workers and pharmacists; list them; back up and restore the data dir")
     sub = admin_parser.add_subparsers(dest="admin_command", required=True)
 
     opd = sub.add_parser("add-opd", help="add an OPD (general, speciality, or a hub taking referrals)")
@@ -194,3 +222,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common(listing)
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(func=_guarded(cmd_list))
+
+    saving = sub.add_parser("backup", help="copy the data dir (databases, server secret, uploads) into DIR, with a "
+                            "manifest of hashes; safe while the server runs")
+    _common(saving)
+    saving.add_argument("dir", type=Path, metavar="DIR", help="a new or empty directory outside the data dir")
+    saving.set_defaults(func=_guarded(cmd_backup))
+
+    back = sub.add_parser("restore", help="rebuild the data dir from a backup made by `vaidya admin backup` "
+                          "(the server must be stopped)")
+    _common(back)
+    back.add_argument("dir", type=Path, metavar="DIR", help="the backup directory (its manifest.json is checked)")
+    back.add_argument("--replace", action="store_true",
+                      help="restore over a non-empty data dir; the old one is moved aside to DATA_DIR.replaced-TIME")
+    back.set_defaults(func=_guarded(cmd_restore))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import time
+from collections.abc import Callable
 
 from signaling.grants import Role, mint_token
 
@@ -76,7 +77,9 @@ def consent_for(token: Token) -> tuple[StartedBy, str, Consent]:
 
 
 class Consults:
-    def __init__(self, db: Database, events: QueueEvents, secret: str) -> None:
+    def __init__(self, db: Database, events: QueueEvents, secret: str,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
         self.db = db
         self.events = events
         self.secret = secret
@@ -85,7 +88,7 @@ class Consults:
         self, doctor_id: int, opd_id: int, token_id: int | None = None, mode: ConsultMode = ConsultMode.VIDEO
     ) -> Consultation:
         """Admit a chosen waiting patient, or the next one routing picks for this doctor."""
-        now = time.time()
+        now = self.clock()
 
         def admit(conn: sqlite3.Connection) -> Consultation:
             doctor = st.get_doctor(conn, doctor_id)
@@ -98,7 +101,7 @@ class Consults:
             started_by, starter, consent = consent_for(token)
             consultation = st.add_consultation(
                 conn, token=token, doctor_id=doctor_id, room=_new_room(), mode=mode,
-                started_by=started_by, started_by_id=starter, consent=consent,
+                started_by=started_by, started_by_id=starter, consent=consent, started_at=now,
             )
             st.update_token(conn, token.id, status=TokenStatus.CALLED, doctor_id=doctor_id,
                             consultation_id=consultation.id)
@@ -123,7 +126,7 @@ class Consults:
 
     async def answer(self, token_id: int) -> str:
         """The patient pressed "Call now": record it and give their room link (checked by the caller)."""
-        now = time.time()
+        now = self.clock()
 
         def answer(conn: sqlite3.Connection) -> str:
             token = st.get_token(conn, token_id)
@@ -160,7 +163,7 @@ class Consults:
 
     async def end(self, doctor_id: int, consultation_id: int) -> Consultation:
         """End the consultation; its duration counts from when the patient answered (else from admit)."""
-        now = time.time()
+        now = self.clock()
 
         def end(conn: sqlite3.Connection) -> Consultation:
             c = own_consultation(conn, doctor_id, consultation_id)
@@ -177,7 +180,7 @@ class Consults:
 
     async def missed(self, doctor_id: int | None, consultation_id: int) -> Token:
         """The patient did not answer: back to the end of the queue once, then the token expires."""
-        now = time.time()
+        now = self.clock()
 
         def miss(conn: sqlite3.Connection) -> Token:
             if doctor_id is None:
@@ -201,7 +204,7 @@ class Consults:
 
     async def sweep_unanswered(self, now: float | None = None) -> int:
         """Mark calls nobody answered within CALL_TIMEOUT_S as missed; return how many."""
-        cutoff = (now or time.time()) - CALL_TIMEOUT_S
+        cutoff = (now or self.clock()) - CALL_TIMEOUT_S
 
         def find(conn: sqlite3.Connection) -> list[int]:
             rows = conn.execute(

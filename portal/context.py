@@ -22,6 +22,7 @@ from .consults import Consults
 from .db import DB_FILE, Database
 from .events import QueueEvents
 from .i18n import Catalogs
+from .notices import QueueNotices
 from .queue import Queues
 from .referrals import Referrals
 from .security import RateLimiter
@@ -57,6 +58,9 @@ class Portal:
         self.consults = Consults(self.db, self.events, self.secret)
         self.referrals = Referrals(self.db, self.events, self.secret)
         self.uploads = Uploads(self.db, config.data_dir)
+        self.notices = QueueNotices(self.db, self.sms, self.catalogs.get, lambda: config.base_url,
+                                    config.near_turn_sms_position)
+        self.events.listen(self.notices.opd_changed)
         self.sockets: set[web.WebSocketResponse] = set()
 
     async def lifecycle(self, app: web.Application) -> AsyncIterator[None]:
@@ -74,6 +78,7 @@ class Portal:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            await self.events.drain()
             await self.sms.close()
             await self.db.close()
 

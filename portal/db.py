@@ -1,4 +1,4 @@
-"""The embedded SQLite database: one file in the data dir, WAL mode, versioned migrations in code.
+"""The embedded SQLite database: one file in the data dir, WAL mode, synchronous=FULL, versioned migrations in code.
 
 All statements run on one worker thread that owns the connection, so the event loop never blocks on disk
 and writes are serialized (a token's daily sequence number cannot be handed out twice). The Rx module keeps
@@ -8,13 +8,14 @@ its own `rx_*` tables and version table in the same file; the portal never touch
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
+
+from .datafiles import Sync, open_sqlite
 
 DB_FILE = "vaidya.db"
 VERSION_TABLE = "portal_schema_version"
@@ -204,23 +205,21 @@ MIGRATIONS: list[str] = [
     DROP TABLE sessions;
     ALTER TABLE sessions_v2 RENAME TO sessions;
     """,
+    # 3: queue SMS sent once: "your turn is near" per token, "the doctor is calling" per call (consultation)
+    """
+    ALTER TABLE tokens ADD COLUMN near_sms_at REAL;
+    ALTER TABLE tokens ADD COLUMN called_sms_for INTEGER;
+    """,
 ]
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open the database file in WAL mode with foreign keys on; usable from one thread at a time.
+def connect(path: Path, synchronous: Sync = "FULL") -> sqlite3.Connection:
+    """Open the database file (WAL, synchronous=FULL, foreign keys on); usable from one thread at a time.
 
-    A new file is created readable by its owner only (patient records); SQLite gives its WAL the same mode.
+    A new file is created readable by its owner only (patient records); see portal.datafiles.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
+    conn = open_sqlite(path, check_same_thread=False, synchronous=synchronous)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=10000")
     return conn
 
 
@@ -256,8 +255,9 @@ def _statements(script: str) -> list[str]:
 class Database:
     """An SQLite connection owned by one worker thread; `run` executes a function there in a transaction."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, synchronous: Sync = "FULL") -> None:
         self.path = path
+        self.synchronous: Sync = synchronous
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portal-db")
         self._conn: sqlite3.Connection | None = None
 
@@ -266,7 +266,7 @@ class Database:
         self._conn = await loop.run_in_executor(self._executor, self._open)
 
     def _open(self) -> sqlite3.Connection:
-        conn = connect(self.path)
+        conn = connect(self.path, self.synchronous)
         migrate(conn)
         return conn
 

@@ -9,18 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import clinic_time, security
+from . import clinic_time, eta, security
 from . import storage as st
 from .db import Database
 from .errors import Conflict, Forbidden, Invalid, NotFoundError, PortalError
 from .events import QueueEvents
 from .i18n import LANGUAGES, N_, Language
-from .models import LIVE_TOKEN_STATUSES, Consultation, Opd, Patient, Token, TokenStatus, Visit
+from .models import LIVE_TOKEN_STATUSES, Consultation, ConsultStatus, Opd, Patient, Token, TokenStatus, Visit
 from .sms import SmsError, SmsGateway
 
 log = logging.getLogger(__name__)
@@ -35,6 +34,8 @@ class QueueState:
     position: int | None  # 1 = next; None when not waiting
     eta_s: float | None
     consultation: Consultation | None
+    #: Waiting, and no doctor of the OPD is free: each is with another patient.
+    doctor_busy: bool = False
 
     def public(self) -> dict[str, object]:
         return {
@@ -43,6 +44,7 @@ class QueueState:
             "status": self.token.status.value,
             "position": self.position,
             "eta_s": None if self.eta_s is None else round(self.eta_s),
+            "doctor_busy": self.doctor_busy,
             "call_ready": self.token.status is TokenStatus.CALLED,
             "mode": self.consultation.mode.value if self.consultation else None,
         }
@@ -73,12 +75,6 @@ def opd_is_open(opd: Opd, now: dt.datetime) -> bool:
     return opd.opens <= hhmm <= opd.closes
 
 
-def estimate_wait_s(durations: list[float], ahead: int, doctors: int, opd: Opd) -> float:
-    """People ahead × typical consult length ÷ doctors; the OPD's half time limit until we have history."""
-    typical = statistics.median(durations) if durations else opd.consult_limit_min * 60 / 2
-    return ahead * typical / max(1, doctors)
-
-
 class Queues:
     def __init__(
         self,
@@ -88,7 +84,9 @@ class Queues:
         sms: SmsGateway,
         language: Callable[[str], Language],
         base_url: Callable[[], str],
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.clock = clock
         self.db = db
         self.events = events
         self.secret = secret
@@ -97,9 +95,13 @@ class Queues:
         self.base_url = base_url
 
     async def book(
-        self, mobile: str, patient_id: str, opd_id: int, language: str, follow_up: bool
+        self, mobile: str, patient_id: str, opd_id: int, language: str, follow_up: bool,
+        doctor_id: int | None = None,
     ) -> Token:
-        """A token for today in this OPD, sent by SMS with a link that logs the patient straight in."""
+        """A token for today in this OPD, sent by SMS with a link that logs the patient straight in.
+
+        A follow-up asks for the doctor seen last in this OPD, or for `doctor_id`, who must be one the patient
+        has seen here (routing then offers the token to that doctor first)."""
         if language not in LANGUAGES:
             raise Invalid({"language": N_("Choose a language.")})
         secret = security.new_secret()
@@ -120,6 +122,12 @@ class Queues:
             if st.count_live_tokens(conn, opd.id, today) >= opd.capacity:
                 raise Conflict("opd_full", N_("This OPD is full today. Please try tomorrow."))
             want = st.last_doctor_of_patient(conn, patient_id, opd.id) if follow_up else None
+            if follow_up and doctor_id is not None:
+                seen = {c.doctor_id for c in st.consultations_of_patient(conn, patient_id)
+                        if c.opd_id == opd.id and c.status is ConsultStatus.ENDED}
+                if doctor_id not in seen:
+                    raise Invalid({"doctor": N_("Choose a doctor you saw before in this OPD.")})
+                want = doctor_id
             token = st.add_token(
                 conn, opd=opd, patient_id=patient_id, day=today, language=language,
                 visit=Visit.FOLLOW_UP if follow_up else Visit.FIRST, want_doctor_id=want,
@@ -159,7 +167,7 @@ class Queues:
 
     async def join(self, mobile: str, token_id: int) -> Token:
         """Put a booked token at the end of its OPD's queue."""
-        now = time.time()
+        now = self.clock()
 
         def join(conn: sqlite3.Connection) -> Token:
             token = owned_token(conn, token_id, mobile)
@@ -183,18 +191,22 @@ class Queues:
         """The token's place in its queue; with `mobile`, only for that number's own tokens."""
         def read(conn: sqlite3.Connection) -> QueueState:
             token = owned_token(conn, token_id, mobile) if mobile is not None else st.get_token(conn, token_id)
-            return queue_state(conn, token)
+            return queue_state(conn, token, now)
 
+        now = self.clock()
         return await self.db.run(read)
 
 
-def queue_state(conn: sqlite3.Connection, token: Token) -> QueueState:
+def queue_state(conn: sqlite3.Connection, token: Token, now: float) -> QueueState:
+    """Where the token stands at `now`: its place, its wait (docs: portal/eta.py) and whether every doctor is busy."""
     opd = st.get_opd(conn, token.opd_id)
-    position = eta = None
+    position = wait = None
+    busy = False
     if token.status is TokenStatus.WAITING:
         waiting = st.waiting_tokens(conn, opd.id)
         position = next(i for i, t in enumerate(waiting, start=1) if t.id == token.id)
-        doctors = len(st.doctors_of_opd(conn, opd.id))
-        eta = estimate_wait_s(st.recent_durations(conn, opd.id), position - 1, doctors, opd)
+        loads = eta.doctor_loads(conn, opd.id, now)
+        wait = eta.wait_s(position - 1, loads)
+        busy = bool(loads) and all(d.busy_for_s > 0 for d in loads)
     consultation = st.get_consultation(conn, token.consultation_id) if token.consultation_id else None
-    return QueueState(token, opd, position, eta, consultation)
+    return QueueState(token, opd, position, wait, consultation, busy)

@@ -29,23 +29,27 @@ def lang(request: web.Request) -> Language:
     return request[keys.LANG]
 
 
-def page(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
-    """Render a template with the translation functions, CSRF token and language picker filled in."""
+def frame(request: web.Request) -> dict[str, Any]:
+    """What the shared frame (templates/base.html: header, language picker, CSRF) needs from the request."""
     language = lang(request)
     from .context import PORTAL
 
     portal = request.app[PORTAL]
-    html = _env.get_template(template).render(
-        _=language.gettext,
-        ngettext=language.ngettext,
-        lang=language,
-        csrf=csrf_token(portal.secret, request[keys.BROWSER_ID]),
-        session=request.get(keys.SESSION),
-        languages=[(code, NATIVE_NAMES[code]) for code in LANGUAGES],
-        here=request.path_qs,
-        dev=portal.config.dev,
-        **context,
-    )
+    return {
+        "_": language.gettext,
+        "ngettext": language.ngettext,
+        "lang": language,
+        "csrf": csrf_token(portal.secret, request[keys.BROWSER_ID]),
+        "session": request.get(keys.SESSION),
+        "languages": [(code, NATIVE_NAMES[code]) for code in LANGUAGES],
+        "here": request.path_qs,
+        "dev": portal.config.dev,
+    }
+
+
+def page(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    """Render a template with the translation functions, CSRF token and language picker filled in."""
+    html = _env.get_template(template).render(**{**frame(request), **context})
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
 

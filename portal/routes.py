@@ -25,6 +25,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/register", patient.register)
     r.add_get("/patients/{patient_id}/book", patient.book_form)
     r.add_post("/patients/{patient_id}/book", patient.book)
+    r.add_get("/patients/{patient_id}/record", patient.record)
     r.add_get("/tokens/{token_id}", patient.token_page)
     r.add_post("/tokens/{token_id}/join", patient.join)
     r.add_post("/tokens/{token_id}/call", patient.call)

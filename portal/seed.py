@@ -14,6 +14,7 @@ from signaling.config import Config
 
 from . import pharmacists, security
 from . import storage as st
+from .datafiles import write_private
 from .db import Database
 from .models import OpdKind
 
@@ -32,11 +33,9 @@ def _read_credentials(path: Path) -> dict[str, str]:
 
 def _write_credentials(path: Path, creds: dict[str, str]) -> None:
     tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write("# Vaidya demo accounts (development only)\n")
-        for k, v in creds.items():
-            f.write(f"{k} = {v}\n")
+    tmp.unlink(missing_ok=True)
+    lines = ["# Vaidya demo accounts (development only)"] + [f"{k} = {v}" for k, v in creds.items()]
+    write_private(tmp, ("\n".join(lines) + "\n").encode())
     os.replace(tmp, path)
 
 

@@ -437,6 +437,7 @@ def add_consultation(
     started_by: StartedBy,
     started_by_id: str,
     consent: Consent,
+    started_at: float | None = None,
 ) -> Consultation:
     cur = conn.execute(
         "INSERT INTO consultations (token_id, patient_id, doctor_id, opd_id, room, mode, visit, started_by,"
@@ -444,7 +445,7 @@ def add_consultation(
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (token.id, token.patient_id, doctor_id, token.opd_id, room, mode.value, token.visit.value,
          started_by.value, started_by_id, token.health_worker_id, consent.who, consent.at, consent.how.value,
-         ConsultStatus.ACTIVE.value, time.time()),
+         ConsultStatus.ACTIVE.value, time.time() if started_at is None else started_at),
     )
     return get_consultation(conn, int(cur.lastrowid or 0))
 
@@ -486,13 +487,22 @@ def update_consultation(conn: sqlite3.Connection, consultation_id: int, **fields
     return get_consultation(conn, consultation_id)
 
 
-def recent_durations(conn: sqlite3.Connection, opd_id: int, limit: int = 20) -> list[float]:
+def recent_durations(conn: sqlite3.Connection, opd_id: int, limit: int = 20, doctor_id: int | None = None) -> list[float]:
+    """Durations of the OPD's latest ended consultations (one doctor's only, with `doctor_id`), newest first."""
+    mine = "" if doctor_id is None else " AND doctor_id = ?"
     rows = conn.execute(
         "SELECT duration_s FROM consultations WHERE opd_id = ? AND status = ? AND duration_s IS NOT NULL"
-        " ORDER BY ended_at DESC LIMIT ?",
-        (opd_id, ConsultStatus.ENDED.value, limit),
+        f"{mine} ORDER BY ended_at DESC LIMIT ?",
+        (opd_id, ConsultStatus.ENDED.value, *(() if doctor_id is None else (doctor_id,)), limit),
     )
     return [float(r[0]) for r in rows]
+
+
+def active_consultations(conn: sqlite3.Connection, doctor_id: int) -> list[Consultation]:
+    """The doctor's consultations in progress (called or answered, not on hold)."""
+    rows = conn.execute("SELECT * FROM consultations WHERE doctor_id = ? AND status = ? ORDER BY id",
+                        (doctor_id, ConsultStatus.ACTIVE.value))
+    return [_consultation(r) for r in rows]
 
 
 # ---- uploads -------------------------------------------------------------------------------------------

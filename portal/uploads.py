@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from . import storage as st
+from .datafiles import write_private
 from .db import Database
 from .errors import Invalid
 from .i18n import N_
@@ -58,12 +59,9 @@ class Uploads:
         kind = sniff(content)
         if kind is None:
             raise Invalid({"file": N_("Only PDF, JPEG or PNG files can be sent.")})
-        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         stored = secrets.token_hex(16)
         path = self.dir / stored
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
+        write_private(path, content)  # synced before the row that names it is committed
 
         def record(conn: sqlite3.Connection) -> Upload:
             return st.add_upload(

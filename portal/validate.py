@@ -26,8 +26,8 @@ _PATIENT_ID = re.compile(r"VP-[0-9A-Z]{4}-[0-9A-Z]{4}")
 BIDI_CONTROLS = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
 #: Zero-width non-joiner and joiner: Indic scripts need them inside names (half forms, chillu letters).
 JOINERS = frozenset({"\u200c", "\u200d"})
-#: Local redirect targets: an absolute path under the portal, made of URL characters only.
-_LOCAL_PATH = re.compile(r"/portal/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*")
+#: Local redirect targets: an absolute path under the portal or Rx, made of URL characters only.
+_LOCAL_PATH = re.compile(r"/(portal|rx)/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*")
 
 E = TypeVar("E", bound=Enum)
 
@@ -129,7 +129,7 @@ def json_object(raw: bytes) -> dict[str, Any]:
 
 
 def local_redirect(target: object, default: str) -> str:
-    """`target` if it is a path inside the portal made of URL characters only (no scheme, host, '//',
+    """`target` if it is a path under /portal/ or /rx/ made of URL characters only (no scheme, host, '//',
     backslash, CR/LF or other control), else `default`: a redirect parameter cannot leave the site nor
     break the Location header."""
     if isinstance(target, str) and _LOCAL_PATH.fullmatch(target) and "//" not in target:

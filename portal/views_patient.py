@@ -16,7 +16,7 @@ from .i18n import N_, Language
 from .queue import QueueState, owned_patient, owned_token
 from .registration import parse_patient_form, register_patient
 from .render import field_errors, lang, message, page, see_other
-from .validate import field_id, local_redirect, route_id
+from .validate import field_id, local_redirect, parse_id, route_id
 from .validate import patient_id as valid_patient_id
 
 STATUS_TEXT = {
@@ -27,7 +27,6 @@ STATUS_TEXT = {
     "expired": N_("This token has ended."),
     "cancelled": N_("This token was cancelled."),
 }
-
 
 def describe(state: QueueState, language: Language) -> dict[str, object]:
     """The queue state in words, for the page and for the live WebSocket updates."""
@@ -41,10 +40,12 @@ def describe(state: QueueState, language: Language) -> dict[str, object]:
         wait = _("Waiting time: %(time)s") % {"time": language.minutes(state.eta_s or 0)}
     else:
         text, wait = _(STATUS_TEXT[status]), ""
+    busy = _("The doctor is with another patient.") if state.doctor_busy else ""
     missed = ""
     if state.token.missed_count and status == "waiting":
         missed = _("You missed the call, so you are back in the queue. If you miss it again, the token ends.")
-    return {**state.public(), "text": text, "wait_text": wait, "missed_text": missed}
+    return {**state.public(), "text": text, "wait_text": wait, "busy_text": busy,
+            "missed_text": missed}
 
 
 async def start(request: web.Request) -> web.StreamResponse:
@@ -92,7 +93,26 @@ async def me(request: web.Request) -> web.StreamResponse:
         return patients, tokens, opds
 
     patients, tokens, opds = await portal.db.run(read)
-    return page(request, "me.html", patients=patients, tokens=tokens, opds=opds, mobile=mobile)
+    return page(request, "me.html", patients=patients, tokens=tokens, opds=opds, mobile=mobile,
+                names={p.id: p.name for p in patients})
+
+
+async def record(request: web.Request) -> web.StreamResponse:
+    """One patient's tokens with their status and ended consultations, each with a follow-up button."""
+    mobile = patient_mobile(request)
+    portal = request.app[PORTAL]
+    patient_id = valid_patient_id(request.match_info["patient_id"])
+
+    def read(conn: sqlite3.Connection) -> dict[str, object]:
+        patient = owned_patient(conn, patient_id, mobile)
+        st.audit(conn, f"mobile:{mobile}", "view", f"patient:{patient.id}", client_address(request))
+        consultations = [c for c in st.consultations_of_patient(conn, patient.id) if c.status.value == "ended"]
+        return {"patient": patient, "tokens": st.tokens_for_patients(conn, [patient.id]),
+                "consultations": consultations, "opds": {o.id: o for o in st.list_opds(conn)},
+                "doctors": {d.id: d for d in st.list_doctors(conn)}}
+
+    found = await portal.db.run(read)
+    return page(request, "record.html", back=("/portal/me", lang(request).gettext("Your family")), **found)
 
 
 async def register_form(request: web.Request) -> web.StreamResponse:
@@ -131,8 +151,9 @@ async def book(request: web.Request) -> web.StreamResponse:
     values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     try:
         opd_id = field_id(values.get("opd"), "opd", N_("Choose an OPD."))
+        doctor = parse_id(values.get("doctor"))  # no (or no valid) choice: any doctor of the OPD
         token = await portal.queues.book(mobile, patient_id, opd_id, values.get("language", ""),
-                                         values.get("follow_up") in ("yes", "on"))
+                                         values.get("follow_up") in ("yes", "on"), doctor)
     except (Invalid, PortalError) as exc:
         if isinstance(exc, NotFoundError) or exc.status == 403:
             raise

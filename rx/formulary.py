@@ -91,6 +91,44 @@ class Formulary:
         return found[0] if found else None
 
 
+@dataclass(frozen=True)
+class Match:
+    """A formulary drug found by what the doctor typed, and the name that matched (a brand, say)."""
+
+    drug: Drug
+    matched: str
+
+
+def _search_rank(key: str, name_key: str) -> int | None:
+    """0: the whole name; 1: the name starts with it; 2: a later word starts with it; None: no match."""
+    if name_key == key:
+        return 0
+    if name_key.startswith(key):
+        return 1
+    if f" {key}" in f" {name_key}":
+        return 2
+    return None
+
+
+def search(formulary: Formulary, typed: str, limit: int = 8) -> list[Match]:
+    """Formulary drugs for what a doctor has typed so far (generic names, brands, abbreviations), best
+    first: a whole name, then names that start with it, then names with a word that does."""
+    key = _key(typed)
+    if not key:
+        return []
+    best: dict[int, tuple[int, int, Match]] = {}
+    for order, drug in enumerate(formulary.drugs):
+        for name in (drug.generic_name, *drug.aliases):
+            rank = _search_rank(key, _key(name))
+            if rank is None:
+                continue
+            # the generic name beats a brand at the same rank, so "Dolo" shows Paracetamol as matched by Dolo
+            found = (rank, order, Match(drug, name))
+            if id(drug) not in best or found[:2] < best[id(drug)][:2]:
+                best[id(drug)] = found
+    return [m for _, _, m in sorted(best.values(), key=lambda f: f[:2])][:limit]
+
+
 def load_formulary(path: str | None = None) -> Formulary:
     """Read a formulary CSV (generic_name, aliases, category, tpg_list, basis, optional forms as classes
     joined by "|"); bad rows are an error."""

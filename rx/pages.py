@@ -1,7 +1,12 @@
-"""HTML for the verification page and the prescription lists (jinja2, autoescaped; no aiohttp here)."""
+"""HTML for the verification page and the prescription lists (jinja2, autoescaped; no aiohttp here).
+
+The patient's pages extend the portal's frame, `portal/base.html` (header, language picker, way back), so
+they look and behave like the rest of the patient's pages; their context starts from `portal.render.frame`.
+"""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +16,10 @@ from .dosage import FREQUENCIES
 from .localtime import date_text, local_date_text, local_stamp
 
 _env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    loader=jinja2.ChoiceLoader([
+        jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        jinja2.PrefixLoader({"portal": jinja2.FileSystemLoader(str(resources.files("portal") / "templates"))}),
+    ]),
     autoescape=jinja2.select_autoescape(["html"]),
     trim_blocks=True,
     lstrip_blocks=True,

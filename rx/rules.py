@@ -62,9 +62,13 @@ def describe_allowed(consultation: Consultation) -> str:
 
 def list_a_allowed(consultation: Consultation, medicine: Medicine) -> bool:
     """List A: a first consultation by video; at a follow-up, a refill, or anything when seen on video."""
+    return list_a_allowed_for(consultation, medicine.refill)
+
+
+def list_a_allowed_for(consultation: Consultation, refill: bool) -> bool:
     if consultation.visit is Visit.FIRST:
         return consultation.mode is Mode.VIDEO
-    return consultation.mode is Mode.VIDEO or medicine.refill
+    return consultation.mode is Mode.VIDEO or refill
 
 
 def effective_list(medicine: Medicine, formulary: Formulary) -> tuple[TpgList, Drug | None]:
@@ -75,6 +79,26 @@ def effective_list(medicine: Medicine, formulary: Formulary) -> tuple[TpgList, D
     if drug is not None:
         return drug.tpg_list, drug
     return TpgList.B, None
+
+
+def list_refusal(tag: TpgList, consultation: Consultation, refill: bool = False) -> str | None:
+    """Why a drug on list `tag` cannot be prescribed at this consultation (TPG 2020 §3.5, Annexure 1), in
+    the doctor's words; None when it can (List B still needs the in-person treatment it is added to)."""
+    if tag is TpgList.PROHIBITED:
+        return "it can never be prescribed by telemedicine"
+    if tag in allowed_lists(consultation) and (tag is not TpgList.A or list_a_allowed_for(consultation, refill)):
+        return None
+    if tag is TpgList.A and consultation.visit is Visit.FIRST:
+        return f"a first consultation must be by video ({_mode_phrase(consultation)})"
+    if tag is TpgList.A:
+        return (f"at a follow-up by {consultation.mode.value} it can only be a refill of a medicine the "
+                "patient already takes: mark it as a refill, or see the patient by video")
+    if consultation.visit is Visit.FIRST:
+        return ("it can only be added at a follow-up, to treatment started in an in-person consultation "
+                f"({_mode_phrase(consultation)})")
+    return ("it can only be added to treatment started at an in-person consultation for this condition, "
+            "and no earlier in-person consultation is declared: declare its date, place and treatment, "
+            "or see the patient in person")
 
 
 def _mode_phrase(c: Consultation) -> str:
@@ -101,25 +125,13 @@ def check_medicine(medicine: Medicine, consultation: Consultation, formulary: Fo
         problems.append(Problem("free_text_unconfirmed", field,
             f"“{name}” is not in the formulary: confirm that you mean to prescribe it as free text "
             "(it will be treated as List B)."))
+    refusal = list_refusal(tag, consultation, medicine.refill)
     if tag is TpgList.PROHIBITED:
         basis = drug.basis.split(":")[0] if drug else "prohibited"
-        problems.append(Problem("prohibited", field,
-            f"{shown} is prohibited in teleconsultation ({basis}): it can never be prescribed by telemedicine."))
-    elif tag not in allowed_lists(consultation) or (tag is TpgList.A and not list_a_allowed(consultation, medicine)):
+        problems.append(Problem("prohibited", field, f"{shown} is prohibited in teleconsultation ({basis}): {refusal}."))
+    elif refusal is not None:
         prefix = f"{shown} is on List {tag.value}" if drug else f"{shown} is not in the formulary, so it is treated as List B"
-        if tag is TpgList.A and consultation.visit is Visit.FIRST:
-            reason = f"a first consultation must be by video ({_mode_phrase(consultation)})"
-        elif tag is TpgList.A:
-            reason = (f"at a follow-up by {consultation.mode.value} it can only be a refill of a medicine the "
-                      "patient already takes: mark it as a refill, or see the patient by video")
-        elif consultation.visit is Visit.FIRST:
-            reason = ("it can only be added at a follow-up, to treatment started in an in-person consultation "
-                      f"({_mode_phrase(consultation)})")
-        else:
-            reason = ("it can only be added to treatment started at an in-person consultation for this condition, "
-                      "and no earlier in-person consultation is declared: declare its date, place and treatment, "
-                      "or see the patient in person")
-        problems.append(Problem(f"list_{tag.value.lower()}_not_allowed", field, f"{prefix}: {reason}."))
+        problems.append(Problem(f"list_{tag.value.lower()}_not_allowed", field, f"{prefix}: {refusal}."))
     elif tag is TpgList.B and (drug is not None or medicine.free_text_confirmed):
         add_on = followup.list_b_finding(medicine, shown, field, consultation,
                                          lambda written, started: _same_drug(written, started, formulary))

@@ -1,7 +1,7 @@
 """Append-only SQLite storage for signed prescriptions, doctors' keys, revocations and dispensing marks.
 
 Lives in the portal's database file (`vaidya.db`); every table is prefixed `rx_`, with its own schema
-version. Triggers refuse UPDATE and DELETE on signed versions, revocations and dispensing marks, so a
+version. Connections commit with synchronous=FULL and the file is created 0600 (portal.datafiles). Triggers refuse UPDATE and DELETE on signed versions, revocations and dispensing marks, so a
 signed prescription can only be superseded by a new version, never edited.
 """
 
@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+from portal.datafiles import Sync, open_sqlite
 
 from .canonical import parse_canonical, parse_utc, utc_text
 from .model import DoctorSnapshot, PharmacistSnapshot, Signed
@@ -154,18 +156,17 @@ class Dispensation:
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, synchronous: Sync = "FULL") -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.synchronous: Sync = synchronous  # NORMAL only to measure what FULL costs (vaidya-bench commits)
         triggers = "".join(
             f"CREATE TRIGGER IF NOT EXISTS {table}_no_{action.lower()} BEFORE {action} ON {table} "
             f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;\n"
             for table in _APPEND_ONLY
             for action in ("UPDATE", "DELETE")
         )
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        db = open_sqlite(self.path, synchronous=self.synchronous)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
             db.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}COMMIT;")
         finally:
             db.close()
@@ -187,10 +188,8 @@ class Store:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        db = open_sqlite(self.path, synchronous=self.synchronous)
         try:
-            db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA busy_timeout=10000")
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db

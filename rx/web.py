@@ -15,6 +15,7 @@ import asyncio
 import collections
 import dataclasses
 import functools
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import tzinfo
@@ -28,7 +29,7 @@ from portal.auth import PATIENT_LOGIN, STAFF_LOGIN, pharmacist_id
 from portal.context import PORTAL, Portal
 from portal.errors import LoginRequired, NotFoundError, PortalError
 from portal.middlewares import MIDDLEWARES
-from portal.render import json_error
+from portal.render import frame, json_error
 from portal.security import csrf_token
 from portal.validate import json_object, parse_id, route_id
 from portal.sms import SmsError
@@ -61,8 +62,9 @@ from .portal_link import (
     patient_ids_for_mobile,
     pharmacist_snapshot,
 )
-from .qr import SignedLine, lines_of, looks_like_code, payload_for, verification_url
+from .qr import SignedLine, lines_of, looks_like_code, payload_for, qr_png, verification_url
 from .rules import Problem, RuleViolation, describe_allowed, effective_list
+from .suggest import MAX_TYPED, suggestions
 from .service import NotAllowed, RxService, utc_now
 from .signature_image import MAX_BYTES as MAX_SIGNATURE_UPLOAD
 from .signature_image import SignatureImageError, check_signature_image
@@ -91,10 +93,13 @@ def setup(app: web.Application, config: Config) -> RxService:
     r.add_get("/mine", my_prescriptions)
     r.add_post("/signature-image", upload_signature_image)
     r.add_get(f"/{_ID}.pdf", download_pdf)
+    r.add_get(f"/{_ID}/qr", qr_page)
+    r.add_get(f"/{_ID}/qr.png", qr_image)
     r.add_get(f"/{_ID}/fhir", download_fhir)
     r.add_get("/consultations/{consultation_id:[0-9]+}/new", issue_form)
     r.add_post("/consultations/{consultation_id:[0-9]+}/new", issue_from_form)
     r.add_post("/api/consultations/{consultation_id:[0-9]+}/prescriptions", issue)
+    r.add_get("/api/consultations/{consultation_id:[0-9]+}/formulary", formulary_suggestions)
     r.add_post(f"/{_ID}/revoke", revoke_from_form)
     r.add_get(f"/{_ID}/correct", correct_form)
     r.add_post(f"/{_ID}/correct", correct_from_form)
@@ -279,12 +284,50 @@ def _status(service: RxService, signed: Signed) -> str:
     return "superseded" if latest and latest.prescription.version > rx.version else "current"
 
 
-async def download_pdf(request: web.Request) -> web.StreamResponse:
+async def _current(request: web.Request) -> Signed:
+    """The requested version if this visitor may read it and it is still the one to use; a revoked or
+    superseded version is refused with a page that says so (410), never handed out as if valid."""
     signed = await _readable(request)
+    status = await asyncio.to_thread(_status, _service(request), signed)
+    if status == "current":
+        return signed
+    if _wants_json(request):
+        raise web.HTTPGone(text=json.dumps({"error": f"rx_{status}", "message": labels.local(f"{status}_note", "en")}),
+                           content_type="application/json")
+    lang = _patient_lang(request)
+    html = render("gone.html", **frame(request), signed=signed, status=status, t=lambda key: labels.both(key, lang),
+                  zone=_zone(request), back=("/rx/mine", labels.local("your_prescriptions", lang)))
+    raise web.HTTPGone(text=html, content_type="text/html")
+
+
+def _patient_lang(request: web.Request) -> str:
+    """The language the visitor chose in the portal, if the Rx labels have it; else English."""
+    code = request[portal_keys.LANG].code
+    return code if code in LANGUAGES else "en"
+
+
+async def download_pdf(request: web.Request) -> web.StreamResponse:
+    signed = await _current(request)
     pdf = await _pdf(request, signed)
     rx = signed.prescription
     return web.Response(body=pdf, content_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="prescription-{rx.id}-v{rx.version}.pdf"'})
+
+
+async def qr_page(request: web.Request) -> web.StreamResponse:
+    """The prescription's QR code, large, for a pharmacist to scan off the patient's phone."""
+    signed = await _current(request)
+    lang = _patient_lang(request)
+    html = render("qr.html", **frame(request), signed=signed, t=lambda key: labels.both(key, lang),
+                  zone=_zone(request), back=("/rx/mine", labels.local("your_prescriptions", lang)))
+    return web.Response(text=html, content_type="text/html", charset="utf-8")
+
+
+async def qr_image(request: web.Request) -> web.StreamResponse:
+    """The same code the PDF prints: the verification URL with the signed payload."""
+    signed = await _current(request)
+    url = verification_url(_portal(request).config.base_url, payload_for(signed))
+    return web.Response(body=await asyncio.to_thread(qr_png, url), content_type="image/png")
 
 
 async def download_fhir(request: web.Request) -> web.StreamResponse:
@@ -318,11 +361,13 @@ async def my_prescriptions(request: web.Request) -> web.StreamResponse:
             "patient": i["signed"].prescription.patient.name, "doctor": i["signed"].prescription.doctor.name,
             "pdf": f"/rx/{i['signed'].prescription.id}.pdf", "fhir": f"/rx/{i['signed'].prescription.id}/fhir",
         } for i in items])
-    # Patients read the list in the language they chose in the portal, beside English.
-    lang = request[portal_keys.LANG].code if kind == "patient" else "en"
-    lang = lang if lang in LANGUAGES else "en"
-    html = render("list.html", items=items, doctor=kind == "doctor", csrf=_csrf(request), page_lang=lang,
-                  t=lambda key: labels.both(key, lang), zone=_zone(request))
+    if kind != "doctor":  # patients read it in the portal's frame, in the language they chose there
+        lang = _patient_lang(request)
+        html = render("mine.html", **frame(request), items=items, t=lambda key: labels.both(key, lang),
+                      zone=_zone(request), back=("/portal/me", request[portal_keys.LANG].gettext("Your family")))
+        return web.Response(text=html, content_type="text/html", charset="utf-8")
+    html = render("list.html", items=items, doctor=True, csrf=_csrf(request), page_lang="en",
+                  t=lambda key: labels.both(key, "en"), zone=_zone(request))
     return web.Response(text=html, content_type="text/html", charset="utf-8")
 
 
@@ -462,6 +507,19 @@ async def _form_page(request: web.Request, ctx: IssueContext, form: dict[str, st
                   formulary=_service(request).formulary.drugs,
                   allowed=describe_allowed(ctx.consultation))
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
+@_api
+async def formulary_suggestions(request: web.Request) -> web.StreamResponse:
+    """Drugs matching `q` as the doctor types, each with whether this consultation may prescribe it."""
+    ctx = await _issue_context(request)
+    typed = request.query.get("q", "")
+    if len(typed) > MAX_TYPED:
+        return _problem_reply(InputError({"q": f"at most {MAX_TYPED} characters"}))
+    return web.json_response({
+        "allowed_lists": describe_allowed(ctx.consultation),
+        "drugs": suggestions(_service(request).formulary, ctx.consultation, typed),
+    })
 
 
 async def issue_form(request: web.Request) -> web.StreamResponse:

@@ -10,6 +10,8 @@ from aiohttp import web
 from . import keys
 from media.sfu.aiortc_bridge import restrict_host_addresses, wait_longer_for_consent
 
+from portal.datafiles import private_dir, tighten
+
 from .config import Config, ensure_secret
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 def create_app(config: Config) -> web.Application:
     """The whole server: health, signaling WebSocket and room page, then the portal and Rx routes."""
+    tighten(config.data_dir)  # before anything opens a file: an older version left the database 0644
+    private_dir(config.data_dir)
     ensure_secret(config)
     restrict_host_addresses([a.strip() for a in config.media_addresses.split(",") if a.strip()])
     wait_longer_for_consent()

@@ -41,7 +41,7 @@ def _serve_workers(args: argparse.Namespace) -> int | None:
 def cmd_serve(args: argparse.Namespace) -> int:
     config = _config_from(
         args, host=args.host, port=args.port, dev=args.dev or None, seed_demo=args.seed_demo or None,
-        workers=_serve_workers(args), redis_url=args.redis,
+        workers=_serve_workers(args), redis_url=args.redis, tls_cert=args.tls_cert, tls_key=args.tls_key,
     )
     if config.redis_url and config.records:
         from .directory import claim_records
@@ -67,6 +67,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
 
+    ssl_context = None
+    if config.tls_cert:
+        import ssl
+
+        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            ssl_context.load_cert_chain(config.tls_cert, config.tls_key)
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(f"tls_cert/tls_key: cannot load the certificate and key: {exc}") from None
     app = create_app(config)
     print(f"Vaidya serving on {config.base_url}  (room page: {config.base_url}/room/<name>)", flush=True)
     web.run_app(
@@ -74,6 +83,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=config.host,
         port=config.port,
         print=None,
+        ssl_context=ssl_context,
         loop=uvloop.new_event_loop() if uvloop else None,
     )
     return 0
@@ -108,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--redis", metavar="URL",
                        help="multi-node: share the node registry and the room -> node map through this Redis "
                             "(e.g. redis://10.0.0.5:6379/0; docs/scale.md)")
+    serve.add_argument("--tls-cert", metavar="PEM",
+                       help="serve HTTPS with this certificate chain (needs --tls-key); browsers allow the "
+                            "camera only on HTTPS pages off localhost. Behind a TLS reverse proxy, omit "
+                            "(docs/deploy.md)")
+    serve.add_argument("--tls-key", metavar="PEM", help="the private key for --tls-cert")
     serve.set_defaults(func=cmd_serve)
 
     token = sub.add_parser("token", help="mint a room access token for development")

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from portal.datafiles import write_private
+
 SECRET_FILE = "secret.key"
 
 
@@ -60,6 +62,8 @@ class Config:
     #: The clinic's time zone (IANA name): every date a person reads (prescriptions, pages, SMS) is in it;
     #: stored instants stay UTC.
     timezone: str = "Asia/Kolkata"
+    #: A waiting patient gets one "your turn is near" SMS on reaching this place in the queue (0: never).
+    near_turn_sms_position: int = 3
     #: Multi-node (docs/scale.md): the Redis that holds the node registry and the room → node map.
     redis_url: str = ""
     #: This node's name in that registry (default host:port) and the WebSocket URL other nodes relay a
@@ -69,6 +73,18 @@ class Config:
     #: This node keeps the portal's and Rx's records (the SQLite file in data_dir) and serves their pages.
     #: With redis_url, only one live node may: the others set `records = false` and serve rooms only.
     records: bool = True
+    #: TURN relays offered to browsers whose network blocks UDP (docs/deploy.md), comma-separated
+    #: `turn:`/`turns:` URLs; empty: none (clients on such networks cannot reach the media).
+    turn_urls: str = ""
+    #: The secret shared with coturn (`static-auth-secret`); from VAIDYA_TURN_SECRET, never the repository.
+    turn_secret: str = ""
+    #: Lifetime of the TURN credential a join hands out, seconds: a consultation's length with margin;
+    #: a client that reconnects gets a fresh one.
+    turn_ttl_s: int = 7200
+    #: HTTPS: PEM certificate chain and private key (getUserMedia needs a secure page off localhost).
+    #: Behind a TLS-terminating reverse proxy leave both empty (docs/deploy.md).
+    tls_cert: str = ""
+    tls_key: str = ""
 
     def validate(self) -> None:
         if not (0 <= self.port <= 65535):
@@ -81,8 +97,27 @@ class Config:
             raise ConfigError("ws_max_message must be at least 1024 bytes")
         if self.ws_rate_burst < 1 or self.ws_rate_per_s <= 0:
             raise ConfigError("ws_rate_burst and ws_rate_per_s must be positive")
+        if not (0 <= self.near_turn_sms_position <= 100):
+            raise ConfigError(f"near_turn_sms_position must be 0..100, got {self.near_turn_sms_position}")
         if self.secret and len(self.secret) < 32:
             raise ConfigError("the secret must be at least 32 characters")
+        if self.turn_urls:
+            from .turn import parse_turn_urls
+
+            try:
+                parse_turn_urls(self.turn_urls)
+            except ValueError as exc:
+                raise ConfigError(f"turn_urls: {exc}") from None
+            if len(self.turn_secret) < 16:
+                raise ConfigError("turn_urls needs turn_secret (VAIDYA_TURN_SECRET), at least 16 characters, "
+                                  "the same as coturn's static-auth-secret")
+        if not (60 <= self.turn_ttl_s <= 86400):
+            raise ConfigError(f"turn_ttl_s must be 60..86400 seconds, got {self.turn_ttl_s}")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ConfigError("tls_cert and tls_key go together: give both or neither")
+        for name in ("tls_cert", "tls_key"):
+            if getattr(self, name) and not Path(getattr(self, name)).is_file():
+                raise ConfigError(f"{name}: no such file {getattr(self, name)!r}")
         try:
             self.zone
         except (ZoneInfoNotFoundError, ValueError):
@@ -108,7 +143,17 @@ class Config:
 
     @property
     def base_url(self) -> str:
-        return self.public_url or f"http://{self.host}:{self.port}"
+        scheme = "https" if self.tls_cert else "http"
+        return self.public_url or f"{scheme}://{self.host}:{self.port}"
+
+    def ice_servers(self, identity: str) -> list[dict[str, object]]:
+        """What a joining browser adds to its RTCPeerConnection: a fresh TURN credential, or nothing."""
+        if not self.turn_urls:
+            return []
+        from .turn import parse_turn_urls, turn_credential
+
+        credential = turn_credential(self.turn_secret, parse_turn_urls(self.turn_urls), identity, self.turn_ttl_s)
+        return [credential.as_ice_server()]
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
@@ -163,11 +208,8 @@ def ensure_secret(config: Config) -> str:
     """Return the token secret, generating one into the data dir (mode 0600) on first use."""
     if config.secret:
         return config.secret
-    config.data_dir.mkdir(parents=True, exist_ok=True)
     path = config.data_dir / SECRET_FILE
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(48))
+        write_private(path, secrets.token_urlsafe(48).encode())
     config.secret = path.read_text().strip()
     return config.secret

@@ -49,7 +49,7 @@ def setup(app: web.Application) -> None:
 
         # a wildcard listen address is no address to give other nodes: name the host instead
         host = socket.gethostname() if config.host in ("0.0.0.0", "::", "") else config.host
-        node_url = config.node_url or f"ws://{host}:{config.port}/ws"
+        node_url = config.node_url or f"{'wss' if config.tls_cert else 'ws'}://{host}:{config.port}/ws"
         directory = directory_for(config.redis_url, config.node_name, node_url, keeps_records=config.records)
         pool = app[keys.WORKERS] = WorkerPool(config, config.workers, directory)
 

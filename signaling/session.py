@@ -236,6 +236,7 @@ class Session:
                 **participant.describe(),
                 "participants": [p.describe() for p in room.participants.values() if p is not participant],
                 "producers": [describe_producer(p) for p in room.producers()],
+                "ice_servers": self.config.ice_servers(grant.identity),
             }
         )
         room.broadcast({"type": "participant-joined", "participant": participant.describe()}, exclude=participant)

@@ -274,6 +274,8 @@ export class RoomSession extends EventTarget {
     this.role = reply.role;
     this.participants = new Map(reply.participants.map((p) => [p.participant_id, p]));
     this.producers = new Map(reply.producers.map((p) => [p.producer_id, p]));
+    // TURN relays with a credential minted for this join; connections made after a rejoin use the new one.
+    this.iceServers = reply.ice_servers ?? [];
     this._setState("joined");
     this._emit("joined", { participants: reply.participants, producers: reply.producers });
     if (this.pausedKind !== undefined) {
@@ -334,8 +336,13 @@ export class RoomSession extends EventTarget {
     }
   }
 
+  _rtcConfig() {
+    const servers = [...(this.client.rtcConfig.iceServers ?? []), ...(this.iceServers ?? [])];
+    return { ...this.client.rtcConfig, iceServers: servers };
+  }
+
   _newPublishPc() {
-    const pc = new RTCPeerConnection(this.client.rtcConfig);
+    const pc = new RTCPeerConnection(this._rtcConfig());
     for (const track of this.stream.getTracks()) {
       const init = { direction: "sendonly", streams: [this.stream] };
       // A weak rural link is the common case: cap the camera; adaptation downstream does the rest.
@@ -435,7 +442,7 @@ export class RoomSession extends EventTarget {
 
   async _answer(msg) {
     if (!this.subscribePc) {
-      this.subscribePc = new RTCPeerConnection(this.client.rtcConfig);
+      this.subscribePc = new RTCPeerConnection(this._rtcConfig());
       this._watchPc(this.subscribePc, "subscribe");
     }
     const pc = this.subscribePc;

@@ -25,10 +25,10 @@ NO_CHROMIUM = f"{CHROMIUM} is not installed (scripts/install-system-deps.sh inst
 
 
 @asynccontextmanager
-async def running_app(data_dir: Path) -> AsyncIterator[tuple[str, str, web.Application]]:
-    """The real application on 127.0.0.1:<free port>; yields (base URL, token secret, the app itself,
-    so a test can reach the rooms and sessions it holds)."""
-    config = load_config(overrides={"data_dir": data_dir, "host": "127.0.0.1", "port": 0})
+async def running_app(data_dir: Path, **settings: object) -> AsyncIterator[tuple[str, str, web.Application]]:
+    """The real application on 127.0.0.1:<free port>, configured with `settings` beyond the defaults;
+    yields (base URL, token secret, the app itself, so a test can reach the rooms and sessions it holds)."""
+    config = load_config(overrides={"data_dir": data_dir, "host": "127.0.0.1", "port": 0, **settings})
     app = create_app(config)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -49,17 +49,28 @@ async def running_server(data_dir: Path) -> AsyncIterator[tuple[str, str]]:
 
 
 @asynccontextmanager
-async def chromium(autoplay_policy: str = "no-user-gesture-required") -> AsyncIterator[Browser]:
+async def chromium(
+    autoplay_policy: str = "no-user-gesture-required", extra_args: tuple[str, ...] = ()
+) -> AsyncIterator[Browser]:
     """Debian's Chromium, headless, fake devices; each `open_page` gets a fresh context (fresh profile)."""
     args = [a for a in CHROMIUM_ARGS if not a.startswith("--autoplay-policy")]
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
-            executable_path=CHROMIUM, args=[*args, f"--autoplay-policy={autoplay_policy}"]
+            executable_path=CHROMIUM, args=[*args, f"--autoplay-policy={autoplay_policy}", *extra_args]
         )
         try:
             yield browser
         finally:
             await browser.close()
+
+
+async def sized_page(browser: Browser, width: int, height: int, phone: bool) -> Page:
+    """A page in a fresh context with this viewport (a phone: touch, mobile layout). The context bypasses
+    the pages' CSP so a test may inject a script such as axe-core; nothing else changes."""
+    context = await browser.new_context(viewport={"width": width, "height": height}, is_mobile=phone,
+                                        has_touch=phone, bypass_csp=True)
+    context.set_default_timeout(10_000)
+    return await context.new_page()
 
 
 def token_link(base_url: str, secret: str, room: str, identity: str, role: str) -> str:

@@ -173,3 +173,20 @@ def clinic(tmp_path) -> Clinic:
 @pytest.fixture
 async def server(aiohttp_server, aiohttp_client, tmp_path, clinic) -> Server:
     return await Server(aiohttp_server, aiohttp_client, tmp_path, dev=True).start()
+
+
+@pytest.fixture
+async def chromium():
+    """Debian's Chromium with a fake camera and microphone (tests/helpers/browser.py)."""
+    from tests.helpers.browser import chromium as launch
+
+    async with launch() as browser:
+        yield browser
+
+
+async def staff_login_on_page(page, base: str, username: str) -> None:
+    """Log a doctor, health worker or pharmacist in through the login form, as they would."""
+    await page.goto(f"{base}/portal/staff/login")
+    await page.fill("#f-username", username)
+    await page.fill("#f-password", PASSWORD)
+    await page.click("button.main")

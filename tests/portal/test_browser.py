@@ -125,3 +125,28 @@ async def test_the_urdu_pages_are_laid_out_right_to_left_without_sideways_scroll
     await check_layout(phone, "rtl")
     label = await phone.evaluate(TEXT_BOX_JS, "label[for=f-mobile]")
     assert label["left"] > 120 and label["right"] > 300, label  # a short label hugs the right edge
+
+
+async def test_the_token_page_says_the_doctor_is_busy_then_flags_the_call_live(server, clinic, phone):
+    """The eye OPD has one doctor: while they see the patient ahead, the page says so and the wait grows."""
+    from portal.auth import SESSION_COOKIE
+
+    base = str(server.server.make_url("")).rstrip("/")
+    await queued_patient(server, "9123456780", clinic.eye, "hi", "Ahead")
+    _, _, tid = await queued_patient(server, "9876543210", clinic.eye, "hi", "Asha")
+    session = await server.portal.accounts.start_session("patient", "9876543210")
+    await phone.context.add_cookies([{"name": SESSION_COOKIE, "value": session, "url": base},
+                                     {"name": "vaidya_lang", "value": "hi", "url": base}])
+    await phone.goto(f"{base}/portal/tokens/{tid}")
+    assert await phone.is_hidden("#busy-text")
+    doctor = await server.browser()
+    await doctor.staff_login("dr-eye")
+    await admit(doctor, clinic.eye)  # the one ahead
+    await phone.wait_for_selector("#busy-text", state="visible")
+    assert await phone.text_content("#busy-text") == "डॉक्टर अभी दूसरे मरीज़ के साथ हैं।"
+    assert await phone.text_content("#status-text") == "आप अगले हैं।"
+    assert await phone.text_content("#wait-text") == "प्रतीक्षा का समय: लगभग 8 मिनट"
+    await check_layout(phone)
+    await admit(doctor, clinic.eye)  # now this patient: the box turns to the call
+    await phone.wait_for_selector("#live.called")
+    assert await phone.is_hidden("#busy-text") and await phone.is_visible("#call-form")

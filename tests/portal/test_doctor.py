@@ -130,21 +130,3 @@ async def test_a_doctor_cannot_admit_from_an_opd_they_do_not_serve(server, clini
     await eye_doctor.staff_login("dr-eye")
     resp, body = await admit(eye_doctor, clinic.gen)
     assert resp.status == 403 and body["error"] == "not_your_opd"
-
-
-async def test_the_consult_duration_feeds_the_waiting_time_estimate(server, clinic):
-    from portal import storage as st
-
-    await queued_patient(server, "9000000001", clinic.gen, "hi")
-    b2, _, t2 = await queued_patient(server, "9000000002", clinic.gen, "hi")
-    b3, _, t3 = await queued_patient(server, "9000000003", clinic.gen, "hi")
-    default_eta = (await b3.state(t3))["eta_s"]
-    assert default_eta == 2 * 15 * 60 / 2 / 2  # two ahead, half the 15-minute limit, two doctors
-    doctor = await server.browser()
-    await doctor.staff_login("dr-hindi")
-    resp, body = await admit(doctor, clinic.gen)
-    cid = body["consultation"]["id"]
-    await doctor.api("POST", f"/portal/api/doctor/consultations/{cid}/end")
-    await server.portal.db.run(lambda c: c.execute("UPDATE consultations SET duration_s = 240 WHERE id = ?", (cid,)))
-    assert await server.portal.db.run(lambda c: st.recent_durations(c, clinic.gen)) == [240.0]
-    assert (await b3.state(t3))["eta_s"] == 1 * 240 / 2

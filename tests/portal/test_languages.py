@@ -108,6 +108,7 @@ async def test_no_english_ui_text_is_left_on_the_patients_pages(server, clinic, 
     pages.append((await browser.get(f"/portal/patients/{pid}/book"))[1])
     token_id = await browser.book(pid, clinic.gen, language=code)
     pages.append((await browser.get(f"/portal/tokens/{token_id}"))[1])
+    pages.append((await browser.get(f"/portal/patients/{pid}/record"))[1])
     for html in pages:
         assert english_left(html) == []
 
