@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterable
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -71,13 +70,6 @@ def patient_id(raw: object) -> str:
     if value is None:
         raise NotFoundError("no_patient", N_("This page does not exist."))
     return value
-
-
-def choice(raw: object, allowed: Iterable[str], field: str, message: str) -> str:
-    """One of `allowed`, else `invalid` naming the field."""
-    if not isinstance(raw, str) or raw not in set(allowed):
-        raise Invalid({field: message})
-    return raw
 
 
 def enum_value(kind: type[E], raw: object, field: str, message: str) -> E:

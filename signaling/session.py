@@ -179,7 +179,7 @@ class Session:
             await handler(message)
         except ProtocolError as exc:
             if exc.code in BAD_INPUT_CODES:
-                bad_input_log.info(exc.code, "bad input from a client: %s: %s", exc.code, exc.message)
+                bad_input_log.info(exc.code, "bad input from a client: %s: %.200s", exc.code, exc.message)
             self.send(error(exc.code, exc.message, exc.request_id, exc.room))
         except Exception as exc:
             request_id = message.request_id if message is not None else None
