@@ -15,7 +15,15 @@ from aiortc.codecs import is_rtx
 from aiortc.rtcicetransport import RTCIceCandidate
 from aiortc.sdp import candidate_from_sdp
 
-from .aiortc_bridge import IdleTrack, ReceiverTap, close_peer_connection, SenderPort, negotiated_codecs, prefer_codec, remote_sends
+from .aiortc_bridge import (
+    IdleTrack,
+    ReceiverTap,
+    SenderPort,
+    close_peer_connection,
+    negotiated_codecs,
+    prefer_codec,
+    remote_sends,
+)
 from .consumer import Consumer
 from .fec_sdp import FecPayloadTypes, accepted_red_ulpfec, offer_red_ulpfec
 from .producer import Producer

@@ -245,6 +245,16 @@ def test_any_prescription_body_is_issued_or_refused_in_the_documented_shape(peop
     check_reply(resp, reply)
 
 
+@given(st.fixed_dictionaries({"m0_generic_name": st.just("Paracetamol") | typed_text}, optional={
+    "m0_duration_days": id_text, "m0_quantity": id_text, "m0_repeats": id_text, "m0_dose": typed_text,
+    "m0_frequency": typed_text, "m0_route": typed_text, "diagnosis": typed_text, "follows_consultation": id_text}))
+@example({"m0_generic_name": "Paracetamol", "m0_duration_days": "\u00b2", "diagnosis": "Fever"})
+def test_any_prescription_form_is_issued_or_shown_again_with_its_problems(people, form):
+    path = f"/rx/consultations/{people.consultation_id}/new"
+    resp, body = people.live.run(people.doctor.post_form(path, form))
+    check_reply(resp, body)
+
+
 # -- uploads ----------------------------------------------------------------------------------------------
 
 
