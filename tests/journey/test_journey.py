@@ -1,0 +1,204 @@
+"""The whole journey as people live it, in a real Chromium (fake camera and microphone) against the whole
+application: two patients on 360×640 phones register with an OTP, take tokens and watch their place and
+wait move; the doctor at 1280×800 logs in and admits; patient and doctor see and hear each other; the
+doctor signs a prescription during the call; the patient downloads the PDF and its QR verifies. In
+English and in Hindi. axe-core audits every page visited; a screenshot of every step is saved under
+tests/artifacts/journey/<language>/ (ignored by git) for a person to look through."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pytest
+from yarl import URL
+
+from tests.conftest import wait_until
+from tests.helpers.axe import HAVE_AXE, NO_AXE, assert_accessible
+from tests.helpers.browser import HAVE_CHROMIUM, NO_CHROMIUM, assert_decodes_growing_video, sized_page
+from tests.portal.conftest import staff_login_on_page
+from tests.rx.test_qr_scan import rasterise, read_qr
+
+ARTIFACTS = Path(__file__).parents[1] / "artifacts" / "journey"
+
+pytestmark = [
+    pytest.mark.timeout(240),
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM),
+    pytest.mark.skipif(not HAVE_AXE, reason=NO_AXE),
+]
+
+INBOUND_AUDIO_JS = """
+async () => {
+  const pc = window.vaidya && window.vaidya.session && window.vaidya.session.subscribePc;
+  if (!pc) return 0;
+  let energy = 0;
+  (await pc.getStats()).forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "audio") energy += s.totalAudioEnergy || 0; });
+  return energy;
+}
+"""
+
+
+class Steps:
+    """Screenshots of each step, numbered, with the page's axe audit."""
+
+    def __init__(self, language: str) -> None:
+        self.folder = ARTIFACTS / language
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for old in self.folder.glob("*.png"):
+            old.unlink()
+        self.n = 0
+
+    async def step(self, page: Any, name: str, audit: bool = True) -> None:
+        self.n += 1
+        await page.screenshot(path=str(self.folder / f"{self.n:02d}-{name}.png"), full_page=True)
+        if audit:
+            await assert_accessible(page)
+
+
+def minutes(text: str) -> int:
+    """The number in a wait such as "about 16 minutes" / "लगभग 16 मिनट" (any script's digits)."""
+    digits = "".join(str(unicodedata.digit(c)) if c.isdigit() else (" " if not c.isdigit() else c) for c in text)
+    found = re.findall(r"\d+", digits)
+    assert found, f"no number of minutes in {text!r}"
+    return int(found[0])
+
+
+async def register_and_queue(page: Any, server: Any, base: str, clinic: Any, mobile: str, name: str,
+                             language: str, steps: Steps | None) -> None:
+    """What a patient does on their phone: OTP login, registration, a token, joining the queue."""
+    async def step(label: str) -> None:
+        if steps is not None:
+            await steps.step(page, label)
+
+    await page.goto(f"{base}/portal/lang?l={language}&next=/portal/")
+    await step("start")
+    await page.fill("#f-mobile", mobile)
+    await page.click("button.main")
+    await page.wait_for_url("**/portal/otp")
+    await step("otp")
+    await page.fill("#f-code", server.last_code(mobile))
+    await page.click("button.main")
+    await page.wait_for_url("**/portal/me")
+    await page.goto(f"{base}/portal/register")
+    await step("register")
+    await page.fill("#f-name", name)
+    await page.fill("#f-age", "34")
+    await page.check("input[name=sex][value=female]")
+    await page.fill("#f-state", "Karnataka")
+    await page.fill("#f-district", "Mysuru")
+    await page.select_option("#f-language", language)
+    await page.click("button.main")
+    await step("registered")
+    patient_id = (await page.text_content("strong")).strip()
+    await page.goto(f"{base}/portal/patients/{patient_id}/book")
+    await step("book")
+    await page.check(f"input[name=opd][value='{clinic.gen}']")
+    await page.click("button.main")
+    await page.wait_for_url("**/portal/tokens/*")
+    await page.click("#join-form button")
+    await page.wait_for_selector("#join-form", state="hidden")
+    await step("queued")
+
+
+async def sign_prescription(page: Any) -> None:
+    """The doctor's prescription, typed into the form as a doctor does (a brand, picked from suggestions)."""
+    await page.check("input[name=age_confirmed]")
+    await page.fill("input[name=weight_kg]", "58")
+    await page.fill("input[name=chief_complaints]", "Fever for 2 days")
+    await page.fill("input[name=diagnosis]", "Acute viral fever")
+    name = page.locator("input[name=m0_generic_name]")
+    await name.press_sequentially("dolo", delay=30)
+    await page.locator("input[name=m0_generic_name] + .suggestions .suggestion").first.click()
+    await page.fill("input[name=m0_strength]", "500 mg")
+    await page.fill("input[name=m0_form]", "tablet")
+    await page.fill("input[name=m0_dose]", "1 tablet")
+    await page.select_option("select[name=m0_frequency]", "TDS")
+    await page.fill("input[name=m0_duration_days]", "3")
+    await page.fill("input[name=m0_quantity]", "9")
+    await page.fill("input[name=advice]", "Fluids and rest")
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+async def test_the_whole_journey_from_registration_to_a_verified_prescription(
+    server, clinic, chromium, tmp_path, language
+):
+    base = str(server.server.make_url("")).rstrip("/")
+    steps = Steps(language)
+    gita = await sized_page(chromium, 360, 640, phone=True)
+    await register_and_queue(gita, server, base, clinic, "9876543210", "Gita Devi", language, steps)
+    ravi = await sized_page(chromium, 360, 640, phone=True)
+    await register_and_queue(ravi, server, base, clinic, "9876543211", "Ravi Kumar", language, None)
+
+    # Gita is first, Ravi behind her waits longer
+    await wait_until(lambda: ravi.text_content("#wait-text"), "Ravi's wait")
+    gita_wait, ravi_wait = minutes(await gita.text_content("#wait-text")), minutes(await ravi.text_content("#wait-text"))
+    assert ravi_wait > gita_wait, (gita_wait, ravi_wait)
+    await steps.step(ravi, "second-in-line")
+    ravi_place = await ravi.text_content("#status-text")
+
+    desk = await sized_page(chromium, 1280, 800, phone=False)
+    await staff_login_on_page(desk, base, "dr-hindi")
+    await desk.wait_for_url("**/portal/doctor")
+    await steps.step(desk, "doctor-dashboard")
+    await desk.click("form[action='/portal/doctor/admit'] button.main")
+    await desk.wait_for_url("**/portal/doctor")
+    await steps.step(desk, "doctor-admitted")
+
+    await gita.wait_for_selector("#call-form", state="visible")
+    await steps.step(gita, "called")
+
+    async with desk.context.expect_page() as opened:
+        await desk.click("button.call")
+    doctor_room = await opened.value
+    await gita.click("#call-form button")
+    await wait_until(lambda: "/room/" in gita.url, "Gita's call page")
+    await assert_decodes_growing_video(gita, "Gita")
+    await assert_decodes_growing_video(doctor_room, "the doctor")
+    for who, page in (("Gita", gita), ("the doctor", doctor_room)):
+        first = await page.evaluate(INBOUND_AUDIO_JS)
+        await wait_until(lambda page=page, first=first: _louder(page, first), f"{who} to hear the other")
+    await steps.step(gita, "call-patient")
+    await steps.step(doctor_room, "call-doctor")
+
+    # Gita is with the doctor; Ravi is next now, and told the truth: the doctor is with another patient,
+    # so his wait is what is left of Gita's consultation, not "1 minute"
+    await ravi.wait_for_function("(before) => document.getElementById('status-text').textContent !== before",
+                                 arg=ravi_place)
+    await ravi.wait_for_selector("#busy-text", state="visible")
+    assert minutes(await ravi.text_content("#wait-text")) >= 3
+    await steps.step(ravi, "next-doctor-busy")
+
+    # the doctor writes the prescription in another tab; the call goes on
+    await desk.locator("a[href^='/rx/consultations/']").first.click()
+    await desk.wait_for_url("**/rx/consultations/*/new")
+    await sign_prescription(desk)
+    await steps.step(desk, "prescription-form")
+    await desk.click("form[data-suggest] button[type=submit]")
+    await desk.wait_for_load_state()
+    problems = desk.locator("#problems")
+    assert not await problems.count(), await problems.text_content()
+    await desk.wait_for_url("**/rx/mine*")
+    await steps.step(desk, "prescription-signed")
+    await assert_decodes_growing_video(gita, "Gita, after the prescription")
+
+    # Gita opens her prescriptions in a new tab, downloads the PDF; its QR verifies
+    mine = await gita.context.new_page()
+    await mine.goto(f"{base}/rx/mine")
+    await steps.step(mine, "my-prescriptions")
+    pdf_link = mine.locator("a[href$='.pdf']").first
+    pdf = await (await mine.request.get(base + await pdf_link.get_attribute("href"))).body()
+    assert pdf.startswith(b"%PDF")
+    code = read_qr(rasterise(pdf, 150, tmp_path))
+    assert "/rx/verify?c=" in code, code
+    pharmacist = await sized_page(chromium, 360, 640, phone=True)
+    await pharmacist.goto(base + URL(code).path_qs)
+    text = await pharmacist.text_content("body")
+    assert "PARACETAMOL" in text.upper() and "Acute viral fever" not in text, text[:400]
+    await pharmacist.wait_for_selector(".verdict.valid")
+    await steps.step(pharmacist, "verified")
+
+
+async def _louder(page: Any, before: float) -> bool:
+    return await page.evaluate(INBOUND_AUDIO_JS) > before
