@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from signaling import keys
 from signaling.client import SignalingError
 from tests.conftest import wait_until
 from tests.helpers.media import FrameCollector, NumberedVideoTrack, ToneTrack
@@ -165,3 +166,25 @@ async def test_a_malformed_trickled_candidate_is_bad_message_with_its_request_id
         await client.request({"type": "ice", "room": "ice-room", "pc": "publish",
                               "candidate": {"candidate": candidate, "sdpMid": "0", "sdpMLineIndex": 0}})
     assert err.value.code == "bad_message" and err.value.reply["request_id"] is not None
+
+
+@pytest.mark.parametrize("drop", ["a=mid:0", "m=audio "])
+async def test_an_offer_aiortc_half_applies_is_bad_sdp_and_a_good_offer_then_works(sfu_server, clients, drop):
+    """Without a section's mid (or with a section's m= line gone), aiortc builds a transceiver without a
+    transport: creating the answer fails and so did closing the connection (`internal`)."""
+    from aiortc import RTCPeerConnection
+
+    pc = RTCPeerConnection()
+    pc.addTrack(NumberedVideoTrack())
+    pc.addTrack(ToneTrack())
+    await pc.setLocalDescription(await pc.createOffer())
+    lines = pc.localDescription.sdp.split("\r\n")
+    await pc.close()
+    broken = "\r\n".join(line for line in lines if not line.startswith(drop))
+    client = await clients(sfu_server.ws_url)
+    peer = await client.join("half", token("half", "tester"))
+    with pytest.raises(SignalingError) as err:
+        await client.request({"type": "publish", "room": "half", "sdp": broken})
+    assert err.value.code == "bad_sdp" and err.value.reply["request_id"] is not None
+    await peer.publish(NumberedVideoTrack())  # the same membership publishes for real afterwards
+    assert len(sfu_server.app[keys.REGISTRY].get("half").producers()) == 1
