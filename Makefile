@@ -27,7 +27,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 node-tools: system-deps node_modules/.package-lock.json
 
 serve: $(STAMP)
-	$(VENV)/bin/vaidya serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --seed-demo
+	$(VENV)/bin/vaidya serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --seed-demo --sms-log-otps
 
 test: $(STAMP) system-deps node-tools
 	$(PY) -m pytest

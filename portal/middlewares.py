@@ -1,6 +1,6 @@
 """The portal's middlewares, outermost first:
 
-1. `context` — browser id cookie, language, session; security headers and cookies on every reply.
+1. `context` — browser id cookie, language, session; the browser id cookie on every reply.
 2. `errors` — a PortalError becomes a page or JSON reply in the visitor's language; missing login redirects.
 3. `rate_limit` — per client address: reads, writes and logins each have a budget.
 4. `form_body` — a form POST's body is parsed here, once (views get it cached); one that cannot be read
@@ -24,7 +24,7 @@ from signaling.log_limit import RepeatLimitedLog
 
 from . import keys
 
-from .auth import SESSION_COOKIE
+from .auth import SESSION_COOKIE, client_address
 from .context import PORTAL
 from .errors import Forbidden, Internal, Invalid, LoginRequired, PortalError, TooMany
 from .i18n import N_
@@ -41,14 +41,6 @@ BROWSER_COOKIE = "vaidya_b"
 
 LANG_COOKIE = "vaidya_lang"
 YEAR_S = 365 * 24 * 3600
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
-    "frame-ancestors 'self'; base-uri 'none'; form-action 'self'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",  # SMS login links carry a secret in the query
-    "X-Frame-Options": "SAMEORIGIN",
-}
 
 
 @web.middleware
@@ -110,10 +102,8 @@ async def context(request: web.Request, handler: Handler) -> web.StreamResponse:
 def _finish(request: web.Request, response: web.StreamResponse, fresh_browser: bool) -> None:
     if response.prepared:  # a WebSocket: headers are gone
         return
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    response.headers.setdefault("Cache-Control", "no-store")
-    if fresh_browser:
+    # security headers, charset and the cache policy: signaling/headers.py, on every reply of the server
+    if fresh_browser and "public" not in response.headers.get("Cache-Control", ""):  # never a cached cookie
         response.set_cookie(BROWSER_COOKIE, request[keys.BROWSER_ID], max_age=YEAR_S, httponly=True,
                             samesite="Lax", secure=secure_cookies(request), path="/")
 
@@ -121,7 +111,7 @@ def _finish(request: web.Request, response: web.StreamResponse, fresh_browser: b
 @web.middleware
 async def rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
     limits = request.app[PORTAL].limits
-    client = request.remote or "?"
+    client = client_address(request)
     bucket = limits.post if request.method == "POST" else limits.read
     if not bucket.allow(client):
         raise TooMany("rate_limited", N_("Too many requests. Please wait a minute."))

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aiohttp import web
 
 from . import views_api as api
 from . import views_patient as patient
 from . import views_staff as staff
-
-STATIC_DIR = Path(__file__).parent / "static"
-
+from .render import STATIC
 
 def setup(app: web.Application) -> None:
     """Add every route to the portal sub-application; paths are relative to /portal."""
@@ -59,4 +55,4 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/doctor/consultations/{consultation_id}/{action}", api.doctor_action)
     r.add_get("/api/hw/tokens/{token_id}/room", api.hw_room)
     r.add_get("/api/dev/sms", api.dev_sms)
-    r.add_static("/static", STATIC_DIR)
+    STATIC.add_routes(app)

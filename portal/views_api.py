@@ -8,8 +8,10 @@ import sqlite3
 
 from aiohttp import WSMsgType, web
 
+from signaling.origin import require_allowed_origin
+
 from . import storage as st
-from .auth import doctor_id, health_worker_id, patient_mobile
+from .auth import client_address, doctor_id, health_worker_id, patient_mobile
 from .context import PORTAL
 from .dashboard import doctor_dashboard
 from .errors import Invalid, NotFoundError, PortalError
@@ -36,7 +38,7 @@ async def me(request: web.Request) -> web.StreamResponse:
         patients = st.patients_for_mobile(conn, mobile)
         tokens = st.tokens_for_patients(conn, [p.id for p in patients])
         for p in patients:
-            st.audit(conn, f"mobile:{mobile}", "view", f"patient:{p.id}", request.remote or "?")
+            st.audit(conn, f"mobile:{mobile}", "view", f"patient:{p.id}", client_address(request))
         return {"mobile": mobile, "patients": [p.public() for p in patients], "tokens": [t.public() for t in tokens]}
 
     return web.json_response(await request.app[PORTAL].db.run(read))
@@ -64,6 +66,7 @@ async def call(request: web.Request) -> web.StreamResponse:
 
 async def queue_ws(request: web.Request) -> web.StreamResponse:
     """Pushes the token's queue state whenever its OPD's queue changes (and every WS_REFRESH_S)."""
+    require_allowed_origin(request)
     mobile = patient_mobile(request)
     portal = request.app[PORTAL]
     token_id = field_id(request.query.get("token"), "token")

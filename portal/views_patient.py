@@ -59,7 +59,8 @@ async def send_otp(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     portal = request.app[PORTAL]
     try:
-        mobile = await portal.accounts.send_otp(str(form.get("mobile", "")), client_address(request), lang(request).code)
+        mobile = await portal.accounts.send_otp(str(form.get("mobile", "")), client_address(request), lang(request).code,
+                                                request[keys.BROWSER_ID])
     except Invalid as exc:
         return page(request, "start.html", status=400, errors=field_errors(request, exc), mobile=form.get("mobile"))
     except (TooMany, Unavailable) as exc:
@@ -72,7 +73,7 @@ async def verify_otp(request: web.Request) -> web.StreamResponse:
     portal = request.app[PORTAL]
     raw_mobile = str(form.get("mobile", ""))
     try:
-        mobile = await portal.accounts.verify_otp(raw_mobile, str(form.get("code", "")))
+        mobile = await portal.accounts.verify_otp(raw_mobile, str(form.get("code", "")), request[keys.BROWSER_ID])
     except Invalid as exc:
         return page(request, "otp.html", status=400, errors=field_errors(request, exc), mobile=raw_mobile)
     except TooMany as exc:

@@ -7,6 +7,7 @@ they look and behave like the rest of the patient's pages; their context starts 
 from __future__ import annotations
 
 from importlib import resources
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,14 @@ _env.filters["local_date"] = local_date_text
 _env.filters["local_stamp"] = local_stamp
 #: A calendar date already in the clinic's zone (an earlier consultation's day), as DD-MM-YYYY.
 _env.filters["date_text"] = date_text
+
+
+def use_static_urls(url: Callable[[str], str]) -> None:
+    """How templates name a static file (`{{ static("rx.css") }}`): the web layer's fingerprinted URLs."""
+    _env.globals["static"] = url
+
+
+use_static_urls(lambda name: f"/rx/static/{name}")
 
 
 def render(template: str, **context: Any) -> str:

@@ -33,6 +33,7 @@ from portal.render import frame, json_error
 from portal.security import csrf_token
 from portal.validate import json_object, parse_id, route_id
 from portal.sms import SmsError
+from signaling.assets import StaticFiles
 from signaling.config import Config, ensure_secret
 
 from . import labels
@@ -50,9 +51,11 @@ from .intake import (
 from .followup import FOLLOW_UP_WINDOW_MONTHS, why_allowed
 from .localtime import local_date, local_date_text
 from .model import LANGUAGES, EarlierConsult, Prescription, Signed, new_prescription_id, normalise_prescription_id
+from . import pages
 from .pages import render
 from .pdf import render_pdf
 from .portal_link import (
+    brought_by_health_worker,
     IssueContext,
     NotAFollowUp,
     NotYours,
@@ -105,7 +108,9 @@ def setup(app: web.Application, config: Config) -> RxService:
     r.add_post(f"/{_ID}/correct", correct_from_form)
     r.add_post(f"/api/prescriptions/{_ID}/correct", correct)
     r.add_post(f"/api/prescriptions/{_ID}/revoke", revoke)
-    r.add_static("/static", STATIC_DIR)
+    static = StaticFiles(STATIC_DIR, mount="/static", public="/rx/static")
+    static.add_routes(sub)
+    pages.use_static_urls(static.url)
     app.add_subapp("/rx", sub)
     return service
 
@@ -216,7 +221,8 @@ async def dispense(request: web.Request) -> web.StreamResponse:
 
 # Patient and doctor: lists and downloads ------------------------------------------------------------------
 async def _readable_ids(request: web.Request) -> tuple[str, frozenset[str]]:
-    """('patient', the patient IDs on this mobile) or ('doctor', {doctor id}); else a login is required."""
+    """('patient', the patient IDs on this mobile), ('doctor', {doctor id}) or ('health_worker', the
+    consultations they brought a patient to); else a login is required."""
     session = request.get(portal_keys.SESSION)
     if session is None:
         raise LoginRequired(PATIENT_LOGIN)
@@ -225,7 +231,17 @@ async def _readable_ids(request: web.Request) -> tuple[str, frozenset[str]]:
     if session.kind == "patient":
         mobile = session.subject
         return "patient", await _portal(request).db.run(lambda conn: patient_ids_for_mobile(conn, mobile))
+    if session.kind == "health_worker":
+        hw = int(session.subject)
+        _, consultations = await _portal(request).db.run(lambda conn: brought_by_health_worker(conn, hw))
+        return "health_worker", consultations
     return "other", frozenset()
+
+
+def _owner(kind: str, signed: Signed) -> str:
+    """What `_readable_ids` lists for this visitor kind, read off the prescription."""
+    rx = signed.prescription
+    return {"patient": rx.patient.id, "health_worker": rx.consultation.id}.get(kind, rx.doctor.id)
 
 
 async def _readable(request: web.Request) -> Signed:
@@ -238,10 +254,7 @@ async def _readable(request: web.Request) -> Signed:
         signed = await asyncio.to_thread(store.version, rx_id, v)
     else:
         signed = await asyncio.to_thread(store.latest, rx_id)
-    owner = None
-    if signed is not None:
-        owner = signed.prescription.patient.id if kind == "patient" else signed.prescription.doctor.id
-    if signed is None or owner not in ids:
+    if signed is None or _owner(kind, signed) not in ids:
         raise NotFoundError("rx_not_found", "No such prescription.")
     return signed
 
@@ -347,13 +360,18 @@ async def my_prescriptions(request: web.Request) -> web.StreamResponse:
     kind, ids = await _readable_ids(request)
     service = _service(request)
 
+    patients = ids
+    if kind == "health_worker":  # their patients' prescriptions, only those of the consultations they brought
+        hw = int(request[portal_keys.SESSION].subject)
+        patients, _ = await _portal(request).db.run(lambda conn: brought_by_health_worker(conn, hw))
+
     def collect() -> list[dict[str, Any]]:
         found: list[Signed] = []
-        for one in sorted(ids):
+        for one in sorted(patients):
             found += service.store.latest_for(**({"doctor_id": one} if kind == "doctor" else {"patient_id": one}))
-        return [{"signed": s, "status": _status(service, s)} for s in found]
+        return [{"signed": s, "status": _status(service, s)} for s in found if _owner(kind, s) in ids]
 
-    items = await asyncio.to_thread(collect) if kind in ("doctor", "patient") else []
+    items = await asyncio.to_thread(collect) if kind in ("doctor", "patient", "health_worker") else []
     if _wants_json(request):
         return web.json_response([{
             "id": i["signed"].prescription.id, "version": i["signed"].prescription.version,
@@ -361,10 +379,12 @@ async def my_prescriptions(request: web.Request) -> web.StreamResponse:
             "patient": i["signed"].prescription.patient.name, "doctor": i["signed"].prescription.doctor.name,
             "pdf": f"/rx/{i['signed'].prescription.id}.pdf", "fhir": f"/rx/{i['signed'].prescription.id}/fhir",
         } for i in items])
-    if kind != "doctor":  # patients read it in the portal's frame, in the language they chose there
+    if kind != "doctor":  # patients and health workers read it in the portal's frame, in their language
         lang = _patient_lang(request)
+        back = (("/portal/hw", request[portal_keys.LANG].gettext("Today's patients")) if kind == "health_worker"
+                else ("/portal/me", request[portal_keys.LANG].gettext("Your family")))
         html = render("mine.html", **frame(request), items=items, t=lambda key: labels.both(key, lang),
-                      zone=_zone(request), back=("/portal/me", request[portal_keys.LANG].gettext("Your family")))
+                      zone=_zone(request), back=back)
         return web.Response(text=html, content_type="text/html", charset="utf-8")
     html = render("list.html", items=items, doctor=True, csrf=_csrf(request), page_lang="en",
                   t=lambda key: labels.both(key, "en"), zone=_zone(request))

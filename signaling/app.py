@@ -32,6 +32,10 @@ def create_app(config: Config) -> web.Application:
     wait_longer_for_consent()
     app = web.Application(client_max_size=8 * 1024 * 1024)
     app[keys.CONFIG] = config
+    from . import headers, slow_body
+
+    slow_body.setup(app)
+    headers.setup(app)
     app.router.add_get("/healthz", healthz)
 
     from . import routes as signaling_routes

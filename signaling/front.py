@@ -27,6 +27,7 @@ from media.sfu.stats import ForwardingTotals
 from .config import Config
 from .directory import DirectoryUnavailable, LocalDirectory, Node, RoomDirectory
 from .node_relay import NodeLink
+from .origin import require_allowed_origin
 from .placement import RoomPlacement, WorkerLoad
 from .protocol import error, is_room_name, peek_request_id
 from .worker_channel import read_frame, write_frame
@@ -356,6 +357,7 @@ async def relay(request: web.Request) -> web.WebSocketResponse:
     from . import keys
     from .routes import HARD_FRAME_LIMIT
 
+    require_allowed_origin(request)
     pool = request.app[keys.WORKERS]
     ws = web.WebSocketResponse(autoping=False, max_msg_size=HARD_FRAME_LIMIT)
     await ws.prepare(request)

@@ -16,6 +16,7 @@ from prometheus_client.registry import Collector
 from media.sfu.stats import ForwardingTotals
 
 from . import keys
+from .client_address import client_address
 
 if TYPE_CHECKING:
     from .front import WorkerPool
@@ -92,7 +93,8 @@ def setup(app: web.Application) -> None:
         registry.register(SfuCollector(app[keys.REGISTRY]))
 
     async def metrics(request: web.Request) -> web.Response:
-        if not is_loopback(request.remote):
+        # behind a trusted proxy on this machine, the client it names decides, not the proxy's loopback
+        if not is_loopback(client_address(request)):
             raise web.HTTPForbidden(text="metrics are served to loopback clients only")
         return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.codecs import is_rtx
 from aiortc.rtcicetransport import RTCIceCandidate
 from aiortc.sdp import candidate_from_sdp
@@ -55,8 +55,11 @@ def check_media_ids(sdp: str) -> None:
 
 
 def _peer_connection() -> RTCPeerConnection:
-    # No STUN or TURN servers: the SFU's candidates are its own host addresses.
-    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    # No STUN or TURN servers: the SFU's candidates are its own host addresses. One transport for every
+    # m-section (max-bundle, as browsers use): under aiortc's default (balanced) policy, an offer that
+    # starts with two tracks of a kind left the second on a transport its BUNDLE step then stopped, so
+    # the third person into a room never saw the second person's video.
+    return RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
 
 
 def parse_candidate(candidate: dict[str, Any] | None) -> RTCIceCandidate | None:

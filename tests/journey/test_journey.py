@@ -17,8 +17,15 @@ from yarl import URL
 
 from tests.conftest import wait_until
 from tests.helpers.axe import HAVE_AXE, NO_AXE, assert_accessible
-from tests.helpers.browser import HAVE_CHROMIUM, NO_CHROMIUM, assert_decodes_growing_video, sized_page
-from tests.portal.conftest import staff_login_on_page
+from tests.helpers.browser import (
+    DIAGNOSE_JS,
+    HAVE_CHROMIUM,
+    NO_CHROMIUM,
+    assert_decodes_growing_video,
+    sees_and_hears,
+    sized_page,
+)
+from tests.portal.conftest import fill_patient_form, staff_login_on_page
 from tests.rx.test_qr_scan import rasterise, read_qr
 
 ARTIFACTS = Path(__file__).parents[1] / "artifacts" / "journey"
@@ -83,12 +90,7 @@ async def register_and_queue(page: Any, server: Any, base: str, clinic: Any, mob
     await page.wait_for_url("**/portal/me")
     await page.goto(f"{base}/portal/register")
     await step("register")
-    await page.fill("#f-name", name)
-    await page.fill("#f-age", "34")
-    await page.check("input[name=sex][value=female]")
-    await page.fill("#f-state", "Karnataka")
-    await page.fill("#f-district", "Mysuru")
-    await page.select_option("#f-language", language)
+    await fill_patient_form(page, name, language=language)
     await page.click("button.main")
     await step("registered")
     patient_id = (await page.text_content("strong")).strip()
@@ -202,3 +204,72 @@ async def test_the_whole_journey_from_registration_to_a_verified_prescription(
 
 async def _louder(page: Any, before: float) -> bool:
     return await page.evaluate(INBOUND_AUDIO_JS) > before
+
+
+async def test_hub_and_spoke_a_health_worker_brings_a_patient_to_a_specialist_and_prints_the_prescription(
+    server, clinic, chromium, tmp_path
+):
+    base = str(server.server.make_url("")).rstrip("/")
+    steps = Steps("hub-and-spoke")
+    spoke = await sized_page(chromium, 1024, 768, phone=False)  # the health worker's tablet at the PHC
+    await staff_login_on_page(spoke, base, "hw-1")
+    await spoke.wait_for_url("**/portal/hw")
+    await steps.step(spoke, "spoke")
+    # assisted registration: the health worker registers the patient and records her consent
+    await spoke.fill("#f-mobile", "9000000009")
+    await fill_patient_form(spoke, "Gowramma", age="61", district="Kolar", language="kn")
+    await spoke.check("input[name=consent]")
+    await spoke.select_option("#f-consent_how", "verbal")
+    await steps.step(spoke, "referral-form")
+    await spoke.click("form[action='/portal/hw/refer'] button.main")
+    await spoke.wait_for_url("**/portal/hw")
+    await steps.step(spoke, "referred")
+
+    hub = await sized_page(chromium, 1280, 800, phone=False)
+    await staff_login_on_page(hub, base, "dr-heart")
+    await hub.wait_for_url("**/portal/doctor")
+    await hub.click("form[action='/portal/doctor/admit'] button.main")
+    await hub.wait_for_url("**/portal/doctor")
+    await steps.step(hub, "specialist-admitted")
+    async with hub.context.expect_page() as opened:
+        await hub.click("button.call")
+    specialist_room = await opened.value
+
+    await spoke.reload()
+    async with spoke.context.expect_page() as opened:
+        await spoke.click("button.call")
+    spoke_room = await opened.value
+    links = await (await spoke.request.get(f"{base}/portal/api/hw/tokens/{await _hw_token(spoke)}/room")).json()
+    patient = await sized_page(chromium, 360, 640, phone=True)  # the patient's own phone, beside them
+    await patient.goto(base + links["patient_room_url"])
+
+    for who, page in (("the specialist", specialist_room), ("the health worker", spoke_room), ("the patient", patient)):
+        try:
+            await wait_until(lambda page=page: sees_and_hears(page, 2), f"{who} to see and hear the other two",
+                             timeout=30)
+        except AssertionError as exc:
+            quality = await page.evaluate("[...window.vaidya.session.quality.entries()]")
+            raise AssertionError(f"{exc}: quality {quality}, "
+                                 f"{await page.evaluate(DIAGNOSE_JS)}") from None
+    await steps.step(specialist_room, "three-in-the-room-specialist")
+    await steps.step(patient, "three-in-the-room-patient")
+
+    # the hub specialist signs; the health worker prints it at the spoke
+    await hub.locator("a[href^='/rx/consultations/']").first.click()
+    await hub.wait_for_url("**/rx/consultations/*/new")
+    await sign_prescription(hub)
+    await hub.click("form[data-suggest] button[type=submit]")
+    await hub.wait_for_url("**/rx/mine*")
+    await spoke.goto(f"{base}/rx/mine")
+    await steps.step(spoke, "prescriptions-to-print")
+    href = await spoke.locator("a[href$='.pdf']").first.get_attribute("href")
+    pdf = await (await spoke.request.get(base + href)).body()
+    assert pdf.startswith(b"%PDF")
+    code = read_qr(rasterise(pdf, 150, tmp_path))
+    verdict = await (await spoke.request.get(base + URL(code).path_qs, headers={"Accept": "application/json"})).json()
+    assert verdict["status"] == "valid", verdict
+
+
+async def _hw_token(page: Any) -> int:
+    action = await page.locator("form[action^='/portal/hw/tokens/']").first.get_attribute("action")
+    return int(action.split("/")[4])

@@ -190,3 +190,14 @@ async def staff_login_on_page(page, base: str, username: str) -> None:
     await page.fill("#f-username", username)
     await page.fill("#f-password", PASSWORD)
     await page.click("button.main")
+
+
+async def fill_patient_form(page, name: str, age: str = "34", district: str = "Mysuru", language: str | None = None) -> None:
+    """The patient fields of the registration (or referral) form, as a person types them."""
+    await page.fill("#f-name", name)
+    await page.fill("#f-age", age)
+    await page.check("input[name=sex][value=female]")
+    await page.fill("#f-state", "Karnataka")
+    await page.fill("#f-district", district)
+    if language is not None:
+        await page.select_option("#f-language", language)

@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from tests.conftest import wait_until
+from tests.portal.conftest import fill_patient_form
 from tests.portal.test_doctor import admit, queued_patient
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -85,12 +86,7 @@ async def test_a_patient_logs_in_by_keyboard_and_watches_the_queue_move_on_a_sma
 
     await phone.goto(f"{base}/portal/register")
     await check_layout(phone)
-    await phone.fill("#f-name", "Asha Devi")
-    await phone.fill("#f-age", "34")
-    await phone.check("input[name=sex][value=female]")
-    await phone.fill("#f-state", "Karnataka")
-    await phone.fill("#f-district", "Mysuru")
-    await phone.select_option("#f-language", "hi")
+    await fill_patient_form(phone, "Asha Devi", language="hi")
     await phone.click("button.main")
     patient_id = (await phone.text_content("strong")).strip()
     await phone.goto(f"{base}/portal/patients/{patient_id}/book")

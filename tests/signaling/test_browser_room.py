@@ -21,6 +21,7 @@ from tests.helpers.browser import (
     chromium,
     frames_decoded_over,
     open_page,
+    sees_and_hears,
     token_link,
 )
 
@@ -204,3 +205,21 @@ async def test_an_observer_sends_nothing_and_hears_the_doctor_after_at_most_one_
         lambda: observer.evaluate(f"({INBOUND_AUDIO_JS})().then((a) => a.energy > 0)"), "the doctor to be heard"
     )
     assert errors == []
+
+
+async def test_three_browsers_each_see_and_hear_the_other_two(live_server: tuple[str, str], browser: Browser) -> None:
+    """Hub and spoke: the specialist and the health worker are in the room before the patient, whose first
+    subscribe offer then carries two tracks of each kind. With aiortc's default (balanced) bundle policy
+    the second video sat on a transport the BUNDLE step had stopped: the patient saw only one of them."""
+    base_url, secret = live_server
+    errors: list[str] = []
+    pages = []
+    for identity, role in (("dr-heart", "doctor"), ("hw-1", "health_worker"), ("pt-gowramma", "patient")):
+        pages.append(await open_page(browser, errors, identity, token_link(base_url, secret, "hub-3", identity, role)))
+        await wait_until(lambda page=pages[-1]: page.evaluate("!!(window.vaidya && window.vaidya.session && window.vaidya.session.publishPc)"),
+                         f"{identity} to publish")
+        await asyncio.sleep(1.0)
+
+    for page, who in zip(pages, ("the specialist", "the health worker", "the patient")):
+        await wait_until(lambda page=page: sees_and_hears(page, 2), f"{who} to see and hear the other two", timeout=30)
+    assert not errors, errors
