@@ -25,6 +25,7 @@ from .i18n import Catalogs
 from .notices import QueueNotices
 from .queue import Queues
 from .referrals import Referrals
+from .room_records import ConsultationRoomLog
 from .security import RateLimiter
 from .sms import SmsGateway, gateway_from_environment
 from .uploads import Uploads
@@ -63,11 +64,14 @@ class Portal:
         self.notices = QueueNotices(self.db, self.sms, self.catalogs.get, lambda: config.base_url,
                                     config.near_turn_sms_position)
         self.events.listen(self.notices.opd_changed)
+        #: signaling's RoomLog for this server: consultation rooms keep chat and photos with their record
+        self.room_log = ConsultationRoomLog(self.db, self.uploads)
         self.sockets: set[web.WebSocketResponse] = set()
 
     async def lifecycle(self, app: web.Application) -> AsyncIterator[None]:
         """cleanup_ctx: open the database (and seed the demo), run the queue sweep, close on exit."""
         await self.db.open()
+        await self.room_log.open()
         await self.queues.expire_past_days()
         if self.config.seed_demo:
             from .seed import seed_demo

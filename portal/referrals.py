@@ -126,7 +126,8 @@ class Referrals:
             ttl = room_ttl(st.get_opd(conn, c.opd_id).consult_limit_min)
             return {
                 "health_worker": room_link(self.secret, c.room, f"hw:{hw_id}", Role.HEALTH_WORKER, ttl),
-                "patient": room_link(self.secret, c.room, f"patient:{token.patient_id}", Role.PATIENT, ttl),
+                "patient": room_link(self.secret, c.room, f"patient:{token.patient_id}", Role.PATIENT, ttl,
+                                     lang=st.get_patient(conn, token.patient_id).language),
             }
 
         return await self.db.run(links)

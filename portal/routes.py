@@ -7,7 +7,9 @@ from aiohttp import web
 from . import views_api as api
 from . import views_patient as patient
 from . import views_staff as staff
+from . import views_workspace as workspace
 from .render import STATIC
+
 
 def setup(app: web.Application) -> None:
     """Add every route to the portal sub-application; paths are relative to /portal."""
@@ -36,6 +38,8 @@ def setup(app: web.Application) -> None:
     r.add_post("/staff/logout", staff.logout)
     r.add_get("/doctor", staff.doctor_home)
     r.add_post("/doctor/admit", staff.admit)
+    r.add_get("/doctor/consultations/{consultation_id}", workspace.workspace_page)
+    r.add_get("/doctor/consultations/{consultation_id}/record", staff.consultation_page)
     r.add_post("/doctor/consultations/{consultation_id}/{action}", staff.consultation_action)
     r.add_get("/doctor/patients/{patient_id}", staff.patient_page)
     r.add_get("/uploads/{upload_id}", staff.download_upload)

@@ -12,6 +12,7 @@ from . import keys
 from . import storage as st
 from .accounts import normalize_mobile
 from .auth import client_address, doctor_id, health_worker_id, log_in, log_out
+from .consults import own_consultation
 from .context import PORTAL
 from .dashboard import doctor_dashboard, doctor_may_see, hw_referrals, patient_summary
 from .errors import Forbidden, Invalid, LoginRequired, NotFoundError, PortalError, TooMany
@@ -20,6 +21,7 @@ from .models import ConsultMode
 from .referrals import parse_consent
 from .registration import parse_patient_form
 from .render import field_errors, message, page, see_other
+from .room_records import RoomRecord, room_record
 from .validate import enum_value, field_id, patient_id, route_id
 
 
@@ -84,6 +86,20 @@ async def consultation_action(request: web.Request) -> web.StreamResponse:
     else:
         raise NotFoundError("not_found", N_("This page does not exist."))
     return see_other("/portal/doctor")
+
+
+async def consultation_page(request: web.Request) -> web.StreamResponse:
+    """One consultation's summary for its doctor: who, when, the room's chat and the photos sent in it."""
+    me = doctor_id(request)
+    cid = _int(request, "consultation_id")
+
+    def read(conn: sqlite3.Connection) -> tuple[st.Consultation, st.Patient, RoomRecord]:
+        c = own_consultation(conn, me, cid)
+        st.audit(conn, f"doctor:{me}", "view", f"consultation:{c.id}", client_address(request))
+        return c, st.get_patient(conn, c.patient_id), room_record(conn, c.id)
+
+    consultation, patient, record = await request.app[PORTAL].db.run(read)
+    return page(request, "consultation.html", c=consultation, patient=patient, record=record)
 
 
 async def patient_page(request: web.Request) -> web.StreamResponse:

@@ -102,6 +102,7 @@ def setup(app: web.Application, config: Config) -> RxService:
     r.add_get("/consultations/{consultation_id:[0-9]+}/new", issue_form)
     r.add_post("/consultations/{consultation_id:[0-9]+}/new", issue_from_form)
     r.add_post("/api/consultations/{consultation_id:[0-9]+}/prescriptions", issue)
+    r.add_get("/api/consultations/{consultation_id:[0-9]+}/prescriptions", patient_history)
     r.add_get("/api/consultations/{consultation_id:[0-9]+}/formulary", formulary_suggestions)
     r.add_post(f"/{_ID}/revoke", revoke_from_form)
     r.add_get(f"/{_ID}/correct", correct_form)
@@ -514,19 +515,22 @@ async def issue(request: web.Request) -> web.StreamResponse:
 
 
 async def _form_page(request: web.Request, ctx: IssueContext, form: dict[str, str], problems: list[str],
-                     status: int = 200, correcting: Signed | None = None) -> web.Response:
+                     status: int = 200, correcting: Signed | None = None, fragment: bool = False) -> web.Response:
+    """The form in its page, or (`fragment`) the bare form for the consult workspace to load beside the call."""
     earlier: list[EarlierConsult] = []
     if correcting is None:  # a correction keeps the consultation as signed; a new one may link an earlier one
         cid, zone = int(ctx.consultation.id), _zone(request)
         earlier = await _portal(request).db.run(
             lambda conn: follow_up_candidates(conn, cid, local_date(utc_now(), zone), zone))
-    html = render("issue.html", ctx=ctx, form=collections.defaultdict(str, form), problems=problems,
-                  earlier=earlier, window_months=FOLLOW_UP_WINDOW_MONTHS,
+    html = render("_issue_form.html" if fragment else "issue.html", ctx=ctx, form=collections.defaultdict(str, form),
+                  problems=problems, earlier=earlier, window_months=FOLLOW_UP_WINDOW_MONTHS,
                   correcting=correcting.prescription if correcting else None,
                   csrf=_csrf(request), rows=range(FORM_ROWS), routes=list(ROUTES),
                   formulary=_service(request).formulary.drugs,
-                  allowed=describe_allowed(ctx.consultation))
-    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+                  allowed=describe_allowed(ctx.consultation), fragment=fragment,
+                  action=f"/rx/consultations/{ctx.consultation.id}/new" if fragment else "")
+    headers = {"Cache-Control": "no-store"} if fragment else None
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8", headers=headers)
 
 
 @_api
@@ -543,22 +547,50 @@ async def formulary_suggestions(request: web.Request) -> web.StreamResponse:
 
 
 async def issue_form(request: web.Request) -> web.StreamResponse:
-    """The doctor's prescription form for one of their consultations (plain HTML, works without scripts)."""
-    return await _form_page(request, await _issue_context(request), {}, [])
+    """The doctor's prescription form for one of their consultations (plain HTML, works without scripts);
+    `?fragment=1` gives the form alone, for the consult workspace to load beside the call."""
+    return await _form_page(request, await _issue_context(request), {}, [],
+                            fragment=request.query.get("fragment") == "1")
 
 
 async def issue_from_form(request: web.Request) -> web.StreamResponse:
+    """Sign what the form says. A browser gets the list (or the form again with the problems); a script that
+    asks for JSON (the consult workspace, which must not leave the call) gets the API's answers."""
     ctx = await _issue_context(request)
     form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
     body = body_from_form(form)
     try:
         signed = await _sign_and_notify(request, ctx, body)
-    except RuleViolation as exc:
+    except (RuleViolation, InputError) as exc:
+        if _wants_json(request):
+            return _problem_reply(exc)
+        if isinstance(exc, InputError):
+            return await _form_page(request, ctx, form, [f"{k}: {v}" for k, v in exc.fields.items()], status=400)
         return await _form_page(request, await _as_submitted(request, ctx, body), form,
                                 [p.message for p in exc.problems], status=422)
-    except InputError as exc:
-        return await _form_page(request, ctx, form, [f"{k}: {v}" for k, v in exc.fields.items()], status=400)
+    if _wants_json(request):
+        return _issued_reply(request, signed)
     raise web.HTTPSeeOther(f"/rx/mine#{signed.prescription.id}")
+
+
+@_api
+async def patient_history(request: web.Request) -> web.StreamResponse:
+    """The patient's prescriptions (newest version of each, any doctor), for the doctor of this consultation:
+    what was found and given before. The PDF is linked only where this doctor may download it (their own)."""
+    ctx = await _issue_context(request)
+    service, zone = _service(request), _zone(request)
+
+    def collect() -> list[dict[str, Any]]:
+        return [{
+            "id": rx.id, "version": rx.version, "issued_at": rx.issued_at.isoformat(),
+            "issued_on": local_date_text(rx.issued_at, zone), "doctor": rx.doctor.name,
+            "chief_complaints": rx.chief_complaints, "diagnosis": rx.diagnosis, "provisional": rx.provisional,
+            "medicines": [" ".join(p for p in (m.generic_name, m.strength, m.form) if p) for m in rx.medicines],
+            "status": _status(service, signed),
+            "pdf": f"/rx/{rx.id}.pdf" if rx.doctor.id == ctx.doctor.id else None,
+        } for signed in service.store.latest_for(patient_id=ctx.patient.id) if (rx := signed.prescription)]
+
+    return web.json_response({"prescriptions": await asyncio.to_thread(collect)})
 
 
 async def _notify_patient(request: web.Request, mobile: str, signed: Signed) -> None:

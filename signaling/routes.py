@@ -24,7 +24,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     # Liveness is the session's job (pings plus media activity), so aiohttp's own heartbeat is off.
     ws = web.WebSocketResponse(autoping=False, max_msg_size=HARD_FRAME_LIMIT)
     await ws.prepare(request)
-    session = Session(ws, request.app[keys.REGISTRY], request.app[keys.CONFIG])
+    session = Session(ws, request.app[keys.REGISTRY], request.app[keys.CONFIG], request.app[keys.ROOM_LOG])
     await session.run()
     return ws
 
@@ -53,8 +53,10 @@ def setup(app: web.Application) -> None:
     from media.adaptive.ladder import ladder_from_config
 
     from .registry import RoomRegistry
+    from .room_log import MemoryRoomLog
 
     config = app[keys.CONFIG]
+    app[keys.ROOM_LOG] = MemoryRoomLog()  # the composition root may install a log that keeps records
     if config.workers > 0:
         from .directory import directory_for
         from .front import WorkerPool, relay
@@ -85,6 +87,9 @@ def setup(app: web.Application) -> None:
 
         app.on_shutdown.append(close_rooms)
         app.router.add_get("/ws", websocket)
+    from . import photos
+
+    photos.setup(app)
     from . import metrics
 
     metrics.setup(app)

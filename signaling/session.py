@@ -26,6 +26,7 @@ from .protocol import Message, ProtocolError, error, parse_message, peek_request
 from .ratelimit import TokenBucket
 from .registry import RoomRegistry
 from .room import Participant, describe_producer
+from .room_log import RoomLog
 
 log = logging.getLogger(__name__)
 #: Malformed messages and server faults, logged once per kind and minute with a count (not once each).
@@ -56,10 +57,11 @@ class ClientSocket(Protocol):
 
 
 class Session:
-    def __init__(self, ws: ClientSocket, registry: RoomRegistry, config: Config) -> None:
+    def __init__(self, ws: ClientSocket, registry: RoomRegistry, config: Config, log: RoomLog) -> None:
         self.ws = ws
         self.registry = registry
         self.config = config
+        self.log = log
         self.memberships: dict[str, Participant] = {}
         self._bucket = TokenBucket(config.ws_rate_burst, config.ws_rate_per_s)
         self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(OUTBOX_LIMIT)
@@ -228,6 +230,12 @@ class Session:
             allocator.start()
         room.participants[participant.id] = participant
         self.memberships[name] = participant
+        # Read after joining: a line said meanwhile arrives twice (here and as `chat`), never not at all.
+        try:
+            history, photos = await self.log.chat_history(name), await self.log.photos(name)
+        except Exception:  # the call matters more than its history: join without it
+            log.exception("could not read the history of room %s", name)
+            history, photos = [], []
         self.send(
             {
                 "type": "joined",
@@ -237,6 +245,8 @@ class Session:
                 "participants": [p.describe() for p in room.participants.values() if p is not participant],
                 "producers": [describe_producer(p) for p in room.producers()],
                 "ice_servers": self.config.ice_servers(grant.identity),
+                "chat": [line.public() for line in history],
+                "photos": [photo.public(name) for photo in photos],
             }
         )
         room.broadcast({"type": "participant-joined", "participant": participant.describe()}, exclude=participant)
@@ -349,6 +359,39 @@ class Session:
         participant.allocator.set_save_data(message.fields["enabled"])
         self.send({"type": "save-data", "request_id": message.request_id, "room": message.room,
                    "enabled": message.fields["enabled"]})
+
+    async def got_chat(self, message: Message) -> None:
+        """Keep the line with the room's record, then give it to everyone in the room (the sender's copy
+        is the reply: its `chat_id` and `at` are the server's)."""
+        participant = self._member(message)
+        line = await self.log.add_chat(message.room, participant.identity, participant.grant.role.value,
+                                       message.fields["text"], time.time())
+        event = {"type": "chat", "room": message.room, "participant_id": participant.id, "message": line.public()}
+        participant.room.broadcast(event, exclude=participant)
+        self.send({**event, "request_id": message.request_id})
+
+    async def got_photo_request(self, message: Message) -> None:
+        """A doctor asks one participant for a photo; that participant's page offers to take or pick one."""
+        participant = self._member(message)
+        if participant.grant.role.value != "doctor":
+            raise ProtocolError("forbidden", "only a doctor may ask for a photo", message.request_id, message.room)
+        target = participant.room.participants.get(message.fields["participant_id"])
+        if target is None or target is participant:
+            raise ProtocolError("not_found", "no such participant in this room", message.request_id, message.room)
+        target.peer.send({"type": "photo-request", "room": message.room, "from": participant.describe()})
+        self.send({"type": "photo-requested", "request_id": message.request_id, "room": message.room})
+
+    async def got_photo_sent(self, message: Message) -> None:
+        """The sender's photo is kept (HTTP upload, signaling/photos.py): now everyone in the room hears of it.
+        Told over the socket, so the room's own process announces it, with or without worker processes."""
+        participant = self._member(message)
+        kept = await self.log.photos(message.room)
+        photo = next((p for p in kept if p.photo_id == message.fields["photo_id"]), None)
+        if photo is None or photo.identity != participant.identity:
+            raise ProtocolError("not_found", "no such photo of yours in this room", message.request_id, message.room)
+        event = {"type": "photo", "room": message.room, "photo": photo.public(message.room)}
+        participant.room.broadcast(event, exclude=participant)
+        self.send({**event, "request_id": message.request_id})
 
     def _govern_uplink(self, participant: Participant) -> None:
         """Tell this publisher what its own link carries (uplink-budget), and cap the REMB it gets."""

@@ -102,6 +102,7 @@ ROUTES = [  # (who, method, path with {} for the id)
     ("health_worker", "GET", "/portal/api/hw/tokens/{}/room"),
     ("patient", "GET", "/rx/{}.pdf"),
     ("patient", "GET", "/portal/patients/{}/record"),
+    ("doctor", "GET", "/portal/doctor/consultations/{}"),
 ]  # append only: the kept corpus names routes by their index
 
 

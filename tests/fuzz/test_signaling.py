@@ -75,6 +75,9 @@ def messages(types: list[str], rooms: st.SearchStrategy[Any]) -> st.SearchStrate
             "participant_id": st.text(max_size=8) | json_value,
             "tier": st.sampled_from(["T0", "A", "T9"]) | json_value,
             "enabled": st.booleans() | json_value,
+            "text": st.text(st.characters(codec="utf-8") | st.sampled_from(["\r", "\u202e", "\u200b", "\ud800"]),
+                            max_size=40) | json_value,
+            "photo_id": st.text(max_size=12) | json_value,
             "request_id": json_value,
         },
     )

@@ -41,14 +41,15 @@ def make_clinic(data_dir: Path) -> Clinic:
     clinic.eye = st.add_opd(conn, code="EYE", name="Eye OPD", kind=OpdKind.SPECIALITY, speciality="eye").id
     clinic.hub = st.add_opd(conn, code="CAR", name="Cardiology hub", kind=OpdKind.SPECIALITY,
                             speciality="cardiology", is_hub=True).id
-    for username, langs, opds in (
+    for serial, (username, langs, opds) in enumerate((
         ("dr-hindi", ["hi", "en"], [clinic.gen]),
         ("dr-tamil", ["ta", "en"], [clinic.gen]),
         ("dr-eye", ["en", "kn"], [clinic.eye]),
         ("dr-heart", ["en", "hi"], [clinic.hub]),
-    ):
+    )):
+        # A number as the council prints it: rx refuses to sign under a malformed one.
         d = st.add_doctor(conn, username=username, name=f"Dr {username}", qualification="MBBS",
-                          registration_number=f"KMC-{username}", council="Karnataka Medical Council",
+                          registration_number=f"KMC-{48210 + serial}", council="Karnataka Medical Council",
                           password_hash=pw, languages=langs)
         clinic.doctors[username] = d.id
         for opd in opds:
