@@ -7,18 +7,14 @@ from aiohttp import web
 
 from .auth import client_address, doctor_id
 from .context import PORTAL
-from .errors import NotFoundError
-from .i18n import N_
 from .render import page
+from .validate import route_id
 from .workspace import consult_workspace
 
 
 async def workspace_page(request: web.Request) -> web.StreamResponse:
     me = doctor_id(request)
-    try:
-        cid = int(request.match_info["consultation_id"])
-    except ValueError:
-        raise NotFoundError("not_found", N_("This page does not exist.")) from None
+    cid = route_id(request.match_info["consultation_id"])
     ws = await request.app[PORTAL].db.run(lambda conn: consult_workspace(conn, me, cid, client_address(request)))
     response = page(request, "workspace.html", ws=ws)
     response.headers["Cache-Control"] = "no-store"  # a patient record: not kept by the browser or a proxy

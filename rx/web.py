@@ -31,6 +31,7 @@ from portal.errors import LoginRequired, NotFoundError, PortalError
 from portal.middlewares import MIDDLEWARES
 from portal.render import frame, json_error
 from portal.security import csrf_token
+from portal.validate import json_object, parse_id, route_id
 from portal.sms import SmsError
 from signaling.assets import StaticFiles
 from signaling.config import Config, ensure_secret
@@ -165,7 +166,7 @@ def _check(text: str, version: int | None, service: RxService) -> Verdict:
 
 async def verify_page(request: web.Request) -> web.StreamResponse:
     text = (request.query.get("c") or request.query.get("id") or "").strip()
-    version = int(request.query["v"]) if request.query.get("v", "").isdigit() else None
+    version = parse_id(request.query.get("v"))
     verdict = dispensations = line_fills = None
     if text:
         try:
@@ -195,13 +196,13 @@ async def dispense(request: web.Request) -> web.StreamResponse:
     """A registered pharmacist (logged in) records the quantity given per line; anyone else is sent to log in."""
     me = pharmacist_id(request)
     form = await request.post()
-    version = str(form.get("version", ""))
+    version = parse_id(form.get("version"))
     service = _service(request)
     try:
         rx_id = normalise_prescription_id(str(form.get("id", "")))
-        signed = await asyncio.to_thread(service.store.version, rx_id, int(version))
     except ValueError:
-        signed = None
+        version = None
+    signed = None if version is None else await asyncio.to_thread(service.store.version, rx_id, version)
     if signed is None:
         raise NotFoundError("rx_not_found", "No such prescription.")
     try:
@@ -213,7 +214,7 @@ async def dispense(request: web.Request) -> web.StreamResponse:
     except LookupError:  # the account was removed or deactivated since logging in
         raise LoginRequired(STAFF_LOGIN) from None
     try:
-        await asyncio.to_thread(service.dispense, rx_id, int(version), chemist, lines, str(form.get("note", ""))[:500])
+        await asyncio.to_thread(service.dispense, rx_id, version, chemist, lines, str(form.get("note", ""))[:500])
     except StoreError as exc:
         raise web.HTTPConflict(text=str(exc)) from exc
     raise web.HTTPSeeOther(f"/rx/verify?id={rx_id}&v={version}")
@@ -248,10 +249,10 @@ async def _readable(request: web.Request) -> Signed:
     """The requested version, if this visitor may read it; 404 otherwise (existence is not revealed)."""
     kind, ids = await _readable_ids(request)
     rx_id = request.match_info["rx_id"]
-    v = request.query.get("v", "")
+    v = parse_id(request.query.get("v"))
     store = _service(request).store
-    if v.isdigit():
-        signed = await asyncio.to_thread(store.version, rx_id, int(v))
+    if v is not None:
+        signed = await asyncio.to_thread(store.version, rx_id, v)
     else:
         signed = await asyncio.to_thread(store.latest, rx_id)
     if signed is None or _owner(kind, signed) not in ids:
@@ -427,22 +428,18 @@ def _doctor_id(request: web.Request) -> str:
 
 
 def _problem_reply(exc: Exception) -> web.Response:
+    """The portal's error shape (`error`, `message`, `fields` for invalid input) plus `problems` for rules."""
     if isinstance(exc, RuleViolation):
-        return web.json_response({"error": "tpg_rules", "problems": [dataclasses.asdict(p) for p in exc.problems]},
-                                 status=422)
+        return web.json_response({"error": "tpg_rules", "message": exc.problems[0].message if exc.problems else "",
+                                  "problems": [dataclasses.asdict(p) for p in exc.problems]}, status=422)
     if isinstance(exc, InputError):
-        return web.json_response({"error": "invalid", "fields": exc.fields}, status=400)
+        return web.json_response({"error": "invalid", "message": next(iter(exc.fields.values()), ""),
+                                  "fields": exc.fields}, status=400)
     raise exc
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(text="expected a JSON body") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text="expected a JSON object")
-    return body
+    return json_object(await request.read())
 
 
 def _issued_reply(request: web.Request, signed: Signed) -> web.Response:
@@ -459,7 +456,7 @@ def _issued_reply(request: web.Request, signed: Signed) -> web.Response:
 
 async def _issue_context(request: web.Request) -> IssueContext:
     doctor_id = _doctor_id(request)
-    consultation_id = int(request.match_info["consultation_id"])
+    consultation_id = route_id(request.match_info["consultation_id"])
     try:
         return await _portal(request).db.run(
             lambda conn: issue_context(conn, consultation_id, int(doctor_id), local_date(utc_now(), _zone(request))))
@@ -472,9 +469,10 @@ async def _linked_consultation(request: web.Request, ctx: IssueContext, body: di
     value = body.get("follows_consultation")
     if value in (None, ""):
         return None
-    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
+    earlier = parse_id(value)
+    if earlier is None:
         raise InputError({"follows_consultation": "the number of the earlier consultation"})
-    this, earlier = int(ctx.consultation.id), int(value)
+    this = int(ctx.consultation.id)
     try:
         return await _portal(request).db.run(lambda conn: earlier_consultation(conn, this, earlier, _zone(request)))
     except NotAFollowUp as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import jwt
 
@@ -15,6 +16,10 @@ ALGORITHM = "HS256"
 ISSUER = "vaidya"
 AUDIENCE = "vaidya-room"
 MAX_TTL_S = 24 * 3600
+#: A token whose expiry lies further ahead than this is refused, whoever signed it: the longest token
+#: minted here (MAX_TTL_S) plus a margin for clocks that disagree.
+MAX_EXPIRY_AHEAD_S = MAX_TTL_S + 5 * 60
+MAX_IDENTITY = 128
 
 
 class Role(StrEnum):
@@ -103,20 +108,40 @@ def verify_token(secret: str, token: str | None, room: str) -> Grant:
         )
     except jwt.ExpiredSignatureError:
         raise TokenError("token_expired", "the access token has expired") from None
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError, RecursionError):
+        # PyJWT parses the header (and so any JSON an attacker nests in it) before checking the signature
         raise TokenError("token_invalid", "the access token is not valid") from None
     if claims.get("room") != room:
         raise TokenError("token_wrong_room", "the access token is for another room")
+    return _grant(claims, room, time.time())
+
+
+def _grant(claims: dict[str, Any], room: str, now: float) -> Grant:
+    """The claims of a correctly signed token, each of its documented type, or TokenError naming the claim."""
+
+    def refuse(why: str) -> TokenError:
+        return TokenError("token_invalid", f"the access token is not valid: {why}")
+
+    identity, exp, iat = claims.get("sub"), claims.get("exp"), claims.get("iat")
+    if not isinstance(identity, str) or not 0 < len(identity) <= MAX_IDENTITY:
+        raise refuse(f"sub must be a string of 1–{MAX_IDENTITY} characters")
     try:
         role = Role(claims.get("role"))
-        grants = claims.get("grants") or {}
-        return Grant(
-            identity=str(claims["sub"]),
-            room=room,
-            role=role,
-            publish=bool(grants.get("publish", False)),
-            subscribe=bool(grants.get("subscribe", False)),
-            expires_at=int(claims["exp"]),
-        )
-    except (ValueError, KeyError, TypeError):
-        raise TokenError("token_invalid", "the access token is not valid") from None
+    except (ValueError, TypeError):
+        raise refuse(f"role must be one of {', '.join(r.value for r in Role)}") from None
+    if not _is_int(exp) or exp - now > MAX_EXPIRY_AHEAD_S:
+        raise refuse(f"exp must be an integer time at most {MAX_EXPIRY_AHEAD_S} s ahead")
+    if iat is not None and (not _is_int(iat) or exp - iat > MAX_EXPIRY_AHEAD_S):
+        raise refuse(f"iat must be an integer time at most {MAX_EXPIRY_AHEAD_S} s before exp")
+    grants = claims.get("grants", {})
+    if not isinstance(grants, dict):
+        raise refuse("grants must be an object")
+    publish, subscribe = grants.get("publish", False), grants.get("subscribe", False)
+    if not isinstance(publish, bool) or not isinstance(subscribe, bool):
+        raise refuse("grants.publish and grants.subscribe must be true or false")
+    return Grant(identity=identity, room=room, role=role, publish=publish, subscribe=subscribe,
+                 expires_at=int(exp))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

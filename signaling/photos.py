@@ -112,7 +112,7 @@ async def start_upload(request: web.Request) -> web.Response:
     try:
         body = await request.json()
         size, sha256 = body["size"], str(body["sha256"]).lower()
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: JSON nested too deep
         raise _error(400, "bad_message", "send JSON {size, sha256}") from None
     limit = request.app[keys.ROOM_LOG].max_photo_bytes
     if not isinstance(size, int) or isinstance(size, bool) or size <= 0 or not SHA256_HEX.match(sha256):

@@ -161,10 +161,7 @@ def parse_message(text: str) -> Message:
     if not isinstance(data, dict):
         raise ProtocolError("bad_json", "the message must be a JSON object")
     request_id = data.get("request_id")
-    if request_id is not None and not (
-        (isinstance(request_id, str) and len(request_id) <= MAX_REQUEST_ID)
-        or (isinstance(request_id, int) and not isinstance(request_id, bool) and abs(request_id) < 2**53)
-    ):
+    if request_id is not None and not _is_request_id(request_id):
         raise ProtocolError("bad_message", f"request_id must be a string of at most {MAX_REQUEST_ID} characters or an integer")
     kind = data.get("type")
     schema = SCHEMAS.get(kind) if isinstance(kind, str) else None
@@ -179,6 +176,22 @@ def parse_message(text: str) -> Message:
         except ValueError as exc:
             raise ProtocolError("bad_message", f"{kind}: {exc}", request_id, _safe_room(data)) from None
     return Message(kind, request_id, fields)
+
+
+def _is_request_id(value: Any) -> bool:
+    return (isinstance(value, str) and len(value) <= MAX_REQUEST_ID) or (
+        isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**53)
+
+
+def peek_request_id(text: str) -> str | int | None:
+    """The frame's request_id if it is readable and valid, else None: lets a refusal that happens before
+    parsing (rate limiting) still echo it."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    value = data.get("request_id") if isinstance(data, dict) else None
+    return value if value is not None and _is_request_id(value) else None
 
 
 def _safe_room(data: dict[str, Any]) -> str | None:

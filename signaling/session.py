@@ -21,13 +21,18 @@ from media.sfu.transport import PublishTransport, SdpError, SubscribeTransport
 
 from .config import Config
 from .grants import TokenError, verify_token
-from .protocol import Message, ProtocolError, error, parse_message
+from .log_limit import RepeatLimitedLog
+from .protocol import Message, ProtocolError, error, parse_message, peek_request_id
 from .ratelimit import TokenBucket
 from .registry import RoomRegistry
 from .room import Participant, describe_producer
 from .room_log import RoomLog
 
 log = logging.getLogger(__name__)
+#: Malformed messages and server faults, logged once per kind and minute with a count (not once each).
+bad_input_log = RepeatLimitedLog(log)
+#: Codes that say the client sent something unusable (logged, rate-limited); the others are normal refusals.
+BAD_INPUT_CODES = frozenset({"bad_json", "unknown_type", "bad_message", "bad_sdp", "token_invalid"})
 
 OUTBOX_LIMIT = 512
 PING_INTERVAL_S = 1.5
@@ -97,6 +102,7 @@ class Session:
                 elif frame.type == WSMsgType.PING:
                     await self.ws.pong(frame.data)
                 elif frame.type == WSMsgType.BINARY:
+                    bad_input_log.info("bad_json", "bad input from a client: a binary frame")
                     self.send(error("bad_json", "binary frames are not accepted"))
                 elif frame.type == WSMsgType.ERROR:
                     break
@@ -157,21 +163,32 @@ class Session:
         return now - participant.media_heard_at > limit
 
     async def handle(self, text: str) -> None:
+        too_large = len(text.encode()) > self.config.ws_max_message
         if not self._bucket.take():
-            self.send(error("rate_limited", "too many messages; slow down"))
+            bad_input_log.info("rate_limited", "a client sends too many messages: dropping them")
+            self.send(error("rate_limited", "too many messages; slow down",
+                            None if too_large else peek_request_id(text)))
             return
-        if len(text.encode()) > self.config.ws_max_message:
+        if too_large:
+            bad_input_log.info("too_large", "bad input from a client: a message over %d bytes",
+                               self.config.ws_max_message)
             self.send(error("too_large", f"messages are limited to {self.config.ws_max_message} bytes"))
             return
+        message: Message | None = None
         try:
             message = parse_message(text)
             handler = getattr(self, "got_" + message.type.replace("-", "_"))
             await handler(message)
         except ProtocolError as exc:
+            if exc.code in BAD_INPUT_CODES:
+                bad_input_log.info(exc.code, "bad input from a client: %s: %.200s", exc.code, exc.message)
             self.send(error(exc.code, exc.message, exc.request_id, exc.room))
-        except Exception:
-            log.exception("internal error handling a message")
-            self.send(error("internal", "the server failed to handle this message"))
+        except Exception as exc:
+            request_id = message.request_id if message is not None else None
+            room = message.room if message is not None else None
+            bad_input_log.exception(f"internal:{type(exc).__name__}", "internal error handling a %s message "
+                                    "(request_id %r)", message.type if message else "?", request_id)
+            self.send(error("internal", "the server failed to handle this message", request_id, room))
 
     # -- handlers ----------------------------------------------------------------------------------
 

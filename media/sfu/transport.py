@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,15 @@ from aiortc.codecs import is_rtx
 from aiortc.rtcicetransport import RTCIceCandidate
 from aiortc.sdp import candidate_from_sdp
 
-from .aiortc_bridge import IdleTrack, ReceiverTap, SenderPort, negotiated_codecs, prefer_codec, remote_sends
+from .aiortc_bridge import (
+    IdleTrack,
+    ReceiverTap,
+    SenderPort,
+    close_peer_connection,
+    negotiated_codecs,
+    prefer_codec,
+    remote_sends,
+)
 from .consumer import Consumer
 from .fec_sdp import FecPayloadTypes, accepted_red_ulpfec, offer_red_ulpfec
 from .producer import Producer
@@ -25,6 +34,24 @@ log = logging.getLogger(__name__)
 
 class SdpError(ValueError):
     """An offer or answer that cannot be parsed or applied."""
+
+
+#: RFC 8843 identification-tag: 1–32 token characters (RFC 4566); aiortc assumes one is there.
+_MID = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`{|}~-]{1,32}$")
+
+
+def check_media_ids(sdp: str) -> None:
+    """Refuse (SdpError) a description whose `a=mid:` lines are empty, malformed or repeated: aiortc half-
+    applies such an offer and then fails to close the connection."""
+    seen: set[str] = set()
+    for line in sdp.splitlines():
+        if line.startswith("a=mid:"):
+            mid = line[len("a=mid:"):].strip()
+            if not _MID.match(mid):
+                raise SdpError(f"a=mid must be 1–32 token characters, not {mid[:40]!r}")
+            if mid in seen:
+                raise SdpError(f"a=mid:{mid} appears twice")
+            seen.add(mid)
 
 
 def _peer_connection() -> RTCPeerConnection:
@@ -46,7 +73,10 @@ def parse_candidate(candidate: dict[str, Any] | None) -> RTCIceCandidate | None:
         return None
     if line.startswith("candidate:"):
         line = line[len("candidate:"):]
-    parsed = candidate_from_sdp(line)
+    try:
+        parsed = candidate_from_sdp(line)
+    except (AssertionError, IndexError, KeyError, TypeError, ValueError):  # what aiortc's parser raises
+        raise ValueError("candidate.candidate is not an ICE candidate line") from None
     parsed.sdpMid = candidate.get("sdpMid")
     parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
     return parsed
@@ -85,6 +115,7 @@ class PublishTransport(_Transport):
 
     async def handle_offer(self, sdp: str) -> tuple[str, list[Producer], list[Producer]]:
         """Apply an offer; return (answer SDP, producers added, producers removed)."""
+        check_media_ids(sdp)
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             answer = await self.pc.createAnswer()
@@ -134,7 +165,7 @@ class PublishTransport(_Transport):
         for producer in self.producers.values():
             producer.close()
         self.producers.clear()
-        await self.pc.close()
+        await close_peer_connection(self.pc)
 
 
 @dataclass
@@ -201,6 +232,7 @@ class SubscribeTransport(_Transport):
 
     async def handle_answer(self, sdp: str) -> None:
         self.offer_pending = False
+        check_media_ids(sdp)
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
         except Exception as exc:
@@ -224,4 +256,4 @@ class SubscribeTransport(_Transport):
         for slot in list(self._slots.values()):
             slot.consumer.close()
         self._slots.clear()
-        await self.pc.close()
+        await close_peer_connection(self.pc)
