@@ -194,6 +194,11 @@ class SubscribeTransport(_Transport):
         self.dirty = False
 
     def consume(self, producer: Producer) -> Consumer:
+        """The consumer of `producer` for this subscriber: a new one, or the one it already has (a join
+        during a publisher's offer sees the new producer both in the room and in the publish reply)."""
+        for slot in self._slots.values():
+            if slot.consumer.producer_id == producer.id and not slot.consumer.closed:
+                return slot.consumer
         transceiver = self.pc.addTransceiver(IdleTrack(producer.kind), direction="sendonly")
         prefer_codec(transceiver, producer.codec)
         port = SenderPort(transceiver.sender)

@@ -90,3 +90,25 @@ async def test_the_third_person_into_a_room_receives_both_others_video_and_audio
     for n, frames in enumerate(collectors, start=1):
         assert all(1000 * n <= x < 1000 * (n + 1) for x in frames.readable()), "each track carries its own person"
         await frames.stop()
+
+
+async def test_consuming_a_producer_twice_gives_the_one_consumer_it_has() -> None:
+    """A subscriber joining while a publisher's offer is applied sees the new producer twice (in the room
+    and in the publish reply): it must get one stream, not two m-sections of the same track."""
+    from media.sfu.router import Router
+    from media.sfu.transport import SubscribeTransport
+    from tests.helpers.rtp_publisher import VP8_CODEC, RtpPublisher
+
+    router = Router("race")
+    producer = router.create_producer("pub", "video", VP8_CODEC, RtpPublisher(VP8_CODEC, 64, 64))
+    changes: list[int] = []
+    transport = SubscribeTransport(router, "sub", on_failed=lambda: None, on_change=lambda: changes.append(1))
+    try:
+        first = transport.consume(producer)
+        assert transport.consume(producer) is first
+        assert len(transport.pc.getTransceivers()) == 1 and router.consumers_of(producer.id) == [first]
+        first.close()
+        again = transport.consume(producer)  # a consumer that ended is replaced
+        assert again is not first and router.consumers_of(producer.id) == [again]
+    finally:
+        await transport.close()
