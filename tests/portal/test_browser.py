@@ -21,7 +21,7 @@ AUDIT_JS = """() => {
   const controls = [...document.querySelectorAll('button, a.button, input:not([type=hidden]), select')]
     .filter(e => e.offsetParent !== null);
   const target = e => (e.type === 'radio' || e.type === 'checkbox') && e.closest('label') ? e.closest('label') : e;
-  const small = controls.filter(e => target(e).getBoundingClientRect().height < 44)
+  const small = controls.filter(e => target(e).getBoundingClientRect().height < 48)
     .map(e => e.outerHTML.slice(0, 80));
   const unlabelled = [...document.querySelectorAll('input:not([type=hidden]), select')]
     .filter(e => e.offsetParent !== null && e.labels.length === 0).map(e => e.name);
@@ -64,7 +64,7 @@ async def tab_to(page, name: str, most: int = 15) -> None:
 async def check_layout(page, direction: str = "ltr") -> None:
     facts = await page.evaluate(AUDIT_JS)
     assert facts["width"] <= 360, f"{page.url} scrolls sideways ({facts['width']} px)"
-    assert facts["small"] == [], f"{page.url}: controls under 44 px"
+    assert facts["small"] == [], f"{page.url}: controls under 48 px (touch targets, WCAG 2.5.5)"
     assert facts["unlabelled"] == [], f"{page.url}: fields without a label"
     assert facts["dir"] == direction
 
