@@ -39,9 +39,11 @@ CALL_TIMEOUT_S = 120
 MAX_MISSED = 2  # the first miss sends the patient back to the queue, the second expires the token
 
 
-def room_link(secret: str, room: str, identity: str, role: Role, ttl_s: int, lang: str | None = None) -> str:
-    """The room page's link; `lang` (a portal language code) makes the page speak it."""
-    token = mint_token(secret, room=room, identity=identity, role=role, ttl_s=ttl_s)
+def room_link(secret: str, room: str, identity: str, role: Role, ttl_s: int, lang: str | None = None,
+              name: str | None = None) -> str:
+    """The room page's link; `lang` (a portal language code) makes the page speak it; `name` is what the
+    others in the room see."""
+    token = mint_token(secret, room=room, identity=identity, role=role, ttl_s=ttl_s, name=name)
     return f"/room/{room}#token={token}" + (f"&lang={lang}" if lang else "")
 
 
@@ -139,9 +141,9 @@ class Consults:
                 st.update_token(conn, token.id, status=TokenStatus.IN_CONSULT)
                 st.update_consultation(conn, c.id, answered_at=now)
             limit = st.get_opd(conn, c.opd_id).consult_limit_min
-            language = st.get_patient(conn, token.patient_id).language
+            patient = st.get_patient(conn, token.patient_id)
             return room_link(self.secret, c.room, f"patient:{token.patient_id}", Role.PATIENT, room_ttl(limit),
-                             lang=language)
+                             lang=patient.language, name=patient.name)
 
         link = await self.db.run(answer)
         return link
@@ -152,7 +154,8 @@ class Consults:
             if c.status not in (ConsultStatus.ACTIVE, ConsultStatus.HELD):
                 raise Conflict("ended", N_("This consultation has ended."))
             limit = st.get_opd(conn, c.opd_id).consult_limit_min
-            return room_link(self.secret, c.room, f"doctor:{doctor_id}", Role.DOCTOR, room_ttl(limit))
+            return room_link(self.secret, c.room, f"doctor:{doctor_id}", Role.DOCTOR, room_ttl(limit),
+                             name=st.get_doctor(conn, doctor_id).name)
 
         return await self.db.run(link)
 

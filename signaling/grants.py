@@ -6,11 +6,14 @@ Pure: no aiohttp, no media. This is the one signaling module the portal may impo
 from __future__ import annotations
 
 import time
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 import jwt
+
+from .protocol import BIDI_CONTROLS
 
 ALGORITHM = "HS256"
 ISSUER = "vaidya"
@@ -56,6 +59,21 @@ class Grant:
     publish: bool
     subscribe: bool
     expires_at: int
+    #: What the others in the room see: "Dr. Asha Rao", "Gita Devi" (the identity is an id, not a name).
+    name: str | None = None
+
+
+#: Longest display name a token carries.
+MAX_NAME = 80
+
+
+def _name_problem(name: Any) -> str | None:
+    """Why `name` cannot be shown to the others (a person's name, as the portal checked it), or None."""
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME or not name.strip():
+        return f"name must be a string of 1–{MAX_NAME} characters"
+    if any(unicodedata.category(c) in ("Cc", "Cs") or c in BIDI_CONTROLS for c in name):
+        return "name has control characters"
+    return None
 
 
 def mint_token(
@@ -68,8 +86,10 @@ def mint_token(
     publish: bool | None = None,
     subscribe: bool | None = None,
     now: float | None = None,
+    name: str | None = None,
 ) -> str:
-    """A signed token for one identity in one room; grants default from the role."""
+    """A signed token for one identity in one room; grants default from the role. `name` is what the
+    others in the room see."""
     role = Role(role)
     if not room or not identity:
         raise ValueError("room and identity are required")
@@ -90,6 +110,11 @@ def mint_token(
         "iat": issued,
         "exp": issued + ttl_s,
     }
+    if name is not None:
+        problem = _name_problem(name)
+        if problem:
+            raise ValueError(problem)
+        claims["name"] = name
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -139,8 +164,11 @@ def _grant(claims: dict[str, Any], room: str, now: float) -> Grant:
     publish, subscribe = grants.get("publish", False), grants.get("subscribe", False)
     if not isinstance(publish, bool) or not isinstance(subscribe, bool):
         raise refuse("grants.publish and grants.subscribe must be true or false")
+    name = claims.get("name")
+    if name is not None and _name_problem(name):
+        raise refuse(_name_problem(name) or "")
     return Grant(identity=identity, room=room, role=role, publish=publish, subscribe=subscribe,
-                 expires_at=int(exp))
+                 expires_at=int(exp), name=name)
 
 
 def _is_int(value: Any) -> bool:

@@ -76,8 +76,15 @@ function roleWords(role) {
   return ROLE_KEYS[role] ? tr(ROLE_KEYS[role]) : role || "";
 }
 
+/** "Dr. Asha Rao · Doctor": the name the clinic gave the token, else its identity. */
 function labelFor(p) {
-  return `${p.identity} · ${roleWords(p.role)}`;
+  return `${p.name || p.identity} · ${roleWords(p.role)}`;
+}
+
+/** The name of whoever has this identity in the room now (chat and photos carry the identity). */
+function nameOf(identity) {
+  for (const p of session?.participants.values() ?? []) if (p.identity === identity && p.name) return p.name;
+  return identity;
 }
 
 function makeTile(id, label, self = false) {
@@ -224,7 +231,7 @@ function chatItem(who, at, mine) {
 }
 
 function whoSaid(line, mine) {
-  return mine ? tr("you") : `${line.identity} · ${roleWords(line.role)}`;
+  return mine ? tr("you") : `${nameOf(line.identity)} · ${roleWords(line.role)}`;
 }
 
 function showChat(line, mine) {

@@ -160,6 +160,8 @@ async def test_the_whole_journey_from_registration_to_a_verified_prescription(
         except AssertionError as exc:
             detail = await page.evaluate("""async () => { const out = []; (await window.vaidya.session.subscribePc.getStats()).forEach((s) => { if (s.type === 'inbound-rtp') out.push([s.kind, s.packetsReceived, s.totalSamplesReceived, s.totalAudioEnergy]); }); const v = document.querySelector('video'); return [out, v && v.muted, v && v.paused, v && v.srcObject && v.srcObject.getTracks().map(t => t.kind)]; }""")
             raise AssertionError(f"{exc}: {await page.evaluate(INBOUND_PEERS_JS)} {detail}") from None
+    # Gita's screen names the doctor (the name the clinic put in the room token), not an id
+    assert "Dr dr-hindi" in await gita.locator(".tile:not(.self) .label").first.text_content()
     await steps.step(gita, "call-patient")
     await steps.step(desk, "workspace-in-call")
 

@@ -108,3 +108,15 @@ def test_a_token_with_a_deeply_nested_header_is_token_invalid():
     with pytest.raises(TokenError) as err:
         verify_token(SECRET, f"{header}.e30.x", "a")
     assert err.value.code == "token_invalid"
+
+
+def test_a_token_names_its_holder_for_the_others_and_a_bad_name_is_refused() -> None:
+    from signaling.grants import mint_token, verify_token
+
+    secret = "s" * 40
+    token = mint_token(secret, room="r", identity="doctor:1", role="doctor", name="Dr. Asha Rao")
+    assert verify_token(secret, token, "r").name == "Dr. Asha Rao"
+    assert verify_token(secret, mint_token(secret, room="r", identity="pt", role="patient"), "r").name is None
+    for bad in ("", " ", "x" * 81, "Asha\u202eoaR", "Asha\x07"):
+        with pytest.raises(ValueError):
+            mint_token(secret, room="r", identity="pt", role="patient", name=bad)
