@@ -14,6 +14,7 @@ from . import keys
 from signaling.assets import StaticFiles
 
 from .errors import Invalid, PortalError
+from .icons import icon
 from .i18n import LANGUAGES, NATIVE_NAMES, Language
 from .security import csrf_token
 
@@ -30,6 +31,7 @@ _env = jinja2.Environment(
 _env.globals["static"] = STATIC.url
 #: The frame (base.html) names the portal's own files with this, also where rx renders a page in it.
 _env.globals["portal_static"] = STATIC.url
+_env.globals["icon"] = icon
 
 
 def lang(request: web.Request) -> Language:

@@ -13,6 +13,7 @@ from typing import Any
 
 import jinja2
 
+from portal.icons import icon
 from portal.render import STATIC as PORTAL_STATIC
 
 from .dosage import FREQUENCIES
@@ -43,6 +44,7 @@ def use_static_urls(url: Callable[[str], str]) -> None:
 use_static_urls(lambda name: f"/rx/static/{name}")
 #: The portal's frame (portal/templates/base.html) links the portal's stylesheet, whoever renders it.
 _env.globals["portal_static"] = PORTAL_STATIC.url
+_env.globals["icon"] = icon
 
 
 def render(template: str, **context: Any) -> str:
