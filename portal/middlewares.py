@@ -40,6 +40,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 BROWSER_COOKIE = "vaidya_b"
 
 LANG_COOKIE = "vaidya_lang"
+#: The text size a visitor chose (portal/render.TEXT_SIZES), kept on their device like the language.
+TEXT_COOKIE = "vaidya_text"
 YEAR_S = 365 * 24 * 3600
 
 

@@ -38,6 +38,18 @@ def lang(request: web.Request) -> Language:
     return request[keys.LANG]
 
 
+#: The text sizes a visitor can choose (the stylesheet scales the page with `html.text-<size>`); their
+#: words are in the frame's footer.
+TEXT_SIZES = ("normal", "large", "larger")
+
+
+def text_size(request: web.Request) -> str:
+    from .middlewares import TEXT_COOKIE
+
+    chosen = request.cookies.get(TEXT_COOKIE, "")
+    return chosen if chosen in TEXT_SIZES else "normal"
+
+
 def frame(request: web.Request) -> dict[str, Any]:
     """What the shared frame (templates/base.html: header, language picker, CSRF) needs from the request."""
     language = lang(request)
@@ -53,6 +65,7 @@ def frame(request: web.Request) -> dict[str, Any]:
         "languages": [(code, NATIVE_NAMES[code]) for code in LANGUAGES],
         "here": request.path_qs,
         "dev": portal.config.dev,
+        "text_size": text_size(request),
     }
 
 

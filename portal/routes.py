@@ -30,6 +30,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/tokens/{token_id}/uploads", patient.upload)
     r.add_get("/t/{token_id}", patient.token_link)
     r.add_get("/lang", patient.choose_language)
+    r.add_get("/text", patient.choose_text_size)
     r.add_post("/logout", patient.logout)
     r.add_get("/dev/sms", patient.dev_inbox)
     # staff

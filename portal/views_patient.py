@@ -232,6 +232,18 @@ async def choose_language(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def choose_text_size(request: web.Request) -> web.StreamResponse:
+    """Larger text for those who need it (the elderly, low vision), remembered on this device."""
+    from .middlewares import TEXT_COOKIE, YEAR_S
+    from .render import TEXT_SIZES
+
+    size = request.query.get("s", "")
+    response = see_other(local_redirect(request.query.get("next"), "/portal/"))
+    if size in TEXT_SIZES:
+        response.set_cookie(TEXT_COOKIE, size, max_age=YEAR_S, samesite="Lax", path="/", httponly=True)
+    return response
+
+
 async def logout(request: web.Request) -> web.StreamResponse:
     return await log_out(request, "/portal/")
 

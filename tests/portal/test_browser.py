@@ -146,3 +146,18 @@ async def test_the_token_page_says_the_doctor_is_busy_then_flags_the_call_live(s
     await admit(doctor, clinic.eye)  # now this patient: the box turns to the call
     await phone.wait_for_selector("#live.called")
     assert await phone.is_hidden("#busy-text") and await phone.is_visible("#call-form")
+
+
+async def test_a_larger_text_size_is_kept_across_pages_and_still_fits_a_small_phone(server, phone):
+    base = str(server.server.make_url("")).rstrip("/")
+    await phone.goto(f"{base}/portal/")
+    before = await phone.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    await phone.select_option("#pick-text", "larger")
+    await phone.click("form[action='/portal/text'] button")
+    await phone.wait_for_url("**/portal/")
+    larger = await phone.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    assert larger >= before * 1.4, (before, larger)
+    for path in ("/portal/", "/portal/staff/login"):
+        await phone.goto(base + path)
+        assert await phone.evaluate("document.documentElement.className") == "text-larger", path
+        await check_layout(phone)
