@@ -9,7 +9,7 @@ from signaling.config import Config
 
 from . import routes
 from .context import PORTAL, Portal
-from .middlewares import MIDDLEWARES
+from .frame import frame_app
 from .render import see_other
 from .sms import SmsGateway
 
@@ -24,8 +24,7 @@ def setup(app: web.Application, config: Config, sms: SmsGateway | None = None) -
     app[PORTAL] = portal
     app.cleanup_ctx.append(portal.lifecycle)
     app.on_shutdown.append(portal.close_sockets)
-    sub = web.Application(middlewares=MIDDLEWARES)
-    sub[PORTAL] = portal
+    sub = frame_app(portal)
     routes.setup(sub)
     app.add_subapp("/portal", sub)
     if not any(getattr(res, "canonical", None) == "/" for res in app.router.resources()):

@@ -13,8 +13,8 @@ from typing import Any
 
 import jinja2
 
-from portal.icons import icon
-from portal.render import STATIC as PORTAL_STATIC
+from portal.frame import STATIC as PORTAL_STATIC
+from portal.frame import icon
 
 from .dosage import FREQUENCIES
 from .localtime import date_text, local_date_text, local_stamp

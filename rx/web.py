@@ -24,15 +24,25 @@ from typing import Any
 
 from aiohttp import web
 
-from portal import keys as portal_keys
-from portal.auth import PATIENT_LOGIN, STAFF_LOGIN, pharmacist_id
-from portal.context import PORTAL, Portal
-from portal.errors import LoginRequired, NotFoundError, PortalError
-from portal.middlewares import MIDDLEWARES
-from portal.render import frame, json_error
-from portal.security import csrf_token
-from portal.validate import json_object, parse_id, route_id
-from portal.sms import SmsError
+from portal.frame import (
+    PATIENT_LOGIN,
+    PORTAL,
+    STAFF_LOGIN,
+    LoginRequired,
+    NotFoundError,
+    Portal,
+    PortalError,
+    SmsError,
+    csrf_token,
+    frame,
+    frame_app,
+    json_error,
+    json_object,
+    parse_id,
+    pharmacist_id,
+    route_id,
+)
+from portal.frame import keys as portal_keys
 from signaling.assets import StaticFiles
 from signaling.config import Config, ensure_secret
 
@@ -86,8 +96,7 @@ def setup(app: web.Application, config: Config) -> RxService:
     """Mount /rx on the main application; needs the portal mounted first (its sessions and records)."""
     service = RxService.open(config.data_dir, ensure_secret(config), config.zone)
     app[RX_SERVICE] = service
-    sub = web.Application(middlewares=MIDDLEWARES)
-    sub[PORTAL] = app[PORTAL]
+    sub = frame_app(app[PORTAL])
     sub[RX_SERVICE] = service
     sub[PDF_CACHE] = PdfCache()
     r = sub.router
