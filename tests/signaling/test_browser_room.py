@@ -259,3 +259,26 @@ async def test_a_phone_with_two_cameras_switches_between_them_and_the_doctor_kee
 
 async def _is(page: Page, expression: str, expected: str) -> bool:
     return await page.evaluate(expression) == expected
+
+
+async def test_an_ice_restart_the_patients_browser_asks_for_leaves_the_doctor_seeing_video(
+    live_server: tuple[str, str], browser: Browser
+) -> None:
+    """A browser restarts ICE when its network changes (Wi-Fi to mobile data). aiortc cannot restart ICE,
+    so the server answers the new offer on the connection it has: the media must keep flowing, and the
+    page must not fall into an error."""
+    errors: list[str] = []
+    base_url, secret = live_server
+    doctor = await open_page(browser, errors, "doctor", token_link(base_url, secret, "ice", "dr-asha", "doctor"))
+    patient = await open_page(browser, errors, "patient", token_link(base_url, secret, "ice", "pt-ravi", "patient"))
+    await assert_decodes_growing_video(doctor, "the doctor")
+    outcome = await patient.evaluate("""async () => {
+      const s = window.vaidya.session;
+      s.publishPc.restartIce();
+      try { await s.publish(); return "answered"; } catch (e) { return String(e); }
+    }""")
+    assert outcome == "answered", outcome
+    await asyncio.sleep(2.0)
+    await assert_decodes_growing_video(doctor, "the doctor, after the ICE restart")
+    assert await patient.evaluate("window.vaidya.session.state") == "joined"
+    assert not errors, errors
