@@ -114,9 +114,19 @@ function watch() {
     if (arriving) lastArrival = Date.now();
     const joined = present && Date.now() - lastArrival < 3 * TICK_MS;
     setPresence(!present ? "wWaiting" : joined ? "wJoined" : "wConnecting");
+    if (joined) markAnswered();
     showQuality(joined && now && before ? connectionLevel(before, now, TICK_MS / 1000, videoQuality()) : null);
     before = now;
   }, TICK_MS);
+}
+
+/** The patient answered: this consultation's entry in the list stops saying "Called". */
+function markAnswered() {
+  const state = document.querySelector(".ws-list li.here .ws-state");
+  if (state && state.dataset.joined && !state.closest("li").classList.contains("held")) {
+    state.dataset.active = state.dataset.joined;
+    state.textContent = state.dataset.joined;
+  }
 }
 
 /** The server's last `quality` for the patient's video (what this page receives of it), if any. */

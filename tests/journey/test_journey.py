@@ -164,6 +164,8 @@ async def test_the_whole_journey_from_registration_to_a_verified_prescription(
     assert "Dr dr-hindi" in await gita.locator(".tile:not(.self) .label").first.text_content()
     await steps.step(gita, "call-patient")
     await steps.step(desk, "workspace-in-call")
+    called = await desk.evaluate("document.querySelector('.ws-list li.here .ws-state').dataset.joined")
+    assert (await desk.text_content(".ws-list li.here .ws-state")).strip() == called, "the list says she answered"
 
     # Gita is with the doctor; Ravi is next now, and told the truth: the doctor is with another patient,
     # so his wait is what is left of Gita's consultation, not "1 minute"
