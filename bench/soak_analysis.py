@@ -1,0 +1,136 @@
+"""The soak's verdict from its timeline: does anything grow that should hold steady?
+
+A leak under steady load shows as a trend, not a level: the server's memory, tasks, descriptors and
+objects rise with the number of consultations in progress and fall when they leave, so one sample says
+little and churn adds noise. The first `WARM_UP_SHARE` of the run is left out (caches, pools, the
+allocator's arenas and the first JIT-like warm paths fill there); after it, each series is fitted with a
+least-squares line. A series is **growing** when the line's rise over the measured span exceeds both the
+noise around the line (`NOISE_SIGMAS` standard deviations of the residuals: a flat, noisy series rarely
+rises that far by chance) and a floor of its own (a few tasks, or a share of its level), below which a
+rise does not matter within the run's length. Memory is judged by the issue's threshold, RSS growth
+below `RSS_GROWTH_LIMIT_PCT` both from the first to the last interval and along the fitted line.
+Latencies drift when their per-interval p50 grows by that rule, with a floor of `LATENCY_DRIFT_LIMIT_PCT`
+of its level (a shared machine's latency moves by tens of percent from one minute to the next).
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+import numpy as np
+
+WARM_UP_SHARE = 0.2
+RSS_GROWTH_LIMIT_PCT = 5.0
+LATENCY_DRIFT_LIMIT_PCT = 25.0
+NOISE_SIGMAS = 2.0
+COUNT_FLOORS: dict[str, tuple[float, float]] = {
+    "tasks": (5.0, 0.02),
+    "fds": (5.0, 0.02),
+    "threads": (2.0, 0.02),
+    "udp_sockets": (4.0, 0.02),
+    "gc_objects": (1000.0, 0.02),
+}
+"""Count → (absolute, relative to its median) floor under which a rise is not called growth."""
+LATENCIES = ("join_ms_p50", "portal_ms_p50", "g2g_ms_p50")
+MIN_POINTS = 4
+"""Fewer points after warm-up than this fit no line worth judging."""
+
+
+def after_warm_up(timeline: list[dict[str, Any]], share: float = WARM_UP_SHARE) -> list[dict[str, Any]]:
+    """The intervals that end after the first `share` of the run (by time, `t` = seconds since start)."""
+    if not timeline:
+        return []
+    end = timeline[-1]["t"]
+    return [point for point in timeline if point["t"] > share * end]
+
+
+def fit(ts: list[float], values: list[float]) -> dict[str, float]:
+    """Least-squares line through (t, value): slope per second, the rise it makes over the span, and the
+    standard deviation of the residuals (the series' noise around its trend)."""
+    t, v = np.asarray(ts, float), np.asarray(values, float)
+    slope, intercept = np.polyfit(t, v, 1)
+    residuals = v - (slope * t + intercept)
+    return {"slope_per_s": float(slope), "rise": float(slope * (t[-1] - t[0])),
+            "noise_sd": float(np.std(residuals, ddof=2)) if len(v) > 2 else 0.0}
+
+
+def trend(points: list[dict[str, Any]], key: str, floor_abs: float, floor_rel: float) -> dict[str, Any] | None:
+    """`key`'s fitted trend over `points` (those with a value), and whether it is growing; None when too
+    few points have it."""
+    have = [p for p in points if p.get(key) is not None]
+    if len(have) < MIN_POINTS:
+        return None
+    values = [float(p[key]) for p in have]
+    line = fit([p["t"] for p in have], values)
+    level = statistics.median(values)
+    floor = max(floor_abs, floor_rel * abs(level))
+    return {
+        "min": min(values), "max": max(values), "first": values[0], "last": values[-1], "median": level,
+        "rise": round(line["rise"], 3), "per_10_min": round(line["slope_per_s"] * 600, 3),
+        "noise_sd": round(line["noise_sd"], 3), "floor": round(floor, 3),
+        "growing": line["rise"] > max(floor, NOISE_SIGMAS * line["noise_sd"]),
+    }
+
+
+def pct(part: float, whole: float) -> float | None:
+    return round(100 * part / whole, 2) if whole else None
+
+
+def rss_report(points: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """RSS growth after warm-up: last interval vs first, and along the fitted line (per 10 min and over
+    the span), in % of the first interval's."""
+    line = trend(points, "rss_mb", 0.0, 0.0)
+    if line is None:
+        return None
+    first = line["first"]
+    growth, fitted = pct(line["last"] - first, first), pct(line["rise"], first)
+    return {"first_mb": first, "last_mb": line["last"], "min_mb": line["min"], "max_mb": line["max"],
+            "growth_pct": growth, "fitted_growth_pct": fitted, "slope_pct_per_10_min": pct(line["per_10_min"], first),
+            "noise_sd_mb": line["noise_sd"],
+            "ok": growth is not None and fitted is not None
+            and growth < RSS_GROWTH_LIMIT_PCT and fitted < RSS_GROWTH_LIMIT_PCT}
+
+
+def latency_report(points: list[dict[str, Any]], key: str) -> dict[str, Any] | None:
+    """`key` (a per-interval p50) and its p95 partner: their range, first vs last, and whether the p50 drifts."""
+    line = trend(points, key, 0.0, LATENCY_DRIFT_LIMIT_PCT / 100)
+    if line is None:
+        return None
+    p95 = [p[key.replace("_p50", "_p95")] for p in points if p.get(key.replace("_p50", "_p95")) is not None]
+    return {"p50_first": line["first"], "p50_last": line["last"], "p50_min": line["min"], "p50_max": line["max"],
+            "p95_first": p95[0] if p95 else None, "p95_last": p95[-1] if p95 else None,
+            "p95_max": max(p95) if p95 else None,
+            "drift_pct": pct(line["last"] - line["first"], line["first"]),
+            "fitted_drift_pct": pct(line["rise"], line["median"]), "drifting": line["growing"]}
+
+
+def analyse(timeline: list[dict[str, Any]], warm_up_share: float = WARM_UP_SHARE) -> dict[str, Any]:
+    """The soak's verdict: RSS growth, each count's trend, each latency's drift, and `pass` with the
+    reasons it failed (`problems`)."""
+    points = after_warm_up(timeline, warm_up_share)
+    rss = rss_report(points)
+    counts = {key: trend(points, key, *floors) for key, floors in COUNT_FLOORS.items()}
+    latencies = {key.removesuffix("_p50"): latency_report(points, key) for key in LATENCIES}
+    problems = []
+    if rss is None:
+        problems.append(f"fewer than {MIN_POINTS} intervals after warm-up: nothing to judge")
+    elif not rss["ok"]:
+        problems.append(f"RSS grew {rss['growth_pct']} % (fitted {rss['fitted_growth_pct']} %), "
+                        f"limit {RSS_GROWTH_LIMIT_PCT:g} %")
+    problems += [f"{key} growing: +{c['rise']} over the run (noise sd {c['noise_sd']}, floor {c['floor']})"
+                 for key, c in counts.items() if c is not None and c["growing"]]
+    problems += [f"{key} latency drifting: p50 {d['p50_first']} → {d['p50_last']} ms (fitted {d['fitted_drift_pct']} %)"
+                 for key, d in latencies.items() if d is not None and d["drifting"]]
+    return {"warm_up_share": warm_up_share, "intervals_judged": len(points), "rss": rss, "counts": counts,
+            "latency": latencies, "pass": not problems, "problems": problems}
+
+
+def returned_to_baseline(baseline: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Once every client has left: each count against its value before anyone joined, and whether it came
+    back within its absolute floor (what is left over then is held by nobody: a leak)."""
+    keys = [key for key in ("tasks", "fds", "threads", "udp_sockets") if key in baseline and key in after]
+    excess = {key: after[key] - baseline[key] for key in keys}
+    left = [key for key in keys if excess[key] > COUNT_FLOORS[key][0]]
+    return {"baseline": {key: baseline[key] for key in keys}, "after": {key: after[key] for key in keys},
+            "excess": excess, "ok": not left, "left_over": left}
