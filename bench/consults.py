@@ -32,7 +32,7 @@ import numpy as np
 import psutil
 
 from bench import report as reporting
-from bench.clients import ClientGroup, role_plans
+from bench.clients import ClientGroup, consult_room, role_plans
 from bench.forward import add_server_workers_argument
 from bench.members import CHROMIUM_KIND
 from bench.profiles import ProfileError
@@ -238,6 +238,13 @@ class Consults:
         if not isinstance(group, ClientGroup):
             raise ValueError("consultations leave only from clients in this process (--workers 1)")
         return await group.remove_consult(index)
+
+    def members(self, index: int) -> list[Any]:
+        """Consultation `index`'s members (`bench.members.Member`; clients in this process only)."""
+        group = self._group_for(index)
+        if not isinstance(group, ClientGroup):
+            raise ValueError("members are readable only for clients in this process (--workers 1)")
+        return [p for p in group.participants if p.room == consult_room(index)]
 
     def _group_for(self, index: int) -> Any:
         """Consultation i goes to group i mod K; with light workers, the probes to this process's own group

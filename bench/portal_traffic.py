@@ -44,7 +44,7 @@ class Request:
     """One portal request as the soak saw it."""
 
     t: float
-    """Unix time it was sent."""
+    """Unix time its answer came (or it failed): the interval it is counted in."""
     name: str
     status: int
     """HTTP status, or 0 when no answer came (connection error or timeout)."""
@@ -66,15 +66,15 @@ class Session:
         await self.traffic.slot()
         headers = {"X-CSRF-Token": self.csrf} if self.csrf else {}
         data = {"csrf": self.csrf, **form} if form is not None else None
-        start, t = time.perf_counter(), time.time()
+        start = time.perf_counter()
         try:
             async with self.http.request(method, path, data=data, json=json, headers=headers,
                                          allow_redirects=False) as response:
                 text = await response.text()
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            self.traffic.record(Request(t, name, 0, (time.perf_counter() - start) * 1000))
+            self.traffic.record(Request(time.time(), name, 0, (time.perf_counter() - start) * 1000))
             raise PortalError(f"{name}: {type(exc).__name__}: {exc}") from exc
-        self.traffic.record(Request(t, name, response.status, (time.perf_counter() - start) * 1000))
+        self.traffic.record(Request(time.time(), name, response.status, (time.perf_counter() - start) * 1000))
         if (found := _CSRF.search(text)) is not None:
             self.csrf = found.group(1)
         if response.status not in expect:

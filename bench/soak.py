@@ -50,20 +50,25 @@ class Churn:
     def __init__(self, consults: consults_bench.Consults, count: int, lifetime: float, permanent: int) -> None:
         self.consults, self.count, self.lifetime, self.permanent = consults, count, lifetime, permanent
         self.joins: list[dict[str, Any]] = []
-        """One per member of each consultation that left: `t` (when its consultation started joining),
-        `join_ms` (None: its video never arrived)."""
+        """One per member as its join completed (or its consultation left without it): `t` (Unix time
+        it was seen), `join_ms` (None: its video never arrived)."""
         self.replaced = 0
-        self._started: dict[int, float] = {}
+        self._live: dict[int, list[Any]] = {}
+        """Consultation in progress → its members whose join has not been seen yet."""
         self._ends: dict[int, float] = {}
         self._stop = asyncio.Event()
+
+    async def _join(self) -> int:
+        index = self.consults.count
+        await self.consults.add(1)
+        self._live[index] = self.consults.members(index)
+        return index
 
     async def start(self) -> None:
         """Join the first `count` consultations, one after another."""
         now = time.monotonic()
         for i in range(self.count):
-            index = self.consults.count
-            self._started[index] = time.time()
-            await self.consults.add(1)
+            index = await self._join()
             if index >= self.permanent:
                 self._ends[index] = now + self.lifetime * (i + 1) / self.count
 
@@ -77,15 +82,22 @@ class Churn:
                 break
             del self._ends[index]
             await self._leave(index)
-            fresh = self.consults.count
-            self._started[fresh] = time.time()
-            await self.consults.add(1)
+            fresh = await self._join()
             self._ends[fresh] = time.monotonic() + self.lifetime
             self.replaced += 1
 
+    def note_joins(self) -> None:
+        """Record the joins completed since the last call (the soak calls it at each sample)."""
+        now = time.time()
+        for index, waiting in self._live.items():
+            done = [m for m in waiting if m.join_ms is not None]
+            self.joins += [{"t": now, "join_ms": m.join_ms} for m in done]
+            self._live[index] = [m for m in waiting if m.join_ms is None]
+
     async def _leave(self, index: int) -> None:
-        for member in await self.consults.remove(index):
-            self.joins.append({"t": self._started.pop(index, time.time()), "join_ms": getattr(member, "join_ms", None)})
+        self.note_joins()
+        self.joins += [{"t": time.time(), "join_ms": None} for _ in self._live.pop(index, [])]
+        await self.consults.remove(index)
 
     def stop(self) -> None:
         """Replace no more (wakes `run` at once)."""
@@ -93,7 +105,7 @@ class Churn:
 
     async def leave_all(self) -> None:
         """Every consultation still in progress (probes too) hangs up."""
-        for index in list(self._started):
+        for index in list(self._live):
             await self._leave(index)
         self._ends.clear()
 
@@ -166,6 +178,7 @@ async def _soak(args: argparse.Namespace, server: consults_bench.Server, consult
         while time.time() - t0 < duration:
             await asyncio.sleep(min(args.sample_s, duration - (time.time() - t0)))
             tick = await group.tick()
+            churn.note_joins()
             lag, group.lag.samples = group.lag.samples, []
             cpu, wall = server.cpu_seconds(), time.monotonic()
             sample = await sampler.sample()
