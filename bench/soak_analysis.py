@@ -126,10 +126,16 @@ def analyse(timeline: list[dict[str, Any]], warm_up_share: float = WARM_UP_SHARE
             "latency": latencies, "pass": not problems, "problems": problems}
 
 
+RETURNING_COUNTS = ("tasks", "fds", "udp_sockets")
+"""What must come back to its idle value once every client has left. Not threads: thread pools (the
+database's, asyncio's default executor) start their threads on first use and keep them, which is not a
+leak; their trend under load is judged with the other counts."""
+
+
 def returned_to_baseline(baseline: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """Once every client has left: each count against its value before anyone joined, and whether it came
-    back within its absolute floor (what is left over then is held by nobody: a leak)."""
-    keys = [key for key in ("tasks", "fds", "threads", "udp_sockets") if key in baseline and key in after]
+    """Once every client has left: each of `RETURNING_COUNTS` against its value before anyone joined, and
+    whether it came back within its absolute floor (what is left over then is held by nobody: a leak)."""
+    keys = [key for key in RETURNING_COUNTS if key in baseline and key in after]
     excess = {key: after[key] - baseline[key] for key in keys}
     left = [key for key in keys if excess[key] > COUNT_FLOORS[key][0]]
     return {"baseline": {key: baseline[key] for key in keys}, "after": {key: after[key] for key in keys},

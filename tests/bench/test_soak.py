@@ -31,12 +31,12 @@ def test_a_flat_noisy_soak_passes_and_a_leaking_one_fails_on_each_thing_that_gro
     assert abs(verdict["rss"]["growth_pct"]) < 5 and not verdict["counts"]["tasks"]["growing"]
 
     ramp = np.arange(n)
-    leaking = _timeline(300 + 0.5 * ramp + rng.normal(0, 4, n),  # +30 MB over the run: ~8 % after warm-up
+    leaking = _timeline(300 + 0.8 * ramp + rng.normal(0, 4, n),  # 1.6 MB a minute: ~12 % after warm-up
                         200 + 0.5 * ramp + rng.normal(0, 6, n).round(),  # two tasks lost every minute
                         900 + 15 * ramp + rng.normal(0, 150, n))  # joins twice as slow by the end
     verdict = analyse(leaking)
     assert not verdict["pass"]
-    assert not verdict["rss"]["ok"] and verdict["rss"]["growth_pct"] > 5
+    assert not verdict["rss"]["ok"] and verdict["rss"]["fitted_growth_pct"] > 5
     assert verdict["counts"]["tasks"]["growing"] and not verdict["counts"]["fds"]["growing"]
     assert verdict["latency"]["join_ms"]["drifting"]
     assert len(verdict["problems"]) == 3
@@ -54,28 +54,29 @@ def test_a_warm_up_rise_that_then_holds_is_not_a_leak() -> None:
 
 def test_counts_left_over_once_everyone_has_left_are_named() -> None:
     before = {"tasks": 4, "fds": 18, "threads": 7, "udp_sockets": 0}
-    assert returned_to_baseline(before, {"tasks": 5, "fds": 19, "threads": 8, "udp_sockets": 0})["ok"]
+    assert returned_to_baseline(before, {"tasks": 5, "fds": 19, "threads": 12, "udp_sockets": 0})["ok"]
     left = returned_to_baseline(before, {"tasks": 40, "fds": 18, "threads": 7, "udp_sockets": 12})
     assert not left["ok"] and left["left_over"] == ["tasks", "udp_sockets"]
 
 
 def test_a_short_soak_churns_consultations_and_portal_visits_and_the_server_lets_go_of_them(tmp_path: Path) -> None:
     out = tmp_path / "soak.json"
-    code = main(["soak", "--minutes", "0.67", "--consults", "3", "--consult-seconds", "10", "--sample-s", "5",
+    code = main(["soak", "--minutes", "0.5", "--consults", "3", "--consult-seconds", "8", "--sample-s", "4",
                  "--portal-rps", "2", "--json", str(out)])
     report = json.loads(out.read_text())
     timeline = report["timeline"]
-    assert len(timeline) >= 7
+    assert len(timeline) >= 5
     rss = [p["rss_mb"] for p in timeline]
     assert min(rss) > 20 and len(set(rss)) > 1  # read from the server's processes, and it moves
     assert all(p["tasks"] > 0 and p["gc_objects"] > 10_000 and p["fds"] > 0 for p in timeline)
     assert max(p["udp_sockets"] for p in timeline) >= 6  # ICE sockets of the 6 members in progress
     assert max(p["participants"] for p in timeline) >= 4
-    # Consultations came and went: every 10 s each of the 3 is replaced.
-    assert report["replaced"] >= 6 and report["joins"] >= 12 and report["join_failures"] == 0
-    assert sum(p["joins"] for p in timeline) == report["joins"] - 6  # all but the last ones, left at the end
+    # Consultations came and went: every 8 s each of the 3 is replaced.
+    assert report["replaced"] >= 5 and report["joins"] >= 12 and report["join_failures"] == 0
+    # Each join is counted in the interval it completed in, none twice.
+    assert report["joins"] - 6 <= sum(p["joins"] for p in timeline) <= report["joins"]
     portal = report["portal"]
-    assert portal["visits"] >= 2 and portal["errors"] == 0 and portal["ok"] == portal["requests"] >= 30
+    assert portal["visits"] >= 2 and portal["errors"] == 0 and portal["ok"] == portal["requests"] >= 25
     assert portal["latency_ms"]["p50"] > 0
     # Once every client has left, the server holds no more tasks, descriptors or sockets than before.
     leak = report["leak_check"]
