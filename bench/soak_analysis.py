@@ -4,10 +4,11 @@ A leak under steady load shows as a trend, not a level: the server's memory, tas
 objects rise with the number of consultations in progress and fall when they leave, so one sample says
 little and churn adds noise. The first `WARM_UP_SHARE` of the run is left out (caches, pools, the
 allocator's arenas and the first JIT-like warm paths fill there); after it, each series is fitted with a
-least-squares line. A series is **growing** when the line's rise over the measured span exceeds both the
-noise around the line (`NOISE_SIGMAS` standard deviations of the residuals: a flat, noisy series rarely
-rises that far by chance) and a floor of its own (a few tasks, or a share of its level), below which a
-rise does not matter within the run's length. Memory is judged by the issue's threshold, RSS growth
+least-squares line (for the counts, with the participants in progress as a second variable: the line's
+slope is what time adds beyond what the load explains). A series is **growing** when the line's rise over
+the measured span exceeds both the noise around the line (`NOISE_SIGMAS` standard deviations of the
+residuals: a flat, noisy series rarely rises that far by chance) and a floor of its own (a few tasks, or
+a share of its level), below which a rise does not matter within the run's length. Memory is judged by the issue's threshold, RSS growth
 below `RSS_GROWTH_LIMIT_PCT` both from the first to the last interval and along the fitted line.
 Latencies drift when their per-interval p50 grows by that rule, with a floor of `LATENCY_DRIFT_LIMIT_PCT`
 of its level (a shared machine's latency moves by tens of percent from one minute to the next).
@@ -45,30 +46,41 @@ def after_warm_up(timeline: list[dict[str, Any]], share: float = WARM_UP_SHARE) 
     return [point for point in timeline if point["t"] > share * end]
 
 
-def fit(ts: list[float], values: list[float]) -> dict[str, float]:
-    """Least-squares line through (t, value): slope per second, the rise it makes over the span, and the
-    standard deviation of the residuals (the series' noise around its trend)."""
+def fit(ts: list[float], values: list[float], load: list[float] | None = None) -> dict[str, float]:
+    """Least-squares fit of value = a + b·t (+ c·load): the slope in time per second, the rise it makes
+    over the span, and the standard deviation of the residuals (the series' noise around its trend).
+    With `load` (participants at each point, when it varies), what the load explains is not trend: a
+    count that dips while a stall drops clients and comes back with them is not growing."""
     t, v = np.asarray(ts, float), np.asarray(values, float)
-    slope, intercept = np.polyfit(t, v, 1)
-    residuals = v - (slope * t + intercept)
-    return {"slope_per_s": float(slope), "rise": float(slope * (t[-1] - t[0])),
-            "noise_sd": float(np.std(residuals, ddof=2)) if len(v) > 2 else 0.0}
+    columns = [np.ones_like(t), t]
+    if load is not None and np.ptp(np.asarray(load, float)) > 0:
+        columns.append(np.asarray(load, float))
+    x = np.column_stack(columns)
+    coefficients, *_ = np.linalg.lstsq(x, v, rcond=None)
+    residuals = v - x @ coefficients
+    slope = float(coefficients[1])
+    dof = len(v) - len(columns)
+    return {"slope_per_s": slope, "rise": slope * float(t[-1] - t[0]),
+            "noise_sd": float(np.sqrt(np.sum(residuals**2) / dof)) if dof > 0 else 0.0,
+            "load_adjusted": len(columns) == 3}
 
 
-def trend(points: list[dict[str, Any]], key: str, floor_abs: float, floor_rel: float) -> dict[str, Any] | None:
+def trend(points: list[dict[str, Any]], key: str, floor_abs: float, floor_rel: float,
+          by_load: bool = False) -> dict[str, Any] | None:
     """`key`'s fitted trend over `points` (those with a value), and whether it is growing; None when too
-    few points have it."""
+    few points have it. `by_load`: fit the participants in progress too (`fit`'s `load`)."""
     have = [p for p in points if p.get(key) is not None]
     if len(have) < MIN_POINTS:
         return None
     values = [float(p[key]) for p in have]
-    line = fit([p["t"] for p in have], values)
+    known = by_load and all(p.get("participants") is not None for p in have)
+    line = fit([p["t"] for p in have], values, [float(p["participants"]) for p in have] if known else None)
     level = statistics.median(values)
     floor = max(floor_abs, floor_rel * abs(level))
     return {
         "min": min(values), "max": max(values), "first": values[0], "last": values[-1], "median": level,
         "rise": round(line["rise"], 3), "per_10_min": round(line["slope_per_s"] * 600, 3),
-        "noise_sd": round(line["noise_sd"], 3), "floor": round(floor, 3),
+        "noise_sd": round(line["noise_sd"], 3), "floor": round(floor, 3), "load_adjusted": line["load_adjusted"],
         "growing": line["rise"] > max(floor, NOISE_SIGMAS * line["noise_sd"]),
     }
 
@@ -110,7 +122,7 @@ def analyse(timeline: list[dict[str, Any]], warm_up_share: float = WARM_UP_SHARE
     reasons it failed (`problems`)."""
     points = after_warm_up(timeline, warm_up_share)
     rss = rss_report(points)
-    counts = {key: trend(points, key, *floors) for key, floors in COUNT_FLOORS.items()}
+    counts = {key: trend(points, key, *floors, by_load=True) for key, floors in COUNT_FLOORS.items()}
     latencies = {key.removesuffix("_p50"): latency_report(points, key) for key in LATENCIES}
     problems = []
     if rss is None:

@@ -52,6 +52,24 @@ def test_a_warm_up_rise_that_then_holds_is_not_a_leak() -> None:
     assert not analyse(_timeline(rss, np.full(n, 200.0), np.full(n, 800.0)), warm_up_share=0.0)["rss"]["ok"]
 
 
+def test_a_count_that_dips_with_the_participants_during_a_stall_is_not_growing() -> None:
+    n = 60
+    participants = np.full(n, 26.0)
+    participants[12:20] = 16  # a stall at the start of the judged span dropped 10 clients for 4 minutes
+    tasks = 4 + 19 * participants  # tasks follow the participants exactly, nothing is left behind
+    points = _timeline(np.full(n, 240.0), tasks, np.full(n, 600.0))
+    for point, count in zip(points, participants):
+        point["participants"] = float(count)
+    verdict = analyse(points)
+    assert not verdict["counts"]["tasks"]["growing"] and verdict["counts"]["tasks"]["load_adjusted"]
+    # Without the participants the early dip reads as a rise.
+    assert analyse(_timeline(np.full(n, 240.0), tasks, np.full(n, 600.0)))["counts"]["tasks"]["growing"]
+    # A count that grows beyond what the participants explain still is.
+    for i, point in enumerate(points):
+        point["tasks"] += 0.5 * i
+    assert analyse(points)["counts"]["tasks"]["growing"]
+
+
 def test_counts_left_over_once_everyone_has_left_are_named() -> None:
     before = {"tasks": 4, "fds": 18, "threads": 7, "udp_sockets": 0}
     assert returned_to_baseline(before, {"tasks": 5, "fds": 19, "threads": 12, "udp_sockets": 0})["ok"]
