@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DATA_DIR ?= var
 
-.PHONY: install system-deps node-tools serve test bench clean
+.PHONY: install system-deps node-tools serve test fuzz bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,10 +27,15 @@ node_modules/.package-lock.json: package.json package-lock.json
 node-tools: system-deps node_modules/.package-lock.json
 
 serve: $(STAMP)
-	$(VENV)/bin/vaidya serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --seed-demo
+	$(VENV)/bin/vaidya serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --seed-demo --sms-log-otps
 
 test: $(STAMP) system-deps node-tools
 	$(PY) -m pytest
+
+# The fuzz suite's properties with many more examples (profile `fuzz`, tests/fuzz/conftest.py); not in CI.
+# FUZZ_EXAMPLES sets the examples per property (default 2000); failures are kept in .hypothesis/fuzz.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/fuzz -q --hypothesis-show-statistics -p no:cacheprovider
 
 bench: $(STAMP)
 	$(VENV)/bin/vaidya-bench forward --publishers 4 --subscribers 4 --seconds 20 --json bench-forward.json

@@ -108,7 +108,7 @@ class ServerUnderTest:
         self._data = tempfile.TemporaryDirectory(prefix="vaidya-bench-")
         # A burst of joins can stall the load generator's event loop for seconds; the server under test
         # must not mistake that for dead clients, so its liveness timeout is raised for the benchmark.
-        env = {**os.environ, "VAIDYA_SECRET": secret, "VAIDYA_PEER_TIMEOUT_S": "30", "VAIDYA_WORKERS": str(workers),
+        env = {**os.environ, "VAIDYA_SECRET": secret, "VAIDYA_PEER_TIMEOUT_S": "30", "VAIDYA_SMS_LOG_OTPS": "1", "VAIDYA_WORKERS": str(workers),
                **(env or {})}
         if kind == "vaidya":
             args = [sys.executable, "-m", "signaling.cli", "serve", "--port", str(self.port), "--data-dir", self._data.name,

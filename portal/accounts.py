@@ -1,7 +1,6 @@
 """Who someone is: mobile number + OTP for patients, password for staff, and the sessions that follow.
 
-OTPs: 6 digits, stored as a keyed hash, valid 5 minutes, at most 5 tries, resends limited per number and
-per client address (counted in the database, so a restart does not reset them).
+OTPs: 6 digits, stored as a keyed hash, valid 5 minutes; how many are sent and guessed: portal/otp.py.
 """
 
 from __future__ import annotations
@@ -17,17 +16,14 @@ from dataclasses import dataclass
 from . import security
 from . import storage as st
 from .db import Database
-from .errors import Forbidden, Invalid, TooMany, Unavailable
+from .errors import Forbidden, Invalid, Unavailable
 from .i18n import N_, Language
+from .otp import OtpCodes
 from .pharmacists import find_pharmacist
 from .sms import SmsError, SmsGateway
 
 log = logging.getLogger(__name__)
 
-OTP_TTL_S = 300
-OTP_MAX_TRIES = 5
-OTP_SENDS_PER_NUMBER = (3, 15 * 60)  # at most 3 codes to one number in 15 minutes
-OTP_SENDS_PER_CLIENT = (10, 60 * 60)  # at most 10 codes from one address in an hour
 SESSION_TTL_S = 12 * 3600
 
 _MOBILE = re.compile(r"^[6-9]\d{9}$")
@@ -65,33 +61,19 @@ class Accounts:
         self.secret = secret
         self.sms = sms
         self.language = language
+        self.otp = OtpCodes(secret)
 
     # ---- OTP ----
 
-    async def send_otp(self, raw_mobile: str, client: str, lang: str) -> str:
-        """Send a fresh code to the number; return the normalized number."""
+    async def send_otp(self, raw_mobile: str, client: str, lang: str, browser_id: str = "") -> str:
+        """Send a fresh code to the number (limits: portal/otp.py); return the normalized number.
+
+        `client` is the address the limits count (signaling/client_address.py); `browser_id` the browser that
+        asks, whose own tries on this code nobody else can use up."""
         mobile = normalize_mobile(raw_mobile)
         code = security.new_otp()
         now = time.time()
-
-        def save(conn: sqlite3.Connection) -> None:
-            per_number, window_n = OTP_SENDS_PER_NUMBER
-            per_client, window_c = OTP_SENDS_PER_CLIENT
-            sent_n = conn.execute(
-                "SELECT COUNT(*) FROM otp_sends WHERE mobile = ? AND at > ?", (mobile, now - window_n)
-            ).fetchone()[0]
-            sent_c = conn.execute(
-                "SELECT COUNT(*) FROM otp_sends WHERE client = ? AND at > ?", (client, now - window_c)
-            ).fetchone()[0]
-            if sent_n >= per_number or sent_c >= per_client:
-                raise TooMany("otp_resend_limit", N_("Too many codes were sent. Please wait 15 minutes."))
-            conn.execute("INSERT INTO otp_sends (mobile, client, at) VALUES (?, ?, ?)", (mobile, client, now))
-            conn.execute(
-                "INSERT OR REPLACE INTO otps (mobile, code_hash, expires_at, tries) VALUES (?, ?, ?, 0)",
-                (mobile, security.keyed_hash(self.secret, "otp", mobile, code), now + OTP_TTL_S),
-            )
-
-        await self.db.run(save)
+        await self.db.run(lambda conn: self.otp.record_send(conn, mobile, client, browser_id, code, now))
         text = self.language(lang).gettext("Your Vaidya code is %(code)s. It is valid for 5 minutes.")
         try:
             await self.sms.send(mobile, text % {"code": code})
@@ -100,31 +82,13 @@ class Accounts:
             raise Unavailable("sms_failed", N_("We could not send the SMS. Please try again in a minute.")) from None
         return mobile
 
-    async def verify_otp(self, raw_mobile: str, code: str) -> str:
-        """Check the code; on success the code is used up and the normalized number returned."""
+    async def verify_otp(self, raw_mobile: str, code: str, browser_id: str = "") -> str:
+        """Check the code; on success the number's codes are used up and the normalized number returned."""
         mobile = normalize_mobile(raw_mobile)
-        code = (code or "").strip()
         now = time.time()
-
-        def check(conn: sqlite3.Connection) -> bool | str:
-            row = conn.execute("SELECT * FROM otps WHERE mobile = ?", (mobile,)).fetchone()
-            if row is None or row["expires_at"] < now:
-                return "expired"
-            if row["tries"] >= OTP_MAX_TRIES:
-                return "locked"
-            if security.same(row["code_hash"], security.keyed_hash(self.secret, "otp", mobile, code)):
-                conn.execute("DELETE FROM otps WHERE mobile = ?", (mobile,))
-                return True
-            conn.execute("UPDATE otps SET tries = tries + 1 WHERE mobile = ?", (mobile,))
-            return "locked" if row["tries"] + 1 >= OTP_MAX_TRIES else "wrong"
-
-        result = await self.db.run(check)
-        if result == "expired":
-            raise Invalid({"code": N_("This code has expired. Ask for a new code.")})
-        if result == "locked":
-            raise TooMany("otp_locked", N_("Too many wrong codes. Ask for a new code."))
-        if result == "wrong":
-            raise Invalid({"code": N_("The code is not right. Try again.")})
+        error = await self.db.run(lambda conn: self.otp.check(conn, mobile, code, browser_id, now))
+        if error is not None:
+            raise error
         return mobile
 
     # ---- sessions ----

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from .errors import Invalid
 from .i18n import LANGUAGES
 from .models import Doctor, HealthWorker, Opd, OpdKind
 from .pharmacists import Pharmacist
+from .validate import name_problem, text_problem
 
 ACTOR = "admin:cli"
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
@@ -40,12 +42,14 @@ class NewOpd:
     consult_limit_min: int = 15
 
 
-def _required(value: str, what: str) -> str:
+def _required(value: str, what: str, policy: Callable[[str], str | None] = text_problem) -> str:
     value = " ".join(value.split())
     if not value:
         raise AdminError(f"{what} is required")
     if len(value) > 120:
         raise AdminError(f"{what} is too long (at most 120 characters)")
+    if problem := policy(value):
+        raise AdminError(f"{what}: {problem}")
     return value
 
 
@@ -132,7 +136,7 @@ def add_doctor(
     if problem:
         raise AdminError(problem)
     doctor = st.add_doctor(
-        conn, username=username, name=_required(name, "the doctor's name"),
+        conn, username=username, name=_required(name, "the doctor's name", name_problem),
         qualification=_required(qualification, "the qualification"),
         registration_number=registration_number, council=council, languages=_languages(languages),
         specialities=specialities, password_hash=_password_hash(password), mobile=_mobile(mobile),
@@ -148,7 +152,7 @@ def add_health_worker(
 ) -> HealthWorker:
     """A health worker at a spoke facility, who can refer the patient with them to a hub OPD."""
     hw = st.add_health_worker(
-        conn, username=_username(conn, username), name=_required(name, "the health worker's name"),
+        conn, username=_username(conn, username), name=_required(name, "the health worker's name", name_problem),
         facility=_required(facility, "the facility"), password_hash=_password_hash(password),
         mobile=_mobile(mobile),
     )
@@ -166,7 +170,7 @@ def add_pharmacist(
         raise AdminError(f"“{licence}” is a placeholder or malformed: give the registration number the State "
                          "Pharmacy Council issued (letters, digits, '/', '-' or spaces, at least 3 digits)")
     chemist = pharmacists.add_pharmacist(
-        conn, username=_username(conn, username), name=_required(name, "the pharmacist's name"),
+        conn, username=_username(conn, username), name=_required(name, "the pharmacist's name", name_problem),
         licence_number=licence, pharmacy=_required(pharmacy, "the pharmacy"), password_hash=_password_hash(password),
         mobile=_mobile(mobile),
     )

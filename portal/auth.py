@@ -37,7 +37,10 @@ def pharmacist_id(request: web.Request) -> int:
 
 
 def client_address(request: web.Request) -> str:
-    return request.remote or "?"
+    """The client's address for limits and the audit log (behind a trusted proxy: the one it names)."""
+    from signaling.client_address import client_address as resolve
+
+    return resolve(request)
 
 
 SESSION_COOKIE = "vaidya_s"

@@ -2,7 +2,8 @@
 resumes and ends it; a missed call sends the patient back once, then expires the token.
 
 Room access tokens are minted here with `signaling.grants` (the same secret signaling verifies); a room page
-link carries the token in its fragment: `/room/<room>#token=<jwt>`, so it never reaches a server log.
+link carries the token in its fragment: `/room/<room>#token=<jwt>`, so it never reaches a server log; a
+patient's link also carries the language of their profile (`&lang=<code>`), which the room page speaks.
 """
 
 from __future__ import annotations
@@ -38,9 +39,12 @@ CALL_TIMEOUT_S = 120
 MAX_MISSED = 2  # the first miss sends the patient back to the queue, the second expires the token
 
 
-def room_link(secret: str, room: str, identity: str, role: Role, ttl_s: int) -> str:
-    token = mint_token(secret, room=room, identity=identity, role=role, ttl_s=ttl_s)
-    return f"/room/{room}#token={token}"
+def room_link(secret: str, room: str, identity: str, role: Role, ttl_s: int, lang: str | None = None,
+              name: str | None = None) -> str:
+    """The room page's link; `lang` (a portal language code) makes the page speak it; `name` is what the
+    others in the room see."""
+    token = mint_token(secret, room=room, identity=identity, role=role, ttl_s=ttl_s, name=name)
+    return f"/room/{room}#token={token}" + (f"&lang={lang}" if lang else "")
 
 
 def room_ttl(consult_limit_min: int) -> int:
@@ -137,7 +141,9 @@ class Consults:
                 st.update_token(conn, token.id, status=TokenStatus.IN_CONSULT)
                 st.update_consultation(conn, c.id, answered_at=now)
             limit = st.get_opd(conn, c.opd_id).consult_limit_min
-            return room_link(self.secret, c.room, f"patient:{token.patient_id}", Role.PATIENT, room_ttl(limit))
+            patient = st.get_patient(conn, token.patient_id)
+            return room_link(self.secret, c.room, f"patient:{token.patient_id}", Role.PATIENT, room_ttl(limit),
+                             lang=patient.language, name=patient.name)
 
         link = await self.db.run(answer)
         return link
@@ -148,7 +154,8 @@ class Consults:
             if c.status not in (ConsultStatus.ACTIVE, ConsultStatus.HELD):
                 raise Conflict("ended", N_("This consultation has ended."))
             limit = st.get_opd(conn, c.opd_id).consult_limit_min
-            return room_link(self.secret, c.room, f"doctor:{doctor_id}", Role.DOCTOR, room_ttl(limit))
+            return room_link(self.secret, c.room, f"doctor:{doctor_id}", Role.DOCTOR, room_ttl(limit),
+                             name=st.get_doctor(conn, doctor_id).name)
 
         return await self.db.run(link)
 

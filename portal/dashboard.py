@@ -12,7 +12,7 @@ from . import clinic_time
 from . import storage as st
 from .errors import Forbidden, NotFoundError
 from .i18n import N_
-from .models import Consultation, Doctor, HealthWorker, Opd, Patient, Token, Upload
+from .models import Consultation, ConsultStatus, Doctor, HealthWorker, Opd, Patient, Token, TokenStatus, Upload
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,12 @@ class OpenRoom:
     consultation: Consultation
     patient: Patient
     token: Token
+
+    @property
+    def shown_status(self) -> str:
+        """What the room is to the doctor: "called" until the patient presses Call now, not "in the room"."""
+        waiting = self.consultation.status is ConsultStatus.ACTIVE and self.token.status is TokenStatus.CALLED
+        return "called" if waiting else self.consultation.status.value
 
     def public(self) -> dict[str, object]:
         return {"consultation": self.consultation.public(), "patient": self.patient.public(),
@@ -64,9 +70,13 @@ def doctor_dashboard(conn: sqlite3.Connection, doctor_id: int) -> DoctorDashboar
             entries.append(WaitingEntry(token, st.get_patient(conn, token.patient_id),
                                         token.want_doctor_id == doctor.id, doctor.speaks(token.language), facility))
         queues.append((opd, entries))
-    rooms = [OpenRoom(c, st.get_patient(conn, c.patient_id), st.get_token(conn, c.token_id))
-             for c in st.open_consultations(conn, doctor_id)]
-    return DoctorDashboard(doctor, queues, rooms)
+    return DoctorDashboard(doctor, queues, open_rooms(conn, doctor_id))
+
+
+def open_rooms(conn: sqlite3.Connection, doctor_id: int) -> list[OpenRoom]:
+    """The doctor's consultations in progress or on hold, oldest first."""
+    return [OpenRoom(c, st.get_patient(conn, c.patient_id), st.get_token(conn, c.token_id))
+            for c in st.open_consultations(conn, doctor_id)]
 
 
 def doctor_may_see(conn: sqlite3.Connection, doctor_id: int, patient_id: str) -> bool:

@@ -210,6 +210,26 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tokens ADD COLUMN near_sms_at REAL;
     ALTER TABLE tokens ADD COLUMN called_sms_for INTEGER;
     """,
+    # 4: OTP limits that others cannot spend for the patient (portal/otp.py): several live codes per number,
+    # each bound to the browser that asked for it; wrong guesses by every other browser counted per number.
+    """
+    DROP TABLE otps;
+    CREATE TABLE otp_codes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        mobile TEXT NOT NULL,
+        code_hash TEXT NOT NULL,
+        requester TEXT NOT NULL,
+        expires_at REAL NOT NULL,
+        tries INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX otp_codes_mobile ON otp_codes(mobile, expires_at);
+    CREATE TABLE otp_misses (
+        mobile TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX otp_misses_mobile ON otp_misses(mobile, at);
+    CREATE INDEX otp_sends_at ON otp_sends(at);
+    """,
 ]
 
 

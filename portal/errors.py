@@ -57,3 +57,12 @@ class LoginRequired(PortalError):
     def __init__(self, login_url: str) -> None:
         super().__init__("login_required", N_("Please log in."))
         self.login_url = login_url
+
+
+class Internal(PortalError):
+    """A fault of ours (logged): the visitor gets the documented shape, never a traceback."""
+
+    status = 500
+
+    def __init__(self) -> None:
+        super().__init__("internal", N_("Something went wrong on our side. Please try again."))

@@ -124,9 +124,12 @@ class Referrals:
                 st.update_token(conn, token.id, status=TokenStatus.IN_CONSULT)
                 st.update_consultation(conn, c.id, answered_at=time.time())
             ttl = room_ttl(st.get_opd(conn, c.opd_id).consult_limit_min)
+            patient = st.get_patient(conn, token.patient_id)
             return {
-                "health_worker": room_link(self.secret, c.room, f"hw:{hw_id}", Role.HEALTH_WORKER, ttl),
-                "patient": room_link(self.secret, c.room, f"patient:{token.patient_id}", Role.PATIENT, ttl),
+                "health_worker": room_link(self.secret, c.room, f"hw:{hw_id}", Role.HEALTH_WORKER, ttl,
+                                           name=st.get_health_worker(conn, hw_id).name),
+                "patient": room_link(self.secret, c.room, f"patient:{token.patient_id}", Role.PATIENT, ttl,
+                                     lang=patient.language, name=patient.name),
             }
 
         return await self.db.run(links)

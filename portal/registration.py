@@ -7,7 +7,7 @@ registering the patient who sits with them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from . import clinic_time
@@ -16,6 +16,7 @@ from .db import Database
 from .errors import Invalid
 from .i18n import LANGUAGES, N_
 from .models import Patient, Sex
+from .validate import name_problem, text_problem
 
 MAX_AGE = 120
 MAX_TEXT = 80
@@ -32,12 +33,15 @@ class PatientForm:
     birth_date: dt.date | None
 
 
-def _text(data: Mapping[str, str], name: str, errors: dict[str, str], message: str) -> str:
+def _text(data: Mapping[str, str], name: str, errors: dict[str, str], message: str,
+          policy: Callable[[str], str | None] = text_problem) -> str:
     value = " ".join((data.get(name) or "").split())
     if not value:
         errors[name] = message
     elif len(value) > MAX_TEXT:
         errors[name] = N_("This is too long.")
+    elif problem := policy(value):
+        errors[name] = problem
     return value
 
 
@@ -45,7 +49,7 @@ def parse_patient_form(data: Mapping[str, str], today: dt.date | None = None) ->
     """Check every field; raise Invalid naming each bad field, or return the clean form."""
     today = today or clinic_time.today()
     errors: dict[str, str] = {}
-    name = _text(data, "name", errors, N_("Enter the patient's name."))
+    name = _text(data, "name", errors, N_("Enter the patient's name."), name_problem)
     state = _text(data, "state", errors, N_("Enter the state."))
     district = _text(data, "district", errors, N_("Enter the district."))
     try:
@@ -70,7 +74,8 @@ def parse_patient_form(data: Mapping[str, str], today: dt.date | None = None) ->
             if birth_date > today or today.year - birth_date.year > MAX_AGE:
                 errors["birth_date"] = N_("This date of birth is not possible.")
     elif raw_age:
-        if not raw_age.isdigit() or not (0 <= int(raw_age) <= MAX_AGE):
+        # decimal digits of any script (a Hindi keyboard types ३४), never '²' (a digit int() refuses)
+        if not raw_age.isdecimal() or len(raw_age) > 3 or not (0 <= int(raw_age) <= MAX_AGE):
             errors["age"] = N_("Enter the age in years, from 0 to 120.")
         else:
             age_years = int(raw_age)

@@ -11,11 +11,15 @@ from aiohttp import web
 
 from . import keys
 
+from signaling.assets import StaticFiles
+
 from .errors import Invalid, PortalError
 from .i18n import LANGUAGES, NATIVE_NAMES, Language
 from .security import csrf_token
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
+#: The portal's static files, fingerprinted (signaling/assets.py): templates write `{{ static("portal.css") }}`.
+STATIC = StaticFiles(Path(__file__).parent / "static", mount="/static", public="/portal/static")
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
@@ -23,6 +27,9 @@ _env = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_env.globals["static"] = STATIC.url
+#: The frame (base.html) names the portal's own files with this, also where rx renders a page in it.
+_env.globals["portal_static"] = STATIC.url
 
 
 def lang(request: web.Request) -> Language:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aiohttp import web
 
 from . import views_api as api
 from . import views_patient as patient
 from . import views_staff as staff
-
-STATIC_DIR = Path(__file__).parent / "static"
+from . import views_workspace as workspace
+from .render import STATIC
 
 
 def setup(app: web.Application) -> None:
@@ -40,6 +38,8 @@ def setup(app: web.Application) -> None:
     r.add_post("/staff/logout", staff.logout)
     r.add_get("/doctor", staff.doctor_home)
     r.add_post("/doctor/admit", staff.admit)
+    r.add_get("/doctor/consultations/{consultation_id}", workspace.workspace_page)
+    r.add_get("/doctor/consultations/{consultation_id}/record", staff.consultation_page)
     r.add_post("/doctor/consultations/{consultation_id}/{action}", staff.consultation_action)
     r.add_get("/doctor/patients/{patient_id}", staff.patient_page)
     r.add_get("/uploads/{upload_id}", staff.download_upload)
@@ -59,4 +59,4 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/doctor/consultations/{consultation_id}/{action}", api.doctor_action)
     r.add_get("/api/hw/tokens/{token_id}/room", api.hw_room)
     r.add_get("/api/dev/sms", api.dev_sms)
-    r.add_static("/static", STATIC_DIR)
+    STATIC.add_routes(app)

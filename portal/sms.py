@@ -16,6 +16,8 @@ from urllib.parse import quote
 
 import aiohttp
 
+from signaling.config import Config, ConfigError
+
 from .models import SmsMessage
 
 log = logging.getLogger(__name__)
@@ -34,13 +36,18 @@ class SmsGateway(Protocol):
 
 
 class LogSmsGateway:
-    """Writes each message to the server log; keeps the latest ones for the dev inbox page."""
+    """No gateway: keeps the latest messages for the dev inbox page, and writes their text (one-time codes
+    and login links included) to the log only when told to (`sms_log_otps`)."""
 
-    def __init__(self, keep: int = 200) -> None:
+    def __init__(self, keep: int = 200, log_text: bool = False) -> None:
         self.sent: deque[SmsMessage] = deque(maxlen=keep)
+        self.log_text = log_text
 
     async def send(self, to: str, body: str) -> None:
-        log.info("SMS to %s: %s", to, body)
+        if self.log_text:
+            log.info("SMS to %s: %s", to, body)
+        else:
+            log.info("SMS to %s not sent (no SMS gateway): %d characters kept for the dev inbox", to, len(body))
         self.sent.append(SmsMessage(to=to, body=body, at=time.time()))
 
     async def close(self) -> None:
@@ -63,12 +70,25 @@ class HttpSmsGateway:
                 if resp.status // 100 != 2:
                     raise SmsError(f"SMS gateway answered {resp.status}")
         except aiohttp.ClientError as exc:
-            raise SmsError(f"SMS gateway unreachable: {exc}") from exc
+            # the class only: some aiohttp errors print the URL, and the URL holds the text and the API key
+            raise SmsError(f"SMS gateway unreachable ({type(exc).__name__})") from None
 
     async def close(self) -> None:
         await self._session.close()
 
 
-def gateway_from_environment() -> SmsGateway:
+def gateway_from_environment(log_text: bool = False) -> SmsGateway:
+    """The HTTP gateway when VAIDYA_SMS_URL_TEMPLATE is set, else the log gateway (text logged if `log_text`)."""
     template = os.environ.get(SMS_URL_TEMPLATE_ENV, "")
-    return HttpSmsGateway(template) if template else LogSmsGateway()
+    return HttpSmsGateway(template) if template else LogSmsGateway(log_text=log_text)
+
+
+def refuse_start_without_gateway(config: Config) -> None:
+    """A production start (not `dev`) with no SMS gateway would leave patients without codes, or — the old
+    behaviour — write every code to the log: refuse unless `sms_log_otps` says the log is where they go."""
+    if os.environ.get(SMS_URL_TEMPLATE_ENV) or config.dev or config.sms_log_otps or not config.records:
+        return
+    raise ConfigError(
+        f"no SMS gateway: set {SMS_URL_TEMPLATE_ENV} (docs/portal.md), or start with --sms-log-otps "
+        "(VAIDYA_SMS_LOG_OTPS=1) to write one-time codes and login links to the log — never in production"
+    )

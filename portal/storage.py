@@ -364,6 +364,12 @@ def tokens_for_patients(conn: sqlite3.Connection, patient_ids: list[str]) -> lis
     return [_token(r) for r in rows]
 
 
+def consultations_brought_by(conn: sqlite3.Connection, hw_id: int) -> list[tuple[int, str]]:
+    """(consultation id, patient id) of every consultation a health worker brought a patient to."""
+    rows = conn.execute("SELECT id, patient_id FROM consultations WHERE health_worker_id = ? ORDER BY id", (hw_id,))
+    return [(r["id"], r["patient_id"]) for r in rows]
+
+
 def tokens_of_health_worker(conn: sqlite3.Connection, hw_id: int, day: dt.date) -> list[Token]:
     rows = conn.execute(
         "SELECT * FROM tokens WHERE health_worker_id = ? AND day = ? ORDER BY id DESC", (hw_id, day.isoformat())

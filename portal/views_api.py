@@ -8,8 +8,10 @@ import sqlite3
 
 from aiohttp import WSMsgType, web
 
+from signaling.origin import require_allowed_origin
+
 from . import storage as st
-from .auth import doctor_id, health_worker_id, patient_mobile
+from .auth import client_address, doctor_id, health_worker_id, patient_mobile
 from .context import PORTAL
 from .dashboard import doctor_dashboard
 from .errors import Invalid, NotFoundError, PortalError
@@ -17,17 +19,11 @@ from .i18n import N_
 from .models import ConsultMode
 from .queue import owned_token
 from .render import lang, message
+from .validate import enum_value, field_id, json_object, route_id
 from .views_patient import describe
 
 #: Even with no change, the live page gets a fresh state this often (the ETA moves).
 WS_REFRESH_S = 20.0
-
-
-def _int(value: str | None, what: str) -> int:
-    try:
-        return int(value or "")
-    except ValueError:
-        raise Invalid({what: N_("This is not a number.")}) from None
 
 
 async def opds(request: web.Request) -> web.StreamResponse:
@@ -42,37 +38,38 @@ async def me(request: web.Request) -> web.StreamResponse:
         patients = st.patients_for_mobile(conn, mobile)
         tokens = st.tokens_for_patients(conn, [p.id for p in patients])
         for p in patients:
-            st.audit(conn, f"mobile:{mobile}", "view", f"patient:{p.id}", request.remote or "?")
+            st.audit(conn, f"mobile:{mobile}", "view", f"patient:{p.id}", client_address(request))
         return {"mobile": mobile, "patients": [p.public() for p in patients], "tokens": [t.public() for t in tokens]}
 
     return web.json_response(await request.app[PORTAL].db.run(read))
 
 
 async def token_state(request: web.Request) -> web.StreamResponse:
-    state = await request.app[PORTAL].queues.state(_int(request.match_info["token_id"], "token"),
+    state = await request.app[PORTAL].queues.state(route_id(request.match_info["token_id"]),
                                                      patient_mobile(request))
     return web.json_response(describe(state, lang(request)))
 
 
 async def join(request: web.Request) -> web.StreamResponse:
     portal = request.app[PORTAL]
-    token = await portal.queues.join(patient_mobile(request), _int(request.match_info["token_id"], "token"))
+    token = await portal.queues.join(patient_mobile(request), route_id(request.match_info["token_id"]))
     return web.json_response(describe(await portal.queues.state(token.id), lang(request)))
 
 
 async def call(request: web.Request) -> web.StreamResponse:
     mobile = patient_mobile(request)
     portal = request.app[PORTAL]
-    token_id = _int(request.match_info["token_id"], "token")
+    token_id = route_id(request.match_info["token_id"])
     await portal.db.run(lambda conn: owned_token(conn, token_id, mobile))
     return web.json_response({"room_url": await portal.consults.answer(token_id)})
 
 
 async def queue_ws(request: web.Request) -> web.StreamResponse:
     """Pushes the token's queue state whenever its OPD's queue changes (and every WS_REFRESH_S)."""
+    require_allowed_origin(request)
     mobile = patient_mobile(request)
     portal = request.app[PORTAL]
-    token_id = _int(request.query.get("token"), "token")
+    token_id = field_id(request.query.get("token"), "token")
     state = await portal.queues.state(token_id, mobile)  # refuses another number's token before upgrading
     language = lang(request)
     ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=1024)
@@ -125,27 +122,19 @@ async def doctor_board(request: web.Request) -> web.StreamResponse:
 
 async def doctor_admit(request: web.Request) -> web.StreamResponse:
     me = doctor_id(request)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise Invalid({"body": N_("This is not valid JSON.")}) from None
-    if not isinstance(body, dict):
-        raise Invalid({"body": N_("This is not valid JSON.")})
-    try:
-        mode = ConsultMode(body.get("mode") or "video")
-    except ValueError:
-        raise Invalid({"mode": N_("Choose video, audio or text.")}) from None
+    body = json_object(await request.read())
+    mode = enum_value(ConsultMode, body.get("mode") or "video", "mode", N_("Choose video, audio or text."))
     token = body.get("token")
     portal = request.app[PORTAL]
-    c = await portal.consults.admit(me, _int(str(body.get("opd", "")), "opd"),
-                                    _int(str(token), "token") if token is not None else None, mode)
+    c = await portal.consults.admit(me, field_id(body.get("opd"), "opd"),
+                                    field_id(token, "token") if token is not None else None, mode)
     return web.json_response({"consultation": c.public(), "room_url": await portal.consults.doctor_link(me, c.id)})
 
 
 async def doctor_action(request: web.Request) -> web.StreamResponse:
     me = doctor_id(request)
     consults = request.app[PORTAL].consults
-    cid = _int(request.match_info["consultation_id"], "consultation")
+    cid = route_id(request.match_info["consultation_id"])
     action = request.match_info["action"]
     if action in ("hold", "resume"):
         c = await consults.set_held(me, cid, action == "hold")
@@ -161,13 +150,13 @@ async def doctor_action(request: web.Request) -> web.StreamResponse:
 
 async def doctor_room(request: web.Request) -> web.StreamResponse:
     me = doctor_id(request)
-    cid = _int(request.match_info["consultation_id"], "consultation")
+    cid = route_id(request.match_info["consultation_id"])
     return web.json_response({"room_url": await request.app[PORTAL].consults.doctor_link(me, cid)})
 
 
 async def hw_room(request: web.Request) -> web.StreamResponse:
     me = health_worker_id(request)
-    links = await request.app[PORTAL].referrals.room_links(me, _int(request.match_info["token_id"], "token"))
+    links = await request.app[PORTAL].referrals.room_links(me, route_id(request.match_info["token_id"]))
     return web.json_response({"room_url": links["health_worker"], "patient_room_url": links["patient"]})
 
 

@@ -16,6 +16,8 @@ from .i18n import N_, Language
 from .queue import QueueState, owned_patient, owned_token
 from .registration import parse_patient_form, register_patient
 from .render import field_errors, lang, message, page, see_other
+from .validate import field_id, local_redirect, parse_id, route_id
+from .validate import patient_id as valid_patient_id
 
 STATUS_TEXT = {
     "booked": N_("Your token is ready. Join the queue when you can talk to the doctor."),
@@ -57,7 +59,8 @@ async def send_otp(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     portal = request.app[PORTAL]
     try:
-        mobile = await portal.accounts.send_otp(str(form.get("mobile", "")), client_address(request), lang(request).code)
+        mobile = await portal.accounts.send_otp(str(form.get("mobile", "")), client_address(request), lang(request).code,
+                                                request[keys.BROWSER_ID])
     except Invalid as exc:
         return page(request, "start.html", status=400, errors=field_errors(request, exc), mobile=form.get("mobile"))
     except (TooMany, Unavailable) as exc:
@@ -70,7 +73,7 @@ async def verify_otp(request: web.Request) -> web.StreamResponse:
     portal = request.app[PORTAL]
     raw_mobile = str(form.get("mobile", ""))
     try:
-        mobile = await portal.accounts.verify_otp(raw_mobile, str(form.get("code", "")))
+        mobile = await portal.accounts.verify_otp(raw_mobile, str(form.get("code", "")), request[keys.BROWSER_ID])
     except Invalid as exc:
         return page(request, "otp.html", status=400, errors=field_errors(request, exc), mobile=raw_mobile)
     except TooMany as exc:
@@ -99,7 +102,7 @@ async def record(request: web.Request) -> web.StreamResponse:
     """One patient's tokens with their status and ended consultations, each with a follow-up button."""
     mobile = patient_mobile(request)
     portal = request.app[PORTAL]
-    patient_id = request.match_info["patient_id"]
+    patient_id = valid_patient_id(request.match_info["patient_id"])
 
     def read(conn: sqlite3.Connection) -> dict[str, object]:
         patient = owned_patient(conn, patient_id, mobile)
@@ -132,7 +135,7 @@ async def register(request: web.Request) -> web.StreamResponse:
 async def book_form(request: web.Request) -> web.StreamResponse:
     mobile = patient_mobile(request)
     portal = request.app[PORTAL]
-    patient_id = request.match_info["patient_id"]
+    patient_id = valid_patient_id(request.match_info["patient_id"])
 
     def read(conn: sqlite3.Connection) -> tuple:
         return owned_patient(conn, patient_id, mobile), [o for o in st.list_opds(conn) if not o.is_hub]
@@ -144,12 +147,12 @@ async def book_form(request: web.Request) -> web.StreamResponse:
 async def book(request: web.Request) -> web.StreamResponse:
     mobile = patient_mobile(request)
     portal = request.app[PORTAL]
-    patient_id = request.match_info["patient_id"]
+    patient_id = valid_patient_id(request.match_info["patient_id"])
     form = await request.post()
     values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     try:
-        opd_id = int(values.get("opd") or 0)
-        doctor = int(values["doctor"]) if values.get("doctor", "").isdigit() else None
+        opd_id = field_id(values.get("opd"), "opd", N_("Choose an OPD."))
+        doctor = parse_id(values.get("doctor"))  # no (or no valid) choice: any doctor of the OPD
         token = await portal.queues.book(mobile, patient_id, opd_id, values.get("language", ""),
                                          values.get("follow_up") in ("yes", "on"), doctor)
     except (Invalid, PortalError) as exc:
@@ -164,10 +167,7 @@ async def book(request: web.Request) -> web.StreamResponse:
 
 
 def _token_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["token_id"])
-    except ValueError:
-        raise NotFoundError("no_token", N_("This page does not exist.")) from None
+    return route_id(request.match_info["token_id"])
 
 
 async def token_page(request: web.Request) -> web.StreamResponse:
@@ -225,9 +225,7 @@ async def choose_language(request: web.Request) -> web.StreamResponse:
     from .middlewares import LANG_COOKIE, YEAR_S
 
     code = request.query.get("l", "")
-    target = request.query.get("next", "/portal/")
-    if not target.startswith(("/portal/", "/rx/")) or target.startswith("//"):
-        target = "/portal/"
+    target = local_redirect(request.query.get("next"), "/portal/")
     response = see_other(target)
     if code in LANGUAGES:
         response.set_cookie(LANG_COOKIE, code, max_age=YEAR_S, samesite="Lax", path="/", httponly=True)

@@ -12,6 +12,7 @@ from . import keys
 from . import storage as st
 from .accounts import normalize_mobile
 from .auth import client_address, doctor_id, health_worker_id, log_in, log_out
+from .consults import own_consultation
 from .context import PORTAL
 from .dashboard import doctor_dashboard, doctor_may_see, hw_referrals, patient_summary
 from .errors import Forbidden, Invalid, LoginRequired, NotFoundError, PortalError, TooMany
@@ -20,13 +21,12 @@ from .models import ConsultMode
 from .referrals import parse_consent
 from .registration import parse_patient_form
 from .render import field_errors, message, page, see_other
+from .room_records import RoomRecord, room_record
+from .validate import enum_value, field_id, patient_id, route_id
 
 
 def _int(request: web.Request, name: str) -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise NotFoundError("not_found", N_("This page does not exist.")) from None
+    return route_id(request.match_info[name])
 
 
 async def login_form(request: web.Request) -> web.StreamResponse:
@@ -63,12 +63,9 @@ async def doctor_home(request: web.Request) -> web.StreamResponse:
 async def admit(request: web.Request) -> web.StreamResponse:
     me = doctor_id(request)
     form = await request.post()
-    try:
-        opd_id = int(str(form.get("opd", "")))
-        token_id = int(str(form["token"])) if form.get("token") else None
-        mode = ConsultMode(str(form.get("mode") or "video"))
-    except ValueError:
-        raise Invalid({"opd": N_("Choose an OPD.")}) from None
+    opd_id = field_id(form.get("opd"), "opd", N_("Choose an OPD."))
+    token_id = field_id(form.get("token"), "token") if form.get("token") else None
+    mode = enum_value(ConsultMode, form.get("mode") or "video", "mode", N_("Choose video, audio or text."))
     await request.app[PORTAL].consults.admit(me, opd_id, token_id, mode)
     return see_other("/portal/doctor")
 
@@ -91,9 +88,23 @@ async def consultation_action(request: web.Request) -> web.StreamResponse:
     return see_other("/portal/doctor")
 
 
+async def consultation_page(request: web.Request) -> web.StreamResponse:
+    """One consultation's summary for its doctor: who, when, the room's chat and the photos sent in it."""
+    me = doctor_id(request)
+    cid = _int(request, "consultation_id")
+
+    def read(conn: sqlite3.Connection) -> tuple[st.Consultation, st.Patient, RoomRecord]:
+        c = own_consultation(conn, me, cid)
+        st.audit(conn, f"doctor:{me}", "view", f"consultation:{c.id}", client_address(request))
+        return c, st.get_patient(conn, c.patient_id), room_record(conn, c.id)
+
+    consultation, patient, record = await request.app[PORTAL].db.run(read)
+    return page(request, "consultation.html", c=consultation, patient=patient, record=record)
+
+
 async def patient_page(request: web.Request) -> web.StreamResponse:
     me = doctor_id(request)
-    pid = request.match_info["patient_id"]
+    pid = patient_id(request.match_info["patient_id"])
     summary = await request.app[PORTAL].db.run(lambda conn: patient_summary(conn, me, pid, client_address(request)))
     return page(request, "patient.html", summary=summary)
 
@@ -148,8 +159,9 @@ async def refer(request: web.Request) -> web.StreamResponse:
         new_patient = None
         if not values.get("patient_id"):
             new_patient = (normalize_mobile(values.get("mobile", "")), parse_patient_form(values))
+        opd_id = field_id(values.get("opd"), "opd", N_("Choose a hospital (hub) OPD."))
         await portal.referrals.refer(
-            me, int(values.get("opd") or 0), consent, values.get("language", ""),
+            me, opd_id, consent, values.get("language", ""),
             patient_id=values.get("patient_id") or None, new_patient=new_patient,
         )
     except (Invalid, PortalError) as exc:

@@ -192,7 +192,8 @@ def body_from_form(form: dict[str, str]) -> dict[str, Any]:
         if not item["generic_name"]:
             continue
         for name in _COUNTS:  # blank or not a number: 0, and the rules then ask for it by name
-            item[name] = int(item[name]) if item[name].isdigit() else 0
+            text = item[name]
+            item[name] = int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else 0
         item["free_text"] = form.get(f"m{row}_free_text") == "yes"
         item["free_text_confirmed"] = form.get(f"m{row}_free_text_confirmed") == "yes"
         item["refill"] = form.get(f"m{row}_refill") == "yes"

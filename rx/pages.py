@@ -6,11 +6,14 @@ they look and behave like the rest of the patient's pages; their context starts 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
+
+from portal.render import STATIC as PORTAL_STATIC
 
 from .dosage import FREQUENCIES
 from .localtime import date_text, local_date_text, local_stamp
@@ -30,6 +33,16 @@ _env.filters["local_date"] = local_date_text
 _env.filters["local_stamp"] = local_stamp
 #: A calendar date already in the clinic's zone (an earlier consultation's day), as DD-MM-YYYY.
 _env.filters["date_text"] = date_text
+
+
+def use_static_urls(url: Callable[[str], str]) -> None:
+    """How templates name a static file (`{{ static("rx.css") }}`): the web layer's fingerprinted URLs."""
+    _env.globals["static"] = url
+
+
+use_static_urls(lambda name: f"/rx/static/{name}")
+#: The portal's frame (portal/templates/base.html) links the portal's stylesheet, whoever renders it.
+_env.globals["portal_static"] = PORTAL_STATIC.url
 
 
 def render(template: str, **context: Any) -> str:

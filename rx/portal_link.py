@@ -88,6 +88,13 @@ def patient_ids_for_mobile(conn, mobile: str) -> frozenset[str]:
     return frozenset(p.id for p in st.patients_for_mobile(conn, mobile))
 
 
+def brought_by_health_worker(conn, hw_id: int) -> tuple[frozenset[str], frozenset[str]]:
+    """The patients and consultations a health worker brought to a doctor: at the spoke they print the
+    prescriptions of those consultations for the patient, and nothing else."""
+    pairs = st.consultations_brought_by(conn, hw_id)
+    return frozenset(p for _, p in pairs), frozenset(str(c) for c, _ in pairs)
+
+
 def _earlier(c: st_models.Consultation, zone: tzinfo) -> EarlierConsult:
     """The consultation as a follow-up names it, dated by the clinic's calendar (the day people read)."""
     return EarlierConsult(id=str(c.id), on=local_date(_utc(c.started_at), zone), mode=Mode(c.mode.value))

@@ -31,7 +31,9 @@ from portal.errors import LoginRequired, NotFoundError, PortalError
 from portal.middlewares import MIDDLEWARES
 from portal.render import frame, json_error
 from portal.security import csrf_token
+from portal.validate import json_object, parse_id, route_id
 from portal.sms import SmsError
+from signaling.assets import StaticFiles
 from signaling.config import Config, ensure_secret
 
 from . import labels
@@ -49,9 +51,11 @@ from .intake import (
 from .followup import FOLLOW_UP_WINDOW_MONTHS, why_allowed
 from .localtime import local_date, local_date_text
 from .model import LANGUAGES, EarlierConsult, Prescription, Signed, new_prescription_id, normalise_prescription_id
+from . import pages
 from .pages import render
 from .pdf import render_pdf
 from .portal_link import (
+    brought_by_health_worker,
     IssueContext,
     NotAFollowUp,
     NotYours,
@@ -98,13 +102,16 @@ def setup(app: web.Application, config: Config) -> RxService:
     r.add_get("/consultations/{consultation_id:[0-9]+}/new", issue_form)
     r.add_post("/consultations/{consultation_id:[0-9]+}/new", issue_from_form)
     r.add_post("/api/consultations/{consultation_id:[0-9]+}/prescriptions", issue)
+    r.add_get("/api/consultations/{consultation_id:[0-9]+}/prescriptions", patient_history)
     r.add_get("/api/consultations/{consultation_id:[0-9]+}/formulary", formulary_suggestions)
     r.add_post(f"/{_ID}/revoke", revoke_from_form)
     r.add_get(f"/{_ID}/correct", correct_form)
     r.add_post(f"/{_ID}/correct", correct_from_form)
     r.add_post(f"/api/prescriptions/{_ID}/correct", correct)
     r.add_post(f"/api/prescriptions/{_ID}/revoke", revoke)
-    r.add_static("/static", STATIC_DIR)
+    static = StaticFiles(STATIC_DIR, mount="/static", public="/rx/static")
+    static.add_routes(sub)
+    pages.use_static_urls(static.url)
     app.add_subapp("/rx", sub)
     return service
 
@@ -159,7 +166,7 @@ def _check(text: str, version: int | None, service: RxService) -> Verdict:
 
 async def verify_page(request: web.Request) -> web.StreamResponse:
     text = (request.query.get("c") or request.query.get("id") or "").strip()
-    version = int(request.query["v"]) if request.query.get("v", "").isdigit() else None
+    version = parse_id(request.query.get("v"))
     verdict = dispensations = line_fills = None
     if text:
         try:
@@ -189,13 +196,13 @@ async def dispense(request: web.Request) -> web.StreamResponse:
     """A registered pharmacist (logged in) records the quantity given per line; anyone else is sent to log in."""
     me = pharmacist_id(request)
     form = await request.post()
-    version = str(form.get("version", ""))
+    version = parse_id(form.get("version"))
     service = _service(request)
     try:
         rx_id = normalise_prescription_id(str(form.get("id", "")))
-        signed = await asyncio.to_thread(service.store.version, rx_id, int(version))
     except ValueError:
-        signed = None
+        version = None
+    signed = None if version is None else await asyncio.to_thread(service.store.version, rx_id, version)
     if signed is None:
         raise NotFoundError("rx_not_found", "No such prescription.")
     try:
@@ -207,7 +214,7 @@ async def dispense(request: web.Request) -> web.StreamResponse:
     except LookupError:  # the account was removed or deactivated since logging in
         raise LoginRequired(STAFF_LOGIN) from None
     try:
-        await asyncio.to_thread(service.dispense, rx_id, int(version), chemist, lines, str(form.get("note", ""))[:500])
+        await asyncio.to_thread(service.dispense, rx_id, version, chemist, lines, str(form.get("note", ""))[:500])
     except StoreError as exc:
         raise web.HTTPConflict(text=str(exc)) from exc
     raise web.HTTPSeeOther(f"/rx/verify?id={rx_id}&v={version}")
@@ -215,7 +222,8 @@ async def dispense(request: web.Request) -> web.StreamResponse:
 
 # Patient and doctor: lists and downloads ------------------------------------------------------------------
 async def _readable_ids(request: web.Request) -> tuple[str, frozenset[str]]:
-    """('patient', the patient IDs on this mobile) or ('doctor', {doctor id}); else a login is required."""
+    """('patient', the patient IDs on this mobile), ('doctor', {doctor id}) or ('health_worker', the
+    consultations they brought a patient to); else a login is required."""
     session = request.get(portal_keys.SESSION)
     if session is None:
         raise LoginRequired(PATIENT_LOGIN)
@@ -224,23 +232,30 @@ async def _readable_ids(request: web.Request) -> tuple[str, frozenset[str]]:
     if session.kind == "patient":
         mobile = session.subject
         return "patient", await _portal(request).db.run(lambda conn: patient_ids_for_mobile(conn, mobile))
+    if session.kind == "health_worker":
+        hw = int(session.subject)
+        _, consultations = await _portal(request).db.run(lambda conn: brought_by_health_worker(conn, hw))
+        return "health_worker", consultations
     return "other", frozenset()
+
+
+def _owner(kind: str, signed: Signed) -> str:
+    """What `_readable_ids` lists for this visitor kind, read off the prescription."""
+    rx = signed.prescription
+    return {"patient": rx.patient.id, "health_worker": rx.consultation.id}.get(kind, rx.doctor.id)
 
 
 async def _readable(request: web.Request) -> Signed:
     """The requested version, if this visitor may read it; 404 otherwise (existence is not revealed)."""
     kind, ids = await _readable_ids(request)
     rx_id = request.match_info["rx_id"]
-    v = request.query.get("v", "")
+    v = parse_id(request.query.get("v"))
     store = _service(request).store
-    if v.isdigit():
-        signed = await asyncio.to_thread(store.version, rx_id, int(v))
+    if v is not None:
+        signed = await asyncio.to_thread(store.version, rx_id, v)
     else:
         signed = await asyncio.to_thread(store.latest, rx_id)
-    owner = None
-    if signed is not None:
-        owner = signed.prescription.patient.id if kind == "patient" else signed.prescription.doctor.id
-    if signed is None or owner not in ids:
+    if signed is None or _owner(kind, signed) not in ids:
         raise NotFoundError("rx_not_found", "No such prescription.")
     return signed
 
@@ -346,13 +361,18 @@ async def my_prescriptions(request: web.Request) -> web.StreamResponse:
     kind, ids = await _readable_ids(request)
     service = _service(request)
 
+    patients = ids
+    if kind == "health_worker":  # their patients' prescriptions, only those of the consultations they brought
+        hw = int(request[portal_keys.SESSION].subject)
+        patients, _ = await _portal(request).db.run(lambda conn: brought_by_health_worker(conn, hw))
+
     def collect() -> list[dict[str, Any]]:
         found: list[Signed] = []
-        for one in sorted(ids):
+        for one in sorted(patients):
             found += service.store.latest_for(**({"doctor_id": one} if kind == "doctor" else {"patient_id": one}))
-        return [{"signed": s, "status": _status(service, s)} for s in found]
+        return [{"signed": s, "status": _status(service, s)} for s in found if _owner(kind, s) in ids]
 
-    items = await asyncio.to_thread(collect) if kind in ("doctor", "patient") else []
+    items = await asyncio.to_thread(collect) if kind in ("doctor", "patient", "health_worker") else []
     if _wants_json(request):
         return web.json_response([{
             "id": i["signed"].prescription.id, "version": i["signed"].prescription.version,
@@ -360,10 +380,12 @@ async def my_prescriptions(request: web.Request) -> web.StreamResponse:
             "patient": i["signed"].prescription.patient.name, "doctor": i["signed"].prescription.doctor.name,
             "pdf": f"/rx/{i['signed'].prescription.id}.pdf", "fhir": f"/rx/{i['signed'].prescription.id}/fhir",
         } for i in items])
-    if kind != "doctor":  # patients read it in the portal's frame, in the language they chose there
+    if kind != "doctor":  # patients and health workers read it in the portal's frame, in their language
         lang = _patient_lang(request)
+        back = (("/portal/hw", request[portal_keys.LANG].gettext("Today's patients")) if kind == "health_worker"
+                else ("/portal/me", request[portal_keys.LANG].gettext("Your family")))
         html = render("mine.html", **frame(request), items=items, t=lambda key: labels.both(key, lang),
-                      zone=_zone(request), back=("/portal/me", request[portal_keys.LANG].gettext("Your family")))
+                      zone=_zone(request), back=back)
         return web.Response(text=html, content_type="text/html", charset="utf-8")
     html = render("list.html", items=items, doctor=True, csrf=_csrf(request), page_lang="en",
                   t=lambda key: labels.both(key, "en"), zone=_zone(request))
@@ -406,22 +428,18 @@ def _doctor_id(request: web.Request) -> str:
 
 
 def _problem_reply(exc: Exception) -> web.Response:
+    """The portal's error shape (`error`, `message`, `fields` for invalid input) plus `problems` for rules."""
     if isinstance(exc, RuleViolation):
-        return web.json_response({"error": "tpg_rules", "problems": [dataclasses.asdict(p) for p in exc.problems]},
-                                 status=422)
+        return web.json_response({"error": "tpg_rules", "message": exc.problems[0].message if exc.problems else "",
+                                  "problems": [dataclasses.asdict(p) for p in exc.problems]}, status=422)
     if isinstance(exc, InputError):
-        return web.json_response({"error": "invalid", "fields": exc.fields}, status=400)
+        return web.json_response({"error": "invalid", "message": next(iter(exc.fields.values()), ""),
+                                  "fields": exc.fields}, status=400)
     raise exc
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(text="expected a JSON body") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text="expected a JSON object")
-    return body
+    return json_object(await request.read())
 
 
 def _issued_reply(request: web.Request, signed: Signed) -> web.Response:
@@ -438,7 +456,7 @@ def _issued_reply(request: web.Request, signed: Signed) -> web.Response:
 
 async def _issue_context(request: web.Request) -> IssueContext:
     doctor_id = _doctor_id(request)
-    consultation_id = int(request.match_info["consultation_id"])
+    consultation_id = route_id(request.match_info["consultation_id"])
     try:
         return await _portal(request).db.run(
             lambda conn: issue_context(conn, consultation_id, int(doctor_id), local_date(utc_now(), _zone(request))))
@@ -451,9 +469,10 @@ async def _linked_consultation(request: web.Request, ctx: IssueContext, body: di
     value = body.get("follows_consultation")
     if value in (None, ""):
         return None
-    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
+    earlier = parse_id(value)
+    if earlier is None:
         raise InputError({"follows_consultation": "the number of the earlier consultation"})
-    this, earlier = int(ctx.consultation.id), int(value)
+    this = int(ctx.consultation.id)
     try:
         return await _portal(request).db.run(lambda conn: earlier_consultation(conn, this, earlier, _zone(request)))
     except NotAFollowUp as exc:
@@ -496,19 +515,22 @@ async def issue(request: web.Request) -> web.StreamResponse:
 
 
 async def _form_page(request: web.Request, ctx: IssueContext, form: dict[str, str], problems: list[str],
-                     status: int = 200, correcting: Signed | None = None) -> web.Response:
+                     status: int = 200, correcting: Signed | None = None, fragment: bool = False) -> web.Response:
+    """The form in its page, or (`fragment`) the bare form for the consult workspace to load beside the call."""
     earlier: list[EarlierConsult] = []
     if correcting is None:  # a correction keeps the consultation as signed; a new one may link an earlier one
         cid, zone = int(ctx.consultation.id), _zone(request)
         earlier = await _portal(request).db.run(
             lambda conn: follow_up_candidates(conn, cid, local_date(utc_now(), zone), zone))
-    html = render("issue.html", ctx=ctx, form=collections.defaultdict(str, form), problems=problems,
-                  earlier=earlier, window_months=FOLLOW_UP_WINDOW_MONTHS,
+    html = render("_issue_form.html" if fragment else "issue.html", ctx=ctx, form=collections.defaultdict(str, form),
+                  problems=problems, earlier=earlier, window_months=FOLLOW_UP_WINDOW_MONTHS,
                   correcting=correcting.prescription if correcting else None,
                   csrf=_csrf(request), rows=range(FORM_ROWS), routes=list(ROUTES),
                   formulary=_service(request).formulary.drugs,
-                  allowed=describe_allowed(ctx.consultation))
-    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+                  allowed=describe_allowed(ctx.consultation), fragment=fragment,
+                  action=f"/rx/consultations/{ctx.consultation.id}/new" if fragment else "")
+    headers = {"Cache-Control": "no-store"} if fragment else None
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8", headers=headers)
 
 
 @_api
@@ -525,22 +547,50 @@ async def formulary_suggestions(request: web.Request) -> web.StreamResponse:
 
 
 async def issue_form(request: web.Request) -> web.StreamResponse:
-    """The doctor's prescription form for one of their consultations (plain HTML, works without scripts)."""
-    return await _form_page(request, await _issue_context(request), {}, [])
+    """The doctor's prescription form for one of their consultations (plain HTML, works without scripts);
+    `?fragment=1` gives the form alone, for the consult workspace to load beside the call."""
+    return await _form_page(request, await _issue_context(request), {}, [],
+                            fragment=request.query.get("fragment") == "1")
 
 
 async def issue_from_form(request: web.Request) -> web.StreamResponse:
+    """Sign what the form says. A browser gets the list (or the form again with the problems); a script that
+    asks for JSON (the consult workspace, which must not leave the call) gets the API's answers."""
     ctx = await _issue_context(request)
     form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
     body = body_from_form(form)
     try:
         signed = await _sign_and_notify(request, ctx, body)
-    except RuleViolation as exc:
+    except (RuleViolation, InputError) as exc:
+        if _wants_json(request):
+            return _problem_reply(exc)
+        if isinstance(exc, InputError):
+            return await _form_page(request, ctx, form, [f"{k}: {v}" for k, v in exc.fields.items()], status=400)
         return await _form_page(request, await _as_submitted(request, ctx, body), form,
                                 [p.message for p in exc.problems], status=422)
-    except InputError as exc:
-        return await _form_page(request, ctx, form, [f"{k}: {v}" for k, v in exc.fields.items()], status=400)
+    if _wants_json(request):
+        return _issued_reply(request, signed)
     raise web.HTTPSeeOther(f"/rx/mine#{signed.prescription.id}")
+
+
+@_api
+async def patient_history(request: web.Request) -> web.StreamResponse:
+    """The patient's prescriptions (newest version of each, any doctor), for the doctor of this consultation:
+    what was found and given before. The PDF is linked only where this doctor may download it (their own)."""
+    ctx = await _issue_context(request)
+    service, zone = _service(request), _zone(request)
+
+    def collect() -> list[dict[str, Any]]:
+        return [{
+            "id": rx.id, "version": rx.version, "issued_at": rx.issued_at.isoformat(),
+            "issued_on": local_date_text(rx.issued_at, zone), "doctor": rx.doctor.name,
+            "chief_complaints": rx.chief_complaints, "diagnosis": rx.diagnosis, "provisional": rx.provisional,
+            "medicines": [" ".join(p for p in (m.generic_name, m.strength, m.form) if p) for m in rx.medicines],
+            "status": _status(service, signed),
+            "pdf": f"/rx/{rx.id}.pdf" if rx.doctor.id == ctx.doctor.id else None,
+        } for signed in service.store.latest_for(patient_id=ctx.patient.id) if (rx := signed.prescription)]
+
+    return web.json_response({"prescriptions": await asyncio.to_thread(collect)})
 
 
 async def _notify_patient(request: web.Request, mobile: str, signed: Signed) -> None:

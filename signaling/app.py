@@ -32,6 +32,10 @@ def create_app(config: Config) -> web.Application:
     wait_longer_for_consent()
     app = web.Application(client_max_size=8 * 1024 * 1024)
     app[keys.CONFIG] = config
+    from . import headers, slow_body
+
+    slow_body.setup(app)
+    headers.setup(app)
     app.router.add_get("/healthz", healthz)
 
     from . import routes as signaling_routes
@@ -43,6 +47,8 @@ def create_app(config: Config) -> web.Application:
     import rx.web
 
     if config.records:  # a rooms-only node (docs/scale.md) keeps no records and serves no portal pages
-        portal.web.setup(app, config)
+        records = portal.web.setup(app, config)
         rx.web.setup(app, config)
+        # A room that belongs to a consultation keeps its chat and photos with the portal's record.
+        app[keys.ROOM_LOG] = records.room_log
     return app

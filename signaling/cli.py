@@ -41,8 +41,12 @@ def _serve_workers(args: argparse.Namespace) -> int | None:
 def cmd_serve(args: argparse.Namespace) -> int:
     config = _config_from(
         args, host=args.host, port=args.port, dev=args.dev or None, seed_demo=args.seed_demo or None,
-        workers=_serve_workers(args), redis_url=args.redis, tls_cert=args.tls_cert, tls_key=args.tls_key,
+        workers=_serve_workers(args), redis_url=args.redis, sms_log_otps=args.sms_log_otps or None,
+        trusted_proxies=args.trusted_proxies, tls_cert=args.tls_cert, tls_key=args.tls_key,
     )
+    from portal.sms import refuse_start_without_gateway
+
+    refuse_start_without_gateway(config)
     if config.redis_url and config.records:
         from .directory import claim_records
 
@@ -65,6 +69,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         uvloop = None
     from aiohttp import web
 
+    from .access_log import RedactingAccessLogger
     from .app import create_app
 
     ssl_context = None
@@ -84,6 +89,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=config.port,
         print=None,
         ssl_context=ssl_context,
+        access_log_class=RedactingAccessLogger,
+        # also the deadline for a request's header (aiohttp has no separate one): docs/security.md
+        keepalive_timeout=config.http_idle_timeout_s,
         loop=uvloop.new_event_loop() if uvloop else None,
     )
     return 0
@@ -112,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
     serve.add_argument("--dev", action="store_true", help="development mode: the dev SMS inbox page")
     serve.add_argument("--seed-demo", action="store_true", help="seed a demo doctor, OPD and health worker")
+    serve.add_argument("--sms-log-otps", action="store_true",
+                       help="with no SMS gateway (VAIDYA_SMS_URL_TEMPLATE), write each SMS, one-time codes and "
+                            "login links included, to the log; without it (and without --dev) such a start is refused")
+    serve.add_argument("--trusted-proxies", metavar="CIDRS",
+                       help="reverse proxies whose X-Forwarded-For / Forwarded name the client, e.g. "
+                            "'127.0.0.1,10.0.0.0/8' (default: none; the peer address is the client)")
     serve.add_argument("--workers", type=int, metavar="N",
                        help="run rooms in N worker processes behind this one (docs/scale.md); default: one per "
                             "core (the config's `workers` or VAIDYA_WORKERS when set); 0: rooms in this process")

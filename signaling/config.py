@@ -85,6 +85,18 @@ class Config:
     #: Behind a TLS-terminating reverse proxy leave both empty (docs/deploy.md).
     tls_cert: str = ""
     tls_key: str = ""
+    #: With no SMS gateway (VAIDYA_SMS_URL_TEMPLATE), write each SMS, one-time codes included, to the log.
+    #: A production start (neither `dev` nor this) without a gateway refuses to start (docs/security.md).
+    sms_log_otps: bool = False
+    #: Reverse proxies whose X-Forwarded-For / Forwarded headers name the client, as addresses or CIDRs,
+    #: comma-separated (e.g. "127.0.0.1, 10.0.0.0/8"). Empty: the peer address is the client.
+    trusted_proxies: str = ""
+    #: Origins besides this server's own (and `public_url`'s) whose pages may open its WebSockets,
+    #: comma-separated, e.g. "https://opd.example.org".
+    ws_allowed_origins: str = ""
+    #: Seconds an HTTP connection may sit idle, and the deadline for a request's header to arrive in full
+    #: (aiohttp's keep-alive timer, armed when the connection opens and after each reply).
+    http_idle_timeout_s: float = 30.0
 
     def validate(self) -> None:
         if not (0 <= self.port <= 65535):
@@ -99,6 +111,19 @@ class Config:
             raise ConfigError("ws_rate_burst and ws_rate_per_s must be positive")
         if not (0 <= self.near_turn_sms_position <= 100):
             raise ConfigError(f"near_turn_sms_position must be 0..100, got {self.near_turn_sms_position}")
+        if not (1.0 <= self.http_idle_timeout_s <= 3600.0):
+            raise ConfigError(f"http_idle_timeout_s must be 1..3600 seconds, got {self.http_idle_timeout_s}")
+        from .client_address import parse_networks
+        from .origin import parse_origins
+
+        try:
+            parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise ConfigError(f"trusted_proxies: {exc}") from None
+        try:
+            parse_origins(self.ws_allowed_origins)
+        except ValueError as exc:
+            raise ConfigError(f"ws_allowed_origins: {exc}") from None
         if self.secret and len(self.secret) < 32:
             raise ConfigError("the secret must be at least 32 characters")
         if self.turn_urls:

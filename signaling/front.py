@@ -27,8 +27,9 @@ from media.sfu.stats import ForwardingTotals
 from .config import Config
 from .directory import DirectoryUnavailable, LocalDirectory, Node, RoomDirectory
 from .node_relay import NodeLink
+from .origin import require_allowed_origin
 from .placement import RoomPlacement, WorkerLoad
-from .protocol import is_room_name
+from .protocol import error, is_room_name, peek_request_id
 from .worker_channel import read_frame, write_frame
 
 log = logging.getLogger(__name__)
@@ -225,7 +226,7 @@ class WorkerPool:
         the node that owns the room."""
         room = room_named_in(text)
         if room is not None and room not in client.rooms and room not in client.remote_rooms:
-            if not await self._find_owner(client, room):
+            if not await self._find_owner(client, room, peek_request_id(text)):
                 return
         if room is not None and room in client.remote_rooms:
             await client.links[client.remote_rooms[room]].send(text)
@@ -241,12 +242,12 @@ class WorkerPool:
                     worker = min((i for i, w in enumerate(self.placement.workers) if w.alive),
                                  key=lambda i: self.placement.workers[i].score)
         except (LookupError, ValueError):
-            client.send(json.dumps({"type": "error", "code": "unavailable",
-                                    "message": "the server is restarting: try again in a moment"}))
+            client.send(json.dumps(error("unavailable", "the server is restarting: try again in a moment",
+                                         peek_request_id(text), room)))
             return
         self._to_worker(client, worker, {"c": client.id, "t": text})
 
-    async def _find_owner(self, client: ClientConnection, room: str) -> bool:
+    async def _find_owner(self, client: ClientConnection, room: str, request_id: str | int | None = None) -> bool:
         """Ask the directory who owns `room`; for another node, open this client's relay to it. A node that
         cannot be reached is waited on until its heartbeat expires and the room can be taken over."""
         deadline = asyncio.get_running_loop().time() + OWNER_WAIT_S
@@ -264,8 +265,8 @@ class WorkerPool:
             if asyncio.get_running_loop().time() > deadline:
                 break
             await asyncio.sleep(0.5)
-        client.send(json.dumps({"type": "error", "code": "unavailable", "room": room,
-                                "message": "the server holding this room cannot be reached: try again in a moment"}))
+        client.send(json.dumps(error("unavailable", "the server holding this room cannot be reached: try again in "
+                                     "a moment", request_id, room)))
         return False
 
     async def _link(self, client: ClientConnection, node: Node) -> bool:
@@ -293,7 +294,7 @@ class WorkerPool:
         if worker is not None:
             self._to_worker(client, worker, {"c": client.id, "binary": 1})
         else:
-            client.send(json.dumps({"type": "error", "code": "bad_json", "message": "binary frames are not accepted"}))
+            client.send(json.dumps(error("bad_json", "binary frames are not accepted")))
 
     def heard(self, client: ClientConnection) -> None:
         for worker in client.workers:
@@ -356,6 +357,7 @@ async def relay(request: web.Request) -> web.WebSocketResponse:
     from . import keys
     from .routes import HARD_FRAME_LIMIT
 
+    require_allowed_origin(request)
     pool = request.app[keys.WORKERS]
     ws = web.WebSocketResponse(autoping=False, max_msg_size=HARD_FRAME_LIMIT)
     await ws.prepare(request)

@@ -6,6 +6,7 @@ Pure: parsing and shaping only, no I/O. A message that fails here gets an `error
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,10 @@ MAX_ROOM_NAME = 64
 MAX_SDP = 60 * 1024
 MAX_REQUEST_ID = 64
 MAX_TOKEN = 4096
+#: A chat message: at most this many characters (after NFC normalisation).
+MAX_CHAT_TEXT = 1000
+#: Bidirectional embeddings, overrides and isolates: they can make a message display other than it reads.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class ProtocolError(Exception):
@@ -77,6 +82,25 @@ def _candidate(value: Any) -> dict[str, Any] | None:
     return {"candidate": line, "sdpMid": mid, "sdpMLineIndex": index}
 
 
+def chat_text(value: Any) -> str:
+    """A chat message as the room keeps it: NFC, 1–MAX_CHAT_TEXT characters, no control character but
+    newline, no bidi override or isolate, no lone surrogate. Joiners (ZWJ, ZWNJ) stay: Indic scripts need them."""
+    if not isinstance(value, str):
+        raise ValueError("text must be a string")
+    text = unicodedata.normalize("NFC", value)
+    if not text.strip():
+        raise ValueError("text must not be empty")
+    if len(text) > MAX_CHAT_TEXT:
+        raise ValueError(f"text is longer than {MAX_CHAT_TEXT} characters")
+    for ch in text:
+        category = unicodedata.category(ch)
+        if (category == "Cc" and ch != "\n") or category == "Cs":
+            raise ValueError(f"text must not contain the control character U+{ord(ch):04X}")
+        if ch in BIDI_CONTROLS:
+            raise ValueError(f"text must not contain the bidirectional control U+{ord(ch):04X}")
+    return text
+
+
 TIERS = ("T0", "T1", "T2", "T3", "A")
 
 
@@ -109,6 +133,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "leave": {"room": _room_name},
     "pin": {"room": _room_name, "participant_id": lambda v: _string(v, "participant_id", 64), "tier": _tier},
     "save-data": {"room": _room_name, "enabled": lambda v: _bool(v, "enabled")},
+    "chat": {"room": _room_name, "text": chat_text},
+    "photo-request": {"room": _room_name,
+                      "participant_id": lambda v: _string(v, "participant_id", 64)},
+    "photo-sent": {"room": _room_name, "photo_id": lambda v: _string(v, "photo_id", 64)},
 }
 OPTIONAL_NULLABLE = {"kind", "candidate", "token", "tier"}
 
@@ -133,10 +161,7 @@ def parse_message(text: str) -> Message:
     if not isinstance(data, dict):
         raise ProtocolError("bad_json", "the message must be a JSON object")
     request_id = data.get("request_id")
-    if request_id is not None and not (
-        (isinstance(request_id, str) and len(request_id) <= MAX_REQUEST_ID)
-        or (isinstance(request_id, int) and not isinstance(request_id, bool) and abs(request_id) < 2**53)
-    ):
+    if request_id is not None and not _is_request_id(request_id):
         raise ProtocolError("bad_message", f"request_id must be a string of at most {MAX_REQUEST_ID} characters or an integer")
     kind = data.get("type")
     schema = SCHEMAS.get(kind) if isinstance(kind, str) else None
@@ -151,6 +176,22 @@ def parse_message(text: str) -> Message:
         except ValueError as exc:
             raise ProtocolError("bad_message", f"{kind}: {exc}", request_id, _safe_room(data)) from None
     return Message(kind, request_id, fields)
+
+
+def _is_request_id(value: Any) -> bool:
+    return (isinstance(value, str) and len(value) <= MAX_REQUEST_ID) or (
+        isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**53)
+
+
+def peek_request_id(text: str) -> str | int | None:
+    """The frame's request_id if it is readable and valid, else None: lets a refusal that happens before
+    parsing (rate limiting) still echo it."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    value = data.get("request_id") if isinstance(data, dict) else None
+    return value if value is not None and _is_request_id(value) else None
 
 
 def _safe_room(data: dict[str, Any]) -> str | None:

@@ -47,7 +47,8 @@ class Participant:
         return self.grant.identity
 
     def describe(self) -> dict[str, Any]:
-        return {"participant_id": self.id, "identity": self.identity, "role": self.grant.role.value}
+        return {"participant_id": self.id, "identity": self.identity, "role": self.grant.role.value,
+                "name": self.grant.name}
 
     def producers(self) -> list[Producer]:
         return list(self.publish.producers.values()) if self.publish else []

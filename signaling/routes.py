@@ -7,19 +7,24 @@ from pathlib import Path
 from aiohttp import web
 
 from . import keys
+from .assets import StaticFiles
+from .origin import require_allowed_origin
 from .protocol import is_room_name
 from .session import Session
 
 STATIC_DIR = Path(__file__).parent / "static"
 #: Frames above this close the socket (1009); frames above the configured message limit get `too_large`.
 HARD_FRAME_LIMIT = 1024 * 1024
+#: The room page's HTML, its static links fingerprinted at start-up.
+ROOM_PAGE: web.AppKey[str | None] = web.AppKey("room_page")
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
+    require_allowed_origin(request)
     # Liveness is the session's job (pings plus media activity), so aiohttp's own heartbeat is off.
     ws = web.WebSocketResponse(autoping=False, max_msg_size=HARD_FRAME_LIMIT)
     await ws.prepare(request)
-    session = Session(ws, request.app[keys.REGISTRY], request.app[keys.CONFIG])
+    session = Session(ws, request.app[keys.REGISTRY], request.app[keys.CONFIG], request.app[keys.ROOM_LOG])
     await session.run()
     return ws
 
@@ -28,10 +33,19 @@ async def room_page(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     if not is_room_name(name):
         raise web.HTTPNotFound(text="no such room name")
+    html = request.app[ROOM_PAGE]
+    if html is None:
+        raise web.HTTPNotFound(text="the room page is not installed")
+    return web.Response(text=html, content_type="text/html", charset="utf-8", headers={"Cache-Control": "no-store"})
+
+
+def room_page_html(static: StaticFiles) -> str | None:
+    """room.html with its /static/ links fingerprinted (the scripts then import each other under the same
+    fingerprint), or None if the page is not installed."""
     page = STATIC_DIR / "room.html"
     if not page.exists():
-        raise web.HTTPNotFound(text="the room page is not installed")
-    return web.FileResponse(page, headers={"Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"})
+        return None
+    return page.read_text(encoding="utf-8").replace('"/static/', f'"{static.url("")}')
 
 
 def setup(app: web.Application) -> None:
@@ -39,8 +53,10 @@ def setup(app: web.Application) -> None:
     from media.adaptive.ladder import ladder_from_config
 
     from .registry import RoomRegistry
+    from .room_log import MemoryRoomLog
 
     config = app[keys.CONFIG]
+    app[keys.ROOM_LOG] = MemoryRoomLog()  # the composition root may install a log that keeps records
     if config.workers > 0:
         from .directory import directory_for
         from .front import WorkerPool, relay
@@ -71,9 +87,14 @@ def setup(app: web.Application) -> None:
 
         app.on_shutdown.append(close_rooms)
         app.router.add_get("/ws", websocket)
+    from . import photos
+
+    photos.setup(app)
     from . import metrics
 
     metrics.setup(app)
     app.router.add_get("/room/{name}", room_page)
     STATIC_DIR.mkdir(exist_ok=True)
-    app.router.add_static("/static/", STATIC_DIR)
+    static = StaticFiles(STATIC_DIR)
+    app[ROOM_PAGE] = room_page_html(static)
+    static.add_routes(app)

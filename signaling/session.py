@@ -21,12 +21,18 @@ from media.sfu.transport import PublishTransport, SdpError, SubscribeTransport
 
 from .config import Config
 from .grants import TokenError, verify_token
-from .protocol import Message, ProtocolError, error, parse_message
+from .log_limit import RepeatLimitedLog
+from .protocol import Message, ProtocolError, error, parse_message, peek_request_id
 from .ratelimit import TokenBucket
 from .registry import RoomRegistry
 from .room import Participant, describe_producer
+from .room_log import RoomLog
 
 log = logging.getLogger(__name__)
+#: Malformed messages and server faults, logged once per kind and minute with a count (not once each).
+bad_input_log = RepeatLimitedLog(log)
+#: Codes that say the client sent something unusable (logged, rate-limited); the others are normal refusals.
+BAD_INPUT_CODES = frozenset({"bad_json", "unknown_type", "bad_message", "bad_sdp", "token_invalid"})
 
 OUTBOX_LIMIT = 512
 PING_INTERVAL_S = 1.5
@@ -51,10 +57,11 @@ class ClientSocket(Protocol):
 
 
 class Session:
-    def __init__(self, ws: ClientSocket, registry: RoomRegistry, config: Config) -> None:
+    def __init__(self, ws: ClientSocket, registry: RoomRegistry, config: Config, log: RoomLog) -> None:
         self.ws = ws
         self.registry = registry
         self.config = config
+        self.log = log
         self.memberships: dict[str, Participant] = {}
         self._bucket = TokenBucket(config.ws_rate_burst, config.ws_rate_per_s)
         self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(OUTBOX_LIMIT)
@@ -95,6 +102,7 @@ class Session:
                 elif frame.type == WSMsgType.PING:
                     await self.ws.pong(frame.data)
                 elif frame.type == WSMsgType.BINARY:
+                    bad_input_log.info("bad_json", "bad input from a client: a binary frame")
                     self.send(error("bad_json", "binary frames are not accepted"))
                 elif frame.type == WSMsgType.ERROR:
                     break
@@ -155,21 +163,32 @@ class Session:
         return now - participant.media_heard_at > limit
 
     async def handle(self, text: str) -> None:
+        too_large = len(text.encode()) > self.config.ws_max_message
         if not self._bucket.take():
-            self.send(error("rate_limited", "too many messages; slow down"))
+            bad_input_log.info("rate_limited", "a client sends too many messages: dropping them")
+            self.send(error("rate_limited", "too many messages; slow down",
+                            None if too_large else peek_request_id(text)))
             return
-        if len(text.encode()) > self.config.ws_max_message:
+        if too_large:
+            bad_input_log.info("too_large", "bad input from a client: a message over %d bytes",
+                               self.config.ws_max_message)
             self.send(error("too_large", f"messages are limited to {self.config.ws_max_message} bytes"))
             return
+        message: Message | None = None
         try:
             message = parse_message(text)
             handler = getattr(self, "got_" + message.type.replace("-", "_"))
             await handler(message)
         except ProtocolError as exc:
+            if exc.code in BAD_INPUT_CODES:
+                bad_input_log.info(exc.code, "bad input from a client: %s: %.200s", exc.code, exc.message)
             self.send(error(exc.code, exc.message, exc.request_id, exc.room))
-        except Exception:
-            log.exception("internal error handling a message")
-            self.send(error("internal", "the server failed to handle this message"))
+        except Exception as exc:
+            request_id = message.request_id if message is not None else None
+            room = message.room if message is not None else None
+            bad_input_log.exception(f"internal:{type(exc).__name__}", "internal error handling a %s message "
+                                    "(request_id %r)", message.type if message else "?", request_id)
+            self.send(error("internal", "the server failed to handle this message", request_id, room))
 
     # -- handlers ----------------------------------------------------------------------------------
 
@@ -211,6 +230,12 @@ class Session:
             allocator.start()
         room.participants[participant.id] = participant
         self.memberships[name] = participant
+        # Read after joining: a line said meanwhile arrives twice (here and as `chat`), never not at all.
+        try:
+            history, photos = await self.log.chat_history(name), await self.log.photos(name)
+        except Exception:  # the call matters more than its history: join without it
+            log.exception("could not read the history of room %s", name)
+            history, photos = [], []
         self.send(
             {
                 "type": "joined",
@@ -220,6 +245,8 @@ class Session:
                 "participants": [p.describe() for p in room.participants.values() if p is not participant],
                 "producers": [describe_producer(p) for p in room.producers()],
                 "ice_servers": self.config.ice_servers(grant.identity),
+                "chat": [line.public() for line in history],
+                "photos": [photo.public(name) for photo in photos],
             }
         )
         room.broadcast({"type": "participant-joined", "participant": participant.describe()}, exclude=participant)
@@ -332,6 +359,39 @@ class Session:
         participant.allocator.set_save_data(message.fields["enabled"])
         self.send({"type": "save-data", "request_id": message.request_id, "room": message.room,
                    "enabled": message.fields["enabled"]})
+
+    async def got_chat(self, message: Message) -> None:
+        """Keep the line with the room's record, then give it to everyone in the room (the sender's copy
+        is the reply: its `chat_id` and `at` are the server's)."""
+        participant = self._member(message)
+        line = await self.log.add_chat(message.room, participant.identity, participant.grant.role.value,
+                                       message.fields["text"], time.time())
+        event = {"type": "chat", "room": message.room, "participant_id": participant.id, "message": line.public()}
+        participant.room.broadcast(event, exclude=participant)
+        self.send({**event, "request_id": message.request_id})
+
+    async def got_photo_request(self, message: Message) -> None:
+        """A doctor asks one participant for a photo; that participant's page offers to take or pick one."""
+        participant = self._member(message)
+        if participant.grant.role.value != "doctor":
+            raise ProtocolError("forbidden", "only a doctor may ask for a photo", message.request_id, message.room)
+        target = participant.room.participants.get(message.fields["participant_id"])
+        if target is None or target is participant:
+            raise ProtocolError("not_found", "no such participant in this room", message.request_id, message.room)
+        target.peer.send({"type": "photo-request", "room": message.room, "from": participant.describe()})
+        self.send({"type": "photo-requested", "request_id": message.request_id, "room": message.room})
+
+    async def got_photo_sent(self, message: Message) -> None:
+        """The sender's photo is kept (HTTP upload, signaling/photos.py): now everyone in the room hears of it.
+        Told over the socket, so the room's own process announces it, with or without worker processes."""
+        participant = self._member(message)
+        kept = await self.log.photos(message.room)
+        photo = next((p for p in kept if p.photo_id == message.fields["photo_id"]), None)
+        if photo is None or photo.identity != participant.identity:
+            raise ProtocolError("not_found", "no such photo of yours in this room", message.request_id, message.room)
+        event = {"type": "photo", "room": message.room, "photo": photo.public(message.room)}
+        participant.room.broadcast(event, exclude=participant)
+        self.send({**event, "request_id": message.request_id})
 
     def _govern_uplink(self, participant: Participant) -> None:
         """Tell this publisher what its own link carries (uplink-budget), and cap the REMB it gets."""

@@ -24,6 +24,7 @@ from media.sfu.aiortc_bridge import restrict_host_addresses, wait_longer_for_con
 
 from .config import Config, load_config
 from .registry import RoomRegistry
+from .room_log import MemoryRoomLog, RoomLog
 from .session import Session
 from .worker_channel import read_frame, write_frame
 
@@ -107,9 +108,12 @@ class LoadMeter:
 class Worker:
     """Serves the front's channel: one Session per relayed client connection, a load report a second."""
 
-    def __init__(self, config: Config, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, config: Config, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 log: RoomLog | None = None) -> None:
         self.config = config
         self.registry = RoomRegistry(ladder_from_config(config.ladder) if config.adaptive else None)
+        #: where this worker's rooms keep chat and photos (docs/protocol.md, "Chat and photos")
+        self.log = log or MemoryRoomLog()
         self._reader, self._writer = reader, writer
         self._sockets: dict[int, RelayedSocket] = {}
         self._sessions: set[asyncio.Task[None]] = set()
@@ -150,7 +154,7 @@ class Worker:
 
     async def _serve(self, sock: RelayedSocket) -> None:
         try:
-            await Session(sock, self.registry, self.config).run()
+            await Session(sock, self.registry, self.config, self.log).run()
         finally:
             self._sockets.pop(sock.conn, None)
             if not sock.closed:  # the session ended on its own: the front forgets this connection here
@@ -174,7 +178,18 @@ async def serve_channel(sock: socket.socket) -> None:
     logging.getLogger().setLevel(config.log_level)
     restrict_host_addresses([a.strip() for a in config.media_addresses.split(",") if a.strip()])
     wait_longer_for_consent()
-    await Worker(config, reader, writer).run()
+    if config.records:
+        # This process's composition root: on the node that keeps records, consultation rooms keep their
+        # chat and photos in the portal's file, as the single-process server does (signaling/app.py).
+        from portal.room_records import attach_room_log
+
+        records = await attach_room_log(config)
+        try:
+            await Worker(config, reader, writer, records).run()
+        finally:
+            await records.db.close()
+    else:
+        await Worker(config, reader, writer).run()
     writer.close()
 
 

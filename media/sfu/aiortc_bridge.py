@@ -103,11 +103,32 @@ def wait_longer_for_consent() -> None:
     connection.query_consent = query_consent  # type: ignore[method-assign]
 
 
+async def close_peer_connection(pc: Any) -> None:
+    """`pc.close()`, also for a connection a malformed offer left half-built: aiortc gives such a transceiver
+    no transport and its own close then raises half-way, leaving the other transports (and their sockets)
+    open. Here every transport that exists is stopped, and the connection counts as closed."""
+    try:
+        await pc.close()
+        return
+    except AttributeError:
+        pass
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport
+        if dtls is not None:
+            await dtls.stop()
+            await dtls.transport.stop()
+    pc.remove_all_listeners()
+    closed = pc._RTCPeerConnection__isClosed
+    if closed is not None and not closed.done():
+        closed.set_result(True)
+
+
 def received_packets(pc: Any) -> int:
     """Datagrams received so far on a peer connection's DTLS transports (a sign that the peer lives)."""
     total = 0
     for transceiver in pc.getTransceivers():
-        total += transceiver.receiver.transport._RTCDtlsTransport__rx_packets
+        if transceiver.receiver.transport is not None:  # none on a transceiver a bad offer left half-built
+            total += transceiver.receiver.transport._RTCDtlsTransport__rx_packets
     return total
 
 

@@ -5,16 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.codecs import is_rtx
 from aiortc.rtcicetransport import RTCIceCandidate
 from aiortc.sdp import candidate_from_sdp
 
-from .aiortc_bridge import IdleTrack, ReceiverTap, SenderPort, negotiated_codecs, prefer_codec, remote_sends
+from .aiortc_bridge import (
+    IdleTrack,
+    ReceiverTap,
+    SenderPort,
+    close_peer_connection,
+    negotiated_codecs,
+    prefer_codec,
+    remote_sends,
+)
 from .consumer import Consumer
 from .fec_sdp import FecPayloadTypes, accepted_red_ulpfec, offer_red_ulpfec
 from .producer import Producer
@@ -27,9 +36,30 @@ class SdpError(ValueError):
     """An offer or answer that cannot be parsed or applied."""
 
 
+#: RFC 8843 identification-tag: 1–32 token characters (RFC 4566); aiortc assumes one is there.
+_MID = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`{|}~-]{1,32}$")
+
+
+def check_media_ids(sdp: str) -> None:
+    """Refuse (SdpError) a description whose `a=mid:` lines are empty, malformed or repeated: aiortc half-
+    applies such an offer and then fails to close the connection."""
+    seen: set[str] = set()
+    for line in sdp.splitlines():
+        if line.startswith("a=mid:"):
+            mid = line[len("a=mid:"):].strip()
+            if not _MID.match(mid):
+                raise SdpError(f"a=mid must be 1–32 token characters, not {mid[:40]!r}")
+            if mid in seen:
+                raise SdpError(f"a=mid:{mid} appears twice")
+            seen.add(mid)
+
+
 def _peer_connection() -> RTCPeerConnection:
-    # No STUN or TURN servers: the SFU's candidates are its own host addresses.
-    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    # No STUN or TURN servers: the SFU's candidates are its own host addresses. One transport for every
+    # m-section (max-bundle, as browsers use): under aiortc's default (balanced) policy, an offer that
+    # starts with two tracks of a kind left the second on a transport its BUNDLE step then stopped, so
+    # the third person into a room never saw the second person's video.
+    return RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
 
 
 def parse_candidate(candidate: dict[str, Any] | None) -> RTCIceCandidate | None:
@@ -43,7 +73,10 @@ def parse_candidate(candidate: dict[str, Any] | None) -> RTCIceCandidate | None:
         return None
     if line.startswith("candidate:"):
         line = line[len("candidate:"):]
-    parsed = candidate_from_sdp(line)
+    try:
+        parsed = candidate_from_sdp(line)
+    except (AssertionError, IndexError, KeyError, TypeError, ValueError):  # what aiortc's parser raises
+        raise ValueError("candidate.candidate is not an ICE candidate line") from None
     parsed.sdpMid = candidate.get("sdpMid")
     parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
     return parsed
@@ -82,6 +115,7 @@ class PublishTransport(_Transport):
 
     async def handle_offer(self, sdp: str) -> tuple[str, list[Producer], list[Producer]]:
         """Apply an offer; return (answer SDP, producers added, producers removed)."""
+        check_media_ids(sdp)
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             answer = await self.pc.createAnswer()
@@ -131,7 +165,7 @@ class PublishTransport(_Transport):
         for producer in self.producers.values():
             producer.close()
         self.producers.clear()
-        await self.pc.close()
+        await close_peer_connection(self.pc)
 
 
 @dataclass
@@ -160,6 +194,11 @@ class SubscribeTransport(_Transport):
         self.dirty = False
 
     def consume(self, producer: Producer) -> Consumer:
+        """The consumer of `producer` for this subscriber: a new one, or the one it already has (a join
+        during a publisher's offer sees the new producer both in the room and in the publish reply)."""
+        for slot in self._slots.values():
+            if slot.consumer.producer_id == producer.id and not slot.consumer.closed:
+                return slot.consumer
         transceiver = self.pc.addTransceiver(IdleTrack(producer.kind), direction="sendonly")
         prefer_codec(transceiver, producer.codec)
         port = SenderPort(transceiver.sender)
@@ -198,6 +237,7 @@ class SubscribeTransport(_Transport):
 
     async def handle_answer(self, sdp: str) -> None:
         self.offer_pending = False
+        check_media_ids(sdp)
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
         except Exception as exc:
@@ -221,4 +261,4 @@ class SubscribeTransport(_Transport):
         for slot in list(self._slots.values()):
             slot.consumer.close()
         self._slots.clear()
-        await self.pc.close()
+        await close_peer_connection(self.pc)

@@ -1,9 +1,7 @@
 // Suggestions under each medicine's name as the doctor types: the formulary drug (found by brand,
 // abbreviation or prefix), its TPG list, and whether this consultation may prescribe it and why not.
 // The server decides with the same rules as signing (rx/suggest.py); without scripts the form still
-// works with its plain <datalist>.
-
-const form = document.querySelector("form[data-suggest]");
+// works with its plain <datalist>. The consult workspace loads the form later and calls enhance(form).
 
 function debounce(fn, ms) {
   let timer = null;
@@ -38,7 +36,7 @@ function suggestionButton(input, s, close) {
   return button;
 }
 
-function attach(input) {
+function attach(form, input) {
   input.removeAttribute("list"); // this panel replaces the plain datalist
   const panel = document.createElement("div");
   panel.className = "suggestions";
@@ -66,6 +64,10 @@ function attach(input) {
   input.addEventListener("keydown", (e) => e.key === "Escape" && close());
 }
 
-if (form) {
-  for (const input of form.querySelectorAll("input[name$='_generic_name']")) attach(input);
+/** Suggestions under every medicine name of this form (one with a data-suggest URL). */
+export function enhance(form) {
+  for (const input of form.querySelectorAll("input[name$='_generic_name']")) attach(form, input);
 }
+
+const pageForm = document.querySelector("form[data-suggest]");
+if (pageForm) enhance(pageForm);

@@ -1,8 +1,74 @@
-// The room page's words for adaptation (what a stream's quality is and why, Save data, the doctor's pin),
-// in the portal's eleven languages (portal/i18n.py): English here, each other language in words/<code>.js,
-// fetched only when chosen, so a phone on 2G downloads one language, not eleven. Only these strings are
-// translated so far; the rest of the page is English until the whole page is localized.
+// Every word the room page shows, in the portal's eleven languages (portal/i18n.py): English here, each other
+// language in words/<code>.js, fetched only when chosen, so a phone on 2G downloads one language, not eleven.
+// `{name}`-style placeholders are filled by fill(); every language keeps the same placeholders.
 export const ENGLISH = {
+  consultation: "Consultation",
+  loading: "Loading…",
+  language: "Language",
+  tokenPrompt: "Paste the access code you were given",
+  join: "Join",
+  people: "People in this consultation",
+  soundOn: "Tap to turn on sound",
+  callControls: "Call controls",
+  muteMic: "Mute microphone",
+  unmuteMic: "Unmute microphone",
+  cameraOff: "Turn camera off",
+  cameraOn: "Turn camera on",
+  switchCamera: "Switch camera",
+  pauseSending: "Pause sending",
+  resumeSending: "Resume sending",
+  leave: "Leave",
+  joinAgain: "Join again",
+  rolePatient: "Patient",
+  roleDoctor: "Doctor",
+  roleHealthWorker: "Health worker",
+  roleObserver: "Observer",
+  you: "You",
+  someone: "Someone",
+  errTokenMissing: "An access code is needed to join.",
+  errTokenInvalid: "This access code is not valid. Check the link you were sent.",
+  errTokenExpired: "This access code has expired. Ask the clinic for a new link.",
+  errTokenWrongRoom: "This access code is for a different consultation.",
+  errReplaced: "You joined this consultation from another tab or device, so this one stopped.",
+  errForbidden: "You can see and hear others, but you cannot send video here.",
+  errRateLimited: "Too many actions at once. Please wait a moment.",
+  errNotFound: "That person is no longer in the consultation.",
+  errOther: "Something went wrong: {message}",
+  noDevices: "No camera or microphone here: others cannot see or hear you, but you see and hear them.",
+  noCamera: "No camera here: others can hear you but not see you.",
+  watchingOnly: "Watching only",
+  noMediaYet: "No video or sound yet",
+  paused: "Paused",
+  soundOnly: "Sound only",
+  cameraPaused: "Camera paused",
+  connectingVideo: "Connecting video…",
+  youArePaused: "Paused: others in this room cannot see or hear you.",
+  inConsultation: "In the consultation",
+  waitingForOthers: "Waiting for others to join…",
+  connectionLost: "Connection lost. Trying again…",
+  weakConnection: "Your connection is weak. Trying to keep the call going…",
+  noLongerIn: "You are no longer in the consultation.",
+  startingCamera: "Starting your camera…",
+  connecting: "Connecting…",
+  youLeft: "You left the consultation.",
+  enterCode: "Enter your access code to join.",
+  chat: "Chat",
+  writeMessage: "Write a message",
+  send: "Send",
+  notSent: "Your message was not sent. Try again.",
+  askPhoto: "Ask for a photo",
+  photoAsked: "Photo requested. Waiting for it…",
+  doctorAsksPhoto: "The doctor asks for a photo",
+  sendPhoto: "Send a photo",
+  takePhoto: "Take a photo",
+  choosePhoto: "Choose from gallery",
+  notNow: "Not now",
+  sendingPhoto: "Sending the photo… {percent}%",
+  photoSent: "Photo sent",
+  photoFailed: "The photo could not be sent. Try again.",
+  newPhoto: "New photo from {name}",
+  photoFrom: "Photo from {name}",
+  close: "Close",
   weakAudio: "Weak network — audio only",
   weakVideo: "Weak network — lower video quality",
   pinnedAudio: "Audio only, set by the doctor",
@@ -15,6 +81,11 @@ export const ENGLISH = {
   auto: "Auto",
   lowVideo: "Low video",
   audioOnly: "Audio only",
+};
+/** Each language's name in itself, for the picker (as the portal's picker shows them). */
+export const LANGUAGE_NAMES = {
+  en: "English", hi: "हिन्दी", bn: "বাংলা", mr: "मराठी", te: "తెలుగు", ta: "தமிழ்", gu: "ગુજરાતી", ur: "اردو",
+  kn: "ಕನ್ನಡ", or: "ଓଡ଼ିଆ", ml: "മലയാളം",
 };
 // The portal's languages (portal/i18n.py LANGUAGES); all but English live in words/<code>.js.
 export const LANGUAGES = ["en", "hi", "bn", "mr", "te", "ta", "gu", "ur", "kn", "or", "ml"];
@@ -55,4 +126,9 @@ export function qualityWords(quality, words) {
   if (quality.reason === "save_data") return words.saving;
   if (quality.reason === "pinned") return audioOnly ? words.pinnedAudio : words.pinnedVideo;
   return audioOnly ? words.weakAudio : words.weakVideo;
+}
+
+/** A phrase with its `{placeholders}` filled in. */
+export function fill(phrase, values = {}) {
+  return phrase.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
 }

@@ -35,6 +35,20 @@ function emit(target, type, detail) {
   target.dispatchEvent(new CustomEvent(type, { detail }));
 }
 
+/** The SHA-256 of some bytes, as 64 hex digits: how both ends check that a photo arrived intact. */
+export async function sha256Hex(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** fetch() a JSON reply; a reply that is not 2xx rejects with a SignalingError carrying its `code`. */
+async function httpJson(url, init = {}) {
+  const reply = await fetch(url, init);
+  const body = await reply.json().catch(() => ({ code: "internal", message: `HTTP ${reply.status}` }));
+  if (!reply.ok) throw new SignalingError(body);
+  return body;
+}
+
 function candidateJson(c) {
   return c ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } : null;
 }
@@ -226,7 +240,8 @@ export function budgetParameters(params, kind, budget) {
  * Events (detail always has `room`): joined, participant-joined, participant-left, track-published,
  * track-unpublished, producer-paused, producer-resumed, track {mid, producer, track}, track-ended
  * {mid, producer}, quality {producer_id, kind, tier, reason, width, height, estimate_kbps},
- * uplink-budget {video, audio, estimate_kbps}, state {state}, error {error}, ended {reason}.
+ * uplink-budget {video, audio, estimate_kbps}, chat {message, mine}, photo {photo, mine}, photo-request {from},
+ * state {state}, error {error}, ended {reason}.
  */
 export class RoomSession extends EventTarget {
   constructor(client, room, token, stream) {
@@ -249,6 +264,9 @@ export class RoomSession extends EventTarget {
     this.saveData = false;
     this.quality = new Map(); // producer_id -> the last `quality` for it (none: the original stream)
     this.uplinkBudget = null; // the last `uplink-budget`, kept across a rejoin and applied to each publishPc
+    this.chat = new Map(); // chat_id -> {chat_id, identity, role, text, at}, in the order they arrived
+    this.photos = new Map(); // photo_id -> {photo_id, identity, role, content_type, size, sha256, at, url}
+    this._unannounced = new Set(); // photos we kept but have not yet told the room of (photo-sent)
     this._budgetChain = Promise.resolve();
     this.state = "joining";
     this._subscribeChain = Promise.resolve();
@@ -278,6 +296,10 @@ export class RoomSession extends EventTarget {
     this.iceServers = reply.ice_servers ?? [];
     this._setState("joined");
     this._emit("joined", { participants: reply.participants, producers: reply.producers });
+    // The room's history: what was said and sent before we (re)joined; lines we already have are skipped.
+    for (const line of reply.chat || []) this._addChat(line);
+    for (const photo of reply.photos || []) this._addPhoto(photo);
+    if (this._unannounced.size) this._announcePhotos();
     if (this.pausedKind !== undefined) {
       this._sendPause(true, this.pausedKind).catch((err) => this._emit("error", { error: err }));
     }
@@ -427,6 +449,15 @@ export class RoomSession extends EventTarget {
         this._applyUplinkBudget().catch((err) => this._emit("error", { error: err }));
         this._emit("uplink-budget", this.uplinkBudget);
         break;
+      case "chat":
+        this._addChat(msg.message);
+        break;
+      case "photo":
+        this._addPhoto(msg.photo);
+        break;
+      case "photo-request":
+        this._emit("photo-request", { from: msg.from });
+        break;
       case "left":
         // The server took us out (our connection failed on its side): come back in.
         if (this.state === "joined") this._restart(false);
@@ -500,6 +531,107 @@ export class RoomSession extends EventTarget {
 
   _sendSaveData(enabled) {
     return this.client.request({ type: "save-data", room: this.room, enabled });
+  }
+
+  _addChat(line) {
+    if (!line || this.chat.has(line.chat_id)) return;
+    this.chat.set(line.chat_id, line);
+    this._emit("chat", { message: line, mine: line.identity === this.identity });
+  }
+
+  _addPhoto(photo) {
+    if (!photo || this.photos.has(photo.photo_id)) return;
+    this.photos.set(photo.photo_id, photo);
+    this._emit("photo", { photo, mine: photo.identity === this.identity });
+  }
+
+  /** Send `track` instead of this session's track of its kind (another camera), without renegotiating;
+   * the old track is stopped. */
+  async replaceTrack(track) {
+    const old = this.stream?.getTracks().find((t) => t.kind === track.kind);
+    for (const sender of this.publishPc?.getSenders() ?? []) {
+      if (sender.track && sender.track.kind === track.kind) await sender.replaceTrack(track);
+    }
+    if (old) {
+      track.enabled = old.enabled;
+      this.stream.removeTrack(old);
+      old.stop();
+    }
+    this.stream?.addTrack(track);
+  }
+
+  /** Say something to everyone in the room; resolves with the line as the server kept it. */
+  async sendChat(text) {
+    const reply = await this.client.request({ type: "chat", room: this.room, text });
+    this._addChat(reply.message);
+    return reply.message;
+  }
+
+  /** Doctors: ask one participant for a photo (their page offers the camera and the gallery). */
+  requestPhoto(participantId) {
+    return this.client.request({ type: "photo-request", room: this.room, participant_id: participantId });
+  }
+
+  /**
+   * Send a photo (a Blob) into the room beside the call, over HTTP in chunks (docs/protocol.md, "Photos"):
+   * after a failed chunk it asks the server how much arrived and carries on from there, waiting longer
+   * each time, so a 150 kbit/s link that drops now and then still gets the photo through intact.
+   * `onProgress(sentBytes, totalBytes)`; resolves with the photo as the room keeps it.
+   */
+  async uploadPhoto(blob, { onProgress = () => {}, attempts = 30 } = {}) {
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    const sha256 = await sha256Hex(bytes);
+    const auth = { Authorization: `Bearer ${this.token}` };
+    const base = `/room/${encodeURIComponent(this.room)}/photos`;
+    const started = await httpJson(base, { method: "POST", headers: { ...auth, "Content-Type": "application/json" },
+                                           body: JSON.stringify({ size: bytes.length, sha256 }) });
+    const upload = `${base}/uploads/${started.upload_id}`;
+    let offset = 0;
+    let failures = 0;
+    onProgress(0, bytes.length);
+    for (;;) {
+      try {
+        const reply = await fetch(`${upload}?offset=${offset}`, {
+          method: "PUT", headers: auth, body: bytes.slice(offset, offset + started.chunk_bytes),
+        });
+        const body = await reply.json();
+        if (reply.status === 201) {
+          onProgress(bytes.length, bytes.length);
+          this._addPhoto(body.photo);
+          this._unannounced.add(body.photo.photo_id);
+          await this._announcePhotos();
+          return body.photo;
+        }
+        if (reply.status !== 200 && reply.status !== 409) throw new SignalingError(body);
+        offset = body.received;
+        failures = 0;
+        onProgress(offset, bytes.length);
+      } catch (err) {
+        if (err instanceof SignalingError || ++failures >= attempts) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(8000, 250 * 2 ** failures)));
+        offset = await httpJson(upload, { headers: auth }).then((state) => state.received).catch(() => offset);
+      }
+    }
+  }
+
+  /** Tell the room of our kept photos (`photo-sent`); one the socket lost on the way is told after a rejoin. */
+  async _announcePhotos() {
+    for (const photoId of [...this._unannounced]) {
+      try {
+        await this.client.request({ type: "photo-sent", room: this.room, photo_id: photoId });
+        this._unannounced.delete(photoId);
+      } catch (err) {
+        if (err instanceof SignalingError) this._unannounced.delete(photoId); // the server will not: drop it
+        return;
+      }
+    }
+  }
+
+  /** A photo's bytes (a Blob), fetched with this room's token. */
+  async fetchPhoto(photo) {
+    const reply = await fetch(photo.url, { headers: { Authorization: `Bearer ${this.token}` } });
+    if (!reply.ok) throw new SignalingError(await reply.json().catch(() => ({ code: "not_found" })));
+    return reply.blob();
   }
 
   /** Leave the room: tell the server, close both peer connections. */

@@ -176,3 +176,25 @@ async def frames_decoded_over(page: Page, seconds: float, room: str | None = Non
     await asyncio.sleep(seconds)
     after = await inbound_video(page, room)
     return (after or {}).get("framesDecoded", 0) - (before or {}).get("framesDecoded", 0)
+
+
+# Who a page receives: inbound streams of each kind that carried something (decoded frames, audio energy).
+INBOUND_PEERS_JS = """
+async () => {
+  const pc = window.vaidya && window.vaidya.session && window.vaidya.session.subscribePc;
+  if (!pc) return { video: 0, audio: 0 };
+  let video = 0, audio = 0;
+  (await pc.getStats()).forEach((s) => {
+    if (s.type !== "inbound-rtp") return;
+    if (s.kind === "video" && (s.framesDecoded || 0) > 0) video += 1;
+    if (s.kind === "audio" && (s.totalAudioEnergy || 0) > 0) audio += 1;
+  });
+  return { video, audio };
+}
+"""
+
+
+async def sees_and_hears(page: Page, others: int) -> bool:
+    """Whether the page decodes video and plays audio from `others` participants."""
+    got = await page.evaluate(INBOUND_PEERS_JS)
+    return got["video"] >= others and got["audio"] >= others

@@ -50,7 +50,8 @@ class ServerProcess:
     ) -> None:
         self.port = free_port()
         self.data_dir = data_dir
-        env = {**os.environ, "VAIDYA_SECRET": SECRET, **(extra_env or {})}
+        # no SMS gateway in tests: codes go to the log unless a test says otherwise (VAIDYA_SMS_LOG_OTPS=0)
+        env = {**os.environ, "VAIDYA_SECRET": SECRET, "VAIDYA_SMS_LOG_OTPS": "1", **(extra_env or {})}
         args = [str(script)] if script else ["-m", "signaling.cli"]
         self.proc = subprocess.Popen(
             [sys.executable, *args, "serve", "--port", str(self.port), "--data-dir", str(data_dir),

@@ -65,3 +65,50 @@ async def test_pausing_in_one_room_leaves_the_other_room_flowing(sfu_server, cli
     await wait_until(lambda: len(collectors["hold-a"].numbers) > resumed + 10, "video again after resume")
     for c in collectors.values():
         await c.stop()
+
+
+async def test_the_third_person_into_a_room_receives_both_others_video_and_audio(sfu_server, clients):
+    """Hub and spoke: a specialist and a health worker publish, then the patient joins, whose first
+    subscribe offer carries two tracks of each kind (the browser version of this test is in
+    tests/signaling/test_browser_room.py)."""
+    publishers = []
+    for i, (identity, role) in enumerate((("dr-heart", "doctor"), ("hw-1", "health_worker"))):
+        client = await clients(sfu_server.ws_url)
+        peer = await client.join("hub", token("hub", identity, role))
+        video = NumberedVideoTrack(fps=15, first_number=1000 * (i + 1))
+        await peer.publish(video, ToneTrack())
+        publishers.append(peer)
+    await wait_until(lambda: len([p for p in publishers if p.track("video")]) == 2, "the two to see each other")
+
+    patient = await (await clients(sfu_server.ws_url)).join("hub", token("hub", "pt-gowramma"))
+    for peer in publishers:
+        await wait_until(lambda peer=peer: patient.track("video", peer.participant_id), "each video at the patient")
+        await wait_until(lambda peer=peer: patient.track("audio", peer.participant_id), "each audio at the patient")
+    collectors = [FrameCollector(patient.track("video", p.participant_id)) for p in publishers]
+    await wait_until(lambda: all(len(c.readable()) >= 5 for c in collectors), "frames of both at the patient",
+                     timeout=15)
+    for n, frames in enumerate(collectors, start=1):
+        assert all(1000 * n <= x < 1000 * (n + 1) for x in frames.readable()), "each track carries its own person"
+        await frames.stop()
+
+
+async def test_consuming_a_producer_twice_gives_the_one_consumer_it_has() -> None:
+    """A subscriber joining while a publisher's offer is applied sees the new producer twice (in the room
+    and in the publish reply): it must get one stream, not two m-sections of the same track."""
+    from media.sfu.router import Router
+    from media.sfu.transport import SubscribeTransport
+    from tests.helpers.rtp_publisher import VP8_CODEC, RtpPublisher
+
+    router = Router("race")
+    producer = router.create_producer("pub", "video", VP8_CODEC, RtpPublisher(VP8_CODEC, 64, 64))
+    changes: list[int] = []
+    transport = SubscribeTransport(router, "sub", on_failed=lambda: None, on_change=lambda: changes.append(1))
+    try:
+        first = transport.consume(producer)
+        assert transport.consume(producer) is first
+        assert len(transport.pc.getTransceivers()) == 1 and router.consumers_of(producer.id) == [first]
+        first.close()
+        again = transport.consume(producer)  # a consumer that ended is replaced
+        assert again is not first and router.consumers_of(producer.id) == [again]
+    finally:
+        await transport.close()

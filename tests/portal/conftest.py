@@ -41,14 +41,15 @@ def make_clinic(data_dir: Path) -> Clinic:
     clinic.eye = st.add_opd(conn, code="EYE", name="Eye OPD", kind=OpdKind.SPECIALITY, speciality="eye").id
     clinic.hub = st.add_opd(conn, code="CAR", name="Cardiology hub", kind=OpdKind.SPECIALITY,
                             speciality="cardiology", is_hub=True).id
-    for username, langs, opds in (
+    for serial, (username, langs, opds) in enumerate((
         ("dr-hindi", ["hi", "en"], [clinic.gen]),
         ("dr-tamil", ["ta", "en"], [clinic.gen]),
         ("dr-eye", ["en", "kn"], [clinic.eye]),
         ("dr-heart", ["en", "hi"], [clinic.hub]),
-    ):
+    )):
+        # A number as the council prints it: rx refuses to sign under a malformed one.
         d = st.add_doctor(conn, username=username, name=f"Dr {username}", qualification="MBBS",
-                          registration_number=f"KMC-{username}", council="Karnataka Medical Council",
+                          registration_number=f"KMC-{48210 + serial}", council="Karnataka Medical Council",
                           password_hash=pw, languages=langs)
         clinic.doctors[username] = d.id
         for opd in opds:
@@ -190,3 +191,14 @@ async def staff_login_on_page(page, base: str, username: str) -> None:
     await page.fill("#f-username", username)
     await page.fill("#f-password", PASSWORD)
     await page.click("button.main")
+
+
+async def fill_patient_form(page, name: str, age: str = "34", district: str = "Mysuru", language: str | None = None) -> None:
+    """The patient fields of the registration (or referral) form, as a person types them."""
+    await page.fill("#f-name", name)
+    await page.fill("#f-age", age)
+    await page.check("input[name=sex][value=female]")
+    await page.fill("#f-state", "Karnataka")
+    await page.fill("#f-district", district)
+    if language is not None:
+        await page.select_option("#f-language", language)

@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers.axe import HAVE_AXE, NO_AXE, assert_accessible
 from tests.helpers.browser import sized_page
-from tests.portal.conftest import staff_login_on_page
+from tests.portal.conftest import fill_patient_form, staff_login_on_page
 from tests.portal.test_doctor import queued_patient
 
 pytestmark = [
@@ -36,11 +36,7 @@ async def test_the_patients_pages_have_no_serious_accessibility_violation(server
     await assert_accessible(phone)
     await phone.goto(f"{base}/portal/register")
     await assert_accessible(phone)
-    await phone.fill("#f-name", "Asha Devi")
-    await phone.fill("#f-age", "34")
-    await phone.check("input[name=sex][value=female]")
-    await phone.fill("#f-state", "Karnataka")
-    await phone.fill("#f-district", "Mysuru")
+    await fill_patient_form(phone, "Asha Devi")
     await phone.click("button.main")
     await assert_accessible(phone)  # the registered page
     patient_id = (await phone.text_content("strong")).strip()

@@ -85,6 +85,11 @@ def test_a_bad_argument_gets_one_clear_line_and_writes_nothing(tmp_path, capsys,
     code, _, err = run(tmp_path, capsys, "admin", "add-health-worker", "--username", "hw-1", "--name", "L",
                        "--facility", "PHC", "--mobile", "12345")
     assert code == 1 and "not a 10-digit Indian mobile number" in err
+    for name in ("Lakshmi \u202eMD", "\u200b\u200b"):  # a bidi override; only zero-width spaces
+        code, _, err = run(tmp_path, capsys, "admin", "add-health-worker", "--username", "hw-1", "--name", name,
+                           "--facility", "PHC", "--password-stdin", stdin="a long enough secret\n",
+                           monkeypatch=monkeypatch)
+        assert code == 1 and "the health worker's name:" in err
     assert (count(tmp_path, "doctors"), count(tmp_path, "opds"), count(tmp_path, "health_workers")) == (0, 1, 0)
     assert count(tmp_path, "audit_log") == 1  # only the OPD that was added
 

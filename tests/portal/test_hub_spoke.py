@@ -128,3 +128,34 @@ async def test_a_full_hub_refuses_more_referrals_and_registers_nobody(server, cl
     names = [r[0] for r in conn.execute("SELECT name FROM patients")]
     conn.close()
     assert names == ["Gowramma"]
+
+
+async def test_the_health_worker_prints_the_prescriptions_of_consultations_they_brought_and_no_others(
+    server, clinic
+):
+    from tests.rx.web_harness import FORM
+
+    hw1, hw2 = await server.browser(), await server.browser()
+    await hw1.staff_login("hw-1")
+    await hw2.staff_login("hw-2")
+    await refer(hw1, clinic.hub)
+    specialist = await server.browser()
+    await specialist.staff_login("dr-heart")
+    _, body = await admit(specialist, clinic.hub)
+    # the test clinic's registration numbers must have the council's shape for a signature
+    await server.portal.db.run(lambda c: c.execute(
+        "UPDATE doctors SET registration_number = 'KMC-51877' WHERE username = 'dr-heart'"))
+    cid = body["consultation"]["id"]
+    resp, issued = await specialist.api("POST", f"/rx/api/consultations/{cid}/prescriptions", FORM)
+    assert resp.status == 201, issued
+    rx_id = issued["id"]
+
+    json = {"Accept": "application/json"}
+    listed = await (await hw1.client.get("/rx/mine", headers=json)).json()
+    assert [item["id"] for item in listed] == [rx_id]
+    resp = await hw1.client.get(f"/rx/{rx_id}.pdf")
+    assert resp.status == 200 and (await resp.read()).startswith(b"%PDF")
+    # another spoke's health worker sees neither the list entry nor the PDF
+    assert await (await hw2.client.get("/rx/mine", headers=json)).json() == []
+    resp = await hw2.client.get(f"/rx/{rx_id}.pdf", headers=json)
+    assert resp.status == 404

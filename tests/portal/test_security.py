@@ -125,8 +125,11 @@ async def test_a_login_for_an_unknown_user_takes_as_long_as_a_wrong_password(ser
 
 async def test_logins_are_rate_limited_per_client(server):
     b = await server.browser()
-    statuses = [(await b.staff_login("dr-hindi", "wrong password!"))[0].status for _ in range(12)]
-    assert statuses[:10] == [403] * 10 and statuses[-1] == 429
+    burst = server.portal.limits.login.burst
+    statuses: list[int] = []
+    while 429 not in statuses and len(statuses) < 2 * burst:  # the bucket refills while argon2 works
+        statuses.append((await b.staff_login("dr-hindi", "wrong password!"))[0].status)
+    assert statuses[:burst] == [403] * burst and statuses[-1] == 429
 
 
 async def test_viewing_a_patient_record_is_written_to_the_audit_log(server, clinic):

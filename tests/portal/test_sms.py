@@ -8,7 +8,7 @@ import re
 import pytest
 from aiohttp import web
 
-from portal.sms import SMS_URL_TEMPLATE_ENV, HttpSmsGateway
+from portal.sms import SMS_URL_TEMPLATE_ENV, HttpSmsGateway, SmsError
 from tests.portal.conftest import Server
 
 
@@ -74,3 +74,44 @@ async def test_a_failing_gateway_gives_a_clear_message_and_loses_no_token(operat
     token_id = await patient.book(pid, clinic.gen)  # the SMS fails, the token stands
     state = await patient.state(token_id)
     assert state["token"]["number"] == "GEN-001" and state["status"] == "booked"
+
+
+def test_without_a_gateway_only_a_start_that_says_so_writes_codes_to_the_log(tmp_path, monkeypatch):
+    """A production start without an SMS gateway refuses; --dev keeps codes for the inbox page only, and
+    --sms-log-otps (`make serve`) is the explicit way to have them in the log."""
+    import subprocess
+    import sys
+
+    monkeypatch.delenv(SMS_URL_TEMPLATE_ENV, raising=False)
+    monkeypatch.delenv("VAIDYA_SMS_LOG_OTPS", raising=False)
+    run = subprocess.run([sys.executable, "-m", "signaling.cli", "serve", "--port", "0", "--workers", "0",
+                          "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert "no SMS gateway" in run.stderr and "--sms-log-otps" in run.stderr
+
+
+async def test_the_log_gateway_writes_the_text_only_when_told(caplog):
+    from portal.sms import LogSmsGateway
+
+    caplog.set_level("INFO", logger="portal.sms")
+    await LogSmsGateway().send("9876543210", "Your Vaidya code is 424242.")
+    await LogSmsGateway(log_text=True).send("9876543210", "Your Vaidya code is 535353.")
+    assert "424242" not in caplog.text and "535353" in caplog.text
+
+
+async def test_a_gateway_error_names_neither_the_text_nor_the_key(aiohttp_server):
+    """aiohttp's redirect error prints the URL: the message the log gets must not."""
+    app = web.Application()
+
+    async def loop(request: web.Request) -> web.Response:
+        raise web.HTTPFound(str(request.rel_url))
+
+    app.router.add_get("/send", loop)
+    srv = await aiohttp_server(app)
+    gateway = HttpSmsGateway(str(srv.make_url("/send")) + "?key=APIKEY123&to={to}&text={text}")
+    try:
+        with pytest.raises(SmsError) as failed:
+            await gateway.send("9876543210", "Your Vaidya code is 246810.")
+    finally:
+        await gateway.close()
+    assert "246810" not in str(failed.value) and "APIKEY123" not in str(failed.value), str(failed.value)

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from signaling import keys
 from signaling.client import SignalingError
 from tests.conftest import wait_until
 from tests.helpers.media import FrameCollector, NumberedVideoTrack, ToneTrack
@@ -127,3 +128,66 @@ async def test_malformed_pin_and_save_data_get_bad_message_naming_the_field(
     assert err.value.code == "bad_message"
     assert complaint in str(err.value), err.value
     assert not client.closed
+
+
+async def test_a_server_fault_answers_internal_with_the_request_id_and_logs_one_traceback(
+    sfu_server, clients, caplog, monkeypatch
+):
+    """No input reaches `internal` any more (tests/fuzz): a fault is simulated by a handler that raises."""
+    from signaling import session
+    from signaling.log_limit import RepeatLimitedLog
+
+    async def broken(self, message):
+        raise RuntimeError("simulated fault")
+
+    monkeypatch.setattr(session.Session, "got_pause", broken)
+    monkeypatch.setattr(session, "bad_input_log", RepeatLimitedLog(session.log, interval_s=60))
+    client = await clients(sfu_server.ws_url)
+    with caplog.at_level("INFO", "signaling.session"):
+        for i in range(10):
+            await client.send_raw(json.dumps({"type": "pause", "room": "r", "kind": None, "request_id": f"q-{i}"}))
+        await wait_until(lambda: len(client.errors) == 10, "ten error replies")
+    assert [(e["code"], e["request_id"], e["room"]) for e in client.errors] == [
+        ("internal", f"q-{i}", "r") for i in range(10)]
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert len(tracebacks) == 1
+
+
+@pytest.mark.parametrize(
+    "candidate",
+    ["candidate:1", "1 1 udp", "typ host", "candidate:1 1 udp 2122260223 127.0.0.1 notaport typ host",
+     "candidate:1 1 udp 1 127.0.0.1 1 typ"],
+)
+async def test_a_malformed_trickled_candidate_is_bad_message_with_its_request_id(sfu_server, clients, candidate):
+    client = await clients(sfu_server.ws_url)
+    peer = await client.join("ice-room", token("ice-room", "tester"))
+    await peer.publish(NumberedVideoTrack())
+    with pytest.raises(SignalingError) as err:
+        await client.request({"type": "ice", "room": "ice-room", "pc": "publish",
+                              "candidate": {"candidate": candidate, "sdpMid": "0", "sdpMLineIndex": 0}})
+    assert err.value.code == "bad_message" and err.value.reply["request_id"] is not None
+
+
+@pytest.mark.parametrize("drop", ["a=mid:0", "m=audio "])
+async def test_an_offer_aiortc_half_applies_is_bad_sdp_and_a_good_offer_then_works(sfu_server, clients, drop):
+    """Without a section's mid (or with a section's m= line gone), aiortc built a transceiver without a
+    transport: creating the answer failed and so did closing the connection (`internal`). Now: an answer, or
+    `bad_sdp` and a good offer then works."""
+    from aiortc import RTCPeerConnection
+
+    pc = RTCPeerConnection()
+    pc.addTrack(NumberedVideoTrack())
+    pc.addTrack(ToneTrack())
+    await pc.setLocalDescription(await pc.createOffer())
+    lines = pc.localDescription.sdp.split("\r\n")
+    await pc.close()
+    broken = "\r\n".join(line for line in lines if not line.startswith(drop))
+    client = await clients(sfu_server.ws_url)
+    peer = await client.join("half", token("half", "tester"))
+    try:  # with every section bundled on one transport, aiortc may now answer an offer without a mid
+        await client.request({"type": "publish", "room": "half", "sdp": broken})
+        return
+    except SignalingError as err:
+        assert err.code == "bad_sdp" and err.reply["request_id"] is not None, err.reply
+    await peer.publish(NumberedVideoTrack())  # the same membership publishes for real afterwards
+    assert len(sfu_server.app[keys.REGISTRY].get("half").producers()) == 1

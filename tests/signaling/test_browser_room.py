@@ -21,6 +21,7 @@ from tests.helpers.browser import (
     chromium,
     frames_decoded_over,
     open_page,
+    sees_and_hears,
     token_link,
 )
 
@@ -204,3 +205,57 @@ async def test_an_observer_sends_nothing_and_hears_the_doctor_after_at_most_one_
         lambda: observer.evaluate(f"({INBOUND_AUDIO_JS})().then((a) => a.energy > 0)"), "the doctor to be heard"
     )
     assert errors == []
+
+
+async def test_three_browsers_each_see_and_hear_the_other_two(live_server: tuple[str, str], browser: Browser) -> None:
+    """Hub and spoke: the specialist and the health worker are in the room before the patient, whose first
+    subscribe offer then carries two tracks of each kind. With aiortc's default (balanced) bundle policy
+    the second video sat on a transport the BUNDLE step had stopped: the patient saw only one of them."""
+    base_url, secret = live_server
+    errors: list[str] = []
+    pages = []
+    for identity, role in (("dr-heart", "doctor"), ("hw-1", "health_worker"), ("pt-gowramma", "patient")):
+        pages.append(await open_page(browser, errors, identity, token_link(base_url, secret, "hub-3", identity, role)))
+        await wait_until(lambda page=pages[-1]: page.evaluate("!!(window.vaidya && window.vaidya.session && window.vaidya.session.publishPc)"),
+                         f"{identity} to publish")
+        await asyncio.sleep(1.0)
+
+    for page, who in zip(pages, ("the specialist", "the health worker", "the patient")):
+        await wait_until(lambda page=page: sees_and_hears(page, 2), f"{who} to see and hear the other two", timeout=30)
+    assert not errors, errors
+
+
+async def test_a_phone_with_two_cameras_switches_between_them_and_the_doctor_keeps_seeing_video(
+    live_server: tuple[str, str],
+) -> None:
+    """Front and back camera: the switch shows only where there is more than one camera, sends the next
+    camera in place (the same connection, no renegotiation) and the doctor's picture comes back."""
+    base_url, secret = live_server
+    errors: list[str] = []
+    # Chromium's fake devices: fake_device_1 is a Y16 depth camera, which no encoder takes (no phone's
+    # front or back camera is one), so the phone here has three and the test switches twice, to fake_device_2.
+    three_cameras = ("--use-fake-device-for-media-stream=device-count=3",)
+    async with chromium() as one_camera_browser, chromium(extra_args=three_cameras) as phone_browser:
+        doctor = await open_page(one_camera_browser, errors, "doctor", token_link(base_url, secret, "cams", "dr-asha", "doctor"))
+        patient = await open_page(phone_browser, errors, "patient", token_link(base_url, secret, "cams", "pt-ravi", "patient"))
+        await assert_decodes_growing_video(doctor, "the doctor")
+        assert await doctor.locator("#switch-cam").is_hidden(), "one camera: nothing to switch"
+        switch = patient.locator("#switch-cam")
+        await switch.wait_for(state="visible")
+        label = "window.vaidya.session.stream.getVideoTracks()[0].label"
+        sent = ("window.vaidya.session.publishPc.getSenders()"
+                ".find((s) => s.track && s.track.kind === 'video').track.label")
+        publish_pc = await patient.evaluate("window.vaidya.session.publishPc.localDescription.sdp")
+        assert await patient.evaluate(label) == "fake_device_0"
+        for expected in ("fake_device_1", "fake_device_2"):
+            await switch.click()
+            await wait_until(lambda expected=expected: _is(patient, label, expected), f"the switch to {expected}")
+        assert await patient.evaluate(sent) == "fake_device_2"
+        await assert_decodes_growing_video(doctor, "the doctor, after the switch")
+        # no renegotiation: the publish connection's description is the one it had
+        assert await patient.evaluate("window.vaidya.session.publishPc.localDescription.sdp") == publish_pc
+    assert not errors, errors
+
+
+async def _is(page: Page, expression: str, expected: str) -> bool:
+    return await page.evaluate(expression) == expected

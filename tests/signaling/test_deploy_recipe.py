@@ -37,8 +37,10 @@ def recipe() -> str:
 def proxied(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """The server on loopback HTTP and nginx in front of it with the recipe; yields (nginx port, its cert)."""
     cert, key = self_signed_certificate(tmp_path)
-    server = ServerProcess(tmp_path / "data")
     port = free_port()
+    # as docs/deploy.md says: the address patients use, and the proxy whose X-Forwarded-For names them
+    server = ServerProcess(tmp_path / "data", extra_env={
+        "VAIDYA_PUBLIC_URL": f"https://127.0.0.1:{port}", "VAIDYA_TRUSTED_PROXIES": "127.0.0.1"})
     block = recipe()
     # only the ports and the certificate paths change; everything else runs as documented
     for old, new in (

@@ -11,7 +11,8 @@ from portal.i18n import LANGUAGES
 from signaling.app import create_app
 from signaling.config import load_config
 
-PAGE_BUDGET_BYTES = 60 * 1024
+# 80 KB since the page gained chat, photos and all its words in 11 languages (was 60 KB): ~4 s at 150 kbit/s, once
+PAGE_BUDGET_BYTES = 80 * 1024
 ASSET = re.compile(r'(?:src|href)="([^"]+)"')
 IMPORT = re.compile(r'^import .* from "(\./[^"]+)";', re.MULTILINE)
 
@@ -20,7 +21,7 @@ async def serve(aiohttp_client, tmp_path: Path) -> TestClient:
     return await aiohttp_client(create_app(load_config(overrides={"data_dir": tmp_path})))
 
 
-async def test_the_room_page_with_its_scripts_and_styles_weighs_well_under_60_kb(aiohttp_client, tmp_path) -> None:
+async def test_the_room_page_with_its_scripts_and_styles_weighs_under_80_kb(aiohttp_client, tmp_path) -> None:
     client = await serve(aiohttp_client, tmp_path)
     page = await client.get("/room/opd-7")
     assert page.status == 200
@@ -42,7 +43,8 @@ async def test_the_room_page_with_its_scripts_and_styles_weighs_well_under_60_kb
         if url.endswith(".js"):
             base = url.rsplit("/", 1)[0]
             pending += [f"{base}/{name[2:]}" for name in IMPORT.findall(body.decode())]
-    assert {"/static/room.js", "/static/room.css", "/static/vaidya-client.js", "/static/room-words.js"} <= seen
+    unversioned = {re.sub(r"^/static/v-[0-9a-z]+/", "/static/", url) for url in seen}  # fingerprints: test_headers.py
+    assert {"/static/room.js", "/static/room.css", "/static/vaidya-client.js", "/static/room-words.js"} <= unversioned
     # The page also fetches the words of its user's language (one file, not all): budget the largest.
     languages = [code for code in LANGUAGES if code != "en"]
     sizes = []

@@ -64,7 +64,7 @@ def test_a_certificate_without_its_key_is_refused_at_start(tmp_path: Path, certi
         (["--tls-cert", str(cert), "--tls-key", str(cert)], "cannot load"),
     ):
         done = subprocess.run(
-            [sys.executable, "-m", "signaling.cli", "serve", "--workers", "0", "--port", "0",
+            [sys.executable, "-m", "signaling.cli", "serve", "--workers", "0", "--port", "0", "--sms-log-otps",
              "--data-dir", str(tmp_path / "data"), *args],
             capture_output=True, text=True, timeout=30,
         )

@@ -13,6 +13,7 @@ import aioice.turn
 import pytest
 
 from signaling.config import ConfigError, load_config
+from tests.conftest import wait_until
 from signaling.turn import turn_credential
 from tests.helpers.browser import (
     HAVE_CHROMIUM,
@@ -147,7 +148,8 @@ async def test_without_turn_a_relay_only_browser_gets_no_media(tmp_path: Path) -
         page = await open_page(browser, errors, "patient")
         await page.context.add_init_script(RELAY_ONLY_JS)
         await page.goto(token_link(base_url, secret, "opd-no-turn", "pt-gita", "patient"))
-        await page.wait_for_function("window.vaidya && window.vaidya.session && window.vaidya.session.publishPc")
+        await wait_until(lambda: page.evaluate("!!(window.vaidya && window.vaidya.session && window.vaidya.session.publishPc)"),
+                         "the page to start publishing")
         await asyncio.sleep(3.0)
         candidates = await page.evaluate(LOCAL_CANDIDATES_JS)
         assert [c for c in candidates if "type" in c] == [], candidates
