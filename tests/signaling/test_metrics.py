@@ -1,6 +1,7 @@
 """`/metrics`: forwarding counters an operator can scrape, monotonic across leaves."""
 
 import asyncio
+import gc
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
@@ -58,6 +59,7 @@ def test_metrics_are_for_loopback_clients_only():
 
 
 async def test_metrics_count_the_servers_asyncio_tasks_and_gc_objects_as_peers_come_and_go(sfu_server, clients):
+    gc.collect()  # earlier tests' garbage, freed by a collection later on, would hide the peers' objects
     idle = await _scrape(sfu_server)
     assert idle["vaidya_asyncio_tasks"] >= 1 and idle["vaidya_gc_objects"] > 10_000
     publisher = await clients(sfu_server.ws_url)
