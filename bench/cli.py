@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import capacity, commits, consults, failover, forward, light_cost, relay, transcode
+from . import capacity, commits, consults, failover, forward, light_cost, relay, soak, transcode
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     failover.add_parser(sub)
     light_cost.add_parser(sub)
     commits.add_parser(sub)
+    soak.add_parser(sub)
     return parser
 
 

@@ -50,6 +50,11 @@ class LoopLag:
         self._task.cancel()
 
 
+def consult_room(index: int) -> str:
+    """The room consultation `index` meets in."""
+    return f"bench-consult-{index}"
+
+
 TOKEN_ROLE = {"patient": "patient", "doctor": "doctor", "hub": "doctor"}
 """The server's role for each bench role: a hub specialist is a doctor."""
 
@@ -89,7 +94,7 @@ class ClientGroup:
             warm_up(plan)
 
     def _participant(self, index: int, role: str, light: bool = False) -> Member:
-        room = f"bench-consult-{index}"
+        room = consult_room(index)
         token = mint_token(self.secret, room=room, identity=f"{role}-{index}", role=TOKEN_ROLE[role], ttl_s=3600)
         link = None
         if self.shaper is not None and self.links.shaped(role):
@@ -116,6 +121,15 @@ class ClientGroup:
                 await member.start()
         except Exception as exc:  # noqa: BLE001 - one failed consult is reported, the run goes on
             self.failures.append(f"consult {index}: {type(exc).__name__}: {exc}")
+
+    async def remove_consult(self, index: int) -> list[Member]:
+        """Consultation `index` leaves: its members hang up and are measured no more. Returns them (their
+        join times stay readable). Its members' shaped links, if any, stay in the shaper."""
+        room = consult_room(index)
+        leaving = [p for p in self.participants if p.room == room]
+        self.participants = [p for p in self.participants if p.room != room]
+        await asyncio.gather(*(p.close() for p in leaving), return_exceptions=True)
+        return leaving
 
     async def settle(self, timeout: float = 15.0) -> None:
         """Wait until every participant receives video from every other member (or `timeout` passes)."""

@@ -32,7 +32,7 @@ import numpy as np
 import psutil
 
 from bench import report as reporting
-from bench.clients import ClientGroup, role_plans
+from bench.clients import ClientGroup, consult_room, role_plans
 from bench.forward import add_server_workers_argument
 from bench.members import CHROMIUM_KIND
 from bench.profiles import ProfileError
@@ -53,10 +53,11 @@ class Server:
     """The server under test: our own `vaidya serve` process, or a running one at `--url`."""
 
     def __init__(self, url: str | None, secret: str | None, adaptive: bool | None = None,
-                 fec: bool | None = None, log_path: str | None = None, workers: int = 0) -> None:
+                 fec: bool | None = None, log_path: str | None = None, workers: int = 0,
+                 serve_args: tuple[str, ...] = ()) -> None:
         """`adaptive`: run our server with adaptation on or off (`VAIDYA_ADAPTIVE`), `fec`: with its video
         FEC for weak links on or off (`VAIDYA_FEC`); None: its default. `log_path`: keep its log there.
-        `workers`: its worker processes (`--server-workers`)."""
+        `workers`: its worker processes (`--server-workers`); `serve_args`: more `vaidya serve` options."""
         self._own = None
         self.workers = workers if url is None else None
         """Our server's worker processes (0: rooms in its own process); None for a server at `--url`."""
@@ -67,7 +68,8 @@ class Server:
             env = {} if adaptive is None else {"VAIDYA_ADAPTIVE": "1" if adaptive else "0"}
             if fec is not None:
                 env["VAIDYA_FEC"] = "1" if fec else "0"
-            self._own = ServerUnderTest("vaidya", self.secret, log_path, env=env, workers=workers)
+            self._own = ServerUnderTest("vaidya", self.secret, log_path, env=env, workers=workers,
+                                        serve_args=serve_args)
             self.url = self._own.ws_url
         else:
             if not secret:
@@ -81,6 +83,16 @@ class Server:
     def cpu_seconds(self) -> float | None:
         return self._own.cpu_seconds() if self._own else None
 
+    @property
+    def own(self) -> Any:
+        """Our `bench.forward.ServerUnderTest` (its processes and data dir), or None for a server at `--url`."""
+        return self._own
+
+    @property
+    def http_url(self) -> str:
+        """The server's HTTP root (no trailing slash): its portal and /metrics."""
+        return self.url.replace("ws://", "http://").replace("wss://", "https://").rsplit("/ws", 1)[0]
+
     def worker_cpu_seconds(self) -> dict[int, float]:
         """Each of our server's worker processes' CPU so far (pid → seconds); empty without workers."""
         return self._own.worker_cpu_seconds() if self._own else {}
@@ -88,7 +100,7 @@ class Server:
     async def forwarded_packets(self) -> float | None:
         """The server's own count of packets forwarded to subscribers (its /metrics), if it serves it
         to us: /metrics answers loopback clients only."""
-        url = self.url.replace("ws://", "http://").replace("wss://", "https://").rsplit("/ws", 1)[0] + "/metrics"
+        url = self.http_url + "/metrics"
         try:
             async with aiohttp.ClientSession() as http, http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as r:
                 if r.status != 200:
@@ -218,6 +230,21 @@ class Consults:
             progress(f"joining {_bar(i + 1, count)} {self.count} consults")
             if ramp:
                 await asyncio.sleep(max(0.0, started + (i + 1) / ramp - time.monotonic()))
+
+    async def remove(self, index: int) -> list[Any]:
+        """Consultation `index` leaves: its members hang up (the soak's churn; clients in this process only).
+        Returns its members (`bench.members.Member`), whose join times stay readable."""
+        group = self._group_for(index)
+        if not isinstance(group, ClientGroup):
+            raise ValueError("consultations leave only from clients in this process (--workers 1)")
+        return await group.remove_consult(index)
+
+    def members(self, index: int) -> list[Any]:
+        """Consultation `index`'s members (`bench.members.Member`; clients in this process only)."""
+        group = self._group_for(index)
+        if not isinstance(group, ClientGroup):
+            raise ValueError("members are readable only for clients in this process (--workers 1)")
+        return [p for p in group.participants if p.room == consult_room(index)]
 
     def _group_for(self, index: int) -> Any:
         """Consultation i goes to group i mod K; with light workers, the probes to this process's own group
@@ -395,12 +422,15 @@ def member_kinds(args: argparse.Namespace) -> dict[str, str]:
     return {role: CHROMIUM_KIND for role in getattr(args, "browser", None) or ()}
 
 
-async def start(args: argparse.Namespace, adaptive: bool | None = None) -> tuple[Server, Consults]:
-    """The server (ready) and an empty set of consultations, as the arguments ask."""
+async def start(args: argparse.Namespace, adaptive: bool | None = None,
+                serve_args: tuple[str, ...] = ()) -> tuple[Server, Consults]:
+    """The server (ready) and an empty set of consultations, as the arguments ask; `serve_args`: more
+    `vaidya serve` options for a server this run starts."""
     links = role_links(args)
     fec = getattr(args, "fec", None)
     server = Server(args.url, args.secret or os.environ.get("VAIDYA_SECRET"), adaptive,
-                    None if fec is None else fec == "on", getattr(args, "server_log", None), args.server_workers)
+                    None if fec is None else fec == "on", getattr(args, "server_log", None), args.server_workers,
+                    serve_args)
     try:
         await server.ready()
         return server, Consults(server, links, args.third_party, args.workers, member_kinds(args),

@@ -99,9 +99,10 @@ class ServerUnderTest:
     """A server in its own process: ours (`vaidya serve`) or the stock-relay baseline."""
 
     def __init__(self, kind: str, secret: str, log_path: str | None = None, env: dict[str, str] | None = None,
-                 workers: int = 0) -> None:
+                 workers: int = 0, serve_args: tuple[str, ...] = ()) -> None:
         """`env`: extra environment for the server (its `VAIDYA_*` configuration, e.g. `VAIDYA_ADAPTIVE`);
-        `workers`: our server's worker processes (0: rooms in the server's own process, as recorded so far)."""
+        `workers`: our server's worker processes (0: rooms in the server's own process, as recorded so far);
+        `serve_args`: more `vaidya serve` options (the soak's `--dev --seed-demo` for portal traffic)."""
         self.kind = kind
         self.port = _free_port()
         self._data = tempfile.TemporaryDirectory(prefix="vaidya-bench-")
@@ -110,7 +111,8 @@ class ServerUnderTest:
         env = {**os.environ, "VAIDYA_SECRET": secret, "VAIDYA_PEER_TIMEOUT_S": "30", "VAIDYA_SMS_LOG_OTPS": "1", "VAIDYA_WORKERS": str(workers),
                **(env or {})}
         if kind == "vaidya":
-            args = [sys.executable, "-m", "signaling.cli", "serve", "--port", str(self.port), "--data-dir", self._data.name]
+            args = [sys.executable, "-m", "signaling.cli", "serve", "--port", str(self.port), "--data-dir", self._data.name,
+                    *serve_args]
         else:
             args = [sys.executable, "-m", "bench.baseline_relay", "--port", str(self.port)]
         # The server's log goes to a file: an unread pipe fills up and stalls the server mid-run.
@@ -135,10 +137,21 @@ class ServerUnderTest:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
 
+    @property
+    def data_dir(self) -> str:
+        return self._data.name
+
+    def processes(self) -> list[psutil.Process]:
+        """The server's process and its worker processes (`--workers N`), as they are now."""
+        try:
+            return [self.ps, *self.ps.children(recursive=True)]
+        except psutil.Error:
+            return [self.ps]
+
     def cpu_seconds(self) -> float:
         """The server's CPU, its worker processes' (`--workers N`) included."""
         total = 0.0
-        for process in (self.ps, *self.ps.children(recursive=True)):
+        for process in self.processes():
             try:
                 times = process.cpu_times()
             except psutil.Error:
@@ -160,7 +173,7 @@ class ServerUnderTest:
     def rss_mb(self) -> float:
         """Resident memory of the server and its worker processes."""
         total = 0
-        for process in (self.ps, *self.ps.children(recursive=True)):
+        for process in self.processes():
             try:
                 total += process.memory_info().rss
             except psutil.Error:

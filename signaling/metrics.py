@@ -4,6 +4,8 @@ host, or put it behind your proxy's authentication)."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import ipaddress
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Protocol
@@ -77,6 +79,22 @@ class WorkerCollector(Collector):
         yield from (pid, rooms, cpu)
 
 
+class ProcessCollector(Collector):
+    """This process's asyncio tasks and the objects its garbage collector tracks: what a soak watches for
+    leaks (a task or object count that keeps growing under steady load). Counted on scrape, in the event
+    loop's thread (the scrape handler runs there). Listing the tracked objects holds the loop ~20 ms per
+    scrape at 450,000 objects on the bench machine: fine at a scrape every 15 s or more."""
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            tasks = len(asyncio.all_tasks())
+        except RuntimeError:  # no running loop (a scrape from another thread): nothing to count
+            tasks = 0
+        yield GaugeMetricFamily("vaidya_asyncio_tasks", "asyncio tasks not yet done in this process", value=tasks)
+        yield GaugeMetricFamily("vaidya_gc_objects", "objects tracked by the garbage collector in this process",
+                                value=len(gc.get_objects()))
+
+
 def is_loopback(remote: str | None) -> bool:
     try:
         return remote is not None and ipaddress.ip_address(remote).is_loopback
@@ -91,6 +109,7 @@ def setup(app: web.Application) -> None:
         registry.register(WorkerCollector(app[keys.WORKERS]))
     else:
         registry.register(SfuCollector(app[keys.REGISTRY]))
+    registry.register(ProcessCollector())
 
     async def metrics(request: web.Request) -> web.Response:
         # behind a trusted proxy on this machine, the client it names decides, not the proxy's loopback

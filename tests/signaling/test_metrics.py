@@ -1,6 +1,7 @@
 """`/metrics`: forwarding counters an operator can scrape, monotonic across leaves."""
 
 import asyncio
+import gc
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
@@ -55,3 +56,26 @@ async def test_metrics_count_forwarded_packets_and_never_run_backwards(sfu_serve
 def test_metrics_are_for_loopback_clients_only():
     assert is_loopback("127.0.0.1") and is_loopback("::1")
     assert not is_loopback("192.0.2.7") and not is_loopback(None) and not is_loopback("not-an-ip")
+
+
+async def test_metrics_count_the_servers_asyncio_tasks_and_gc_objects_as_peers_come_and_go(sfu_server, clients):
+    gc.collect()  # earlier tests' garbage, freed by a collection later on, would hide the peers' objects
+    idle = await _scrape(sfu_server)
+    assert idle["vaidya_asyncio_tasks"] >= 1 and idle["vaidya_gc_objects"] > 10_000
+    publisher = await clients(sfu_server.ws_url)
+    pub = await publisher.join("tasks", token("tasks", "patient-1"))
+    await pub.publish(NumberedVideoTrack(), ToneTrack())
+    viewer = await (await clients(sfu_server.ws_url)).join("tasks", token("tasks", "doctor-1", "doctor"))
+    await wait_until(lambda: len(viewer.tracks) == 2, "tracks at the viewer")
+    busy = await _scrape(sfu_server)
+    # Each peer connection runs its ICE, DTLS and RTP tasks on the loop.
+    assert busy["vaidya_asyncio_tasks"] >= idle["vaidya_asyncio_tasks"] + 10
+    assert busy["vaidya_gc_objects"] > idle["vaidya_gc_objects"]
+    await pub.leave()
+    await viewer.leave()
+    await wait_until(lambda: not sfu_server.app[keys.REGISTRY].rooms(), "the room to close")
+    await asyncio.sleep(0.5)
+    after = await _scrape(sfu_server)
+    # The clients share this test's loop (their signaling stays open): the server process's own return
+    # to its idle count is checked across processes by tests/bench/test_soak.py.
+    assert after["vaidya_asyncio_tasks"] <= busy["vaidya_asyncio_tasks"] - 10
