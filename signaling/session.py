@@ -471,6 +471,8 @@ class Session:
         try:
             sdp, tracks = await subscribe.create_offer()
         except Exception:
+            if subscribe.closed or participant.left or subscribe.pc.signalingState == "closed":
+                return  # the subscriber's connection ended while its offer was being made: nothing went wrong
             log.exception("could not create a subscribe offer")
             return
         if participant.left:
