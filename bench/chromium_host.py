@@ -136,7 +136,9 @@ class ChromiumHost:
         getUserMedia waits for the microphone file to be written for its instant."""
         if self._browser is None:
             raise BrowserError("ChromiumHost.start() first")
-        context = await self._browser.new_context()
+        # The probe loads its AudioWorklet from a blob: URL, which the room page's CSP (script-src 'self')
+        # refuses; the bench's own contexts bypass the policy, the product's pages keep it.
+        context = await self._browser.new_context(bypass_csp=True)
         await context.add_init_script(PROBE_JS)
         if microphone:
             await context.expose_function("benchMicrophoneAt", self.microphone_at)
