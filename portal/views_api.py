@@ -14,7 +14,7 @@ from . import storage as st
 from .auth import client_address, doctor_id, health_worker_id, patient_mobile
 from .context import PORTAL
 from .dashboard import doctor_dashboard
-from .errors import Invalid, NotFoundError, PortalError
+from .errors import NotFoundError, PortalError
 from .i18n import N_
 from .models import ConsultMode
 from .queue import owned_token

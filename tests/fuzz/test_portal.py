@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
 from urllib.parse import quote
 
 import pytest

@@ -8,7 +8,6 @@ import io
 import time
 
 import aiohttp
-import pytest
 from PIL import Image
 
 from bench.tcp_shaper import TcpShaper
