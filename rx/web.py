@@ -230,22 +230,25 @@ async def dispense(request: web.Request) -> web.StreamResponse:
 
 
 # Patient and doctor: lists and downloads ------------------------------------------------------------------
-async def _readable_ids(request: web.Request) -> tuple[str, frozenset[str]]:
-    """('patient', the patient IDs on this mobile), ('doctor', {doctor id}) or ('health_worker', the
-    consultations they brought a patient to); else a login is required."""
+async def _readable_ids(request: web.Request) -> tuple[str, frozenset[str], frozenset[str]]:
+    """Who may read what: ('patient', the patient IDs on this mobile), ('doctor', {doctor id}) or
+    ('health_worker', the consultations they brought a patient to), each with the IDs the store lists
+    prescriptions by (the health worker's: those patients); else a login is required."""
     session = request.get(portal_keys.SESSION)
     if session is None:
         raise LoginRequired(PATIENT_LOGIN)
     if session.kind == "doctor":
-        return "doctor", frozenset({session.subject})
+        doctor = frozenset({session.subject})
+        return "doctor", doctor, doctor
     if session.kind == "patient":
         mobile = session.subject
-        return "patient", await _portal(request).db.run(lambda conn: patient_ids_for_mobile(conn, mobile))
+        patients = await _portal(request).db.run(lambda conn: patient_ids_for_mobile(conn, mobile))
+        return "patient", patients, patients
     if session.kind == "health_worker":
         hw = int(session.subject)
-        _, consultations = await _portal(request).db.run(lambda conn: brought_by_health_worker(conn, hw))
-        return "health_worker", consultations
-    return "other", frozenset()
+        patients, consultations = await _portal(request).db.run(lambda conn: brought_by_health_worker(conn, hw))
+        return "health_worker", consultations, patients
+    return "other", frozenset(), frozenset()
 
 
 def _owner(kind: str, signed: Signed) -> str:
@@ -256,7 +259,7 @@ def _owner(kind: str, signed: Signed) -> str:
 
 async def _readable(request: web.Request) -> Signed:
     """The requested version, if this visitor may read it; 404 otherwise (existence is not revealed)."""
-    kind, ids = await _readable_ids(request)
+    kind, ids, _ = await _readable_ids(request)
     rx_id = request.match_info["rx_id"]
     v = parse_id(request.query.get("v"))
     store = _service(request).store
@@ -367,17 +370,13 @@ async def download_fhir(request: web.Request) -> web.StreamResponse:
 
 
 async def my_prescriptions(request: web.Request) -> web.StreamResponse:
-    kind, ids = await _readable_ids(request)
+    kind, ids, listed_by = await _readable_ids(request)
     service = _service(request)
 
-    patients = ids
-    if kind == "health_worker":  # their patients' prescriptions, only those of the consultations they brought
-        hw = int(request[portal_keys.SESSION].subject)
-        patients, _ = await _portal(request).db.run(lambda conn: brought_by_health_worker(conn, hw))
-
     def collect() -> list[dict[str, Any]]:
+        # a health worker's patients' prescriptions, kept to those of the consultations they brought
         found: list[Signed] = []
-        for one in sorted(patients):
+        for one in sorted(listed_by):
             found += service.store.latest_for(**({"doctor_id": one} if kind == "doctor" else {"patient_id": one}))
         return [{"signed": s, "status": _status(service, s)} for s in found if _owner(kind, s) in ids]
 
