@@ -10,6 +10,7 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)  
 command -v npm >/dev/null 2>&1 || missing+=(npm)  # installs axe-core for the accessibility audits
 command -v turnserver >/dev/null 2>&1 || missing+=(coturn)  # a real TURN relay for the UDP-blocked test
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)  # rx tests rasterise prescription PDFs
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)  # the UDP-blocked browser test builds a network namespace
 command -v strace >/dev/null 2>&1 || missing+=(strace)  # the fsync policy test counts SQLite's syncs
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then

@@ -50,13 +50,14 @@ async def running_server(data_dir: Path) -> AsyncIterator[tuple[str, str]]:
 
 @asynccontextmanager
 async def chromium(
-    autoplay_policy: str = "no-user-gesture-required", extra_args: tuple[str, ...] = ()
+    autoplay_policy: str = "no-user-gesture-required", extra_args: tuple[str, ...] = (), executable: str = CHROMIUM
 ) -> AsyncIterator[Browser]:
-    """Debian's Chromium, headless, fake devices; each `open_page` gets a fresh context (fresh profile)."""
+    """Debian's Chromium, headless, fake devices; each `open_page` gets a fresh context (fresh profile).
+    `executable` may wrap it (e.g. to start it inside another network namespace)."""
     args = [a for a in CHROMIUM_ARGS if not a.startswith("--autoplay-policy")]
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
-            executable_path=CHROMIUM, args=[*args, f"--autoplay-policy={autoplay_policy}", *extra_args]
+            executable_path=executable, args=[*args, f"--autoplay-policy={autoplay_policy}", *extra_args]
         )
         try:
             yield browser

@@ -1,11 +1,14 @@
 """TURN for networks that block UDP: credentials a real coturn accepts (and refuses once expired), handed
-out in the join reply, and a real Chromium with no UDP of its own reaching the SFU through the relay."""
+out in the join reply, and real Chromium pages in a network namespace with no UDP path reaching the SFU
+through the relay."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aioice.stun
@@ -15,15 +18,19 @@ import pytest
 from signaling.config import ConfigError, load_config
 from tests.conftest import wait_until
 from signaling.turn import turn_credential
+from tests.helpers import isolated_network
 from tests.helpers.browser import (
+    CHROMIUM,
     HAVE_CHROMIUM,
     NO_CHROMIUM,
     assert_decodes_growing_video,
     chromium,
+    inbound_video,
     open_page,
     running_app,
     token_link,
 )
+from tests.helpers.isolated_network import IsolatedNetwork
 from tests.helpers.turn_server import HAVE_TURNSERVER, NO_TURNSERVER, TurnServer
 
 TURN_SECRET = "turn-secret-for-tests-" + "y" * 20
@@ -97,43 +104,91 @@ async () => {
 """
 
 
-# A network that blocks UDP leaves a browser one path: TCP to a TURN relay. Chromium's switch for that
-# (--force-webrtc-ip-handling-policy=disable_non_proxied_udp) is ignored by Debian's Chromium 156, so the
-# pages are held to what such a network allows: relay candidates only, and the relay reached over TCP
-# (turn_urls says transport=tcp). The server is not told; it hands out its TURN credential as always.
-RELAY_ONLY_JS = """
-(() => {
-  const Native = window.RTCPeerConnection;
-  window.RTCPeerConnection = function (config = {}) {
-    return new Native({ ...config, iceTransportPolicy: "relay" });
-  };
-  window.RTCPeerConnection.prototype = Native.prototype;
-})();
-"""
+@pytest.fixture
+def udp_blocked() -> Iterator[Callable[[list[int]], IsolatedNetwork]]:
+    """Start an isolated network (TCP to the given host ports, nothing else) for the test; closed after."""
+    why_not = isolated_network.available()
+    if why_not is not None:
+        pytest.skip(why_not)
+    started: list[IsolatedNetwork] = []
+
+    def start(ports: list[int]) -> IsolatedNetwork:
+        started.append(IsolatedNetwork(ports))
+        return started[-1]
+
+    yield start
+    for network in started:
+        network.close()
+
+
+def _host_address() -> str:
+    """This machine's address on its outward interface (a UDP connect sends nothing)."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))
+        return probe.getsockname()[0]
+    finally:
+        probe.close()
+
+
+def _port(base_url: str) -> int:
+    return int(base_url.rsplit(":", 1)[1])
+
+
+def test_the_isolated_network_carries_the_bridged_tcp_and_no_udp(udp_blocked) -> None:
+    """The kernel enforces the block the browser tests rely on: a UDP datagram sent from inside to the host's
+    loopback or outward address (where a socket waits) never arrives; bridged TCP does."""
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("0.0.0.0", 0))
+    receiver.settimeout(1.0)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5.0)
+    try:
+        udp_port, tcp_port = receiver.getsockname()[1], listener.getsockname()[1]
+        network = udp_blocked([tcp_port])
+        interfaces = {line.split()[0].split("@")[0] for line in network.run("ip", "-brief", "link").stdout.splitlines()}
+        assert interfaces == {"lo", "v0", "v1"}, interfaces  # both ends of the pair inside: nothing leads out
+        for address in ("127.0.0.1", _host_address()):
+            send = f"import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ({address!r}, {udp_port}))"
+            network.run(sys.executable, "-c", send)
+            with pytest.raises(TimeoutError):
+                receiver.recvfrom(10)
+        connect = f"import socket; socket.create_connection(('127.0.0.1', {tcp_port}), timeout=5).sendall(b'hello')"
+        assert network.run(sys.executable, "-c", connect).returncode == 0
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(5.0)
+            assert conn.recv(10) == b"hello"
+    finally:
+        receiver.close()
+        listener.close()
 
 
 @pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)
 async def test_browsers_whose_network_blocks_udp_meet_through_the_turn_relay(
-    turn_server: TurnServer, tmp_path: Path
+    turn_server: TurnServer, udp_blocked, tmp_path: Path
 ) -> None:
+    """Both browsers run in a network with TCP to the server and the relay and no UDP at all: the server's
+    TURN credential takes their media through coturn (over TCP) to the SFU."""
     settings = {"turn_urls": turn_server.urls, "turn_secret": TURN_SECRET}
     errors: list[str] = []
-    async with running_app(tmp_path / "data", **settings) as (base_url, secret, _app), chromium() as browser:
-        pages = []
-        for identity, role in (("dr-asha", "doctor"), ("pt-gita", "patient")):
-            page = await open_page(browser, errors, role)
-            await page.context.add_init_script(RELAY_ONLY_JS)
-            await page.goto(token_link(base_url, secret, "opd-turn", identity, role))
-            pages.append(page)
-        doctor, patient = pages
-        await asyncio.gather(
-            assert_decodes_growing_video(doctor, "the doctor"), assert_decodes_growing_video(patient, "the patient")
-        )
-        for page in (doctor, patient):
-            candidates = await page.evaluate(LOCAL_CANDIDATES_JS)
-            gathered = [c for c in candidates if "type" in c]
-            assert gathered and all(c["type"] == "relay" and c["relay"] == "tcp" for c in gathered), candidates
-            assert [c["selected"] for c in candidates if "selected" in c] == ["relay", "relay"], candidates
+    async with running_app(tmp_path / "data", **settings) as (base_url, secret, _app):
+        network = udp_blocked([_port(base_url), turn_server.port])
+        async with chromium(executable=network.launcher(CHROMIUM, tmp_path)) as browser:
+            pages = []
+            for identity, role in (("dr-asha", "doctor"), ("pt-gita", "patient")):
+                page = await open_page(browser, errors, role)
+                await page.goto(token_link(base_url, secret, "opd-turn", identity, role))
+                pages.append(page)
+            doctor, patient = pages
+            await asyncio.gather(
+                assert_decodes_growing_video(doctor, "the doctor"), assert_decodes_growing_video(patient, "the patient")
+            )
+            for page in (doctor, patient):
+                candidates = await page.evaluate(LOCAL_CANDIDATES_JS)
+                assert [c["selected"] for c in candidates if "selected" in c] == ["relay", "relay"], candidates
+                relayed = [c for c in candidates if c.get("type") == "relay"]
+                assert relayed and all(c["relay"] == "tcp" for c in relayed), candidates
     log = turn_server.log_text()
     for identity in ("dr-asha", "pt-gita"):
         assert f":{identity}>: incoming packet ALLOCATE processed, success" in log, log[-2000:]
@@ -141,17 +196,18 @@ async def test_browsers_whose_network_blocks_udp_meet_through_the_turn_relay(
 
 
 @pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)
-async def test_without_turn_a_relay_only_browser_gets_no_media(tmp_path: Path) -> None:
-    """The control: the same pages with no TURN configured find no path (so the test above used the relay)."""
+async def test_without_turn_a_browser_whose_network_blocks_udp_gets_no_media(udp_blocked, tmp_path: Path) -> None:
+    """The control: the same network with no TURN configured leaves the page no path to the SFU (so the test
+    above used the relay, and the block is real)."""
     errors: list[str] = []
-    async with running_app(tmp_path / "data") as (base_url, secret, _app), chromium() as browser:
-        page = await open_page(browser, errors, "patient")
-        await page.context.add_init_script(RELAY_ONLY_JS)
-        await page.goto(token_link(base_url, secret, "opd-no-turn", "pt-gita", "patient"))
-        await wait_until(lambda: page.evaluate("!!(window.vaidya && window.vaidya.session && window.vaidya.session.publishPc)"),
-                         "the page to start publishing")
-        await asyncio.sleep(3.0)
-        candidates = await page.evaluate(LOCAL_CANDIDATES_JS)
-        assert [c for c in candidates if "type" in c] == [], candidates
-        state = await page.evaluate("window.vaidya.session.publishPc.iceConnectionState")
-        assert state in ("new", "checking", "failed"), state
+    async with running_app(tmp_path / "data") as (base_url, secret, _app):
+        network = udp_blocked([_port(base_url)])
+        async with chromium(executable=network.launcher(CHROMIUM, tmp_path)) as browser:
+            page = await open_page(browser, errors, "patient")
+            await page.goto(token_link(base_url, secret, "opd-no-turn", "pt-gita", "patient"))
+            await wait_until(lambda: page.evaluate("!!(window.vaidya && window.vaidya.session && window.vaidya.session.publishPc)"),
+                             "the page to start publishing")
+            await asyncio.sleep(4.0)
+            state = await page.evaluate("window.vaidya.session.publishPc.iceConnectionState")
+            assert state in ("new", "checking", "failed"), state
+            assert await inbound_video(page) in (None, {"framesDecoded": 0, "frameWidth": 0})
