@@ -56,8 +56,10 @@ class Session:
 
 
 class Accounts:
-    def __init__(self, db: Database, secret: str, sms: SmsGateway, language: Callable[[str], Language]) -> None:
+    def __init__(self, db: Database, secret: str, sms: SmsGateway, language: Callable[[str], Language],
+                 base_url: Callable[[], str] = lambda: "") -> None:
         self.db = db
+        self.base_url = base_url
         self.secret = secret
         self.sms = sms
         self.language = language
@@ -71,12 +73,15 @@ class Accounts:
         `client` is the address the limits count (signaling/client_address.py); `browser_id` the browser that
         asks, whose own tries on this code nobody else can use up."""
         mobile = normalize_mobile(raw_mobile)
-        code = security.new_otp()
+        code, link_secret = security.new_otp(), security.new_secret()
         now = time.time()
-        await self.db.run(lambda conn: self.otp.record_send(conn, mobile, client, browser_id, code, now))
-        text = self.language(lang).gettext("Your Vaidya code is %(code)s. It is valid for 5 minutes.")
+        code_id = await self.db.run(lambda conn: self.otp.record_send(conn, mobile, client, browser_id, code, now,
+                                                                      link_secret))
+        link = f"{self.base_url()}/portal/l/{code_id}?k={link_secret}"
+        text = self.language(lang).gettext(
+            "Your Vaidya code is %(code)s. It is valid for 5 minutes. Or log in with this link: %(link)s")
         try:
-            await self.sms.send(mobile, text % {"code": code})
+            await self.sms.send(mobile, text % {"code": code, "link": link})
         except SmsError as exc:
             log.warning("OTP SMS to %s not sent: %s", mobile, exc)
             raise Unavailable("sms_failed", N_("We could not send the SMS. Please try again in a minute.")) from None
@@ -89,6 +94,20 @@ class Accounts:
         error = await self.db.run(lambda conn: self.otp.check(conn, mobile, code, browser_id, now))
         if error is not None:
             raise error
+        return mobile
+
+    async def otp_link_holder(self, code_id: int, link_secret: str) -> str:
+        """The number an OTP SMS link logs in as, without using the link up (a link preview may open it)."""
+        mobile = await self.db.run(lambda conn: self.otp.link_holder(conn, code_id, link_secret, time.time()))
+        if mobile is None:
+            raise Forbidden("bad_link", N_("This link is not valid. Log in with your mobile number."))
+        return mobile
+
+    async def redeem_otp_link(self, code_id: int, link_secret: str) -> str:
+        """Log in by an OTP SMS link: proof that one holds the phone, so no guess limit applies."""
+        mobile = await self.db.run(lambda conn: self.otp.redeem_link(conn, code_id, link_secret, time.time()))
+        if mobile is None:
+            raise Forbidden("bad_link", N_("This link is not valid. Log in with your mobile number."))
         return mobile
 
     # ---- sessions ----

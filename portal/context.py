@@ -56,7 +56,7 @@ class Portal:
         self.events = QueueEvents()
         self.sms: SmsGateway = sms or gateway_from_environment(log_text=config.sms_log_otps)
         self.limits = Limits()
-        self.accounts = Accounts(self.db, self.secret, self.sms, self.catalogs.get)
+        self.accounts = Accounts(self.db, self.secret, self.sms, self.catalogs.get, lambda: config.base_url)
         self.queues = Queues(self.db, self.events, self.secret, self.sms, self.catalogs.get, lambda: config.base_url)
         self.consults = Consults(self.db, self.events, self.secret)
         self.referrals = Referrals(self.db, self.events, self.secret)

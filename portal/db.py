@@ -230,6 +230,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX otp_misses_mobile ON otp_misses(mobile, at);
     CREATE INDEX otp_sends_at ON otp_sends(at);
     """,
+    # 5: each OTP's SMS carries a login link (portal/otp.py, "proof of possession"), live longer than the code
+    """
+    ALTER TABLE otp_codes ADD COLUMN link_hash TEXT NOT NULL DEFAULT '';
+    ALTER TABLE otp_codes ADD COLUMN link_expires_at REAL NOT NULL DEFAULT 0;
+    """,
 ]
 
 

@@ -15,6 +15,11 @@ resets none of them. Sizing and the reasoning behind it: docs/security.md, "OTP 
   tries: the patient who asked for the latest code and types it in is let in. Codes stay valid for
   `CODE_TTL_S` even when a newer one is sent, so a send forced by someone else does not void the
   code the patient is typing.
+- **Proof of possession.** Every code's SMS also carries a login link with a 32-byte secret, valid
+  `LINK_TTL_S`, as long as a number's send window: whenever others have spent a number's sends, the
+  latest of those sends is less than a window old, so its link (delivered to the owner's phone, whoever
+  asked for it) still logs the owner in. Nobody can guess it, so no limit applies to it, and opening it
+  only shows a button: an SMS app's link preview does not use it up.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ OTHER_MISSES_PER_NUMBER = 5
 CLIENT_WINDOW_S = 60 * 60
 SENDS_PER_CLIENT = 300
 SENDS_PER_MINUTE = 120
+LINK_TTL_S = NUMBER_WINDOW_S
 
 _TOO_MANY_SENDS = N_("Too many codes were sent. Please wait 15 minutes.")
 _LOCKED = N_("Too many wrong codes. Ask for a new code.")
@@ -55,10 +61,11 @@ class OtpCodes:
         return security.keyed_hash(self.secret, "otp-browser", browser_id)
 
     def record_send(self, conn: sqlite3.Connection, mobile: str, client: str, browser_id: str, code: str,
-                    now: float) -> None:
-        """Check every send limit, then store the new code; raises TooMany / Unavailable and stores nothing."""
+                    now: float, link_secret: str = "") -> int:
+        """Check every send limit, then store the new code (and its SMS link's secret); returns the code's id
+        (the link names it). Raises TooMany / Unavailable and stores nothing."""
         conn.execute("DELETE FROM otp_sends WHERE at < ?", (now - CLIENT_WINDOW_S,))
-        conn.execute("DELETE FROM otp_codes WHERE expires_at < ?", (now,))
+        conn.execute("DELETE FROM otp_codes WHERE expires_at < ? AND link_expires_at < ?", (now, now))
         conn.execute("DELETE FROM otp_misses WHERE at < ?", (now - NUMBER_WINDOW_S,))
         if _count(conn, "SELECT COUNT(*) FROM otp_sends WHERE at > ?", now - 60) >= SENDS_PER_MINUTE:
             raise Unavailable("sms_busy", N_("We could not send the SMS. Please try again in a minute."))
@@ -71,10 +78,28 @@ class OtpCodes:
                           client, now - CLIENT_WINDOW_S) >= SENDS_PER_CLIENT):
             raise TooMany("otp_resend_limit", _TOO_MANY_SENDS)
         conn.execute("INSERT INTO otp_sends (mobile, client, at) VALUES (?, ?, ?)", (mobile, client, now))
-        conn.execute(
-            "INSERT INTO otp_codes (mobile, code_hash, requester, expires_at) VALUES (?, ?, ?, ?)",
-            (mobile, self._hash(mobile, code), self.requester(browser_id), now + CODE_TTL_S),
+        cursor = conn.execute(
+            "INSERT INTO otp_codes (mobile, code_hash, requester, expires_at, link_hash, link_expires_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (mobile, self._hash(mobile, code), self.requester(browser_id), now + CODE_TTL_S,
+             self._link_hash(link_secret) if link_secret else "", now + LINK_TTL_S if link_secret else 0.0),
         )
+        return int(cursor.lastrowid)
+
+    def link_holder(self, conn: sqlite3.Connection, code_id: int, link_secret: str, now: float) -> str | None:
+        """The number whose SMS carried this live link, or None; changes nothing (a link preview may ask)."""
+        row = conn.execute("SELECT mobile, link_hash FROM otp_codes WHERE id = ? AND link_expires_at >= ?",
+                           (code_id, now)).fetchone()
+        if row is None or not row["link_hash"] or not security.same(row["link_hash"], self._link_hash(link_secret)):
+            return None
+        return str(row["mobile"])
+
+    def redeem_link(self, conn: sqlite3.Connection, code_id: int, link_secret: str, now: float) -> str | None:
+        """Log in by the SMS link: the number, with every code and link of it used up; None if not live."""
+        mobile = self.link_holder(conn, code_id, link_secret, now)
+        if mobile is not None:
+            conn.execute("DELETE FROM otp_codes WHERE mobile = ?", (mobile,))
+        return mobile
 
     def check(self, conn: sqlite3.Connection, mobile: str, code: str, browser_id: str,
               now: float) -> PortalError | None:
@@ -112,6 +137,9 @@ class OtpCodes:
         else:
             conn.execute("INSERT INTO otp_misses (mobile, at) VALUES (?, ?)", (mobile, now))
         return Invalid({"code": N_("The code is not right. Try again.")})
+
+    def _link_hash(self, link_secret: str) -> str:
+        return security.keyed_hash(self.secret, "otp-link", link_secret)
 
     def _hash(self, mobile: str, code: str) -> str:
         return security.keyed_hash(self.secret, "otp", mobile, code)

@@ -18,6 +18,8 @@ def setup(app: web.Application) -> None:
     r.add_get("/", patient.start)
     r.add_post("/otp", patient.send_otp)
     r.add_post("/otp/verify", patient.verify_otp)
+    r.add_get("/l/{code_id}", patient.otp_link)
+    r.add_post("/l/{code_id}", patient.redeem_otp_link)
     r.add_get("/me", patient.me)
     r.add_get("/register", patient.register_form)
     r.add_post("/register", patient.register)

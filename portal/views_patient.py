@@ -81,6 +81,20 @@ async def verify_otp(request: web.Request) -> web.StreamResponse:
     return await log_in(request, "patient", mobile, "/portal/me")
 
 
+async def otp_link(request: web.Request) -> web.StreamResponse:
+    """The login link in an OTP SMS: a page with one button, so an SMS app's link preview logs nobody in."""
+    secret = request.query.get("k", "")
+    mobile = await request.app[PORTAL].accounts.otp_link_holder(route_id(request.match_info["code_id"]), secret)
+    return page(request, "otp_link.html", ending=mobile[-4:], secret=secret)
+
+
+async def redeem_otp_link(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    mobile = await request.app[PORTAL].accounts.redeem_otp_link(route_id(request.match_info["code_id"]),
+                                                                str(form.get("k", "")))
+    return await log_in(request, "patient", mobile, "/portal/me")
+
+
 async def me(request: web.Request) -> web.StreamResponse:
     mobile = patient_mobile(request)
     portal = request.app[PORTAL]

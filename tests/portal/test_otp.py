@@ -3,6 +3,7 @@ server over a real SQLite file, patients in their own browsers, an attacker in o
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import pytest
@@ -122,3 +123,82 @@ def test_other_peoples_misses_stop_counting_after_the_window(conn):
     later = otp.NUMBER_WINDOW_S + 20.0
     codes.record_send(conn, MOBILE, "203.0.113.9", "patient", "654321", now=later)
     assert codes.check(conn, MOBILE, "654321", "another-phone", now=later + 1) is None
+
+
+# Proof of possession: the login link in every code's SMS ----------------------------------------------------
+
+_LINK = re.compile(r"https?://[^/\s]+(/portal/l/\d+\?k=[A-Za-z0-9_-]+)")
+
+
+def sms_link(server: Server, mobile: str = MOBILE) -> str:
+    return _LINK.search(server.sms_to(mobile)[-1]).group(1)
+
+
+async def test_the_link_in_the_code_sms_logs_the_owner_in_once_and_a_preview_uses_nothing(server):
+    asking = await server.browser()
+    await asking.post("/portal/otp", {"mobile": MOBILE})
+    link = sms_link(server)
+    phone = await server.browser()
+    resp, page = await phone.get(link)
+    assert resp.status == 200 and "ending in 3210" in page, page
+    resp, _ = await phone.get("/portal/me", allow_redirects=False)
+    assert resp.status in (302, 303), "opening the link (as a link preview does) logs nobody in"
+    path, secret = link.split("?k=")
+    resp, _ = await phone.post(path, {"k": secret[:-1] + ("A" if secret[-1] != "A" else "B")})
+    assert resp.status == 403, "a wrong secret is refused"
+    resp, _ = await phone.post(path, {"k": secret})
+    assert resp.status == 303 and resp.headers["Location"] == "/portal/me"
+    resp, _ = await phone.get("/portal/me", allow_redirects=False)
+    assert resp.status == 200
+    again = await server.browser()
+    resp, _ = await again.post(path, {"k": secret})
+    assert resp.status == 403, "a link logs in once"
+    resp, _ = await asking.post("/portal/otp/verify", {"mobile": MOBILE, "code": server.last_code(MOBILE)})
+    assert resp.status == 400, "logging in by the link uses up the code too"
+
+
+async def test_an_attack_from_many_addresses_cannot_keep_the_owner_out(aiohttp_server, aiohttp_client, tmp_path, clinic):
+    """Someone spends the number's sends and the others' guesses from several addresses: the owner can neither
+    ask for a code nor type one, but the link in the SMS the attack itself sent to their phone lets them in."""
+    server = await Server(aiohttp_server, aiohttp_client, tmp_path, dev=True, trusted_proxies="127.0.0.1").start()
+    attacker = await server.browser()
+    for i in range(otp.SENDS_PER_NUMBER):
+        await attacker.post("/portal/otp", {"mobile": MOBILE}, headers={"X-Forwarded-For": f"198.51.100.{i + 1}"})
+    guesser = await server.browser()  # guesses from a browser that asked for no code: the others' budget
+    for i in range(otp.OTHER_MISSES_PER_NUMBER):
+        await guesser.post("/portal/otp/verify", {"mobile": MOBILE, "code": wrong(server.last_code(MOBILE))},
+                           headers={"X-Forwarded-For": f"198.51.100.{i + 1}"})
+    owner = await server.browser()
+    resp, _ = await owner.post("/portal/otp", {"mobile": MOBILE}, headers={"X-Forwarded-For": "203.0.113.7"})
+    assert resp.status == 429, "the owner cannot ask for a code of their own"
+    resp, _ = await owner.post("/portal/otp/verify", {"mobile": MOBILE, "code": server.last_code(MOBILE)},
+                               headers={"X-Forwarded-For": "203.0.113.7"})
+    assert resp.status == 429, "nor type the code the attack sent to their phone"
+    path, secret = sms_link(server).split("?k=")
+    resp, _ = await owner.post(path, {"k": secret}, headers={"X-Forwarded-For": "203.0.113.7"})
+    assert resp.status == 303
+    resp, _ = await owner.get("/portal/me", allow_redirects=False)
+    assert resp.status == 200
+
+
+def test_whenever_others_have_spent_the_sends_the_latest_sms_link_still_works(conn):
+    """The guarantee, minute by minute on the code table: a refused send always has a live link behind it."""
+    codes = OtpCodes("s" * 40)
+    latest = None
+    for i in range(otp.SENDS_PER_NUMBER):
+        latest = codes.record_send(conn, MOBILE, f"198.51.100.{i}", f"attacker-{i}", "111111", now=60.0 * i,
+                                   link_secret=f"link-{i}")
+    last_send = 60.0 * (otp.SENDS_PER_NUMBER - 1)
+    t = last_send + 1
+    while True:
+        try:
+            codes.record_send(conn, MOBILE, "203.0.113.9", "owner", "222222", now=t)
+            break
+        except TooMany:
+            assert codes.link_holder(conn, latest, f"link-{otp.SENDS_PER_NUMBER - 1}", now=t) == MOBILE, t
+        t += 30
+    assert t <= otp.NUMBER_WINDOW_S + 30, "the send window slid open"
+    assert codes.link_holder(conn, latest, f"link-{otp.SENDS_PER_NUMBER - 1}", now=last_send + otp.LINK_TTL_S + 1) is None
+    assert codes.link_holder(conn, latest, "not-the-secret", now=last_send + 2) is None
+    assert codes.redeem_link(conn, latest, f"link-{otp.SENDS_PER_NUMBER - 1}", now=t) == MOBILE
+    assert codes.check(conn, MOBILE, "222222", "owner", now=t + 1).code == "invalid", "the link used every code up"
