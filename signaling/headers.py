@@ -1,5 +1,5 @@
 """What every reply carries, whoever made it (signaling, portal, Rx, a static file or an error page):
-the security headers, a charset on text, a cache policy, and gzip for text bodies.
+the security headers, a charset on text, a cache policy, and brotli or gzip for text bodies.
 
 The Content-Security-Policy allows scripts, styles and connections from this origin only (`'self'` also
 covers this host's ws:/wss:), so an injected `<script>` or `onclick=` does not run; no page may be framed
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .assets import MIN_COMPRESS_BYTES, compress, wants_gzip
+from .assets import MIN_COMPRESS_BYTES, accepted_coding, compress
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
@@ -43,18 +43,19 @@ async def add_headers(request: web.BaseRequest, response: web.StreamResponse) ->
 
 
 @web.middleware
-async def gzip_text(request: web.Request, handler) -> web.StreamResponse:  # type: ignore[no-untyped-def]
-    """Compress text replies made in memory (pages, JSON) for clients that accept gzip."""
+async def compress_text(request: web.Request, handler) -> web.StreamResponse:  # type: ignore[no-untyped-def]
+    """Compress text replies made in memory (pages, JSON): brotli for clients that accept it, else gzip."""
     response = await handler(request)
-    if type(response) is not web.Response or response.prepared or not wants_gzip(request):
+    coding = accepted_coding(request)
+    if type(response) is not web.Response or response.prepared or coding is None:
         return response
     body = response.body
     if (isinstance(body, bytes) and len(body) >= MIN_COMPRESS_BYTES and is_text(response.content_type)
             and "Content-Encoding" not in response.headers):
-        compress(response)
+        compress(response, coding)
     return response
 
 
 def setup(app: web.Application) -> None:
     app.on_response_prepare.append(add_headers)
-    app.middlewares.append(gzip_text)
+    app.middlewares.append(compress_text)

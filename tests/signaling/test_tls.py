@@ -14,6 +14,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.conftest import wait_until
+from tests.helpers.browser import HAVE_CHROMIUM, NO_CHROMIUM, chromium
 from tests.helpers.server import ServerProcess, self_signed_certificate, token
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl")]
@@ -54,6 +56,20 @@ async def test_room_page_and_signaling_are_served_over_tls(
         with pytest.raises(aiohttp.ClientConnectorCertificateError):
             async with http.get(f"{base}/room/opd-tls"):
                 pass
+
+
+@pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)
+async def test_chromium_over_https_gets_the_pages_scripts_brotli_compressed(tls_server: ServerProcess) -> None:
+    """Browsers offer brotli only to secure pages: over HTTPS the room page's scripts arrive as br, and run."""
+    encodings: dict[str, str] = {}
+    async with chromium(extra_args=("--ignore-certificate-errors",)) as browser:
+        page = await (await browser.new_context(ignore_https_errors=True)).new_page()
+        page.on("response", lambda r: encodings.__setitem__(r.url, r.headers.get("content-encoding", "")))
+        url = f"https://127.0.0.1:{tls_server.port}/room/opd-tls#token={token('opd-tls', 'pt-gita')}"
+        await page.goto(url)
+        await wait_until(lambda: page.evaluate("!!(window.vaidya && window.vaidya.client)"), "the room page to run")
+    scripts = {u: e for u, e in encodings.items() if u.endswith(".js")}
+    assert scripts and set(scripts.values()) == {"br"}, encodings
 
 
 def test_a_certificate_without_its_key_is_refused_at_start(tmp_path: Path, certificate: tuple[Path, Path]) -> None:
