@@ -32,8 +32,9 @@ def create_app(config: Config) -> web.Application:
     wait_longer_for_consent()
     app = web.Application(client_max_size=8 * 1024 * 1024)
     app[keys.CONFIG] = config
-    from . import headers, slow_body
+    from . import headers, memory, slow_body
 
+    memory.setup(app)
     slow_body.setup(app)
     headers.setup(app)
     app.router.add_get("/healthz", healthz)

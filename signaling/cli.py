@@ -39,6 +39,9 @@ def _serve_workers(args: argparse.Namespace) -> int | None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .memory import limit_arenas
+
+    limit_arenas()  # before any thread starts (docs/reliability.md, soak)
     config = _config_from(
         args, host=args.host, port=args.port, dev=args.dev or None, seed_demo=args.seed_demo or None,
         workers=_serve_workers(args), redis_url=args.redis, sms_log_otps=args.sms_log_otps or None,

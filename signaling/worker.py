@@ -23,6 +23,7 @@ from media.adaptive.ladder import ladder_from_config
 from media.sfu.aiortc_bridge import restrict_host_addresses, wait_longer_for_consent
 
 from .config import Config, load_config
+from .memory import trim_periodically
 from .registry import RoomRegistry
 from .room_log import MemoryRoomLog, RoomLog
 from .session import Session
@@ -178,6 +179,15 @@ async def serve_channel(sock: socket.socket) -> None:
     logging.getLogger().setLevel(config.log_level)
     restrict_host_addresses([a.strip() for a in config.media_addresses.split(",") if a.strip()])
     wait_longer_for_consent()
+    trimming = asyncio.create_task(trim_periodically())  # MALLOC_ARENA_MAX came from the front's environment
+    try:
+        await _serve_rooms(config, reader, writer)
+    finally:
+        trimming.cancel()
+    writer.close()
+
+
+async def _serve_rooms(config: Config, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     if config.records:
         # This process's composition root: on the node that keeps records, consultation rooms keep their
         # chat and photos in the portal's file, as the single-process server does (signaling/app.py).
@@ -190,7 +200,6 @@ async def serve_channel(sock: socket.socket) -> None:
             await records.db.close()
     else:
         await Worker(config, reader, writer).run()
-    writer.close()
 
 
 def main(argv: list[str] | None = None) -> int:
