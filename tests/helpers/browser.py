@@ -25,18 +25,21 @@ NO_CHROMIUM = f"{CHROMIUM} is not installed (scripts/install-system-deps.sh inst
 
 
 @asynccontextmanager
-async def running_app(data_dir: Path, **settings: object) -> AsyncIterator[tuple[str, str, web.Application]]:
-    """The real application on 127.0.0.1:<free port>, configured with `settings` beyond the defaults;
-    yields (base URL, token secret, the app itself, so a test can reach the rooms and sessions it holds)."""
+async def running_app(
+    data_dir: Path, listen: str = "127.0.0.1", **settings: object
+) -> AsyncIterator[tuple[str, str, web.Application]]:
+    """The real application on 127.0.0.1:<free port> (or every address, with listen="0.0.0.0"), configured
+    with `settings` beyond the defaults; yields (base URL on 127.0.0.1, token secret, the app itself, so a
+    test can reach the rooms and sessions it holds)."""
     config = load_config(overrides={"data_dir": data_dir, "host": "127.0.0.1", "port": 0, **settings})
     app = create_app(config)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, listen, 0)
     await site.start()
-    host, port = runner.addresses[0][:2]
+    port = runner.addresses[0][1]
     try:
-        yield f"http://{host}:{port}", config.secret, app
+        yield f"http://127.0.0.1:{port}", config.secret, app
     finally:
         await runner.cleanup()
 

@@ -38,19 +38,52 @@ def available() -> str | None:
 
 
 class IsolatedNetwork:
-    """The namespace and its bridge, alive until `close()`; `launcher(path)` writes a Chromium wrapper."""
+    """The namespace and its bridge, alive until `close()`; `launcher(path)` writes a Chromium wrapper.
 
-    def __init__(self, ports: list[int]) -> None:
+    With `link_to_host`, the namespace also gets a cable to the host instead of its dead-end interface: a
+    veth pair, `host_address` on the host's end and `address` inside, the default route over it. Everything
+    the browser sends then crosses that cable, UDP included, and `unplug()` / `plug()` cut and restore it:
+    a network drop at the packet level."""
+
+    def __init__(self, ports: list[int], link_to_host: bool = False) -> None:
         self.ports = ports
+        self._host_end = self._inner_end = ""
+        if link_to_host:
+            tag = os.getpid() % 100_000
+            self._host_end, self._inner_end = f"vh{tag}", f"vn{tag}"
+            subnet = f"10.231.{tag % 250}"
+            self.host_address, self.address = f"{subnet}.1", f"{subnet}.2"
+            subprocess.run(["ip", "link", "add", self._host_end, "type", "veth", "peer", "name", self._inner_end],
+                           check=True, capture_output=True)
+            subprocess.run(["ip", "address", "add", f"{self.host_address}/30", "dev", self._host_end], check=True)
+            subprocess.run(["ip", "link", "set", self._host_end, "up"], check=True)
         self._bridge = subprocess.Popen(
             [sys.executable, "-m", "tests.helpers.isolated_network", *map(str, ports)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            cwd=Path(__file__).resolve().parents[2],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=Path(__file__).resolve().parents[2], env={**os.environ, "CABLE": self._inner_end},
         )
+        self._expect("unshared")
+        if link_to_host:
+            subprocess.run(["ip", "link", "set", self._inner_end, "netns", str(self._bridge.pid)], check=True)
+            self._bridge.stdin.write(f"{self.address} {self.host_address}\n")
+        else:
+            self._bridge.stdin.write("\n")
+        self._bridge.stdin.flush()
+        self._expect("ready")
+
+    def _expect(self, word: str) -> None:
         line = self._bridge.stdout.readline() if self._bridge.stdout else ""
-        if line.strip() != "ready":
+        if line.strip() != word:
             self.close()
-            raise RuntimeError(f"the namespace bridge did not start: {line!r} {self._bridge.stderr.read() if self._bridge.stderr else ''}")
+            raise RuntimeError(f"the namespace bridge did not start: {line!r} "
+                               f"{self._bridge.stderr.read() if self._bridge.stderr else ''}")
+
+    def unplug(self) -> None:
+        """Pull the cable: nothing crosses between the namespace and the host until `plug()`."""
+        subprocess.run(["ip", "link", "set", self._host_end, "down"], check=True)
+
+    def plug(self) -> None:
+        subprocess.run(["ip", "link", "set", self._host_end, "up"], check=True)
 
     @property
     def namespace(self) -> str:
@@ -74,6 +107,8 @@ class IsolatedNetwork:
         except subprocess.TimeoutExpired:
             self._bridge.kill()
             self._bridge.wait()
+        if self._host_end:  # gone with the namespace already, unless the bridge never took its end
+            subprocess.run(["ip", "link", "del", self._host_end], capture_output=True)
 
 
 # ---- the bridge process ---------------------------------------------------------------------------------
@@ -131,7 +166,7 @@ async def _bridge(ports: list[int], host_ns: int, inner_ns: int) -> None:
 
     servers = [await asyncio.start_server(relay_to(p), "127.0.0.1", p) for p in ports]
     print("ready", flush=True)
-    await asyncio.gather(*(s.serve_forever() for s in servers))
+    await asyncio.gather(*(s.serve_forever() for s in servers), asyncio.Event().wait())  # until terminated
 
 
 def main(argv: list[str]) -> None:
@@ -139,7 +174,16 @@ def main(argv: list[str]) -> None:
     host_ns = os.open("/proc/self/ns/net", os.O_RDONLY)
     if _libc.unshare(CLONE_NEWNET) != 0:
         raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET)")
-    for command in _SETUP:
+    print("unshared", flush=True)
+    cable = sys.stdin.readline().split()  # "<address> <gateway>" once the host moved the cable in, or nothing
+    if cable:
+        address, gateway = cable
+        name = os.environ["CABLE"]
+        setup = ("link set lo up", f"address add {address}/30 dev {name}", f"link set {name} up",
+                 f"route add default via {gateway}")
+    else:
+        setup = _SETUP
+    for command in setup:
         subprocess.run(["ip", *command.split()], check=True)
     inner_ns = os.open("/proc/self/ns/net", os.O_RDONLY)
     asyncio.run(_bridge(ports, host_ns, inner_ns))
