@@ -152,9 +152,13 @@ class SignalingClient:
         assert self._ws is not None
         await self._ws.send_json(message)
 
-    async def send_raw(self, text: str) -> None:
+    async def send_raw(self, data: str | bytes) -> None:
+        """Send a frame as it is (text, or bytes as a binary frame): for tests of what the server refuses."""
         assert self._ws is not None
-        await self._ws.send_str(text)
+        if isinstance(data, bytes):
+            await self._ws.send_bytes(data)
+        else:
+            await self._ws.send_str(data)
 
     async def request(self, message: dict[str, Any], timeout: float = 15.0) -> dict[str, Any]:
         """Send a message with a fresh request_id and wait for its reply; raise SignalingError on error."""

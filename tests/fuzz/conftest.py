@@ -59,10 +59,20 @@ class Live:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    yield from _live(tmp_path_factory, workers=0)
+
+
+@pytest.fixture(scope="module")
+def live_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """The same, with rooms in a worker process behind the front (`vaidya serve --workers 1`)."""
+    yield from _live(tmp_path_factory, workers=1)
+
+
+def _live(tmp_path_factory: pytest.TempPathFactory, workers: int) -> Iterator[Live]:
     data_dir = tmp_path_factory.mktemp("fuzz-data")
     clinic = make_clinic(data_dir)
     config = load_config(None, {"data_dir": data_dir, "dev": True, "host": "127.0.0.1", "port": 0,
-                                "ws_rate_burst": 10**6, "ws_rate_per_s": 1e6})
+                                "ws_rate_burst": 10**6, "ws_rate_per_s": 1e6, "workers": workers})
     loop = LoopThread()
     app = create_app(config)
     runner = web.AppRunner(app)

@@ -35,7 +35,7 @@ class FuzzPeer:
     async def connect(cls, url: str) -> FuzzPeer:
         return cls(await SignalingClient(url).connect())
 
-    async def exchange(self, text: str) -> list[dict[str, Any]]:
+    async def exchange(self, text: str | bytes) -> list[dict[str, Any]]:
         """Send one frame; return every message the server sent until it handled it. A second message (a
         `leave` of a room never joined) marks the end: the server handles one socket's frames in order."""
         start = len(self.seen)

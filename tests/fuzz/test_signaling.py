@@ -16,7 +16,7 @@ from aiortc import RTCPeerConnection
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from signaling import grants
+from signaling import grants, keys
 from signaling.grants import TokenError, mint_token, verify_token
 from signaling.protocol import SCHEMAS, ProtocolError, parse_message
 from tests.helpers.media import NumberedVideoTrack, ToneTrack
@@ -106,7 +106,17 @@ def test_the_parser_accepts_a_message_or_names_a_documented_code(text):
 @pytest.fixture(scope="module")
 def publisher(live):
     """A fuzzing client, and a real offer (audio and video from an aiortc peer) to send and to mutate."""
+    yield from _publisher(live)
 
+
+@pytest.fixture(scope="module")
+def worker_publisher(live_workers):
+    """The same, against a server whose rooms live in a worker process (the front relays every frame)."""
+    assert keys.WORKERS in live_workers.app, "rooms in the front's own process: not the mode under test"
+    yield from _publisher(live_workers)
+
+
+def _publisher(live):
     async def setup():
         peer = await FuzzPeer.connect(live.ws_url)
         pc = RTCPeerConnection()
@@ -187,6 +197,22 @@ def test_no_trickled_candidate_gets_internal(publisher, message):
 @pytest.mark.parametrize("message", entries("signaling_message"))
 def test_kept_messages_still_get_documented_errors(publisher, message):
     check_message(publisher, message, publish=True)
+
+
+@given(messages(list(SCHEMAS), st.sampled_from([ROOM, "elsewhere"]) | json_value))
+def test_with_rooms_in_a_worker_no_message_gets_internal(worker_publisher, message):
+    """The front parses nothing but relays every frame to the worker: the worker's answers hold too."""
+    check_message(worker_publisher, message)
+
+
+@pytest.mark.parametrize("publisher_of", ["publisher", "worker_publisher"])
+@given(data=st.binary(max_size=300))
+def test_a_binary_frame_is_refused_with_bad_json_and_the_socket_stays(request, publisher_of, data):
+    live, peer, _ = request.getfixturevalue(publisher_of)
+    replies = live.run(peer.exchange(data))
+    errors = [r for r in replies if r.get("type") == "error"]
+    assert errors and all(r["code"] == "bad_json" for r in errors), replies
+    check_replies(replies, None)
 
 
 # -- offers -----------------------------------------------------------------------------------------------
