@@ -8,6 +8,8 @@ import shutil
 
 import pytest
 
+from rx.web import RX_SERVICE
+
 from tests.helpers.axe import HAVE_AXE, NO_AXE, assert_accessible
 from tests.portal.conftest import staff_login_on_page
 from tests.helpers.browser import sized_page
@@ -48,3 +50,39 @@ async def test_the_doctor_types_a_brand_and_sees_the_drug_its_list_and_the_verdi
     await suggestion.click()
     assert await first.input_value() == "Paracetamol"
     assert await desk.locator("input[name=m0_generic_name] + .suggestions .suggestion").count() == 0
+
+
+async def test_choosing_a_strength_fills_name_strength_and_form_and_the_line_signs(server, clinic, chromium):
+    base = str(server.server.make_url("")).rstrip("/")
+    await queued_patient(server, "9000000002", clinic.gen, "hi", "Meena")
+    desk = await sized_page(chromium, 1280, 800, phone=False)
+    await staff_login_on_page(desk, base, "dr-hindi")
+    await desk.wait_for_url("**/portal/doctor")
+    await desk.click("form[action='/portal/doctor/admit'] button.main")
+    await desk.locator("a[href^='/rx/consultations/']").first.click()
+    await desk.wait_for_url("**/rx/consultations/*/new")
+
+    await desk.locator("input[name=m0_generic_name]").press_sequentially("dolo", delay=30)
+    panel = desk.locator("input[name=m0_generic_name] + .suggestions")
+    choice = panel.get_by_role("button", name="Paracetamol 650 mg tablet")
+    await choice.wait_for()
+    assert "500 mg tablet" in await panel.text_content()
+    await assert_accessible(desk)
+    await choice.focus()
+    await desk.keyboard.press("Enter")  # a button: the keyboard chooses it as a click would
+    assert [await desk.input_value(f"input[name=m0_{f}]") for f in ("generic_name", "strength", "form")] == [
+        "Paracetamol", "650 mg", "tablet"]
+    assert await panel.locator("button").count() == 0
+
+    await desk.check("input[name=age_confirmed]")
+    await desk.fill("input[name=diagnosis]", "Acute viral fever")
+    for field, value in (("dose", "1 tablet"), ("duration_days", "3"), ("quantity", "9")):
+        await desk.fill(f"input[name=m0_{field}]", value)
+    await desk.select_option("select[name=m0_frequency]", "TDS")
+    async with desk.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/new")) as signed:
+        await desk.click("button[type=submit]")
+    response = await signed.value
+    body = await response.json()
+    assert response.status == 201 and body["allowed"][0]["medicine"] == "Paracetamol", body
+    line = server.server.app[RX_SERVICE].store.latest(body["id"]).prescription.medicines[0]
+    assert (line.generic_name, line.strength, line.form) == ("Paracetamol", "650 mg", "tablet")
