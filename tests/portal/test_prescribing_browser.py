@@ -1,6 +1,7 @@
 """The prescription form in a real Chromium: as the doctor types a brand, the formulary drug is suggested
 with its TPG list and whether this consultation may prescribe it; a controlled substance is refused as
-typed; picking a suggestion fills the line; the form with suggestions open passes axe."""
+typed; picking a suggestion fills the name, picking one of its strengths fills name, strength and form
+(and the line signs); the form with suggestions open passes axe."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ pytestmark = [
 ]
 
 
-async def test_the_doctor_types_a_brand_and_sees_the_drug_its_list_and_the_verdict(server, clinic, chromium):
+async def _prescription_form(server, clinic, chromium):
+    """The doctor's desk on the prescription form of a patient just admitted from the queue."""
     base = str(server.server.make_url("")).rstrip("/")
     await queued_patient(server, "9000000001", clinic.gen, "hi", "Meena")
     desk = await sized_page(chromium, 1280, 800, phone=False)
@@ -31,6 +33,11 @@ async def test_the_doctor_types_a_brand_and_sees_the_drug_its_list_and_the_verdi
     await desk.click("form[action='/portal/doctor/admit'] button.main")
     await desk.locator("a[href^='/rx/consultations/']").first.click()
     await desk.wait_for_url("**/rx/consultations/*/new")
+    return desk
+
+
+async def test_the_doctor_types_a_brand_and_sees_the_drug_its_list_and_the_verdict(server, clinic, chromium):
+    desk = await _prescription_form(server, clinic, chromium)
 
     first = desk.locator("input[name=m0_generic_name]")
     await first.press_sequentially("dolo", delay=30)
@@ -53,14 +60,7 @@ async def test_the_doctor_types_a_brand_and_sees_the_drug_its_list_and_the_verdi
 
 
 async def test_choosing_a_strength_fills_name_strength_and_form_and_the_line_signs(server, clinic, chromium):
-    base = str(server.server.make_url("")).rstrip("/")
-    await queued_patient(server, "9000000002", clinic.gen, "hi", "Meena")
-    desk = await sized_page(chromium, 1280, 800, phone=False)
-    await staff_login_on_page(desk, base, "dr-hindi")
-    await desk.wait_for_url("**/portal/doctor")
-    await desk.click("form[action='/portal/doctor/admit'] button.main")
-    await desk.locator("a[href^='/rx/consultations/']").first.click()
-    await desk.wait_for_url("**/rx/consultations/*/new")
+    desk = await _prescription_form(server, clinic, chromium)
 
     await desk.locator("input[name=m0_generic_name]").press_sequentially("dolo", delay=30)
     panel = desk.locator("input[name=m0_generic_name] + .suggestions")
