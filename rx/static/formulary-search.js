@@ -102,6 +102,11 @@ function attach(form, input) {
   }, 200);
   input.addEventListener("input", ask);
   input.addEventListener("keydown", (e) => e.key === "Escape" && close());
+  panel.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape") return;
+    close(); // from one of its buttons: back to the name, nothing chosen
+    input.focus();
+  });
 }
 
 /** Suggestions under every medicine name of this form (one with a data-suggest URL). */

@@ -56,18 +56,29 @@ async def test_the_doctor_types_a_brand_and_sees_the_drug_its_list_and_the_verdi
 
     await suggestion.click()
     assert await first.input_value() == "Paracetamol"
+    assert await desk.input_value("input[name=m0_strength]") == ""  # the drug alone fills only its name
     assert await desk.locator("input[name=m0_generic_name] + .suggestions .suggestion").count() == 0
 
 
 async def test_choosing_a_strength_fills_name_strength_and_form_and_the_line_signs(server, clinic, chromium):
     desk = await _prescription_form(server, clinic, chromium)
 
-    await desk.locator("input[name=m0_generic_name]").press_sequentially("dolo", delay=30)
+    name = desk.locator("input[name=m0_generic_name]")
+    await name.press_sequentially("dolo", delay=30)
     panel = desk.locator("input[name=m0_generic_name] + .suggestions")
     choice = panel.get_by_role("button", name="Paracetamol 650 mg tablet")
     await choice.wait_for()
     assert "500 mg tablet" in await panel.text_content()
     await assert_accessible(desk)
+    await panel.get_by_role("button", name="Paracetamol 500 mg tablet").focus()
+    await desk.keyboard.press("Escape")  # from a strength: nothing chosen, back to the name
+    assert await panel.locator("button").count() == 0
+    assert await desk.evaluate("document.activeElement.name") == "m0_generic_name"
+    assert await desk.input_value("input[name=m0_strength]") == ""
+
+    await name.press("Backspace")
+    await name.press_sequentially("o", delay=30)
+    await choice.wait_for()
     await choice.focus()
     await desk.keyboard.press("Enter")  # a button: the keyboard chooses it as a click would
     assert [await desk.input_value(f"input[name=m0_{f}]") for f in ("generic_name", "strength", "form")] == [
