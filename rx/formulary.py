@@ -11,6 +11,7 @@ from importlib import resources
 
 from .controlled import tokens
 from .forms import CLASS_ROUTES, form_class
+from .presentation import Presentation, parse_presentation
 
 
 class TpgList(enum.StrEnum):
@@ -32,6 +33,9 @@ class Drug:
     #: Form classes (rx.forms) this entry is, where the form is part of the identity (salbutamol tablets
     #: are not the salbutamol inhaler); empty for any form.
     forms: frozenset[str] = frozenset()
+    #: Common Indian presentations (NLEM 2022, else commonly marketed), offered as the doctor types; the
+    #: prescription's strength and form stay free text.
+    presentations: tuple[Presentation, ...] = ()
 
 
 def _key(text: str) -> str:
@@ -129,9 +133,20 @@ def search(formulary: Formulary, typed: str, limit: int = 8) -> list[Match]:
     return [m for _, _, m in sorted(best.values(), key=lambda f: f[:2])][:limit]
 
 
+def _presentations(cell: str, tag: TpgList, forms: frozenset[str]) -> tuple[Presentation, ...]:
+    """A row's presentations ("500 mg tablet|120 mg/5 mL suspension"), each in one of the row's forms."""
+    found = tuple(parse_presentation(p) for p in cell.split("|") if p.strip())
+    if found and tag is TpgList.PROHIBITED:
+        raise ValueError("a prohibited drug has no presentations to offer")
+    for p in found:
+        if forms and form_class(p.form) not in forms:
+            raise ValueError(f"presentation {str(p)!r} is not one of this entry's forms ({', '.join(sorted(forms))})")
+    return found
+
+
 def load_formulary(path: str | None = None) -> Formulary:
     """Read a formulary CSV (generic_name, aliases, category, tpg_list, basis, optional forms as classes
-    joined by "|"); bad rows are an error."""
+    joined by "|", optional presentations as "strength form" joined by "|"); bad rows are an error."""
     if path is None:
         text = resources.files("rx.data").joinpath("formulary.csv").read_text(encoding="utf-8")
     else:
@@ -149,8 +164,12 @@ def load_formulary(path: str | None = None) -> Formulary:
         forms = frozenset(f.strip() for f in (row.get("forms") or "").split("|") if f.strip())
         if not forms <= CLASS_ROUTES.keys():
             raise ValueError(f"formulary line {n}: unknown form class in {row['forms']!r}")
+        try:
+            presentations = _presentations(row.get("presentations") or "", tag, forms)
+        except ValueError as e:
+            raise ValueError(f"formulary line {n}: {e}") from None
         drugs.append(Drug(row["generic_name"].strip(), aliases, row["category"].strip(), tag, row["basis"].strip(),
-                          forms))
+                          forms, presentations))
     return Formulary(drugs)
 
 

@@ -16,15 +16,16 @@ MAX_TYPED = 80
 
 
 def suggestions(formulary: Formulary, consultation: Consultation, typed: str, limit: int = 8) -> list[dict[str, Any]]:
-    """Formulary drugs for `typed`, best first, as the form shows them; a controlled substance typed by any
-    spelling (NDPS, Schedule X) comes first, refused with the act named."""
+    """Formulary drugs for `typed`, best first, as the form shows them (with their common strengths and
+    forms); a controlled substance typed by any spelling (NDPS, Schedule X) comes first, refused with the
+    act named."""
     found: list[dict[str, Any]] = []
     probe = Medicine(generic_name=typed, strength="", form="", dose="", frequency="", duration_days=0)
     refusal = controlled_refusal(probe, formulary)
     if refusal is not None:
         found.append({"generic_name": typed.strip(), "matched": typed.strip(), "category": "controlled substance",
                       "list": TpgList.PROHIBITED.value, "forms": [], "allowed": False, "reason": refusal,
-                      "basis": ""})
+                      "basis": "", "presentations": []})
     for match in search(formulary, typed, limit):
         drug = match.drug
         # a List A drug at an audio follow-up is allowed as a refill: say so rather than refuse outright
@@ -41,5 +42,7 @@ def suggestions(formulary: Formulary, consultation: Consultation, typed: str, li
             "reason": ("only as a refill of a medicine the patient already takes (mark the line as a refill)"
                        if refill_only else reason),
             "basis": drug.basis,
+            # suggestions to pick from, not limits: the strength and form fields stay free text
+            "presentations": [{"strength": p.strength, "form": p.form} for p in drug.presentations],
         })
     return found[:limit]

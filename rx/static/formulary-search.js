@@ -1,5 +1,7 @@
 // Suggestions under each medicine's name as the doctor types: the formulary drug (found by brand,
-// abbreviation or prefix), its TPG list, and whether this consultation may prescribe it and why not.
+// abbreviation or prefix), its TPG list, whether this consultation may prescribe it and why not, and its
+// common strengths and forms. Choosing the drug fills the name; choosing one of its strengths fills the
+// name, strength and form (suggestions, not limits: the doctor may still type any strength).
 // The server decides with the same rules as signing (rx/suggest.py); without scripts the form still
 // works with its plain <datalist>. The consult workspace loads the form later and calls enhance(form).
 
@@ -36,6 +38,44 @@ function suggestionButton(input, s, close) {
   return button;
 }
 
+/** The line's other field of this name: m0_generic_name → m0_strength. */
+function lineField(input, name) {
+  return input.form.elements.namedItem(input.name.replace(/_generic_name$/, `_${name}`));
+}
+
+function presentationButton(input, s, p, close) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "presentation";
+  button.textContent = `${p.strength} ${p.form}`;
+  button.setAttribute("aria-label", `${s.generic_name} ${p.strength} ${p.form}`);
+  button.disabled = s.list === "prohibited";
+  button.addEventListener("click", () => {
+    input.value = s.generic_name;
+    lineField(input, "strength").value = p.strength;
+    lineField(input, "form").value = p.form;
+    close();
+    (lineField(input, "dose") || input).focus(); // the next thing the doctor writes
+  });
+  return button;
+}
+
+/** One drug: its own button, then a button per common strength and form. */
+function suggestionGroup(input, s, close) {
+  const group = document.createElement("div");
+  group.className = "suggestion-group";
+  group.setAttribute("role", "group");
+  group.setAttribute("aria-label", s.generic_name);
+  group.append(suggestionButton(input, s, close));
+  if (s.presentations.length) {
+    const strengths = document.createElement("div");
+    strengths.className = "presentations";
+    strengths.append(...s.presentations.map((p) => presentationButton(input, s, p, close)));
+    group.append(strengths);
+  }
+  return group;
+}
+
 function attach(form, input) {
   input.removeAttribute("list"); // this panel replaces the plain datalist
   const panel = document.createElement("div");
@@ -58,10 +98,15 @@ function attach(form, input) {
       return close(); // offline for a moment: the form still signs, and the server still checks
     }
     if (mine !== asked) return; // a later keystroke already asked
-    panel.replaceChildren(...body.drugs.map((s) => suggestionButton(input, s, close)));
+    panel.replaceChildren(...body.drugs.map((s) => suggestionGroup(input, s, close)));
   }, 200);
   input.addEventListener("input", ask);
   input.addEventListener("keydown", (e) => e.key === "Escape" && close());
+  panel.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape") return;
+    close(); // from one of its buttons: back to the name, nothing chosen
+    input.focus();
+  });
 }
 
 /** Suggestions under every medicine name of this form (one with a data-suggest URL). */

@@ -86,3 +86,20 @@ async def test_the_form_asks_the_server_and_only_the_consultations_doctor_gets_a
     assert (await other.client.get(path, params={"q": "azi"}, headers={"Accept": "application/json"})).status == 404
     patient = await visitor("patient", "9800000001")
     assert (await patient.client.get(path, params={"q": "azi"}, headers={"Accept": "application/json"})).status == 401
+
+
+def test_each_suggestion_carries_its_strengths_and_forms_and_a_controlled_one_none():
+    para = suggestions(default_formulary(), FIRST_VIDEO, "Dolo")[0]
+    assert para["generic_name"] == "Paracetamol"
+    assert {"strength": "650 mg", "form": "tablet"} in para["presentations"]
+    assert {"strength": "250 mg/5 mL", "form": "suspension"} in para["presentations"]
+    assert suggestions(default_formulary(), FIRST_VIDEO, "Restyl")[0]["presentations"] == []
+
+
+async def test_the_formulary_api_answers_dolo_with_paracetamols_650_mg_tablet(site):
+    clinic, app, visitor = site
+    doctor = await visitor("doctor", str(clinic.doctor_a))
+    resp = await doctor.client.get(f"/rx/api/consultations/{clinic.audio_consult}/formulary", params={"q": "Dolo"})
+    para = next(s for s in (await resp.json())["drugs"] if s["generic_name"] == "Paracetamol")
+    assert resp.status == 200 and para["matched"] == "Dolo"
+    assert {"strength": "650 mg", "form": "tablet"} in para["presentations"]
