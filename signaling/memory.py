@@ -14,13 +14,12 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
-import logging
+import functools
 import os
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-log = logging.getLogger(__name__)
 
 #: mallopt's parameter number for the arena limit (glibc's malloc.h).
 M_ARENA_MAX = -8
@@ -28,6 +27,7 @@ ARENAS = 2
 TRIM_INTERVAL_S = 60.0
 
 
+@functools.cache
 def _glibc() -> ctypes.CDLL | None:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")

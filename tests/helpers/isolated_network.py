@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -28,7 +29,7 @@ def available() -> str | None:
     if os.geteuid() != 0:
         return "network namespaces need root (CI runs as root)"
     for tool in ("unshare", "nsenter", "ip"):
-        if not any(Path(d, tool).exists() for d in os.environ.get("PATH", "/usr/bin").split(":") + ["/usr/sbin"]):
+        if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists():
             return f"`{tool}` is not installed (util-linux, iproute2)"
     probe = subprocess.run(["unshare", "--net", "ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1"],
                            capture_output=True, text=True)
