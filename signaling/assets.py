@@ -87,9 +87,13 @@ class StaticFiles:
         headers["Vary"] = "Accept-Encoding"  # a shared cache keeps the plain and compressed copies apart
         coding = accepted_coding(request)
         if coding == "br":
+            stat = path.stat()
+            etag = f'"br-{stat.st_mtime_ns:x}-{stat.st_size:x}"'  # revalidation of the plain paths
+            if etag in request.headers.get("If-None-Match", ""):
+                return web.Response(status=304, headers={**headers, "ETag": etag})
             kind, _ = mimetypes.guess_type(path.name)
             return web.Response(body=self._brotli_of(path), content_type=kind or "application/octet-stream",
-                                headers={**headers, "Content-Encoding": "br"})
+                                headers={**headers, "Content-Encoding": "br", "ETag": etag})
         response = web.FileResponse(path, headers=headers)
         if coding == "gzip":
             compress(response, "gzip")

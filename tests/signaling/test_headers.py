@@ -106,6 +106,10 @@ async def test_clients_that_accept_brotli_get_it_smaller_than_gzip(aiohttp_clien
         assert_secure(br)
     assert (await client.get(script, headers={"Accept-Encoding": "gzip, deflate, br"})).headers["Cache-Control"] == \
         "public, max-age=31536000, immutable"
+    plain_path = await client.get("/static/room.js", headers={"Accept-Encoding": "br"}, auto_decompress=False)
+    again = await client.get("/static/room.js", headers={"Accept-Encoding": "br",
+                                                         "If-None-Match": plain_path.headers["ETag"]})
+    assert again.status == 304 and not await again.read(), "a revalidated file is not sent again"
     refused = await client.get(script, headers={"Accept-Encoding": "br;q=0, gzip"}, auto_decompress=False)
     assert refused.headers["Content-Encoding"] == "gzip"
     nothing = await client.get(script, headers={"Accept-Encoding": "br;q=0"}, auto_decompress=False)
