@@ -57,7 +57,7 @@ class Session:
 
 class Accounts:
     def __init__(self, db: Database, secret: str, sms: SmsGateway, language: Callable[[str], Language],
-                 base_url: Callable[[], str] = lambda: "") -> None:
+                 base_url: Callable[[], str]) -> None:
         self.db = db
         self.base_url = base_url
         self.secret = secret

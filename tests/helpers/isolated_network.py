@@ -20,6 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.helpers.server import stop_process
+
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -102,12 +104,7 @@ class IsolatedNetwork:
         return str(script)
 
     def close(self) -> None:
-        self._bridge.terminate()
-        try:
-            self._bridge.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._bridge.kill()
-            self._bridge.wait()
+        stop_process(self._bridge)
         if self._host_end:  # gone with the namespace already, unless the bridge never took its end
             subprocess.run(["ip", "link", "del", self._host_end], capture_output=True)
 

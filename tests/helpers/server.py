@@ -24,6 +24,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_process(proc: subprocess.Popen, timeout: float = 5.0) -> None:
+    """Ask a helper process to end; kill it if it has not after `timeout` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout: float) -> None:
     """Until something listens on the loopback `port`; fail at once if `proc` exits first."""
     deadline = time.monotonic() + timeout

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.helpers.server import free_port, wait_for_port
+from tests.helpers.server import free_port, stop_process, wait_for_port
 
 TURNSERVER = shutil.which("turnserver") or "/usr/bin/turnserver"
 HAVE_TURNSERVER = Path(TURNSERVER).exists()
@@ -46,9 +46,4 @@ class TurnServer:
         return "".join(p.read_text(errors="replace") for p in paths)
 
     def stop(self) -> None:
-        self._proc.terminate()
-        try:
-            self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
+        stop_process(self._proc)
