@@ -16,6 +16,7 @@ import sqlite3
 import aiohttp
 
 from portal import db
+from tests.conftest import wait_until
 from tests.helpers.prescribing import Doctor, integrity, prepare_clinic, unverified
 from tests.helpers.server import ServerProcess
 
@@ -40,10 +41,13 @@ async def test_every_acknowledged_prescription_survives_repeated_kill_9(tmp_path
             if not doctor.session:
                 await doctor.log_in(http, server.url)  # the session is in the database: it outlives restarts
 
+            in_flight = [0]
+
             async def write(base: str = server.url) -> int:
                 """Issue until the server is gone; how many requests it took but never answered."""
                 cut = 0
                 while True:
+                    in_flight[0] += 1
                     try:
                         rx_id = await doctor.issue(http, base)
                     except aiohttp.ClientConnectorError:  # refused: the server is dead, nothing was sent
@@ -51,6 +55,8 @@ async def test_every_acknowledged_prescription_survives_repeated_kill_9(tmp_path
                     except (aiohttp.ClientError, asyncio.TimeoutError):  # sent, then the connection died
                         cut += 1
                         continue
+                    finally:
+                        in_flight[0] -= 1
                     if rx_id:
                         acknowledged.append(rx_id)
                     await asyncio.sleep(0.03)  # under the portal's POST budget: 60 at once, then 2/s
@@ -58,6 +64,9 @@ async def test_every_acknowledged_prescription_survives_repeated_kill_9(tmp_path
 
             writers = [asyncio.create_task(write()) for _ in range(WRITERS)]
             await asyncio.sleep(rng.uniform(0.4, 0.9))
+            # Kill while a request is out: between requests a kill tests only the restart (once in CI, all
+            # four kills fell in the writers' pauses and none cut a request).
+            await wait_until(lambda: in_flight[0] > 0, "a request in flight", timeout=5, interval=0.001)
             server.proc.kill()  # SIGKILL, mid-request
             server.proc.wait()
             unanswered += sum(await asyncio.gather(*writers))
