@@ -130,9 +130,10 @@ async def test_a_bad_path_to_one_subscriber_is_repaired_within_bounds_and_harms_
         last_frames.append(len([n for n in window if n >= last - 2 * video.fps]))
         if frames is not collectors[0]:
             await frames.stop()
-    if last_frames[0] == 0:  # waiting for a keyframe through the loss: give it up to 10 s more
+    if last_frames[0] == 0:  # waiting for a keyframe through the loss: give it up to 20 s more
+        # (10 s was once not enough in a full-suite run on a machine loaded by other work besides)
         await wait_until(lambda: any(n >= last for n in collectors[0].readable()),
-                         "the bad path to show pictures again", timeout=10.0)
+                         "the bad path to show pictures again", timeout=20.0)
     await collectors[0].stop()
     print(f"FAULT {name}: dropped {injected.dropped}, reordered {injected.reordered}, duplicated "
           f"{injected.duplicated}, resent {bad.stats.retransmitted} "
@@ -149,7 +150,7 @@ async def test_a_bad_path_to_one_subscriber_is_repaired_within_bounds_and_harms_
     # The bad path keeps or gets back a picture. How much of it depends on aiortc's own client: it drops a
     # frame whose repair comes after the next frame began, and at 10 % loss on a loaded machine it can wait
     # seconds for a keyframe (96–100 % shown on a quiet one, 15 % and 49 % in full-suite runs): so the bound
-    # here is that pictures come back (above, within 10 s of the window's end), and the others see everything.
+    # here is that pictures come back (above, within 20 s of the window's end), and the others see everything.
     assert shares[0] >= (0.1 if fault.loss >= 0.1 else 0.6), shares
     for peer, share in zip(peers[1:], shares[1:]):
         assert share >= 0.9, (peer.participant_id, shares)
