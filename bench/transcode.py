@@ -112,6 +112,7 @@ class CountingPort:
         self.mid_ext_id = 1
         self.abs_send_time_ext_id = 3
         self.rtt: float | None = None
+        self.last_rtt_sample: tuple[float, float] | None = None
         self.ready = asyncio.Event()
         self.ready.set()
         self.packets = 0

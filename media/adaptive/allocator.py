@@ -65,6 +65,7 @@ class _Stream:
         self._sent = (now, 0)
         self.payload_bps = 0.0  # what this consumer sends, media payload only (what a REMB measures)
         self.reports_seen = 0
+        self.rtt_seen_at = 0.0  # when the latest round-trip sample given to the estimator was measured
         self.told: Quality | None = None  # the last quality event sent for this stream
 
     def measure_sent(self, now: float) -> None:
@@ -100,6 +101,12 @@ class StreamAllocator:
     #: After the padding stops, wait this long (at least two round trips) before judging the probe.
     PROBE_VERDICT_S = 1.0
     PROBE_BACKOFF_S = (8.0, 60.0)
+    #: A probe adds at most this share of the estimate, growing with each success in a row while no
+    #: ceiling is known: one probe far past where a 2G link ends overflows its queue and freezes the
+    #: picture for seconds (measured), while a link that keeps proving more is climbed in a few probes.
+    PROBE_STEPS = (0.25, 0.5, 1.0)
+    #: After a successful probe, the next may follow this soon.
+    PROBE_AGAIN_S = 1.0
 
     def __init__(
         self,
@@ -134,6 +141,7 @@ class StreamAllocator:
         self._next_probe_at = now
         self.probes = 0
         self.probes_succeeded = 0
+        self._probe_streak = 0  # successful probes in a row
         self.closed = False
 
     # -- membership -------------------------------------------------------------------------------
@@ -182,6 +190,10 @@ class StreamAllocator:
         now = self._clock()
         if stats.reports != stream.reports_seen:
             stream.reports_seen = stats.reports
+            rtt = consumer.port.last_rtt_sample
+            if rtt is not None and rtt[0] > stream.rtt_seen_at:
+                stream.rtt_seen_at = rtt[0]
+                self.estimator.on_rtt(rtt[1], rtt[0])
             report = StreamReport(stats.packets_lost, stats.highest_sequence, stats.repaired, stats.unsent)
             self.estimator.on_report(consumer.port.ssrc, report, now)
         elif stats.remb_bps is not None:
@@ -214,8 +226,8 @@ class StreamAllocator:
         self.estimator.on_sent(sent, now)
         estimate = self.estimator.update(now)
         e = self.estimator
-        log.debug("subscriber tick: estimate %.0f remb %s loss %.3f sent %.0f congested %s", estimate,
-                  e.remb_bps, e.loss, e.sent_bps, e.congested)
+        log.debug("subscriber tick: estimate %.0f remb %s loss %.3f queue %.0f ms sent %.0f congested %s",
+                  estimate, e.remb_bps, e.loss, e.queue_delay_s * 1000, e.sent_bps, e.congested)
         self.allowance.set_estimate(estimate)
         stable = self.estimator.stable_for(now)
         # resends are paced inside the estimate: plan for what they take now, at least RESEND_HEADROOM
@@ -231,15 +243,20 @@ class StreamAllocator:
             return  # what a probe does to the link is its own: judged when it ends, never a reason to move
         audio = [s for s in streams if s.consumer.kind == "audio"]
         low_audio = self.ladder.audio_low.wire_bps()
-        for stream in audio:  # audio first: it may take everything
+        cap, cap_reason = self._cap()
+        # Audio first: it may take everything. But full-rate audio is kept only while it leaves room for
+        # the lowest video tier of each wanted video stream: on a 2G link the low audio tier (16 kbit/s
+        # Opus with in-band FEC) and 144p video beat full-rate audio and no picture (docs/adaptive.md).
+        wanted_video = len(video) if cap != AUDIO_ONLY else 0
+        picture_floor = wanted_video * self.ladder.lowest_video().wire_bps() * TierSelector.UP_MARGIN
+        for stream in audio:
             rungs = [Rung(AUDIO_FULL, stream.source_bps), Rung(AUDIO_LOW, low_audio)]
-            if stream.selector.decide(rungs, available / len(audio), stable, now):
+            if stream.selector.decide(rungs, max(0.0, available - picture_floor) / len(audio), stable, now):
                 self._move(stream, estimate)
         spent = sum(s.source_bps if s.rung == AUDIO_FULL else low_audio for s in audio)
         share = max(0.0, available - spent) / len(video) if video else 0.0
         # FEC is paid from the video share: a protected stream's rung must fit with its FEC on top
         fec_share = share / (1 + self.fec_rate)
-        cap, cap_reason = self._cap()
         wanted = 0.0
         for stream in video:
             rungs = self._video_rungs(stream)
@@ -253,7 +270,10 @@ class StreamAllocator:
         if wanted > 0 and self._probe is None and now >= self._next_probe_at and video:
             # the total the link must be shown to carry for the wanting streams to clear their next rung
             target = (wanted + sum(self._cost(s) for s in video) + spent) / (1 - self.RESEND_HEADROOM)
-            extra = target - self.estimator.sent_bps
+            # near where the link lately ended, every probe is a small step; away from it, steps grow
+            streak = 0 if self.estimator.near_ceiling(now) else self._probe_streak
+            step = self.PROBE_STEPS[min(streak, len(self.PROBE_STEPS) - 1)]
+            extra = min(target - self.estimator.sent_bps, step * estimate)
             if extra > 0:
                 self._probe = asyncio.ensure_future(self._run_probe(video[0].consumer, extra))
 
@@ -358,15 +378,20 @@ class StreamAllocator:
             await asyncio.sleep(max(self.PROBE_VERDICT_S, 2 * rtt))
             self.estimator.update(self._clock())
             now = self._clock()
-            if self.estimator.congested_at < start and not self.closed:
+            if self.closed:
+                return
+            if self.estimator.congested_at < start:
                 self.probes_succeeded += 1
                 self.estimator.probe_succeeded(carried, now)
                 self._probe_wait = self.PROBE_BACKOFF_S[0]
-            elif not self.closed:
+                self._probe_streak += 1
+                self._next_probe_at = now + self.PROBE_AGAIN_S
+            else:
                 # the congestion was the probe's own: do not let it count against the link
                 self.estimator.probe_failed(before, now)
+                self._next_probe_at = now + self._probe_wait
                 self._probe_wait = min(self._probe_wait * 2, self.PROBE_BACKOFF_S[1])
-            self._next_probe_at = now + self._probe_wait
+                self._probe_streak = 0
         finally:
             self._probe = None
 

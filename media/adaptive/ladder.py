@@ -86,7 +86,7 @@ DEFAULT_LADDER = Ladder(
         VideoTier("T1", height=360, kbps=450, fps=30),
         VideoTier("T2", height=180, kbps=150, fps=15),
         # 64 kbit/s: with the publisher's 32 kbit/s Opus (~55 kbit/s on the wire) it fits a 150 kbit/s 2G link
-        VideoTier("T3", height=144, kbps=64, fps=10),
+        VideoTier("T3", height=144, kbps=64, fps=15),
     ),
 )
 

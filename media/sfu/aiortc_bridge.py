@@ -343,6 +343,8 @@ class SenderPort:
         self._reference: tuple[int, int] | None = None  # (NTP, RTP) of the source, in our timestamp space
         self._sr_sent: dict[int, float] = {}  # LSR (middle 32 bits of an SR's NTP) -> when we sent it
         self._rtt: float | None = None
+        #: the latest single round-trip measurement, unsmoothed: (when, seconds)
+        self.last_rtt_sample: tuple[float, float] | None = None
         self._original_rtcp = sender._handle_rtcp_packet
         original_send = sender.send
         original_send_rtcp = sender._send_rtcp
@@ -423,8 +425,10 @@ class SenderPort:
         sent = self._sr_sent.get(report.lsr)
         if sent is None or not report.dlsr:
             return
-        sample = time.monotonic() - sent - report.dlsr / 65536
+        now = time.monotonic()
+        sample = now - sent - report.dlsr / 65536
         if sample > 0:
+            self.last_rtt_sample = (now, sample)
             self._rtt = sample if self._rtt is None else 0.85 * self._rtt + 0.15 * sample
 
     async def _handle_rtcp_packet(self, packet: Any) -> None:

@@ -1,5 +1,7 @@
 """The link estimator: loss-based with REMB as a fast-falling ceiling; resends and probes count as sent."""
 
+import pytest
+
 from media.adaptive.estimator import LinkEstimator, StreamReport
 
 
@@ -14,7 +16,7 @@ class Link:
         self.highest = 1000
 
     def run(self, seconds: float, send_bps: float, loss: float = 0.0, remb: float | None = None,
-            covered_bps: float | None = None) -> float:
+            covered_bps: float | None = None, rtt: float | None = None) -> float:
         end = self.t + seconds
         while self.t < end:
             self.t += 0.25
@@ -27,6 +29,8 @@ class Link:
             if remb is not None:
                 covered = send_bps if covered_bps is None else covered_bps
                 self.estimator.on_remb(int(remb), covered, self.t)
+            if rtt is not None and self.t % 1.0 == 0:  # about one round-trip sample a second
+                self.estimator.on_rtt(rtt, self.t)
             self.estimator.update(self.t)
         return self.estimator.estimate_bps
 
@@ -151,3 +155,67 @@ def test_loss_before_the_sfu_is_not_counted_against_the_subscribers_link():
         link.estimator.on_report(1, StreamReport(link.lost, link.highest, resent=0, unsent=link.lost), link.t)
         link.estimator.update(link.t)
     assert not link.estimator.congested and link.estimator.estimate_bps >= 500_000
+
+
+def test_a_standing_queue_in_the_round_trips_cuts_below_what_is_sent_though_the_loss_stays_under_ten_percent():
+    # a 2G patient: 160 kbit/s into 150; the drop-tail queue stays full, losing 5 % and adding 200 ms
+    link = Link()
+    link.run(5.0, 120_000, rtt=0.6)  # the link's own round trip
+    estimate = link.run(6.0, 160_000, loss=0.05, rtt=0.8)
+    assert estimate <= LinkEstimator.QUEUE_CUT * 160_000 * 1.01 and link.estimator.congested
+    assert link.estimator.queue_delay_s == pytest.approx(0.2)
+
+
+def test_without_the_round_trips_the_same_loss_is_not_congestion():
+    link = Link()
+    link.run(5.0, 120_000)
+    assert link.run(6.0, 160_000, loss=0.05) > 160_000 and not link.estimator.congested
+
+
+def test_one_late_round_trip_is_a_burst_not_a_queue():
+    link = Link()
+    link.run(5.0, 120_000, rtt=0.6)
+    before = link.estimator.estimate_bps
+    link.estimator.on_rtt(0.95, link.t + 0.1)  # one report delayed behind a keyframe's packets
+    assert link.run(3.0, 120_000, rtt=0.6) >= before and not link.estimator.congested
+
+
+def test_after_a_standing_queue_the_estimate_grows_no_higher_until_that_memory_fades():
+    link = Link()
+    link.run(5.0, 120_000, rtt=0.6)
+    link.run(3.0, 160_000, loss=0.05, rtt=0.8)
+    ceiling = link.estimator.estimate_bps
+    held = link.run(LinkEstimator.CEILING_MEMORY_S - 5.0, 120_000, rtt=0.6)  # moved down: clean again
+    assert held <= ceiling * 1.001  # loss-based growth alone would be at 1.5 × 120 kbit/s by now
+    assert link.run(15.0, 120_000, rtt=0.6) > ceiling * 1.1
+
+
+def test_heavy_loss_shows_what_the_link_carries_and_growth_stops_there_for_a_while():
+    link = Link()
+    link.run(5.0, 100_000)
+    link.run(2.0, 200_000, loss=0.3)  # 140 kbit/s got through
+    held = link.run(10.0, 120_000)
+    assert held <= 0.7 * 200_000 * 1.01
+    assert link.run(LinkEstimator.CEILING_MEMORY_S, 120_000) > 0.7 * 200_000 * 1.1
+
+
+def test_a_probe_near_the_ceiling_raises_it_and_a_failed_one_sets_it():
+    link = Link()
+    link.run(5.0, 120_000, rtt=0.6)
+    link.run(3.0, 160_000, loss=0.05, rtt=0.8)
+    link.run(3.0, 110_000, rtt=0.6)
+    link.estimator.probe_succeeded(150_000, link.t)
+    assert link.run(10.0, 140_000, rtt=0.6) == pytest.approx(150_000, rel=0.01)  # proven, then held there
+    before = link.estimator.estimate_bps
+    link.estimator.probe_failed(before, link.t)
+    assert link.run(10.0, 140_000, rtt=0.6) <= before * LinkEstimator.PROBE_FAIL_KEEP * 1.001
+
+
+def test_a_probe_well_past_the_ceiling_forgets_it():
+    link = Link()
+    link.run(5.0, 120_000, rtt=0.6)
+    link.run(3.0, 160_000, loss=0.05, rtt=0.8)
+    link.run(3.0, 110_000, rtt=0.6)
+    assert link.estimator.near_ceiling(link.t)
+    link.estimator.probe_succeeded(300_000, link.t)  # the patient walked out to a better signal
+    assert not link.estimator.near_ceiling(link.t)

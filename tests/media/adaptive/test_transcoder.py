@@ -7,21 +7,26 @@ import asyncio
 import pytest
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
-from media.adaptive.ladder import DEFAULT_LADDER
+from media.adaptive.ladder import DEFAULT_LADDER, Ladder, VideoTier
 from media.adaptive.transcoder import VideoTranscoder
 from media.sfu.router import Router
 from tests.conftest import wait_until
 from tests.helpers.rtp_publisher import H264_CODEC, VP8_CODEC, RtpPublisher, TierReceiver
 
 
+#: A ladder whose T3 runs at 10 fps (the default's runs at 15): frame-rate caps below the input's
+TEN_FPS_T3 = Ladder(video=(VideoTier("T2", height=180, kbps=150, fps=15), VideoTier("T3", height=144, kbps=64, fps=10)))
+
+
 class Room:
     """One publisher into a real Router, and a transcoder on its producer."""
 
-    def __init__(self, codec=VP8_CODEC, width: int = 640, height: int = 480, fps: int = 15) -> None:
+    def __init__(self, codec=VP8_CODEC, width: int = 640, height: int = 480, fps: int = 15,
+                 ladder: Ladder = DEFAULT_LADDER) -> None:
         self.router = Router("room")
         self.publisher = RtpPublisher(codec, width, height, fps=fps)
         self.producer = self.router.create_producer("pub", "video", codec, self.publisher)
-        self.transcoder = VideoTranscoder(self.router, self.producer, DEFAULT_LADDER)
+        self.transcoder = VideoTranscoder(self.router, self.producer, ladder)
 
     def receiver(self, tier_name: str) -> TierReceiver:
         return TierReceiver(self.router, f"{self.producer.id}/{tier_name}", self.producer.codec)
@@ -88,7 +93,7 @@ async def test_a_tier_is_never_larger_than_the_publishers_picture() -> None:
 
 
 async def test_each_tier_keeps_its_frame_rate_cap() -> None:
-    room = Room(fps=30)
+    room = Room(fps=30, ladder=TEN_FPS_T3)
     room.transcoder.acquire("T2")  # 15 fps
     room.transcoder.acquire("T3")  # 10 fps
     t2, t3 = room.receiver("T2"), room.receiver("T3")
@@ -101,7 +106,7 @@ async def test_each_tier_keeps_its_frame_rate_cap() -> None:
 
 
 async def test_fifteen_fps_into_a_ten_fps_tier_gives_ten_not_seven_and_a_half() -> None:
-    room = Room(fps=15)
+    room = Room(fps=15, ladder=TEN_FPS_T3)
     room.transcoder.acquire("T3")
     await room.feed(30)
     assert room.transcoder.stats.tiers["T3"].encodes == 20
