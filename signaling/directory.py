@@ -1,11 +1,13 @@
 """Which node owns which room, across machines: the room directory (docs/scale.md, "Nodes").
 
-One node: `LocalDirectory`, every room is ours. With `--redis URL`: `RedisDirectory`. Each node keeps a
+One node: `LocalDirectory`, every room is ours. With `--redis URL` (one server, or a primary under Redis
+Sentinel: `redis_connection.py`): `RedisDirectory`. Each node keeps a
 heartbeat key (`vaidya:node:<id>`: its relay URL, expiring after `NODE_TTL_S`), and a room belongs to the
 node named by `vaidya:room:<name>`. Claiming a room is one Lua script, so two nodes can never both own
 it: the first claim wins; a claim on a room whose owner's heartbeat has expired takes it over. Each
-heartbeat that finds its own key gone (Redis restarted empty, or this node stalled past its expiry) writes
-back the rooms the node holds, so the map is rebuilt within a second. Chosen in one place
+heartbeat that finds its own key gone (Redis restarted empty, or this node stalled past its expiry), and the
+first one after an outage (a failover's promoted replica may lack the last claims), writes back the rooms
+the node holds, so the map is rebuilt within a second. Chosen in one place
 (`directory_for`), as LiveKit wraps its local router in its Redis router.
 """
 
@@ -18,6 +20,8 @@ import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
+
+from .redis_connection import close, close_blocking, connect, connect_blocking
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +103,9 @@ class RedisDirectory:
     """Rooms and nodes in Redis: atomic claims, heartbeats, takeover of a dead node's rooms."""
 
     def __init__(self, url: str, node: Node, keeps_records: bool = False) -> None:
-        import redis.asyncio as redis
-
         self.node = node
         self.keeps_records = keeps_records
-        self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=2.0,
-                                           socket_connect_timeout=2.0)
+        self._redis = connect(url, decode_responses=True, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._claim = self._redis.register_script(_CLAIM)
         self._release = self._redis.register_script(_RELEASE)
         self._records = self._redis.register_script(_RECORDS)
@@ -117,18 +118,25 @@ class RedisDirectory:
         import redis
 
         info = json.dumps({"url": self.node.url})
+        failed = False
         while True:
             try:
                 # SET … GET answers the key's previous value: none means Redis lost it (a restart, or this
-                # node stalled past its expiry), and then the rooms this node holds are written back
+                # node stalled past its expiry), and then the rooms this node holds are written back. So
+                # they are after any outage: a replica promoted by Sentinel may lack the last claims while
+                # still holding this node's key.
                 previous = await self._redis.set(_NODE + self.node.id, info, px=int(NODE_TTL_S * 1000), get=True)
-                if previous is None:
+                if previous is None or failed:
                     await self._reassert(list(held_rooms()))
+                if failed:
+                    log.warning("room directory reachable again")
+                    failed = False
                 if self.keeps_records:
                     holder = await self._records(keys=[RECORDS_KEY], args=[self.node.id, int(NODE_TTL_S * 1000)])
                     if holder != self.node.id:
                         log.error("node %s now keeps the records too: two record stores exist", holder)
             except (redis.RedisError, OSError) as exc:
+                failed = True
                 log.warning("room directory heartbeat failed: %s", exc)
             await asyncio.sleep(HEARTBEAT_S)
 
@@ -173,7 +181,7 @@ class RedisDirectory:
             await self._redis.delete(_NODE + self.node.id)
         except Exception:  # shutting down: the heartbeat expires by itself
             pass
-        await self._redis.aclose()
+        await close(self._redis)
 
 
 def directory_for(redis_url: str, node_id: str, node_url: str, keeps_records: bool = False) -> RoomDirectory:
@@ -185,10 +193,8 @@ def directory_for(redis_url: str, node_id: str, node_url: str, keeps_records: bo
 def claim_records(redis_url: str, node_id: str) -> str:
     """Take the records role for this node before it serves (blocking, at start-up); returns the node that
     holds it — this one, or another live one, in which case this node must not open a record store."""
-    import redis
-
-    client = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=5.0, socket_connect_timeout=5.0)
+    client = connect_blocking(redis_url, decode_responses=True, socket_timeout=5.0, socket_connect_timeout=5.0)
     try:
         return str(client.register_script(_RECORDS)(keys=[RECORDS_KEY], args=[node_id, int(NODE_TTL_S * 1000)]))
     finally:
-        client.close()
+        close_blocking(client)
