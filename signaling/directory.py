@@ -2,9 +2,10 @@
 
 One node: `LocalDirectory`, every room is ours. With `--redis URL` (one server, or a primary under Redis
 Sentinel: `redis_connection.py`): `RedisDirectory`. Each node keeps a
-heartbeat key (`vaidya:node:<id>`: its relay URL, expiring after `NODE_TTL_S`), and a room belongs to the
-node named by `vaidya:room:<name>`. Claiming a room is one Lua script, so two nodes can never both own
-it: the first claim wins; a claim on a room whose owner's heartbeat has expired takes it over. Each
+heartbeat key (`vaidya:node:<id>`: its relay URL and load, expiring after `NODE_TTL_S`) and its load in
+`vaidya:loads`, and a room belongs to the node named by `vaidya:room:<name>`. Claiming a room is one Lua
+script, so two nodes can never both own it: the first claim wins and puts a new room on the least loaded
+live node; a claim on a room whose owner's heartbeat has expired places it afresh. Each
 heartbeat that finds its own key gone (Redis restarted empty, or this node stalled past its expiry), and the
 first one after an outage (a failover's promoted replica may lack the last claims), writes back the rooms
 the node holds, so the map is rebuilt within a second. Chosen in one place
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from .placement import PLACED_ROOM_LOAD
 from .redis_connection import close, close_blocking, connect, connect_blocking
 
 log = logging.getLogger(__name__)
@@ -33,14 +35,39 @@ _ROOM = "vaidya:room:"
 #: The one node that keeps the portal's and Rx's records (its SQLite file): never two at once.
 RECORDS_KEY = "vaidya:records"
 
-# KEYS[1] room key; ARGV[1] this node; ARGV[2] the node key prefix. Returns the owner after the claim.
+#: Where the nodes' last load reports are (a sorted set: node id → load), so a claim finds the least
+#: loaded node in one step.
+LOADS_KEY = "vaidya:loads"
+#: A new room stays on the node its first client reached unless another live node is this much less
+#: loaded (a share of one core): a relayed client costs a signaling hop, not worth it for a near tie.
+NODE_LOAD_MARGIN = 0.05
+#: What a node with no running worker reports: it gets new rooms only when every node is in that state.
+NO_WORKER_LOAD = 1000.0
+
+# KEYS[1] room key, KEYS[2] the loads; ARGV[1] this node, ARGV[2] the node key prefix, ARGV[3] this node's
+# load now, ARGV[4] the margin, ARGV[5] the load a placed room adds. An owned room (by a live node) keeps
+# its owner; a new room (or a dead owner's) goes to the least loaded live node, this one unless another
+# is more than the margin below it; nodes found dead are dropped from the loads. Returns the owner.
 _CLAIM = """
 local owner = redis.call('GET', KEYS[1])
 if owner and (owner == ARGV[1] or redis.call('EXISTS', ARGV[2] .. owner) == 1) then
   return owner
 end
-redis.call('SET', KEYS[1], ARGV[1])
-return ARGV[1]
+local chosen = ARGV[1]
+local below = tonumber(ARGV[3]) - tonumber(ARGV[4])
+local lighter = redis.call('ZRANGE', KEYS[2], '-inf', '(' .. below, 'BYSCORE')
+for _, node in ipairs(lighter) do
+  if node ~= ARGV[1] then
+    if redis.call('EXISTS', ARGV[2] .. node) == 1 then
+      chosen = node
+      break
+    end
+    redis.call('ZREM', KEYS[2], node)
+  end
+end
+redis.call('SET', KEYS[1], chosen)
+redis.call('ZINCRBY', KEYS[2], ARGV[5], chosen)
+return chosen
 """
 # KEYS[1] the records key; ARGV[1] this node; ARGV[2] expiry in ms. Takes or renews the records role
 # unless another node holds it; returns the holder.
@@ -71,7 +98,7 @@ class Node:
 class RoomDirectory(Protocol):
     node: Node
 
-    async def start(self, held_rooms: Callable[[], Iterable[str]]) -> None: ...
+    async def start(self, held_rooms: Callable[[], Iterable[str]], load: Callable[[], float | None]) -> None: ...
 
     async def owner(self, room: str) -> Node: ...
 
@@ -86,7 +113,7 @@ class LocalDirectory:
     def __init__(self, node: Node) -> None:
         self.node = node
 
-    async def start(self, held_rooms: Callable[[], Iterable[str]]) -> None:
+    async def start(self, held_rooms: Callable[[], Iterable[str]], load: Callable[[], float | None]) -> None:
         pass
 
     async def owner(self, room: str) -> Node:
@@ -110,22 +137,34 @@ class RedisDirectory:
         self._release = self._redis.register_script(_RELEASE)
         self._records = self._redis.register_script(_RECORDS)
         self._heartbeat: asyncio.Task[None] | None = None
+        self._load: Callable[[], float | None] = lambda: 0.0
 
-    async def start(self, held_rooms: Callable[[], Iterable[str]]) -> None:
+    async def start(self, held_rooms: Callable[[], Iterable[str]], load: Callable[[], float | None]) -> None:
+        """Beat every second; `load` is the node's load figure (its least loaded live worker's, as
+        `placement.py` measures it; None when no worker runs)."""
+        self._load = load
         self._heartbeat = asyncio.ensure_future(self._beat(held_rooms))
+
+    def _current_load(self) -> float:
+        load = self._load()
+        return NO_WORKER_LOAD if load is None else round(load, 3)
 
     async def _beat(self, held_rooms: Callable[[], Iterable[str]]) -> None:
         import redis
 
-        info = json.dumps({"url": self.node.url})
         failed = False
         while True:
             try:
+                load = self._current_load()
+                info = json.dumps({"url": self.node.url, "load": load})
                 # SET … GET answers the key's previous value: none means Redis lost it (a restart, or this
                 # node stalled past its expiry), and then the rooms this node holds are written back. So
                 # they are after any outage: a replica promoted by Sentinel may lack the last claims while
                 # still holding this node's key.
-                previous = await self._redis.set(_NODE + self.node.id, info, px=int(NODE_TTL_S * 1000), get=True)
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    pipe.set(_NODE + self.node.id, info, px=int(NODE_TTL_S * 1000), get=True)
+                    pipe.zadd(LOADS_KEY, {self.node.id: load})
+                    previous, _ = await pipe.execute()
                 if previous is None or failed:
                     await self._reassert(list(held_rooms()))
                 if failed:
@@ -156,7 +195,9 @@ class RedisDirectory:
         import redis
 
         try:
-            owner = await self._claim(keys=[_ROOM + room], args=[self.node.id, _NODE])
+            owner = await self._claim(keys=[_ROOM + room, LOADS_KEY],
+                                      args=[self.node.id, _NODE, self._current_load(), NODE_LOAD_MARGIN,
+                                            PLACED_ROOM_LOAD])
             if owner == self.node.id:
                 return self.node
             info = await self._redis.get(_NODE + owner)
@@ -179,6 +220,7 @@ class RedisDirectory:
             self._heartbeat.cancel()
         try:
             await self._redis.delete(_NODE + self.node.id)
+            await self._redis.zrem(LOADS_KEY, self.node.id)
         except Exception:  # shutting down: the heartbeat expires by itself
             pass
         await close(self._redis)

@@ -112,7 +112,7 @@ class WorkerPool:
     async def start(self) -> None:
         for index in range(len(self.workers)):
             await self._spawn(index)
-        await self.directory.start(self.placement.rooms)
+        await self.directory.start(self.placement.rooms, self.placement.lowest_load)
 
     async def _spawn(self, index: int) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
@@ -57,6 +58,10 @@ async def test_a_join_on_the_wrong_node_reaches_the_room_on_the_node_that_owns_i
         owners = redis.Redis.from_url(store.url, decode_responses=True)
         assert owners.get("vaidya:room:opd-x") == "node-0"
         assert {k for k in owners.scan_iter("vaidya:node:*")} == {"vaidya:node:node-0", "vaidya:node:node-1"}
+        # each heartbeat carries the node's load as its workers measured it (new rooms go to the least loaded)
+        for node in ("node-0", "node-1"):
+            load = json.loads(owners.get(f"vaidya:node:{node}"))["load"]
+            assert 0.0 <= load < 1.5 and owners.zscore("vaidya:loads", node) is not None
         # the same participants are one room: the doctor sees the patient as a member
         assert [p["identity"] for p in clients[1].rooms["opd-x"].joined["participants"]] == ["pt-1"]
     finally:
