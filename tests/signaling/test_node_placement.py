@@ -31,12 +31,21 @@ async def nodes(tmp_path):
     store = RedisServer(tmp_path / "redis")
     directories: list[RedisDirectory] = []
 
-    async def start(name: str, load: float) -> tuple[RedisDirectory, Loaded]:
-        directory = RedisDirectory(store.url, Node(name, f"ws://{name}/ws"))
-        loaded = Loaded(load)
-        await directory.start(lambda: [], loaded)
-        directories.append(directory)
-        return directory, loaded
+    async def start(**loads: float) -> list[tuple[RedisDirectory, Loaded]]:
+        """One node per keyword (its id, with - for _) at that load, once every one has beaten."""
+        started = []
+        for name, load in loads.items():
+            node_id = name.replace("_", "-")
+            directory = RedisDirectory(store.url, Node(node_id, f"ws://{node_id}/ws"))
+            loaded = Loaded(load)
+            await directory.start(lambda: [], loaded)
+            directories.append(directory)
+            started.append((directory, loaded))
+        client = redis.Redis.from_url(store.url)
+        keys = [f"vaidya:node:{d.node.id}" for d, _ in started]
+        await wait_until(lambda: client.exists(*keys) == len(keys), "heartbeats")
+        client.close()
+        return started
 
     yield store, start
     for directory in directories:
@@ -44,17 +53,9 @@ async def nodes(tmp_path):
     store.close()
 
 
-async def _registered(store: RedisServer, *names: str) -> None:
-    client = redis.Redis.from_url(store.url)
-    await wait_until(lambda: client.exists(*(f"vaidya:node:{n}" for n in names)) == len(names), "heartbeats")
-    client.close()
-
-
 async def test_a_new_room_lands_on_the_less_loaded_node(nodes) -> None:
     store, start = nodes
-    busy, _ = await start("node-busy", 0.60)
-    idle, _ = await start("node-idle", 0.10)
-    await _registered(store, "node-busy", "node-idle")
+    (busy, _), (idle, _) = await start(node_busy=0.60, node_idle=0.10)
     # the first client reached the busy node, yet the room goes to the idle one, and both agree
     assert (await busy.owner("opd-1")).id == "node-idle"
     assert (await idle.owner("opd-1")).id == "node-idle"
@@ -66,9 +67,7 @@ async def test_a_new_room_lands_on_the_less_loaded_node(nodes) -> None:
 
 async def test_an_existing_room_keeps_its_owner_when_loads_change(nodes) -> None:
     store, start = nodes
-    first, first_load = await start("node-a", 0.10)
-    second, _ = await start("node-b", 0.30)
-    await _registered(store, "node-a", "node-b")
+    (first, first_load), (second, _) = await start(node_a=0.10, node_b=0.30)
     assert (await second.owner("opd-2")).id == "node-a"
     first_load.value = 0.90  # node-a gets busy; its next heartbeat says so
     await asyncio.sleep(1.5)
@@ -79,17 +78,13 @@ async def test_an_existing_room_keeps_its_owner_when_loads_change(nodes) -> None
 async def test_close_loads_keep_the_room_on_the_node_its_client_reached(nodes) -> None:
     """Within the margin a relay hop is not worth it."""
     store, start = nodes
-    first, _ = await start("node-a", 0.12)
-    second, _ = await start("node-b", 0.10)
-    await _registered(store, "node-a", "node-b")
+    (first, _), _ = await start(node_a=0.12, node_b=0.10)
     assert (await first.owner("opd-4")).id == "node-a"
 
 
 async def test_a_dead_node_gets_no_new_rooms_however_idle_it_was(nodes) -> None:
     store, start = nodes
-    alive, _ = await start("node-a", 0.50)
-    dead, _ = await start("node-d", 0.00)
-    await _registered(store, "node-a", "node-d")
+    (alive, _), (dead, _) = await start(node_a=0.50, node_d=0.00)
     dead._heartbeat.cancel()  # stops beating, as a killed node does; its key expires in 3 s
     client = redis.Redis.from_url(store.url)
     await wait_until(lambda: not client.exists("vaidya:node:node-d"), "the dead node's key to expire", timeout=5)
@@ -98,8 +93,7 @@ async def test_a_dead_node_gets_no_new_rooms_however_idle_it_was(nodes) -> None:
 
 async def test_concurrent_claims_from_several_nodes_agree_on_one_owner_per_room(nodes) -> None:
     store, start = nodes
-    directories = [(await start(f"node-{i}", load))[0] for i, load in enumerate((0.5, 0.2, 0.35))]
-    await _registered(store, "node-0", "node-1", "node-2")
+    directories = [d for d, _ in await start(node_0=0.5, node_1=0.2, node_2=0.35)]
     rooms = [f"opd-c{i}" for i in range(40)]
     # every node claims every room at once
     answers = await asyncio.gather(*(d.owner(room) for room in rooms for d in directories))
