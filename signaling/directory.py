@@ -7,8 +7,8 @@ heartbeat key (`vaidya:node:<id>`: its relay URL and load, expiring after `NODE_
 script, so two nodes can never both own it: the first claim wins and puts a new room on the least loaded
 live node; a claim on a room whose owner's heartbeat has expired places it afresh. Each
 heartbeat that finds its own key gone (Redis restarted empty, or this node stalled past its expiry), and the
-first one after an outage (a failover's promoted replica may lack the last claims), writes back the rooms
-the node holds, so the map is rebuilt within a second. Chosen in one place
+first one after an outage or a Sentinel failover (the promoted replica may lack the last claims), writes
+back the rooms the node holds, so the map is rebuilt within a second. Chosen in one place
 (`directory_for`), as LiveKit wraps its local router in its Redis router.
 """
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .placement import PLACED_ROOM_LOAD
-from .redis_connection import close, close_blocking, connect, connect_blocking
+from .redis_connection import close, close_blocking, connect, connect_blocking, primary_address
 
 log = logging.getLogger(__name__)
 
@@ -153,19 +153,24 @@ class RedisDirectory:
         import redis
 
         failed = False
+        primary = None
         while True:
             try:
                 load = self._current_load()
                 info = json.dumps({"url": self.node.url, "load": load})
                 # SET … GET answers the key's previous value: none means Redis lost it (a restart, or this
                 # node stalled past its expiry), and then the rooms this node holds are written back. So
-                # they are after any outage: a replica promoted by Sentinel may lack the last claims while
-                # still holding this node's key.
+                # they are after an outage or a Sentinel failover: the promoted replica may hold this
+                # node's key yet lack its last claims (replication is asynchronous).
                 async with self._redis.pipeline(transaction=False) as pipe:
                     pipe.set(_NODE + self.node.id, info, px=int(NODE_TTL_S * 1000), get=True)
                     pipe.zadd(LOADS_KEY, {self.node.id: load})
                     previous, _ = await pipe.execute()
-                if previous is None or failed:
+                moved = primary is not None and primary_address(self._redis) != primary
+                primary = primary_address(self._redis)
+                if moved:
+                    log.warning("room directory: the primary is now %s:%s (a Sentinel failover)", *primary)
+                if previous is None or failed or moved:
                     await self._reassert(list(held_rooms()))
                 if failed:
                     log.warning("room directory reachable again")

@@ -126,6 +126,11 @@ def connect(url: str, **options: Any) -> redis.asyncio.Redis:
     return sentinel.master_for(target.master, **_master_options(target, options))
 
 
+def primary_address(client: redis.asyncio.Redis) -> tuple[str, int] | None:
+    """The primary a Sentinel client last connected to (it changes after a failover); None for one server."""
+    return getattr(client.connection_pool, "master_address", None)
+
+
 async def close(client: redis.asyncio.Redis) -> None:
     """Close a client from `connect`, and its sentinels' connections if it has them."""
     await client.aclose()

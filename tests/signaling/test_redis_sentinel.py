@@ -17,7 +17,7 @@ from bench.redis_server import REDIS_SERVER, RedisSentinels
 from signaling.client import SignalingClient, SignalingError
 from signaling.redis_connection import SentinelTarget, describe_redis_url, parse_redis_url
 from tests.conftest import wait_until
-from tests.helpers.server import ServerProcess, token
+from tests.helpers.server import ServerProcess, free_port, token
 
 needs_redis = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed")
 
@@ -57,6 +57,21 @@ def test_vaidya_serve_with_a_malformed_sentinel_url_stops_at_start_up(tmp_path) 
         capture_output=True, text=True, timeout=30)
     assert done.returncode == 2, done.stderr
     assert "configuration error: redis_url: redis+sentinel://host:port,…/<master-name>" in done.stderr
+    assert "s3cret" not in done.stderr
+    assert not (tmp_path / "vaidya.db").exists()
+
+
+def test_vaidya_serve_whose_sentinels_cannot_be_reached_says_so(tmp_path) -> None:
+    """The records node's start-up claim goes through the sentinels; none answering is a configuration
+    error naming them (not the password), and no record store is opened."""
+    ports = [free_port(), free_port()]  # nothing listens there
+    done = subprocess.run(
+        [sys.executable, "-m", "signaling.cli", "serve", "--data-dir", str(tmp_path), "--workers", "1", "--port", "0",
+         "--sms-log-otps", "--redis", f"redis+sentinel://:s3cret@127.0.0.1:{ports[0]},127.0.0.1:{ports[1]}/opd-main"],
+        capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert (f"cannot reach Redis (primary 'opd-main' via sentinels 127.0.0.1:{ports[0]},127.0.0.1:{ports[1]})"
+            in done.stderr)
     assert "s3cret" not in done.stderr
     assert not (tmp_path / "vaidya.db").exists()
 
