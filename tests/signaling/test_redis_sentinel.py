@@ -130,7 +130,11 @@ async def test_a_node_follows_a_sentinel_failover_and_keeps_its_rooms(tmp_path) 
         late = await SignalingClient(node.ws_url).connect()
         clients.append(late)
 
+        promoted_at: list[float] = []
+
         async def claimed() -> bool:
+            if not promoted_at and group.primary_port() == group.replica.port:
+                promoted_at.append(time.monotonic())
             try:
                 await late.join("opd-c", token("opd-c", "pt-c"))
             except SignalingError as exc:
@@ -147,7 +151,8 @@ async def test_a_node_follows_a_sentinel_failover_and_keeps_its_rooms(tmp_path) 
         await wait_until(lambda: promoted.exists("vaidya:node:node-s"), "the node's heartbeat on the new primary")
         rebuilt_s = time.monotonic() - killed
         assert promoted.get("vaidya:records") == "node-s"
-        print(f"after SIGKILL of the primary: new room claimed in {claim_s:.2f} s, "
+        print(f"after SIGKILL of the primary: Sentinel named the replica by {promoted_at[0] - killed:.2f} s, "
+              f"new room claimed in {claim_s:.2f} s, "
               f"the node's rooms and heartbeat on the new primary in {rebuilt_s:.2f} s")
         assert rebuilt_s < 15.0, f"the node took {rebuilt_s:.1f} s to follow the failover"
     finally:
