@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 import socket
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -44,20 +45,35 @@ NODE_LOAD_MARGIN = 0.05
 #: What a node with no running worker reports: it gets new rooms only when every node is in that state.
 NO_WORKER_LOAD = 1000.0
 
+#: A room placed on another node expires unless that node confirms it (its own claim, when the relayed
+#: client's first message reaches it) within this: a node that beats but cannot be reached (a wrong
+#: node_url) never strands a room, and a claim whose client vanished leaves nothing behind.
+PENDING_MS = 10_000
+#: A node this one failed to reach gets none of its new rooms for this long.
+UNREACHABLE_S = 30.0
+
 # KEYS[1] room key, KEYS[2] the loads; ARGV[1] this node, ARGV[2] the node key prefix, ARGV[3] this node's
-# load now, ARGV[4] the margin, ARGV[5] the load a placed room adds. An owned room (by a live node) keeps
-# its owner; a new room (or a dead owner's) goes to the least loaded live node, this one unless another
-# is more than the margin below it; nodes found dead are dropped from the loads. Returns the owner.
+# load now, ARGV[4] the margin, ARGV[5] the load a placed room adds, ARGV[6] the pending expiry in ms,
+# ARGV[7…] nodes this one cannot reach. An owned room (by a live node) keeps its owner; this node's own
+# claim confirms a room placed on it. A new room (or a dead owner's) goes to the least loaded live node:
+# this one unless another is more than the margin below it (pending until that node confirms); nodes
+# found dead are dropped from the loads. Returns the owner.
 _CLAIM = """
 local owner = redis.call('GET', KEYS[1])
-if owner and (owner == ARGV[1] or redis.call('EXISTS', ARGV[2] .. owner) == 1) then
+if owner == ARGV[1] then
+  redis.call('PERSIST', KEYS[1])
   return owner
 end
+if owner and redis.call('EXISTS', ARGV[2] .. owner) == 1 then
+  return owner
+end
+local skip = {[ARGV[1]] = true}
+for i = 7, #ARGV do skip[ARGV[i]] = true end
 local chosen = ARGV[1]
 local below = tonumber(ARGV[3]) - tonumber(ARGV[4])
 local lighter = redis.call('ZRANGE', KEYS[2], '-inf', '(' .. below, 'BYSCORE')
 for _, node in ipairs(lighter) do
-  if node ~= ARGV[1] then
+  if not skip[node] then
     if redis.call('EXISTS', ARGV[2] .. node) == 1 then
       chosen = node
       break
@@ -65,9 +81,23 @@ for _, node in ipairs(lighter) do
     redis.call('ZREM', KEYS[2], node)
   end
 end
-redis.call('SET', KEYS[1], chosen)
+if chosen == ARGV[1] then
+  redis.call('SET', KEYS[1], chosen)
+else
+  redis.call('SET', KEYS[1], chosen, 'PX', ARGV[6])
+end
 redis.call('ZINCRBY', KEYS[2], ARGV[5], chosen)
 return chosen
+"""
+# KEYS[1] room key; ARGV[1] this node; ARGV[2] the node it could not reach. Takes the room back while that
+# node has not confirmed it (no member can be there yet); returns the owner.
+_TAKE_BACK = """
+local owner = redis.call('GET', KEYS[1])
+if owner == ARGV[2] and redis.call('PTTL', KEYS[1]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return ARGV[1]
+end
+return owner
 """
 # KEYS[1] the records key; ARGV[1] this node; ARGV[2] expiry in ms. Takes or renews the records role
 # unless another node holds it; returns the holder.
@@ -102,6 +132,8 @@ class RoomDirectory(Protocol):
 
     async def owner(self, room: str) -> Node: ...
 
+    async def take_back(self, room: str, unreachable: str) -> bool: ...
+
     async def release(self, room: str) -> None: ...
 
     async def stop(self) -> None: ...
@@ -118,6 +150,9 @@ class LocalDirectory:
 
     async def owner(self, room: str) -> Node:
         return self.node
+
+    async def take_back(self, room: str, unreachable: str) -> bool:
+        return False
 
     async def release(self, room: str) -> None:
         pass
@@ -136,6 +171,8 @@ class RedisDirectory:
         self._claim = self._redis.register_script(_CLAIM)
         self._release = self._redis.register_script(_RELEASE)
         self._records = self._redis.register_script(_RECORDS)
+        self._take_back = self._redis.register_script(_TAKE_BACK)
+        self._unreachable: dict[str, float] = {}  # node id -> until (monotonic)
         self._heartbeat: asyncio.Task[None] | None = None
         self._load: Callable[[], float | None] = lambda: 0.0
 
@@ -200,9 +237,11 @@ class RedisDirectory:
         import redis
 
         try:
+            now = time.monotonic()
+            self._unreachable = {node: until for node, until in self._unreachable.items() if until > now}
             owner = await self._claim(keys=[_ROOM + room, LOADS_KEY],
                                       args=[self.node.id, _NODE, self._current_load(), NODE_LOAD_MARGIN,
-                                            PLACED_ROOM_LOAD])
+                                            PLACED_ROOM_LOAD, PENDING_MS, *self._unreachable])
             if owner == self.node.id:
                 return self.node
             info = await self._redis.get(_NODE + owner)
@@ -211,6 +250,17 @@ class RedisDirectory:
         if info is None:  # its heartbeat expired between the two calls: claim again
             return await self.owner(room)
         return Node(owner, json.loads(info)["url"])
+
+    async def take_back(self, room: str, unreachable: str) -> bool:
+        """This node could not reach `unreachable`, the room's owner: take the room if it was only placed
+        there, not yet confirmed (True: it is ours now), and send no new rooms there for a while."""
+        import redis
+
+        self._unreachable[unreachable] = time.monotonic() + UNREACHABLE_S
+        try:
+            return await self._take_back(keys=[_ROOM + room], args=[self.node.id, unreachable]) == self.node.id
+        except (redis.RedisError, OSError) as exc:
+            raise DirectoryUnavailable(str(exc)) from None
 
     async def release(self, room: str) -> None:
         import redis

@@ -105,3 +105,30 @@ async def test_concurrent_claims_from_several_nodes_agree_on_one_owner_per_room(
     assert stored == [next(iter(by_room[r])) for r in rooms]
     # a burst spreads: each room placed counts as load until the node's next report
     assert {owner for owners in by_room.values() for owner in owners} >= {"node-1", "node-2"}
+
+
+async def test_a_room_placed_on_another_node_is_pending_until_that_node_claims_it(nodes) -> None:
+    """The placed-on node confirms the room when the relayed client's first message reaches it; until
+    then the key expires by itself (a client that vanished leaves nothing behind)."""
+    store, start = nodes
+    (busy, _), (idle, _) = await start(node_busy=0.60, node_idle=0.10)
+    keys = redis.Redis.from_url(store.url, decode_responses=True)
+    assert (await busy.owner("opd-p")).id == "node-idle"
+    assert 0 < keys.pttl("vaidya:room:opd-p") <= 10_000
+    assert (await idle.owner("opd-p")).id == "node-idle"
+    assert keys.pttl("vaidya:room:opd-p") == -1  # confirmed: no expiry
+    assert not await busy.take_back("opd-p", "node-idle")  # a member may be there now: it stays
+    assert keys.get("vaidya:room:opd-p") == "node-idle"
+
+
+async def test_a_room_placed_on_a_node_that_cannot_be_reached_comes_back(nodes) -> None:
+    """A node that beats but cannot be reached (say a wrong node_url) must not strand new rooms."""
+    store, start = nodes
+    (busy, _), (idle, _) = await start(node_busy=0.60, node_idle=0.10)
+    keys = redis.Redis.from_url(store.url, decode_responses=True)
+    assert (await busy.owner("opd-u")).id == "node-idle"
+    assert await busy.take_back("opd-u", "node-idle")  # the relay to node-idle failed
+    assert keys.get("vaidya:room:opd-u") == "node-busy" and keys.pttl("vaidya:room:opd-u") == -1
+    assert (await idle.owner("opd-u")).id == "node-busy"  # every node agrees
+    # and this node sends no new room there for a while, however idle it looks
+    assert (await busy.owner("opd-u2")).id == "node-busy"
