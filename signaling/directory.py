@@ -1,15 +1,15 @@
 """Which node owns which room, across machines: the room directory (docs/scale.md, "Nodes").
 
 One node: `LocalDirectory`, every room is ours. With `--redis URL` (one server, or a primary under Redis
-Sentinel: `redis_connection.py`): `RedisDirectory`. Each node keeps a
-heartbeat key (`vaidya:node:<id>`: its relay URL and load, expiring after `NODE_TTL_S`) and its load in
-`vaidya:loads`, and a room belongs to the node named by `vaidya:room:<name>`. Claiming a room is one Lua
-script, so two nodes can never both own it: the first claim wins and puts a new room on the least loaded
-live node; a claim on a room whose owner's heartbeat has expired places it afresh. Each
-heartbeat that finds its own key gone (Redis restarted empty, or this node stalled past its expiry), and the
-first one after an outage or a Sentinel failover (the promoted replica may lack the last claims), writes
-back the rooms the node holds, so the map is rebuilt within a second. Chosen in one place
-(`directory_for`), as LiveKit wraps its local router in its Redis router.
+Sentinel: `redis_connection.py`): `RedisDirectory`. Each node keeps a heartbeat key (`vaidya:node:<id>`:
+its relay URL and load, expiring after `NODE_TTL_S`) and its load in `vaidya:loads`, and a room belongs to
+the node named by `vaidya:room:<name>`. Claiming a room is one Lua script, so two nodes can never both own
+it: the first claim wins and puts a new room on the least loaded live node; a claim on a room whose
+owner's heartbeat has expired places it afresh. Each heartbeat that finds its own key gone (Redis
+restarted empty, or this node stalled past its expiry), and the first one after an outage or a Sentinel
+failover (the promoted replica may lack the last claims), writes back the rooms the node holds, so the map
+is rebuilt within a second. Chosen in one place (`directory_for`), as LiveKit wraps its local router in its
+Redis router.
 """
 
 from __future__ import annotations
@@ -203,10 +203,11 @@ class RedisDirectory:
                     pipe.set(_NODE + self.node.id, info, px=int(NODE_TTL_S * 1000), get=True)
                     pipe.zadd(LOADS_KEY, {self.node.id: load})
                     previous, _ = await pipe.execute()
-                moved = primary is not None and primary_address(self._redis) != primary
-                primary = primary_address(self._redis)
+                current = primary_address(self._redis)
+                moved = primary is not None and current is not None and current != primary
+                primary = current or primary
                 if moved:
-                    log.warning("room directory: the primary is now %s:%s (a Sentinel failover)", *primary)
+                    log.warning("room directory: the primary is now %s (a Sentinel failover)", current)
                 if previous is None or failed or moved:
                     await self._reassert(list(held_rooms()))
                 if failed:
