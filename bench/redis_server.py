@@ -67,13 +67,17 @@ class RedisServer:
 class RedisSentinels:
     """A primary, one replica (`--replicaof`) and three sentinels (quorum 2) watching them as `MASTER`, each on
     a free loopback port under `directory`; quick to fail over (`down_after_ms`). `url` is the
-    `redis+sentinel://` URL a node is given."""
+    `redis+sentinel://` URL a node is given. With `password`, every one of them requires it."""
 
     MASTER = "vaidya"
 
-    def __init__(self, directory: Path, down_after_ms: int = 1000, failover_timeout_ms: int = 4000) -> None:
-        self.primary = RedisServer(directory / "primary")
-        self.replica = RedisServer(directory / "replica", options=("--replicaof", "127.0.0.1", str(self.primary.port)))
+    def __init__(self, directory: Path, down_after_ms: int = 1000, failover_timeout_ms: int = 4000,
+                 password: str | None = None) -> None:
+        self.password = password
+        auth = ("--requirepass", password, "--masterauth", password) if password else ()
+        self.primary = RedisServer(directory / "primary", options=auth)
+        self.replica = RedisServer(directory / "replica",
+                                   options=("--replicaof", "127.0.0.1", str(self.primary.port), *auth))
         self.sentinels: list[RedisServer] = []
         for index in range(3):
             home = directory / f"sentinel{index}"
@@ -81,17 +85,22 @@ class RedisSentinels:
             conf = home / "sentinel.conf"  # a sentinel rewrites its own file as it learns
             conf.write_text(f"sentinel monitor {self.MASTER} 127.0.0.1 {self.primary.port} 2\n"
                             f"sentinel down-after-milliseconds {self.MASTER} {down_after_ms}\n"
-                            f"sentinel failover-timeout {self.MASTER} {failover_timeout_ms}\n")
+                            f"sentinel failover-timeout {self.MASTER} {failover_timeout_ms}\n"
+                            + (f'sentinel auth-pass {self.MASTER} "{password}"\nrequirepass "{password}"\n'
+                               if password else ""))
             self.sentinels.append(RedisServer(home, leading=(str(conf), "--sentinel")))
 
     @property
     def url(self) -> str:
-        return "redis+sentinel://" + ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels) + f"/{self.MASTER}"
+        hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
+        if self.password:
+            return f"redis+sentinel://:{self.password}@{hosts}/{self.MASTER}?sentinel_password={self.password}"
+        return f"redis+sentinel://{hosts}/{self.MASTER}"
 
     def _ask(self, sentinel: RedisServer, *command: str) -> object:
         import redis
 
-        client = redis.Redis(port=sentinel.port, socket_timeout=1.0, decode_responses=True)
+        client = redis.Redis(port=sentinel.port, password=self.password, socket_timeout=1.0, decode_responses=True)
         try:
             return client.execute_command(*command)
         finally:

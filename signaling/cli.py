@@ -136,8 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--redis", metavar="URL",
                        help="multi-node: share the node registry and the room -> node map through this Redis: "
                             "one server (redis://[:password@]10.0.0.5:6379/0) or a primary under Redis Sentinel "
-                            "(redis+sentinel://[:password@]10.0.0.7:26379,10.0.0.8:26379/<master-name>[/<db>]; "
-                            "the password is the primary's); docs/scale.md")
+                            "(redis+sentinel://[:password@]10.0.0.7:26379,10.0.0.8:26379/<master-name>[/<db>]"
+                            "[?sentinel_password=…]; the password before @ is the primary's); docs/scale.md")
     serve.add_argument("--tls-cert", metavar="PEM",
                        help="serve HTTPS with this certificate chain (needs --tls-key); browsers allow the "
                             "camera only on HTTPS pages off localhost. Behind a TLS reverse proxy, omit "

@@ -65,7 +65,8 @@ class Config:
     #: A waiting patient gets one "your turn is near" SMS on reaching this place in the queue (0: never).
     near_turn_sms_position: int = 3
     #: Multi-node (docs/scale.md): the Redis that holds the node registry and the room → node map, as
-    #: `redis://host:port/db` or, under Sentinel, `redis+sentinel://[:password@]h1:26379,h2:26379/<master>[/<db>]`.
+    #: `redis://host:port/db` or, under Sentinel,
+    #: `redis+sentinel://[:password@]h1:26379,h2:26379/<master>[/<db>][?sentinel_password=…]` (docs/scale.md).
     redis_url: str = ""
     #: This node's name in that registry (default host:port) and the WebSocket URL other nodes relay a
     #: client's signaling to (default ws://host:port/ws).

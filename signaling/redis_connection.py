@@ -3,11 +3,12 @@
 Two forms:
 
 - `redis://[[user]:password@]host:port[/db]` (also `rediss://`, `unix://`): one server, as redis-py reads it.
-- `redis+sentinel://[[user]:password@]host1:26379,host2:26379/<master-name>[/<db>]`: a primary and its
-  replicas watched by Redis Sentinel. The sentinels are asked where the primary named `<master-name>` is;
-  after a failover redis-py's own `SentinelConnectionPool` asks again and reconnects to the promoted
-  replica, so no failover logic lives here. The password (and user) authenticate to the primary; the
-  sentinels are reached without one. A sentinel without a port is on 26379.
+- `redis+sentinel://[[user]:password@]host1:26379,host2:26379/<master-name>[/<db>][?sentinel_password=…]`:
+  a primary and its replicas watched by Redis Sentinel. The sentinels are asked where the primary named
+  `<master-name>` is; after a failover redis-py's own `SentinelConnectionPool` asks again and reconnects to
+  the promoted replica, so no failover logic lives here. The password (and user) authenticate to the
+  primary; `sentinel_password` to the sentinels (their `requirepass`), which are otherwise reached without
+  one. A sentinel without a port is on 26379.
 
 `parse_redis_url` checks a URL without connecting, so a malformed one stops the server at start-up with a
 message that names the problem (and never echoes the password).
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 if TYPE_CHECKING:
     import redis
@@ -36,6 +37,7 @@ class SentinelTarget:
     db: int = 0
     username: str | None = None
     password: str | None = None
+    sentinel_password: str | None = None
 
     def describe(self) -> str:
         hosts = ",".join(f"{host}:{port}" for host, port in self.sentinels)
@@ -53,8 +55,14 @@ def parse_redis_url(url: str) -> SentinelTarget | None:
         parse_url(url)  # its ValueError says what else is wrong
         return None
     parts = urlsplit(url)
-    if parts.query or parts.fragment:
-        raise ValueError(f"{SENTINEL_SCHEME}:// takes no query or fragment")
+    if parts.fragment:
+        raise ValueError(f"{SENTINEL_SCHEME}:// takes no fragment")
+    query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=False)
+    unknown = sorted(set(query) - {"sentinel_password"})
+    if unknown or any(len(values) > 1 for values in query.values()):
+        raise ValueError(f"{SENTINEL_SCHEME}://: the only query parameter is sentinel_password, once "
+                         f"(got {', '.join(unknown) or 'it twice'})")
+    sentinel_password = query["sentinel_password"][0] if query else None
     userinfo, _, hosts = parts.netloc.rpartition("@")
     username = password = None
     if userinfo:
@@ -72,7 +80,7 @@ def parse_redis_url(url: str) -> SentinelTarget | None:
         if not segments[1].isdigit():
             raise ValueError(f"{SENTINEL_SCHEME}://: the database must be a number, got {segments[1]!r}")
         db = int(segments[1])
-    return SentinelTarget(sentinels, unquote(segments[0]), db, username, password)
+    return SentinelTarget(sentinels, unquote(segments[0]), db, username, password, sentinel_password)
 
 
 def _host_port(item: str) -> tuple[str, int]:
@@ -109,8 +117,8 @@ def _master_options(target: SentinelTarget, options: dict[str, Any]) -> dict[str
     return {"db": target.db, "username": target.username, "password": target.password, **options}
 
 
-def _sentinel_options(options: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in options.items() if k.startswith("socket_")}
+def _sentinel_options(target: SentinelTarget, options: dict[str, Any]) -> dict[str, Any]:
+    return {"password": target.sentinel_password, **{k: v for k, v in options.items() if k.startswith("socket_")}}
 
 
 def connect(url: str, **options: Any) -> redis.asyncio.Redis:
@@ -122,7 +130,7 @@ def connect(url: str, **options: Any) -> redis.asyncio.Redis:
     target = parse_redis_url(url)
     if target is None:
         return aioredis.Redis.from_url(url, **options)
-    sentinel = Sentinel(list(target.sentinels), sentinel_kwargs=_sentinel_options(options))
+    sentinel = Sentinel(list(target.sentinels), sentinel_kwargs=_sentinel_options(target, options))
     return sentinel.master_for(target.master, **_master_options(target, options))
 
 
@@ -148,7 +156,7 @@ def connect_blocking(url: str, **options: Any) -> redis.Redis:
     target = parse_redis_url(url)
     if target is None:
         return syncredis.Redis.from_url(url, **options)
-    sentinel = Sentinel(list(target.sentinels), sentinel_kwargs=_sentinel_options(options))
+    sentinel = Sentinel(list(target.sentinels), sentinel_kwargs=_sentinel_options(target, options))
     return sentinel.master_for(target.master, **_master_options(target, options))
 
 

@@ -15,6 +15,7 @@ import redis
 
 from bench.redis_server import REDIS_SERVER, RedisSentinels
 from signaling.client import SignalingClient, SignalingError
+from signaling.directory import Node, RedisDirectory, claim_records
 from signaling.redis_connection import SentinelTarget, describe_redis_url, parse_redis_url
 from tests.conftest import wait_until
 from tests.helpers.server import ServerProcess, free_port, token
@@ -26,9 +27,10 @@ def test_a_sentinel_url_names_its_sentinels_primary_and_database() -> None:
     assert parse_redis_url("redis+sentinel://:s%40cret@10.0.0.7:26380,10.0.0.8,[::1]:5000/opd-main/2") == \
         SentinelTarget(sentinels=(("10.0.0.7", 26380), ("10.0.0.8", 26379), ("::1", 5000)), master="opd-main",
                        db=2, username=None, password="s@cret")
+    assert parse_redis_url("redis+sentinel://h/m?sentinel_password=p%26q").sentinel_password == "p&q"
     assert parse_redis_url("redis://10.0.0.5:6379/0") is None  # one server: redis-py reads it as before
     # a message never shows the password
-    assert "s3cret" not in describe_redis_url("redis+sentinel://:s3cret@a:1,b:2/m")
+    assert "s3cret" not in describe_redis_url("redis+sentinel://:s3cret@a:1,b:2/m?sentinel_password=s3cret")
     assert describe_redis_url("redis://:s3cret@h:6379/0") == "redis://:***@h:6379/0"
 
 
@@ -41,7 +43,9 @@ def test_a_sentinel_url_names_its_sentinels_primary_and_database() -> None:
     ("redis+sentinel://a:port/opd", "no valid port"),
     ("redis+sentinel://a:70000/opd", "no valid port"),
     ("redis+sentinel://s3cret@a:26379/opd", "':password@'"),
-    ("redis+sentinel://a:26379/opd?timeout=1", "no query"),
+    ("redis+sentinel://a:26379/opd?timeout=1", "the only query parameter is sentinel_password"),
+    ("redis+sentinel://a:26379/opd?sentinel_password=a&sentinel_password=b", "once"),
+    ("redis+sentinel://a:26379/opd#x", "no fragment"),
     ("sentinel://a:26379/opd", "starts redis://, rediss://, unix:// or redis+sentinel://"),
 ])
 def test_a_malformed_redis_url_is_refused_with_what_is_wrong(url: str, says: str) -> None:
@@ -74,6 +78,29 @@ def test_vaidya_serve_whose_sentinels_cannot_be_reached_says_so(tmp_path) -> Non
             in done.stderr)
     assert "s3cret" not in done.stderr
     assert not (tmp_path / "vaidya.db").exists()
+
+
+@needs_redis
+@pytest.mark.timeout(60)
+async def test_sentinels_and_a_primary_that_require_passwords_are_reached(tmp_path) -> None:
+    """The URL's password for the primary, sentinel_password for the sentinels: both ways a node talks
+    to them (the start-up records claim, blocking; the room directory, asyncio)."""
+    group = RedisSentinels(tmp_path / "redis", password="pa ss&word")
+    directory = None
+    try:
+        group.wait_ready()
+        url = group.url.replace("pa ss&word", "pa%20ss%26word")
+        assert claim_records(url, "node-p") == "node-p"
+        directory = RedisDirectory(url, Node("node-p", "ws://node-p/ws"))
+        assert (await directory.owner("opd-p")).id == "node-p"
+        primary = redis.Redis(port=group.primary.port, password="pa ss&word", decode_responses=True)
+        assert primary.get("vaidya:room:opd-p") == "node-p" and primary.get("vaidya:records") == "node-p"
+        with pytest.raises(redis.AuthenticationError):  # the sentinels do require it
+            redis.Redis(port=group.sentinels[0].port).ping()
+    finally:
+        if directory is not None:
+            await directory.stop()
+        group.close()
 
 
 def _replica_stops_following(group: RedisSentinels) -> None:
