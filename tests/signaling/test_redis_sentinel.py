@@ -1,7 +1,7 @@
 """`vaidya serve --redis redis+sentinel://…`: the room directory on a primary + replica under Redis Sentinel
 (docs/scale.md, "Nodes"). Real redis-server processes (a primary, a `--replicaof` replica, three
 `--sentinel`s) and a real `vaidya serve` node; the primary is killed with SIGKILL and Sentinel promotes the
-replica. The failover test takes ~15 s (three sentinels discovering each other, then the failover)."""
+replica. The failover test takes ~9 s (three sentinels discovering each other, then the failover)."""
 
 from __future__ import annotations
 
