@@ -4,7 +4,7 @@
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)  # also runs the tests' sentinels (`--sentinel`)
 [ -d /usr/share/fonts/truetype/noto ] || missing+=(fonts-noto-core)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)  # docs/deploy.md's proxy recipe
 command -v npm >/dev/null 2>&1 || missing+=(npm)  # installs axe-core for the accessibility audits

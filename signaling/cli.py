@@ -52,13 +52,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     refuse_start_without_gateway(config)
     if config.redis_url and config.records:
         from .directory import claim_records
+        from .redis_connection import describe_redis_url
 
         import redis
 
         try:
             holder = claim_records(config.redis_url, config.node_name)
         except (redis.RedisError, OSError) as exc:
-            raise ConfigError(f"cannot reach Redis at {config.redis_url}: {exc}") from None
+            raise ConfigError(f"cannot reach Redis ({describe_redis_url(config.redis_url)}): {exc}") from None
         if holder != config.node_name:
             raise ConfigError(f"node {holder} already keeps the records (portal and Rx) in this deployment: start "
                               "this node with `records = false` (VAIDYA_RECORDS=0) to serve rooms only")
@@ -133,8 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run rooms in N worker processes behind this one (docs/scale.md); default: one per "
                             "core (the config's `workers` or VAIDYA_WORKERS when set); 0: rooms in this process")
     serve.add_argument("--redis", metavar="URL",
-                       help="multi-node: share the node registry and the room -> node map through this Redis "
-                            "(e.g. redis://10.0.0.5:6379/0; docs/scale.md)")
+                       help="multi-node: share the node registry and the room -> node map through this Redis: "
+                            "one server (redis://[:password@]10.0.0.5:6379/0) or a primary under Redis Sentinel "
+                            "(redis+sentinel://[:password@]10.0.0.7:26379,10.0.0.8:26379/<master-name>[/<db>]"
+                            "[?sentinel_password=…]; the password before @ is the primary's); docs/scale.md")
     serve.add_argument("--tls-cert", metavar="PEM",
                        help="serve HTTPS with this certificate chain (needs --tls-key); browsers allow the "
                             "camera only on HTTPS pages off localhost. Behind a TLS reverse proxy, omit "

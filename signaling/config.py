@@ -64,7 +64,9 @@ class Config:
     timezone: str = "Asia/Kolkata"
     #: A waiting patient gets one "your turn is near" SMS on reaching this place in the queue (0: never).
     near_turn_sms_position: int = 3
-    #: Multi-node (docs/scale.md): the Redis that holds the node registry and the room → node map.
+    #: Multi-node (docs/scale.md): the Redis that holds the node registry and the room → node map, as
+    #: `redis://host:port/db` or, under Sentinel,
+    #: `redis+sentinel://[:password@]h1:26379,h2:26379/<master>[/<db>][?sentinel_password=…]` (docs/scale.md).
     redis_url: str = ""
     #: This node's name in that registry (default host:port) and the WebSocket URL other nodes relay a
     #: client's signaling to (default ws://host:port/ws).
@@ -105,6 +107,13 @@ class Config:
             raise ConfigError(f"workers must be 0..256, got {self.workers}")
         if self.redis_url and self.workers < 1:
             raise ConfigError("redis_url (multi-node) needs worker processes: workers must be at least 1")
+        if self.redis_url:
+            from .redis_connection import parse_redis_url
+
+            try:
+                parse_redis_url(self.redis_url)
+            except ValueError as exc:
+                raise ConfigError(f"redis_url: {exc}") from None
         if self.ws_max_message < 1024:
             raise ConfigError("ws_max_message must be at least 1024 bytes")
         if self.ws_rate_burst < 1 or self.ws_rate_per_s <= 0:

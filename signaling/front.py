@@ -112,7 +112,7 @@ class WorkerPool:
     async def start(self) -> None:
         for index in range(len(self.workers)):
             await self._spawn(index)
-        await self.directory.start(self.placement.rooms)
+        await self.directory.start(self.placement.rooms, self.placement.lowest_load)
 
     async def _spawn(self, index: int) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -262,6 +262,12 @@ class WorkerPool:
             if owner.id in client.links or await self._link(client, owner):
                 client.remote_rooms[room] = owner.id
                 return True
+            try:  # a room only placed there (by load) and never reached comes back here
+                if await self.directory.take_back(room, owner.id):
+                    return True
+            except DirectoryUnavailable as exc:
+                log.warning("room directory unavailable: %s", exc)
+                break
             if asyncio.get_running_loop().time() > deadline:
                 break
             await asyncio.sleep(0.5)

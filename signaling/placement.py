@@ -72,6 +72,11 @@ class RoomPlacement:
         """Every room placed on this node's workers."""
         return list(self._rooms)
 
+    def lowest_load(self) -> float | None:
+        """The score of the worker a new room would go to (the node's load figure in the room directory);
+        None when no worker runs."""
+        return min((w.score for w in self.workers if w.alive), default=None)
+
     def report(self, worker: int, cpu: float, packets_per_s: float) -> None:
         load = self.workers[worker]
         load.cpu, load.packets_per_s, load.placed_since_report = cpu, packets_per_s, 0

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -17,7 +19,7 @@ from bench.redis_server import REDIS_SERVER, RedisServer
 from signaling.client import SignalingClient
 from tests.conftest import wait_until
 from tests.helpers.media import FrameCollector, NumberedVideoTrack, ToneTrack
-from tests.helpers.server import ServerProcess, token
+from tests.helpers.server import ServerProcess, free_port, token
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed")]
 
@@ -57,6 +59,10 @@ async def test_a_join_on_the_wrong_node_reaches_the_room_on_the_node_that_owns_i
         owners = redis.Redis.from_url(store.url, decode_responses=True)
         assert owners.get("vaidya:room:opd-x") == "node-0"
         assert {k for k in owners.scan_iter("vaidya:node:*")} == {"vaidya:node:node-0", "vaidya:node:node-1"}
+        # each heartbeat carries the node's load as its workers measured it (new rooms go to the least loaded)
+        for node in ("node-0", "node-1"):
+            load = json.loads(owners.get(f"vaidya:node:{node}"))["load"]
+            assert 0.0 <= load < 1.5 and owners.zscore("vaidya:loads", node) is not None
         # the same participants are one room: the doctor sees the patient as a member
         assert [p["identity"] for p in clients[1].rooms["opd-x"].joined["participants"]] == ["pt-1"]
     finally:
@@ -127,3 +133,65 @@ async def test_only_one_node_keeps_the_records(cluster, tmp_path) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"{second.url}/portal/", timeout=5)
     assert refused.value.code == 404  # the rooms-only node serves no portal
+
+
+class LighterNode:
+    """Makes `node` look the least loaded to every claim: its entry in `vaidya:loads` is rewritten every
+    millisecond from a thread of its own (the node's heartbeat rewrites it each second with what its
+    workers measure, and the test's event loop may be busy)."""
+
+    def __init__(self, url: str, node: str) -> None:
+        self._loads = redis.Redis.from_url(url)
+        self._node = node
+        self._loads.zadd("vaidya:loads", {node: -1.0})
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._hold, daemon=True)
+        self._thread.start()
+
+    def _hold(self) -> None:
+        while not self._stop.wait(0.001):
+            self._loads.zadd("vaidya:loads", {self._node: -1.0})
+
+    async def close(self) -> None:
+        self._stop.set()
+        await asyncio.to_thread(self._thread.join)
+        self._loads.close()
+
+
+async def test_a_new_room_reached_through_one_node_is_placed_on_the_lighter_one(cluster) -> None:
+    store, (first, second) = cluster
+    owners = redis.Redis.from_url(store.url, decode_responses=True)
+    await wait_until(lambda: owners.exists("vaidya:node:node-0", "vaidya:node:node-1") == 2, "both nodes beating")
+    lighter = LighterNode(store.url, "node-1")
+    client = await SignalingClient(first.ws_url).connect()
+    try:
+        seen = await client.join("opd-l", token("opd-l", "pt-l"))  # relayed to node-1, which confirms it
+        assert seen.joined["type"] == "joined"
+        assert owners.get("vaidya:room:opd-l") == "node-1", first.stop()[-2000:]
+        assert owners.pttl("vaidya:room:opd-l") == -1
+    finally:
+        await lighter.close()
+        await client.close()
+
+
+async def test_a_room_placed_on_a_node_that_cannot_be_reached_is_served_where_its_client_arrived(cluster, tmp_path) -> None:
+    """A node that beats but whose node_url nobody can reach must not strand new rooms."""
+    store, (first, _) = cluster
+    astray = ServerProcess(tmp_path / "node2", extra_args=("--workers", "1", "--redis", store.url),
+                           extra_env={"VAIDYA_NODE_ID": "node-2", "VAIDYA_RECORDS": "0",
+                                      "VAIDYA_NODE_URL": f"ws://127.0.0.1:{free_port()}/ws"})
+    owners = redis.Redis.from_url(store.url, decode_responses=True)
+    lighter = LighterNode(store.url, "node-2")
+    client = await SignalingClient(first.ws_url).connect()
+    try:
+        await wait_until(lambda: owners.exists("vaidya:node:node-0", "vaidya:node:node-2") == 2, "both nodes beating")
+        started = time.monotonic()
+        await client.join("opd-u", token("opd-u", "pt-u"))
+        assert time.monotonic() - started < 2.0  # no wait for the unreachable node
+        assert owners.get("vaidya:room:opd-u") == "node-0" and owners.pttl("vaidya:room:opd-u") == -1
+        await client.join("opd-u2", token("opd-u2", "pt-u"))  # node-2 gets no new rooms from node-0 now
+        assert owners.get("vaidya:room:opd-u2") == "node-0"
+    finally:
+        await lighter.close()
+        await client.close()
+        astray.stop()
