@@ -105,7 +105,7 @@ async def test_a_subscriber_on_150_kbit_with_2pct_loss_stays_a_minute_with_resen
         # and the patient keeps a picture, with the low audio tier making room for it.
         arrived = down["packets_in"] - settled["packets_in"]
         overflowed = down["dropped_queue"] - settled["dropped_queue"]
-        assert overflowed <= 0.03 * arrived, (overflowed, arrived)  # 5.2 % before (2 runs), 0–2.1 % now
+        assert overflowed <= 0.03 * arrived, (overflowed, arrived)  # before: 5.2 and 5.9 %; now 0–2.1 %
         tiers = {e["kind"]: e["tier"] for e in client.events("rural", "quality")}
         assert tiers == {"video": "T3", "audio": "low"}, client.events("rural", "quality")
         audio = next(c for c in mine if c.kind == "audio")
