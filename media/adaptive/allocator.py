@@ -101,7 +101,7 @@ class StreamAllocator:
     #: After the padding stops, wait this long (at least two round trips) before judging the probe.
     PROBE_VERDICT_S = 1.0
     PROBE_BACKOFF_S = (8.0, 60.0)
-    #: A probe adds at most this share of the estimate, growing with each success in a row while no
+    #: A probe shows the link at most this share above the estimate, growing with each success in a row while no
     #: ceiling is known: one probe far past where a 2G link ends overflows its queue and freezes the
     #: picture for seconds (measured), while a link that keeps proving more is climbed in a few probes.
     PROBE_STEPS = (0.25, 0.5, 1.0)
@@ -273,7 +273,9 @@ class StreamAllocator:
             # near where the link lately ended, every probe is a small step; away from it, steps grow
             streak = 0 if self.estimator.near_ceiling(now) else self._probe_streak
             step = self.PROBE_STEPS[min(streak, len(self.PROBE_STEPS) - 1)]
-            extra = min(target - self.estimator.sent_bps, step * estimate)
+            # the link is shown at most one step past the estimate (media sent may be far below it:
+            # paused video), so each success lifts the estimate by that step
+            extra = min(target, (1 + step) * estimate) - self.estimator.sent_bps
             if extra > 0:
                 self._probe = asyncio.ensure_future(self._run_probe(video[0].consumer, extra))
 

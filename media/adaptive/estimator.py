@@ -25,7 +25,9 @@ controller, and REMB only confirms that a queue is building:
   standing queue at the bottleneck: the link carries less than we send. A delay-based detector (REMB)
   sees a queue grow but not one that stays full, and a full drop-tail queue drops in bursts (8 % of a 2G
   patient's packets, measured) while the loss stays under `HIGH_LOSS`. The estimate is then cut to
-  `QUEUE_CUT` × what we sent over the last `CAUSE_S` (at most by half).
+  `QUEUE_CUT` × what we sent over the last `CAUSE_S` (at most by half). Samples must be fresh
+  (`RTT_FRESH_S`), and a "queue" that does not drain within `QUEUE_PATIENCE_S` though we send half as
+  much is the path's own round trip grown (a handover): it becomes the new base.
 
 After either cut the link has shown where it ends (what got through of what we sent, or what left a
 queue standing): for `CEILING_MEMORY_S` the estimate grows no higher than that unless a probe proves more.
@@ -98,6 +100,13 @@ class LinkEstimator:
     BASE_RTT_WINDOW_S = 30.0
     #: A standing queue shows in this many round-trip samples in a row (one is a keyframe's burst).
     QUEUE_SAMPLES = 3
+    #: A standing queue that has not drained to this share of its delay within QUEUE_PATIENCE_S, though
+    #: we now send less than this share of what we sent when it was seen, is no queue of ours: the path's
+    #: own round trip has grown, and becomes the new base.
+    QUEUE_PATIENCE_S = 4.0
+    QUEUE_DRAINED = 0.5
+    #: A round-trip sample older than this says nothing about the queue now.
+    RTT_FRESH_S = 3.0
     #: What a standing queue leaves of what we send (GCC's delay-based back-off).
     QUEUE_CUT = 0.85
     #: A probe that carries this much more than the ceiling shows the link has changed: it is forgotten.
@@ -126,6 +135,8 @@ class LinkEstimator:
         self._have_feedback = False
         self._rtts: deque[tuple[float, float]] = deque()  # (t, round trip s) over BASE_RTT_WINDOW_S
         self.queue_delay_s = 0.0  # the least of the last QUEUE_SAMPLES round trips above the base
+        #: when a standing queue was first seen, and its delay, the estimate and the sent rate then
+        self._standing_since: tuple[float, float, float, float] | None = None
         self._ceiling = (float("inf"), -1e9)  # (bit/s, when): where the link last showed it ends
 
     # -- inputs -----------------------------------------------------------------------------------
@@ -184,6 +195,17 @@ class LinkEstimator:
         self._recent_sent.clear()
         self._rembs_low = 0
 
+    def _rebase(self) -> bool:
+        """Cutting did not drain the 'queue': the path's own round trip grew (a 3G → 2G handover adds
+        400 ms). The latest samples become the base, and what the false queue cut and capped is undone."""
+        before = self._standing_since[2] if self._standing_since else self.estimate_bps
+        self._rtts = deque(list(self._rtts)[-self.QUEUE_SAMPLES:])
+        self.queue_delay_s = 0.0
+        self._standing_since = None
+        self._ceiling = (float("inf"), -1e9)
+        self.estimate_bps = max(self.estimate_bps, min(before, self.HEADROOM * self.sent_bps))
+        return False
+
     def near_ceiling(self, now: float) -> bool:
         """Whether heavy loss, a standing queue or a failed probe showed, lately, where this link ends."""
         return now - self._ceiling[1] < self.CEILING_MEMORY_S
@@ -224,7 +246,18 @@ class LinkEstimator:
         self.loss = self.window_loss()
         drop = self.queue_drop(now)
         queue = drop < 1.0 and (self.loss >= self.QUEUE_LOSS or self._remb_ratio < self.SEVERE_DROP)
-        standing = self.queue_delay_s > self.QUEUE_DELAY_S
+        # samples stop when no stream carries our sender reports (paused video, a transcoded audio tier):
+        # an old queue says nothing about now
+        fresh = bool(self._rtts) and now - self._rtts[-1][0] < self.RTT_FRESH_S
+        standing = fresh and self.queue_delay_s > self.QUEUE_DELAY_S
+        if not standing:
+            self._standing_since = None
+        elif self._standing_since is None:
+            self._standing_since = (now, self.queue_delay_s, self.estimate_bps, self.sent_bps)
+        elif now - self._standing_since[0] >= self.QUEUE_PATIENCE_S and \
+                self.queue_delay_s > self.QUEUE_DRAINED * self._standing_since[1] and \
+                self.sent_bps < self.QUEUE_DRAINED * self._standing_since[3]:
+            standing = self._rebase()
         lossy = self.loss > self.HIGH_LOSS
         estimate = self.estimate_bps
         if lossy or queue or standing:
@@ -235,7 +268,10 @@ class LinkEstimator:
                 cause = max((bps for _, bps in self._recent_sent), default=self.sent_bps)
                 estimate = min(estimate, max(cause, self.MIN_BPS) * max(factor, self.MAX_CUT))
                 if lossy:  # what got through is what the link carries: grow no higher for a while
-                    self._ceiling = (max(self.sent_bps * (1 - self.loss), self.MIN_BPS), now)
+                    carried = max(cause * (1 - self.loss), self.MIN_BPS)
+                    if self.near_ceiling(now):  # later reports of the same loss say no more than the first
+                        carried = min(carried, self._ceiling[0])
+                    self._ceiling = (carried, now)
                 if standing:
                     # the queue formed under what was sent over the last seconds (its samples come a
                     # round trip and a report late): less than that, but never less than half at once

@@ -65,7 +65,7 @@ def test_growth_is_bounded_by_what_the_link_was_given():
     link = Link()
     link.run(2.0, 100_000, loss=0.5)  # cut hard first
     low = link.estimator.estimate_bps
-    estimate = link.run(60.0, 100_000, loss=0.0)
+    estimate = link.run(LinkEstimator.CEILING_MEMORY_S + 30.0, 100_000, loss=0.0)  # past the loss's ceiling
     assert low < estimate <= 1.5 * 100_000 * 1.01
 
 
@@ -161,7 +161,7 @@ def test_a_standing_queue_in_the_round_trips_cuts_below_what_is_sent_though_the_
     # a 2G patient: 160 kbit/s into 150; the drop-tail queue stays full, losing 5 % and adding 200 ms
     link = Link()
     link.run(5.0, 120_000, rtt=0.6)  # the link's own round trip
-    estimate = link.run(6.0, 160_000, loss=0.05, rtt=0.8)
+    estimate = link.run(3.5, 160_000, loss=0.05, rtt=0.8)
     assert estimate <= LinkEstimator.QUEUE_CUT * 160_000 * 1.01 and link.estimator.congested
     assert link.estimator.queue_delay_s == pytest.approx(0.2)
 
@@ -219,3 +219,32 @@ def test_a_probe_well_past_the_ceiling_forgets_it():
     assert link.estimator.near_ceiling(link.t)
     link.estimator.probe_succeeded(300_000, link.t)  # the patient walked out to a better signal
     assert not link.estimator.near_ceiling(link.t)
+
+
+def test_a_queue_seen_in_round_trips_that_then_stop_coming_is_not_a_queue_for_ever():
+    # video paused: the remaining stream carries no sender reports, so the last samples are all there is
+    link = Link()
+    link.run(5.0, 120_000, rtt=0.6)
+    link.run(3.0, 160_000, loss=0.05, rtt=0.8)
+    assert link.estimator.congested
+    link.run(LinkEstimator.RTT_FRESH_S + 2.0, 20_000)
+    assert not link.estimator.congested and link.estimator.estimate_bps > 40_000
+
+
+def test_a_round_trip_that_grows_and_stays_whatever_we_send_is_the_path_not_a_queue():
+    # a 3G → 2G handover: 200 ms more each way; cutting drains nothing, so it becomes the new base
+    link = Link()
+    link.run(10.0, 120_000, rtt=0.2)
+    before = link.estimator.estimate_bps
+    link.run(3.0, 120_000, rtt=0.6)
+    assert link.estimator.congested  # first taken for a queue, and cut
+    link.run(LinkEstimator.QUEUE_PATIENCE_S + 2.0, 40_000, rtt=0.6)  # moved down: the "queue" stays
+    assert not link.estimator.congested and link.estimator.queue_delay_s == 0.0
+    assert link.estimator.estimate_bps >= 0.9 * min(before, 1.5 * 40_000)
+
+
+def test_a_queue_we_still_fill_is_not_taken_for_a_longer_path():
+    link = Link()
+    link.run(10.0, 120_000, rtt=0.6)
+    link.run(LinkEstimator.QUEUE_PATIENCE_S + 3.0, 150_000, rtt=0.85)  # the sender did not move down
+    assert link.estimator.congested and link.estimator.queue_delay_s > 0.2
