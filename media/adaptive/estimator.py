@@ -246,8 +246,8 @@ class LinkEstimator:
         self.loss = self.window_loss()
         drop = self.queue_drop(now)
         queue = drop < 1.0 and (self.loss >= self.QUEUE_LOSS or self._remb_ratio < self.SEVERE_DROP)
-        # samples stop when no stream carries our sender reports (paused video, a transcoded audio tier):
-        # an old queue says nothing about now
+        # with video paused, samples come only from audio, whose receiver reports are rarer (Chromium's
+        # audio interval is ~5 s, as the logs here showed): an old queue says nothing about now
         fresh = bool(self._rtts) and now - self._rtts[-1][0] < self.RTT_FRESH_S
         standing = fresh and self.queue_delay_s > self.QUEUE_DELAY_S
         if not standing:
