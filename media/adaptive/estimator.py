@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 @dataclass
@@ -53,6 +54,19 @@ class StreamReport:
     highest_sequence: int
     resent: int = 0
     unsent: int = 0  # sequence numbers we skipped (lost before us): not the subscriber's link's loss
+
+
+class _Standing(NamedTuple):
+    """A standing queue as first seen: when, its delay, and the estimate and sent rate then."""
+
+    since: float
+    delay_s: float
+    estimate_bps: float
+    sent_bps: float
+
+
+#: (bit/s, when): no ceiling known
+_NO_CEILING = (float("inf"), -1e9)
 
 
 class LinkEstimator:
@@ -135,9 +149,8 @@ class LinkEstimator:
         self._have_feedback = False
         self._rtts: deque[tuple[float, float]] = deque()  # (t, round trip s) over BASE_RTT_WINDOW_S
         self.queue_delay_s = 0.0  # the least of the last QUEUE_SAMPLES round trips above the base
-        #: when a standing queue was first seen, and its delay, the estimate and the sent rate then
-        self._standing_since: tuple[float, float, float, float] | None = None
-        self._ceiling = (float("inf"), -1e9)  # (bit/s, when): where the link last showed it ends
+        self._standing: _Standing | None = None
+        self._ceiling = _NO_CEILING  # (bit/s, when): where the link last showed it ends
 
     # -- inputs -----------------------------------------------------------------------------------
 
@@ -181,7 +194,7 @@ class LinkEstimator:
         self._proven_at = now
         if self.near_ceiling(now):
             if bps > self.CEILING_CLEARED * self._ceiling[0]:
-                self._ceiling = (float("inf"), -1e9)  # well past where it ended: the link has changed
+                self._ceiling = _NO_CEILING  # well past where it ended: the link has changed
             else:
                 self._ceiling = (max(self._ceiling[0], bps), now)  # it ends a little higher than thought
         self.estimate_bps = max(self.estimate_bps, bps)
@@ -195,16 +208,14 @@ class LinkEstimator:
         self._recent_sent.clear()
         self._rembs_low = 0
 
-    def _rebase(self) -> bool:
+    def _rebase(self, standing: _Standing) -> None:
         """Cutting did not drain the 'queue': the path's own round trip grew (a 3G → 2G handover adds
         400 ms). The latest samples become the base, and what the false queue cut and capped is undone."""
-        before = self._standing_since[2] if self._standing_since else self.estimate_bps
         self._rtts = deque(list(self._rtts)[-self.QUEUE_SAMPLES:])
         self.queue_delay_s = 0.0
-        self._standing_since = None
-        self._ceiling = (float("inf"), -1e9)
-        self.estimate_bps = max(self.estimate_bps, min(before, self.HEADROOM * self.sent_bps))
-        return False
+        self._standing = None
+        self._ceiling = _NO_CEILING
+        self.estimate_bps = max(self.estimate_bps, min(standing.estimate_bps, self.HEADROOM * self.sent_bps))
 
     def near_ceiling(self, now: float) -> bool:
         """Whether heavy loss, a standing queue or a failed probe showed, lately, where this link ends."""
@@ -250,14 +261,15 @@ class LinkEstimator:
         # audio interval is ~5 s, as the logs here showed): an old queue says nothing about now
         fresh = bool(self._rtts) and now - self._rtts[-1][0] < self.RTT_FRESH_S
         standing = fresh and self.queue_delay_s > self.QUEUE_DELAY_S
+        first = self._standing
         if not standing:
-            self._standing_since = None
-        elif self._standing_since is None:
-            self._standing_since = (now, self.queue_delay_s, self.estimate_bps, self.sent_bps)
-        elif now - self._standing_since[0] >= self.QUEUE_PATIENCE_S and \
-                self.queue_delay_s > self.QUEUE_DRAINED * self._standing_since[1] and \
-                self.sent_bps < self.QUEUE_DRAINED * self._standing_since[3]:
-            standing = self._rebase()
+            self._standing = None
+        elif first is None:
+            self._standing = _Standing(now, self.queue_delay_s, self.estimate_bps, self.sent_bps)
+        elif now - first.since >= self.QUEUE_PATIENCE_S and self.queue_delay_s > self.QUEUE_DRAINED * first.delay_s \
+                and self.sent_bps < self.QUEUE_DRAINED * first.sent_bps:
+            self._rebase(first)
+            standing = False
         lossy = self.loss > self.HIGH_LOSS
         estimate = self.estimate_bps
         if lossy or queue or standing:
@@ -286,7 +298,7 @@ class LinkEstimator:
                 ceiling = max(ceiling, self._proven_bps)
             if estimate < ceiling:  # sending far less than the estimate holds it: nothing new is known
                 estimate = min(ceiling, estimate * (1 + self.GROWTH_PER_S) ** dt)
-        self.congested = self.loss > self.HIGH_LOSS or queue or standing
+        self.congested = lossy or queue or standing
         if self.congested:
             self.congested_at = now
         self.estimate_bps = max(float(self.MIN_BPS), estimate)
