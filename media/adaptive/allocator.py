@@ -57,9 +57,11 @@ class _Stream:
     def __init__(self, consumer: Consumer, producer: Producer, now: float) -> None:
         self.consumer = consumer
         self.producer = producer
-        first, floor = (ORIGINAL, AUDIO_ONLY) if consumer.kind == "video" else (AUDIO_FULL, AUDIO_LOW)
-        self.selector = TierSelector(first, floor, now)
-        self.rung = first
+        if consumer.kind == "video":
+            self.selector = TierSelector(ORIGINAL, AUDIO_ONLY, now)
+        else:  # full-rate audio within a tolerance of its share would hold a paused picture back for good
+            self.selector = TierSelector(AUDIO_FULL, AUDIO_LOW, now, down_tolerance=1.0)
+        self.rung = self.selector.rung
         self.source_bps = float(DEFAULT_VIDEO_BPS if consumer.kind == "video" else DEFAULT_AUDIO_BPS)
         self._measured = (now, producer.stats.bytes, producer.stats.packets)
         self._sent = (now, 0)
@@ -100,11 +102,20 @@ class StreamAllocator:
     PROBE_CHUNK_S = 0.02
     #: After the padding stops, wait this long (at least two round trips) before judging the probe.
     PROBE_VERDICT_S = 1.0
+    #: A probe proves the link only if, besides no congestion, loss rose by at most this much and round trips
+    #: by at most PROBE_QUEUE_S: one judged only by congestion (10 % loss, 100 ms of queue) passed while it
+    #: overflowed a 2G queue (9.6 % loss, 98 ms), and its "proof" led the next probes further past the link.
+    PROBE_LOSS_RISE = 0.02
+    PROBE_QUEUE_S = 0.05
     PROBE_BACKOFF_S = (8.0, 60.0)
     #: A probe shows the link at most this share above the estimate, growing with each success in a row while no
     #: ceiling is known: one probe far past where a 2G link ends overflows its queue and freezes the
     #: picture for seconds (measured), while a link that keeps proving more is climbed in a few probes.
     PROBE_STEPS = (0.25, 0.5, 1.0)
+    #: The same near a ceiling the link showed lately: there the first probe is small, so that one which
+    #: fails builds about 10 % × PROBE_S (200 ms) of queue, less than a modest mobile buffer; 25 % there
+    #: overflowed the 2G link's 250 ms queue and froze the picture for 2–6 s (measured).
+    CEILING_PROBE_STEPS = (0.1, 0.25, 0.5, 1.0)
     #: After a successful probe, the next may follow this soon.
     PROBE_AGAIN_S = 1.0
 
@@ -222,8 +233,7 @@ class StreamAllocator:
 
     def tick(self) -> None:
         now = self._clock()
-        sent = self._gone_bytes + sum(_sent_bytes(s.consumer) for s in self._streams.values())
-        self.estimator.on_sent(sent, now)
+        self.estimator.on_sent(self._sent_total(), now)
         estimate = self.estimator.update(now)
         e = self.estimator
         log.debug("subscriber tick: estimate %.0f remb %s loss %.3f queue %.0f ms sent %.0f congested %s",
@@ -247,37 +257,45 @@ class StreamAllocator:
         # Audio first: it may take everything. But full-rate audio is kept only while it leaves room for
         # the lowest video tier of each wanted video stream: on a 2G link the low audio tier (16 kbit/s
         # Opus with in-band FEC) and 144p video beat full-rate audio and no picture (docs/adaptive.md).
-        wanted_video = len(video) if cap != AUDIO_ONLY else 0
-        picture_floor = wanted_video * self.ladder.lowest_video().wire_bps() * TierSelector.UP_MARGIN
+        # (a protected stream's rung costs its FEC on top, so it is sized with it wherever rungs are: here,
+        # in the share and in what a probe must show)
+        def with_fec(stream: _Stream) -> float:
+            return 1 + self.fec_rate if stream.consumer.id in protected else 1.0
+
+        room = TierSelector.room_to_hold(self.ladder.lowest_video().wire_bps())
+        picture_floor = sum(room * with_fec(s) for s in video) if cap != AUDIO_ONLY else 0.0
         for stream in audio:
             rungs = [Rung(AUDIO_FULL, stream.source_bps), Rung(AUDIO_LOW, low_audio)]
             if stream.selector.decide(rungs, max(0.0, available - picture_floor) / len(audio), stable, now):
                 self._move(stream, estimate)
         spent = sum(s.source_bps if s.rung == AUDIO_FULL else low_audio for s in audio)
         share = max(0.0, available - spent) / len(video) if video else 0.0
-        # FEC is paid from the video share: a protected stream's rung must fit with its FEC on top
-        fec_share = share / (1 + self.fec_rate)
         wanted = 0.0
         for stream in video:
             rungs = self._video_rungs(stream)
-            mine = fec_share if stream.consumer.id in protected else share
+            mine = share / with_fec(stream)
             if stream.selector.decide(rungs, mine, stable, now, cap, cap_reason):
                 self._move(stream, estimate)
             elif stream.told is not None and stream.rung not in (ORIGINAL, AUDIO_ONLY):
                 self._tell(stream, estimate)  # the picture size becomes known once the tier has decoded
             if stream.selector.probe_bps:
-                wanted += stream.selector.probe_bps - self._cost(stream)
+                wanted += (stream.selector.probe_bps - self._cost(stream)) * with_fec(stream)
         if wanted > 0 and self._probe is None and now >= self._next_probe_at and video:
             # the total the link must be shown to carry for the wanting streams to clear their next rung
-            target = (wanted + sum(self._cost(s) for s in video) + spent) / (1 - self.RESEND_HEADROOM)
-            # near where the link lately ended, every probe is a small step; away from it, steps grow
-            streak = 0 if self.estimator.near_ceiling(now) else self._probe_streak
-            step = self.PROBE_STEPS[min(streak, len(self.PROBE_STEPS) - 1)]
+            video_cost = sum(self._cost(s) * with_fec(s) for s in video)
+            target = (wanted + video_cost + spent) / (1 - self.RESEND_HEADROOM)
+            # near where the link lately ended, the first probe is a small step; each success in a row grows it
+            steps = self.CEILING_PROBE_STEPS if self.estimator.near_ceiling(now) else self.PROBE_STEPS
+            step = steps[min(self._probe_streak, len(steps) - 1)]
             # the link is shown at most one step past the estimate (media sent may be far below it:
             # paused video), so each success lifts the estimate by that step
             extra = min(target, (1 + step) * estimate) - self.estimator.sent_bps
             if extra > 0:
                 self._probe = asyncio.ensure_future(self._run_probe(video[0].consumer, extra))
+
+    def _sent_total(self) -> int:
+        """Bytes sent to this subscriber so far, on the wire: media, resends, probes and FEC."""
+        return self._gone_bytes + sum(_sent_bytes(s.consumer) for s in self._streams.values())
 
     def _protect(self, video: list[_Stream]) -> set[str]:
         """Set the FEC rate of this subscriber's video from its link's loss and round trip; return the
@@ -364,7 +382,9 @@ class StreamAllocator:
     async def _run_probe(self, consumer: Consumer, bps: float) -> None:
         """Pad the link up to `bps` more for PROBE_S; if it carried that without loss or a queue, say so."""
         start = self._clock()
+        sent_before = self._sent_total()
         before = self.estimator.estimate_bps
+        loss_before, queue_before = self.estimator.loss, self.estimator.queue_delay_s
         self.probes += 1
         try:
             while self._clock() - start < self.PROBE_S and not consumer.closed and not self.closed:
@@ -373,8 +393,9 @@ class StreamAllocator:
                 await asyncio.sleep(self.PROBE_CHUNK_S)
                 if self.estimator.congested_at >= start:
                     break
-            self.estimator.update(self._clock())
-            carried = self.estimator.sent_bps  # what the link was given, the padding included
+            # what the link was given while the padding ran, the padding included (the estimator's sent
+            # rate spans seconds from before the probe and reads less: a small probe then proves nothing)
+            carried = (self._sent_total() - sent_before) * 8 / max(self._clock() - start, self.PROBE_CHUNK_S)
             # the reports about the probe's last packets are a round trip and a report interval away
             rtt = consumer.port.rtt or 0.3
             await asyncio.sleep(max(self.PROBE_VERDICT_S, 2 * rtt))
@@ -382,15 +403,17 @@ class StreamAllocator:
             now = self._clock()
             if self.closed:
                 return
-            if self.estimator.congested_at < start:
+            e = self.estimator
+            clean = e.loss <= loss_before + self.PROBE_LOSS_RISE and e.queue_delay_s <= queue_before + self.PROBE_QUEUE_S
+            if e.congested_at < start and clean:
                 self.probes_succeeded += 1
-                self.estimator.probe_succeeded(carried, now)
+                e.probe_succeeded(carried, now)
                 self._probe_wait = self.PROBE_BACKOFF_S[0]
                 self._probe_streak += 1
                 self._next_probe_at = now + self.PROBE_AGAIN_S
             else:
-                # the congestion was the probe's own: do not let it count against the link
-                self.estimator.probe_failed(before, now)
+                # the congestion (or the loss and queue) was the probe's own: it does not count against the link
+                e.probe_failed(before, now)
                 self._next_probe_at = now + self._probe_wait
                 self._probe_wait = min(self._probe_wait * 2, self.PROBE_BACKOFF_S[1])
                 self._probe_streak = 0

@@ -32,14 +32,23 @@ class TierSelector:
     RESUME_MARGIN = 0.10
     RESUME_MARGIN_BPS = 20_000
 
-    def __init__(self, first: str, floor: str, now: float) -> None:
+    def __init__(self, first: str, floor: str, now: float, down_tolerance: float = DOWN_TOLERANCE) -> None:
+        """`down_tolerance`: how far over its share the current rung may run before it is left (1.0: not at
+        all, for a stream that must leave room for another, as full-rate audio for the picture)."""
         self.rung = first
+        self.down_tolerance = down_tolerance
         self.reason: str | None = None
         self.probe_bps = 0.0
         self._floor = floor
         self._lower_since: float | None = None
         self._changed_at = now
         self._cap: str | None = None
+
+    @classmethod
+    def room_to_hold(cls, cost_bps: float) -> float:
+        """The share a rung of this cost needs to be taken from either side: resumed from the floor, or
+        stepped up to. What full-rate audio must leave for the lowest video tier is sized by it."""
+        return max(cost_bps + max(cls.RESUME_MARGIN * cost_bps, cls.RESUME_MARGIN_BPS), cost_bps * cls.UP_MARGIN)
 
     def _clears(self, share: float, rung: Rung) -> bool:
         if self.rung == self._floor:
@@ -69,7 +78,7 @@ class TierSelector:
             choice = current = capped  # a cap takes effect at once (and the link may want less still)
         if lifted:
             choice = target  # and so does lifting it, as far as the link allows
-        elif target > current and rungs[current].cost_bps > share_bps * self.DOWN_TOLERANCE:
+        elif target > current and rungs[current].cost_bps > share_bps * self.down_tolerance:
             if self._lower_since is None:
                 self._lower_since = now
             severe = share_bps * self.SEVERE_OVERSHOOT < rungs[current].cost_bps

@@ -83,3 +83,38 @@ def test_a_cap_above_what_the_link_carries_reports_the_network():
     assert selector.rung == "T3"
     run(selector, share=50_000, start=0.25, seconds=1.5, cap="T3", cap_reason="save_data")
     assert (selector.rung, selector.reason) == ("A", NETWORK)
+
+
+
+AUDIO = [Rung("full", 52_000), Rung("low", 23_700)]
+
+
+def split(available: float, room: float, audio: TierSelector, video: TierSelector, seconds: float) -> None:
+    """Tick an audio and a video selector as one subscriber's allocator shares a link: audio first, leaving
+    `room` for the lowest video tier; video gets what audio left."""
+    t = 0.0
+    while t < seconds:
+        audio.decide(AUDIO, available - room, t, t)
+        spent = next(r.cost_bps for r in AUDIO if r.name == audio.rung)
+        video.decide(VIDEO, available - spent, t, t)
+        t += 0.5
+
+
+def test_full_rate_audio_that_must_leave_room_for_the_picture_never_holds_paused_video_back():
+    # 150 kbit/s, T3 at 85: full-rate audio (52) within 10 % of what it may take beside T3 × 1.2 (150 - 102)
+    # was kept, and left the paused picture 98 kbit/s, short of the 105 it needs to resume: a 2G patient
+    # spent 40 s on audio only that way (measured)
+    audio, video = TierSelector("full", "low", now=0.0), TierSelector("A", "A", now=0.0)
+    split(150_000, 85_000 * TierSelector.UP_MARGIN, audio, video, seconds=30.0)
+    assert (audio.rung, video.rung) == ("full", "A")
+    audio, video = TierSelector("full", "low", now=0.0, down_tolerance=1.0), TierSelector("A", "A", now=0.0)
+    split(150_000, TierSelector.room_to_hold(85_000), audio, video, seconds=30.0)
+    assert (audio.rung, video.rung) == ("low", "T3")
+
+
+def test_the_room_to_hold_a_rung_clears_it_from_the_floor():
+    room = TierSelector.room_to_hold(85_000)
+    paused = TierSelector("A", "A", now=0.0)
+    assert run(paused, share=room, start=0.0, seconds=6.0, stable_from=0.0)[-1][1] == "T3"
+    short = TierSelector("A", "A", now=0.0)
+    assert run(short, share=room - 1_000, start=0.0, seconds=6.0, stable_from=0.0) == []
