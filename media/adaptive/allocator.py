@@ -112,10 +112,12 @@ class StreamAllocator:
     #: ceiling is known: one probe far past where a 2G link ends overflows its queue and freezes the
     #: picture for seconds (measured), while a link that keeps proving more is climbed in a few probes.
     PROBE_STEPS = (0.25, 0.5, 1.0)
-    #: The same near a ceiling the link showed lately: there the first probe is small, so that one which
-    #: fails builds about 10 % × PROBE_S (200 ms) of queue, less than a modest mobile buffer; 25 % there
-    #: overflowed the 2G link's 250 ms queue and froze the picture for 2–6 s (measured).
-    CEILING_PROBE_STEPS = (0.1, 0.25, 0.5, 1.0)
+    #: ... and at most this share past where the link lately ended (its ceiling), by the same streak: a
+    #: probe there that fails builds about 10 % × PROBE_S (200 ms) of queue, less than a modest mobile
+    #: buffer, where 25 % overflowed the 2G link's 250 ms queue and froze the picture for 2–6 s (measured).
+    #: Below the ceiling the usual steps climb back fast; a link that has changed passes 1.2 × the ceiling
+    #: by the second success, and the ceiling is forgotten.
+    CEILING_PROBE_STEPS = (0.1, 0.25, 0.5)
     #: After a successful probe, the next may follow this soon.
     PROBE_AGAIN_S = 1.0
 
@@ -284,12 +286,13 @@ class StreamAllocator:
             # the total the link must be shown to carry for the wanting streams to clear their next rung
             video_cost = sum(self._cost(s) * with_fec(s) for s in video)
             target = (wanted + video_cost + spent) / (1 - self.RESEND_HEADROOM)
-            # near where the link lately ended, the first probe is a small step; each success in a row grows it
-            steps = self.CEILING_PROBE_STEPS if self.estimator.near_ceiling(now) else self.PROBE_STEPS
-            step = steps[min(self._probe_streak, len(steps) - 1)]
-            # the link is shown at most one step past the estimate (media sent may be far below it:
-            # paused video), so each success lifts the estimate by that step
-            extra = min(target, (1 + step) * estimate) - self.estimator.sent_bps
+            # the link is shown at most one step past the estimate (media sent may be far below it: paused
+            # video), so each success lifts the estimate by that step, and a smaller step past its ceiling
+            streak = self._probe_streak
+            step = self.PROBE_STEPS[min(streak, len(self.PROBE_STEPS) - 1)]
+            past_ceiling = self.CEILING_PROBE_STEPS[min(streak, len(self.CEILING_PROBE_STEPS) - 1)]
+            show = min(target, (1 + step) * estimate, (1 + past_ceiling) * self.estimator.ceiling_bps(now))
+            extra = show - self.estimator.sent_bps
             if extra > 0:
                 self._probe = asyncio.ensure_future(self._run_probe(video[0].consumer, extra))
 

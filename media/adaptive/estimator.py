@@ -221,6 +221,10 @@ class LinkEstimator:
         """Whether heavy loss, a standing queue or a failed probe showed, lately, where this link ends."""
         return now - self._ceiling[1] < self.CEILING_MEMORY_S
 
+    def ceiling_bps(self, now: float) -> float:
+        """Where this link lately showed it ends (infinite when it has not)."""
+        return self._ceiling[0] if self.near_ceiling(now) else _NO_CEILING[0]
+
     # -- the estimate -----------------------------------------------------------------------------
 
     def window_loss(self) -> float:

@@ -211,6 +211,17 @@ def test_a_probe_near_the_ceiling_raises_it_and_a_failed_one_sets_it():
     assert link.run(10.0, 140_000, rtt=0.6) <= before * LinkEstimator.PROBE_FAIL_KEEP * 1.001
 
 
+def test_the_ceiling_a_probe_may_pass_is_where_the_link_last_ended_while_remembered():
+    link = Link()
+    assert link.estimator.ceiling_bps(link.t) == float("inf")
+    link.run(5.0, 150_000)
+    before = link.estimator.estimate_bps
+    link.estimator.probe_failed(before, link.t)
+    assert link.estimator.ceiling_bps(link.t) == pytest.approx(before * LinkEstimator.PROBE_FAIL_KEEP)
+    link.run(LinkEstimator.CEILING_MEMORY_S + 1.0, 100_000)
+    assert link.estimator.ceiling_bps(link.t) == float("inf")
+
+
 def test_a_probe_well_past_the_ceiling_forgets_it():
     link = Link()
     link.run(5.0, 120_000, rtt=0.6)
