@@ -58,7 +58,7 @@ class _Stream:
         self.consumer = consumer
         self.producer = producer
         if consumer.kind == "video":
-            self.selector = TierSelector(ORIGINAL, AUDIO_ONLY, now)
+            self.selector = TierSelector(ORIGINAL, AUDIO_ONLY, now, floor_share=TierSelector.VIDEO_FLOOR_SHARE)
         else:  # full-rate audio within a tolerance of its share would hold a paused picture back for good
             self.selector = TierSelector(AUDIO_FULL, AUDIO_LOW, now, down_tolerance=1.0)
         self.rung = self.selector.rung
@@ -104,8 +104,9 @@ class StreamAllocator:
     PROBE_VERDICT_S = 1.0
     #: A probe proves the link only if, besides no congestion, loss rose by at most this much and round trips
     #: by at most PROBE_QUEUE_S: one judged only by congestion (10 % loss, 100 ms of queue) passed while it
-    #: overflowed a 2G queue (9.6 % loss, 98 ms), and its "proof" led the next probes further past the link.
-    PROBE_LOSS_RISE = 0.02
+    #: overflowed a 2G queue (9.6 % loss from 3 %, 98 ms), and its "proof" led the next probes further past
+    #: the link. Not less: with video paused, loss is counted over ~50 audio packets, one loss is 2 points.
+    PROBE_LOSS_RISE = 0.05
     PROBE_QUEUE_S = 0.05
     PROBE_BACKOFF_S = (8.0, 60.0)
     #: A probe shows the link at most this share above the estimate, growing with each success in a row while no
@@ -155,6 +156,7 @@ class StreamAllocator:
         self.probes = 0
         self.probes_succeeded = 0
         self._probe_streak = 0  # successful probes in a row
+        self._path_changed_at = self.estimator.path_changed_at
         self.closed = False
 
     # -- membership -------------------------------------------------------------------------------
@@ -237,6 +239,12 @@ class StreamAllocator:
         now = self._clock()
         self.estimator.on_sent(self._sent_total(), now)
         estimate = self.estimator.update(now)
+        if self.estimator.path_changed_at != self._path_changed_at:
+            # a handover to a shorter path: probe now, in the biggest step, whatever failed on the old one
+            self._path_changed_at = self.estimator.path_changed_at
+            self._next_probe_at = now
+            self._probe_wait = self.PROBE_BACKOFF_S[0]
+            self._probe_streak = len(self.PROBE_STEPS) - 1
         e = self.estimator
         log.debug("subscriber tick: estimate %.0f remb %s loss %.3f queue %.0f ms sent %.0f congested %s",
                   estimate, e.remb_bps, e.loss, e.queue_delay_s * 1000, e.sent_bps, e.congested)

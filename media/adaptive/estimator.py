@@ -119,6 +119,12 @@ class LinkEstimator:
     #: own round trip has grown, and becomes the new base.
     QUEUE_PATIENCE_S = 4.0
     QUEUE_DRAINED = 0.5
+    #: A round trip below this share of the link's own, and this much shorter, is a new and shorter path
+    #: (edge → 3G: 0.8 s → 0.2 s): the old path's base and ceiling are forgotten, and the allocator probes
+    #: at once in big steps. Resuming video after such a handover had waited 17 s or more for probes
+    #: stepping past the old link's ceiling (measured).
+    SHORTER_PATH = 0.6
+    SHORTER_PATH_MIN_S = 0.05
     #: A round-trip sample older than this says nothing about the queue now.
     RTT_FRESH_S = 3.0
     #: What a standing queue leaves of what we send (GCC's delay-based back-off).
@@ -151,6 +157,7 @@ class LinkEstimator:
         self.queue_delay_s = 0.0  # the least of the last QUEUE_SAMPLES round trips above the base
         self._standing: _Standing | None = None
         self._ceiling = _NO_CEILING  # (bit/s, when): where the link last showed it ends
+        self.path_changed_at = -1e9  # when round trips last showed a new, shorter path
 
     # -- inputs -----------------------------------------------------------------------------------
 
@@ -174,6 +181,15 @@ class LinkEstimator:
     def on_rtt(self, sample_s: float, now: float) -> None:
         """One round-trip measurement to this subscriber (any of its streams)."""
         rtts = self._rtts
+        if len(rtts) >= self.QUEUE_SAMPLES:
+            base = min(rtt for _, rtt in rtts)
+            if sample_s < self.SHORTER_PATH * base and base - sample_s > self.SHORTER_PATH_MIN_S:
+                # a handover to a better network: what the old path showed of its end says nothing now
+                rtts.clear()
+                self.queue_delay_s = 0.0
+                self._standing = None
+                self._ceiling = _NO_CEILING
+                self.path_changed_at = now
         rtts.append((now, sample_s))
         while now - rtts[0][0] > self.BASE_RTT_WINDOW_S:
             rtts.popleft()

@@ -31,12 +31,21 @@ class TierSelector:
     UP_MARGIN = 1.2
     RESUME_MARGIN = 0.10
     RESUME_MARGIN_BPS = 20_000
+    #: Video keeps its lowest tier down to this share of that tier's cost before it pauses. Each pause
+    #: costs a resume (RESUME_HOLD_S, then probes and a keyframe): at a 3G → 2G step a transient dip in
+    #: the estimate paused a picture the 2G link carries, and it stayed frozen 9–14 s (measured); a link
+    #: that really cannot carry it loses packets, and the loss-based cuts then take it below this.
+    VIDEO_FLOOR_SHARE = 0.75
 
-    def __init__(self, first: str, floor: str, now: float, down_tolerance: float = DOWN_TOLERANCE) -> None:
+    def __init__(self, first: str, floor: str, now: float, down_tolerance: float = DOWN_TOLERANCE,
+                 floor_share: float = 1.0) -> None:
         """`down_tolerance`: how far over its share the current rung may run before it is left (1.0: not at
-        all, for a stream that must leave room for another, as full-rate audio for the picture)."""
+        all, for a stream that must leave room for another, as full-rate audio for the picture).
+        `floor_share`: the rung above the floor is left for the floor only when the share falls below this
+        part of its cost (VIDEO_FLOOR_SHARE for video: pausing it costs a resume, seconds of frozen picture)."""
         self.rung = first
         self.down_tolerance = down_tolerance
+        self.floor_share = floor_share
         self.reason: str | None = None
         self.probe_bps = 0.0
         self._floor = floor
@@ -67,7 +76,10 @@ class TierSelector:
         """Choose this stream's rung from `rungs` (best first) for `share_bps`; True when it changed."""
         names = [r.name for r in rungs]
         current = names.index(self.rung) if self.rung in names else len(names) - 1
-        fits = next((i for i, r in enumerate(rungs) if r.cost_bps <= share_bps), len(rungs) - 1)
+        last = len(rungs) - 1  # the floor, which always fits
+        fits = next((i for i, r in enumerate(rungs)
+                     if r.cost_bps * (self.floor_share if i == last - 1 and self.rung != self._floor else 1.0)
+                     <= share_bps), last)
         capped = names.index(cap) if cap in names else 0
         target = max(fits, capped)
         self.probe_bps = 0.0

@@ -259,3 +259,20 @@ def test_a_queue_we_still_fill_is_not_taken_for_a_longer_path():
     link.run(10.0, 120_000, rtt=0.6)
     link.run(LinkEstimator.QUEUE_PATIENCE_S + 3.0, 150_000, rtt=0.85)  # the sender did not move down
     assert link.estimator.congested and link.estimator.queue_delay_s > 0.2
+
+
+def test_a_much_shorter_round_trip_is_a_better_path_and_forgets_the_old_links_ceiling():
+    link = Link()
+    link.run(5.0, 50_000, rtt=0.85)  # edge: 400 ms each way
+    before = link.estimator.estimate_bps
+    link.estimator.probe_failed(before, link.t)
+    assert link.estimator.ceiling_bps(link.t) < before
+    link.run(2.0, 50_000, rtt=0.8)  # a little shorter: still the same path
+    assert link.estimator.ceiling_bps(link.t) < before
+    assert link.estimator.path_changed_at < 0
+    link.run(2.0, 50_000, rtt=0.22)  # handed over to 3G
+    assert link.estimator.ceiling_bps(link.t) == float("inf")
+    assert link.estimator.path_changed_at > 0
+    changed = link.estimator.path_changed_at
+    link.run(5.0, 50_000, rtt=0.2)  # the new path's own jitter changes nothing more
+    assert link.estimator.path_changed_at == changed

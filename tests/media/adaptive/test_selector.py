@@ -118,3 +118,13 @@ def test_the_room_to_hold_a_rung_clears_it_from_the_floor():
     assert run(paused, share=room, start=0.0, seconds=6.0, stable_from=0.0)[-1][1] == "T3"
     short = TierSelector("A", "A", now=0.0)
     assert run(short, share=room - 1_000, start=0.0, seconds=6.0, stable_from=0.0) == []
+
+
+def test_video_keeps_its_lowest_tier_down_to_the_floor_share_of_its_cost_then_pauses():
+    selector = TierSelector("T3", "A", now=0.0, floor_share=TierSelector.VIDEO_FLOOR_SHARE)
+    assert run(selector, share=85_000 * 0.8, start=0.0, seconds=5.0) == []  # a dip: the picture stays
+    assert run(selector, share=85_000 * 0.7, start=5.0, seconds=3.0)[-1][1] == "A"
+    # resuming still needs the full room: a picture that came back at 0.8 would pause again
+    assert run(selector, share=85_000 * 0.8, start=8.0, seconds=10.0, stable_from=8.0) == []
+    from_above = TierSelector("T2", "A", now=0.0, floor_share=TierSelector.VIDEO_FLOOR_SHARE)
+    assert run(from_above, share=85_000 * 0.8, start=0.0, seconds=3.0)[-1][1] == "T3"
