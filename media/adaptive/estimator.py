@@ -158,6 +158,7 @@ class LinkEstimator:
         self._standing: _Standing | None = None
         self._ceiling = _NO_CEILING  # (bit/s, when): where the link last showed it ends
         self.path_changed_at = -1e9  # when round trips last showed a new, shorter path
+        self._reported_at = -1e9  # when the latest receiver report came
 
     # -- inputs -----------------------------------------------------------------------------------
 
@@ -174,6 +175,7 @@ class LinkEstimator:
         history = self._reports.setdefault(ssrc, deque())
         lost = max(report.packets_lost - report.unsent, report.resent)
         history.append((now, lost, report.highest_sequence))
+        self._reported_at = now
         while len(history) > 2 and now - history[1][0] >= self.LOSS_WINDOW_S:
             history.popleft()
         self._have_feedback = True
@@ -290,7 +292,9 @@ class LinkEstimator:
                 and self.sent_bps < self.QUEUE_DRAINED * first.sent_bps:
             self._rebase(first)
             standing = False
-        lossy = self.loss > self.HIGH_LOSS
+        # loss counts once per report: with video paused only audio reports, seconds apart, and the same
+        # window's loss cut again at every CUT_HOLD_S took an edge patient's estimate to MIN_BPS (measured)
+        lossy = self.loss > self.HIGH_LOSS and self._reported_at > self._cut_at
         estimate = self.estimate_bps
         if lossy or queue or standing:
             if now - self._cut_at >= self.CUT_HOLD_S:

@@ -276,3 +276,19 @@ def test_a_much_shorter_round_trip_is_a_better_path_and_forgets_the_old_links_ce
     changed = link.estimator.path_changed_at
     link.run(5.0, 50_000, rtt=0.2)  # the new path's own jitter changes nothing more
     assert link.estimator.path_changed_at == changed
+
+
+def test_a_lossy_window_cuts_once_per_report_not_again_while_no_report_comes():
+    # video paused: only audio reports, seconds apart; the last window's loss is all there is
+    link = Link()
+    link.run(5.0, 100_000)
+    link.run(3.0, 100_000, loss=0.2)
+    cut = link.estimator.estimate_bps
+    assert cut < 100_000
+    for _ in range(40):  # 10 s of ticks, no report
+        link.t += 0.25
+        link.sent += int(22_000 * 0.25 / 8)
+        link.estimator.on_sent(link.sent, link.t)
+        link.estimator.update(link.t)
+    assert link.estimator.estimate_bps >= cut * 0.99
+    assert not link.estimator.congested
