@@ -121,6 +121,8 @@ class StreamAllocator:
     CEILING_PROBE_STEPS = (0.1, 0.25, 0.5)
     #: After a successful probe, the next may follow this soon.
     PROBE_AGAIN_S = 1.0
+    #: A probe is sent only if it shows the link at least this much above the estimate.
+    PROBE_GAIN_MIN = 1.05
 
     def __init__(
         self,
@@ -299,9 +301,14 @@ class StreamAllocator:
             streak = self._probe_streak
             step = self.PROBE_STEPS[min(streak, len(self.PROBE_STEPS) - 1)]
             past_ceiling = self.CEILING_PROBE_STEPS[min(streak, len(self.CEILING_PROBE_STEPS) - 1)]
+            if all(s.rung == AUDIO_ONLY for s in video):
+                # with video paused, the probe's padding shares the link with audio alone: past where the
+                # link ended it cost an edge patient's audio 6–8 % concealment (measured). A better network
+                # shows itself in round trips (a shorter path clears the ceiling), or the ceiling expires.
+                past_ceiling = 0.0
             show = min(target, (1 + step) * estimate, (1 + past_ceiling) * self.estimator.ceiling_bps(now))
             extra = show - self.estimator.sent_bps
-            if extra > 0:
+            if extra > 0 and show > self.PROBE_GAIN_MIN * estimate:  # else it could prove nothing new
                 self._probe = asyncio.ensure_future(self._run_probe(video[0].consumer, extra))
 
     def _sent_total(self) -> int:

@@ -165,10 +165,15 @@ class LinkEstimator:
     def on_remb(self, bps: int, covered_bps: float, now: float) -> None:
         """A REMB of `bps`, while we sent `covered_bps` of payload on the streams it covers (a REMB covers
         the streams it lists: Chromium all of a connection's, aiortc one receiver's)."""
+        rising = self.remb_bps is not None and bps > self.remb_bps
         self.remb_bps = bps
         self._remb_at = now
         self._remb_ratio = bps / covered_bps if covered_bps > self.MIN_BPS else 1.0
-        self._rembs_low = self._rembs_low + 1 if self._remb_ratio < self.DELAY_DROP else 0
+        # a queue makes REMB fall; one that rises while still below what we send is the receiver catching
+        # up (after paused video resumes, Chromium's REMB starts from what audio alone brought, climbs a few
+        # % a second, and read as a queue it paused the picture again 2 s later, measured)
+        low = self._remb_ratio < self.DELAY_DROP and not rising
+        self._rembs_low = self._rembs_low + 1 if low else 0
         self._have_feedback = True
 
     def on_report(self, ssrc: int, report: StreamReport, now: float) -> None:

@@ -292,3 +292,26 @@ def test_a_lossy_window_cuts_once_per_report_not_again_while_no_report_comes():
         link.estimator.update(link.t)
     assert link.estimator.estimate_bps >= cut * 0.99
     assert not link.estimator.congested
+
+
+def test_a_remb_climbing_after_video_resumes_is_no_queue_though_far_below_what_is_sent():
+    link = Link()
+    link.run(5.0, 22_000, remb=18_000)  # video paused: Chromium's REMB follows what audio brings
+    remb = 19_000.0
+    for _ in range(16):  # 4 s after resuming at 120 kbit/s: REMB climbs a few % a second
+        link.t += 0.25
+        link.sent += int(120_000 * 0.25 / 8)
+        link.highest += 30
+        link.estimator.on_sent(link.sent, link.t)
+        link.estimator.on_report(1, StreamReport(link.lost, link.highest), link.t)
+        remb *= 1.02
+        link.estimator.on_remb(int(remb), 100_000, link.t)
+        link.estimator.update(link.t)
+        assert not link.estimator.congested
+    # the same low REMB, but falling: a queue
+    for _ in range(3):
+        link.t += 0.25
+        remb *= 0.8
+        link.estimator.on_remb(int(remb), 100_000, link.t)
+    link.estimator.update(link.t)
+    assert link.estimator.queue_drop(link.t) < 1.0
