@@ -54,15 +54,20 @@ class TierSelector:
         self._cap: str | None = None
 
     @classmethod
+    def _needed(cls, cost_bps: float, from_floor: bool) -> float:
+        """The share that takes a rung of this cost: resumed from the floor, or stepped up to."""
+        if from_floor:
+            return cost_bps + max(cls.RESUME_MARGIN * cost_bps, cls.RESUME_MARGIN_BPS)
+        return cost_bps * cls.UP_MARGIN
+
+    @classmethod
     def room_to_hold(cls, cost_bps: float) -> float:
-        """The share a rung of this cost needs to be taken from either side: resumed from the floor, or
-        stepped up to. What full-rate audio must leave for the lowest video tier is sized by it."""
-        return max(cost_bps + max(cls.RESUME_MARGIN * cost_bps, cls.RESUME_MARGIN_BPS), cost_bps * cls.UP_MARGIN)
+        """The share a rung of this cost needs to be taken from either side. What full-rate audio must
+        leave for the lowest video tier is sized by it."""
+        return max(cls._needed(cost_bps, True), cls._needed(cost_bps, False))
 
     def _clears(self, share: float, rung: Rung) -> bool:
-        if self.rung == self._floor:
-            return share >= rung.cost_bps + max(self.RESUME_MARGIN * rung.cost_bps, self.RESUME_MARGIN_BPS)
-        return share >= rung.cost_bps * self.UP_MARGIN
+        return share >= self._needed(rung.cost_bps, self.rung == self._floor)
 
     def decide(
         self,
