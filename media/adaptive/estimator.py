@@ -192,11 +192,9 @@ class LinkEstimator:
             base = min(rtt for _, rtt in rtts)
             if sample_s < self.SHORTER_PATH * base and base - sample_s > self.SHORTER_PATH_MIN_S:
                 # a handover to a better network: what the old path showed of its end says nothing now
-                rtts.clear()
-                self.queue_delay_s = 0.0
-                self._standing = None
-                self._ceiling = _NO_CEILING
+                self._forget_path(keep_samples=0)
                 self.path_changed_at = now
+                rtts = self._rtts
         rtts.append((now, sample_s))
         while now - rtts[0][0] > self.BASE_RTT_WINDOW_S:
             rtts.popleft()
@@ -234,11 +232,15 @@ class LinkEstimator:
     def _rebase(self, standing: _Standing) -> None:
         """Cutting did not drain the 'queue': the path's own round trip grew (a 3G → 2G handover adds
         400 ms). The latest samples become the base, and what the false queue cut and capped is undone."""
-        self._rtts = deque(list(self._rtts)[-self.QUEUE_SAMPLES:])
+        self._forget_path(keep_samples=self.QUEUE_SAMPLES)
+        self.estimate_bps = max(self.estimate_bps, min(standing.estimate_bps, self.HEADROOM * self.sent_bps))
+
+    def _forget_path(self, keep_samples: int) -> None:
+        """The path changed: its base round trip (but the latest samples), queue and ceiling are gone."""
+        self._rtts = deque(list(self._rtts)[-keep_samples:] if keep_samples else [])
         self.queue_delay_s = 0.0
         self._standing = None
         self._ceiling = _NO_CEILING
-        self.estimate_bps = max(self.estimate_bps, min(standing.estimate_bps, self.HEADROOM * self.sent_bps))
 
     def near_ceiling(self, now: float) -> bool:
         """Whether heavy loss, a standing queue or a failed probe showed, lately, where this link ends."""
