@@ -388,11 +388,12 @@ def loopback_candidates() -> Iterator[None]:
     """Clients gather ICE candidates on 127.0.0.1 only, for the duration of a run (then as before)."""
     import aioice.ice
 
-    from media.sfu.aiortc_bridge import restrict_host_addresses, wait_longer_for_consent
+    from media.sfu.aiortc_bridge import compact_rate_windows, restrict_host_addresses, wait_longer_for_consent
 
     original = aioice.ice.get_host_addresses
     restrict_host_addresses(["127.0.0.1"])
     wait_longer_for_consent()  # the clients' own checks cross the same slow links
+    compact_rate_windows()
     try:
         yield
     finally:

@@ -97,10 +97,11 @@ class WorkerGroup:
 
 
 async def _serve(fd: int, config: dict[str, Any]) -> None:
-    from media.sfu.aiortc_bridge import restrict_host_addresses, wait_longer_for_consent
+    from media.sfu.aiortc_bridge import compact_rate_windows, restrict_host_addresses, wait_longer_for_consent
 
     restrict_host_addresses(["127.0.0.1"])
     wait_longer_for_consent()  # the clients' own checks cross the same slow links
+    compact_rate_windows()
     shaper = ShaperClient(config["shaper"]) if config.get("shaper") else None
     group = ClientGroup(config["url"], config["secret"], RoleLinks.from_dict(config["links"]),
                         config["third_party"], shaper, config.get("kinds"))

@@ -8,7 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from . import keys
-from media.sfu.aiortc_bridge import restrict_host_addresses, wait_longer_for_consent
+from media.sfu.aiortc_bridge import compact_rate_windows, restrict_host_addresses, wait_longer_for_consent
 
 from portal.datafiles import private_dir, tighten
 
@@ -30,6 +30,7 @@ def create_app(config: Config) -> web.Application:
     ensure_secret(config)
     restrict_host_addresses([a.strip() for a in config.media_addresses.split(",") if a.strip()])
     wait_longer_for_consent()
+    compact_rate_windows()
     app = web.Application(client_max_size=8 * 1024 * 1024)
     app[keys.CONFIG] = config
     from . import headers, memory, slow_body

@@ -75,6 +75,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from .access_log import RedactingAccessLogger
     from .app import create_app
+    from .memory import freeze_startup_objects
 
     ssl_context = None
     if config.tls_cert:
@@ -86,6 +87,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except (ssl.SSLError, OSError) as exc:
             raise ConfigError(f"tls_cert/tls_key: cannot load the certificate and key: {exc}") from None
     app = create_app(config)
+    freeze_startup_objects()
     print(f"Vaidya serving on {config.base_url}  (room page: {config.base_url}/room/<name>)", flush=True)
     web.run_app(
         app,

@@ -6,6 +6,11 @@ reuse instead of returning it, so under churn the process's RSS ratchets up with
 never comes down (the soak in docs/reliability.md saw +5–6 % in 24 minutes with flat object counts). Two
 arenas and a periodic `malloc_trim` hand freed pages back to the kernel; neither changes what Python or
 the codecs allocate. On a libc without these calls (musl, macOS) both are skipped.
+
+Python's own collector is the other half: a full collection walks every tracked object with the event
+loop stopped, and a media worker cannot stop for long (docs/scale.md). What is alive once the server has
+started (modules, classes, functions, configuration) lives as long as the process, so it is frozen out of
+every later collection.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import functools
+import gc
 import os
 from collections.abc import AsyncIterator
 
@@ -59,6 +65,14 @@ async def trim_periodically(interval_s: float = TRIM_INTERVAL_S) -> None:
     while True:
         await asyncio.sleep(interval_s)
         await loop.run_in_executor(None, trim)
+
+
+def freeze_startup_objects() -> int:
+    """Exclude everything alive now from all later garbage collections (`gc.freeze`); call once start-up
+    is done. Returns how many objects were frozen. Garbage among them is collected first."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 def setup(app: web.Application) -> None:

@@ -20,10 +20,10 @@ from typing import Any
 from aiohttp import WSMessage, WSMsgType
 
 from media.adaptive.ladder import ladder_from_config
-from media.sfu.aiortc_bridge import restrict_host_addresses, wait_longer_for_consent
+from media.sfu.aiortc_bridge import compact_rate_windows, restrict_host_addresses, wait_longer_for_consent
 
 from .config import Config, load_config
-from .memory import trim_periodically
+from .memory import freeze_startup_objects, trim_periodically
 from .registry import RoomRegistry
 from .room_log import MemoryRoomLog, RoomLog
 from .session import Session
@@ -179,6 +179,8 @@ async def serve_channel(sock: socket.socket) -> None:
     logging.getLogger().setLevel(config.log_level)
     restrict_host_addresses([a.strip() for a in config.media_addresses.split(",") if a.strip()])
     wait_longer_for_consent()
+    compact_rate_windows()
+    freeze_startup_objects()
     trimming = asyncio.create_task(trim_periodically())  # MALLOC_ARENA_MAX came from the front's environment
     try:
         await _serve_rooms(config, reader, writer)

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import aioice.ice
 import aioice.stun
+import aiortc.rate
 from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.clock import current_ntp_time
 from aiortc.codecs import get_capabilities, is_rtx
@@ -39,6 +40,7 @@ from aiortc.rtp import (
 )
 
 from .fec_sdp import FecPayloadTypes
+from .rate_window import RateWindow
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,12 @@ def wait_longer_for_consent() -> None:
 
     query_consent._patient = True  # type: ignore[attr-defined]
     connection.query_consent = query_consent  # type: ignore[method-assign]
+
+
+def compact_rate_windows() -> None:
+    """Give aiortc's REMB estimators a window the garbage collector need not walk (`RateWindow`).
+    Process-wide: call once at start-up, before any peer connection exists."""
+    aiortc.rate.RateCounter = RateWindow  # type: ignore[misc]
 
 
 async def close_peer_connection(pc: Any) -> None:
