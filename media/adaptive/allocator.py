@@ -248,8 +248,9 @@ class StreamAllocator:
             self._probe_wait = self.PROBE_BACKOFF_S[0]
             self._probe_streak = len(self.PROBE_STEPS) - 1
         e = self.estimator
-        log.debug("subscriber tick: estimate %.0f remb %s loss %.3f queue %.0f ms sent %.0f congested %s",
-                  estimate, e.remb_bps, e.loss, e.queue_delay_s * 1000, e.sent_bps, e.congested)
+        log.debug("subscriber tick: estimate %.0f remb %s loss %.3f queue %.0f ms rtt %s ms sent %.0f ceiling %.0f "
+                  "congested %s", estimate, e.remb_bps, e.loss, e.queue_delay_s * 1000, e.rtt_summary_ms(now), e.sent_bps,
+                  min(e.ceiling_bps(now), 1e9), e.congested)
         self.allowance.set_estimate(estimate)
         stable = self.estimator.stable_for(now)
         # resends are paced inside the estimate: plan for what they take now, at least RESEND_HEADROOM

@@ -203,6 +203,14 @@ class LinkEstimator:
             self.queue_delay_s = min(rtt for _, rtt in list(rtts)[-self.QUEUE_SAMPLES:]) - base
         self._have_feedback = True
 
+    def rtt_summary_ms(self, now: float) -> str:
+        """For logs: the latest round-trip sample's age and value, and the base (ms)."""
+        if not self._rtts:
+            return "none"
+        at, last = self._rtts[-1]
+        base = min(rtt for _, rtt in self._rtts)
+        return f"{last * 1000:.0f} ({now - at:.1f} s ago, base {base * 1000:.0f} of {len(self._rtts)})"
+
     def on_sent(self, total_bytes: int, now: float) -> None:
         """The cumulative bytes sent to this subscriber (media, retransmissions, probes, with overhead)."""
         self._sent.append((now, total_bytes))
