@@ -129,6 +129,9 @@ class CountingPort:
     async def resend(self, data: bytes) -> None:
         await self.send(data, 0)
 
+    async def ping(self) -> float | None:
+        return None  # no network path to measure
+
     def set_sender_report_reference(self, ntp_timestamp: int, rtp_timestamp: int) -> None:
         pass
 

@@ -123,6 +123,10 @@ class StreamAllocator:
     PROBE_AGAIN_S = 1.0
     #: A probe is sent only if it shows the link at least this much above the estimate.
     PROBE_GAIN_MIN = 1.05
+    #: With no round trip measured for this long, the subscriber's path is pinged (an ICE check, answered
+    #: in one round trip). With video paused the only other samples are audio's receiver reports, 2.5–7.5 s
+    #: apart, and a handover to a better network waited for the next one (6 s, measured) to show.
+    PING_INTERVAL_S = 1.0
 
     def __init__(
         self,
@@ -153,6 +157,7 @@ class StreamAllocator:
         self.save_data = False
         self._task: asyncio.Task[None] | None = None
         self._probe: asyncio.Task[None] | None = None
+        self._ping: asyncio.Task[None] | None = None
         self._probe_wait = self.PROBE_BACKOFF_S[0]
         self._next_probe_at = now
         self.probes = 0
@@ -251,6 +256,9 @@ class StreamAllocator:
             self._probe_wait = self.PROBE_BACKOFF_S[0]
             self._probe_streak = len(self.PROBE_STEPS) - 1
             self._probe_to_target = True
+        streams = [s for s in self._streams.values() if not s.consumer.closed]
+        if self._ping is None and streams and now - self.estimator.last_rtt_at > self.PING_INTERVAL_S:
+            self._ping = asyncio.ensure_future(self._run_ping(streams[0].consumer))
         e = self.estimator
         log.debug("subscriber tick: estimate %.0f remb %s loss %.3f queue %.0f ms rtt %s ms sent %.0f ceiling %.0f "
                   "congested %s", estimate, e.remb_bps, e.loss, e.queue_delay_s * 1000, e.rtt_summary_ms(now), e.sent_bps,
@@ -260,7 +268,6 @@ class StreamAllocator:
         # resends are paced inside the estimate: plan for what they take now, at least RESEND_HEADROOM
         resend_bps = self._resend_rate(now)
         available = estimate - max(resend_bps, estimate * self.RESEND_HEADROOM)
-        streams = [s for s in self._streams.values() if not s.consumer.closed]
         for stream in streams:
             stream.measure_source(now)
             stream.measure_sent(now)
@@ -446,12 +453,20 @@ class StreamAllocator:
         finally:
             self._probe = None
 
+    async def _run_ping(self, consumer: Consumer) -> None:
+        try:
+            sample = await consumer.port.ping()
+            if sample is not None and not self.closed:
+                self.estimator.on_rtt(sample, self._clock())
+        finally:
+            self._ping = None
+
     def close(self) -> None:
-        """Idempotent: stops the loop and any probe, and releases every rendition this subscriber held."""
+        """Idempotent: stops the loop, any probe and ping, and releases every rendition this subscriber held."""
         if self.closed:
             return
         self.closed = True
-        for task in (self._task, self._probe):
+        for task in (self._task, self._probe, self._ping):
             if task is not None:
                 task.cancel()
         for stream in list(self._streams.values()):

@@ -203,6 +203,11 @@ class LinkEstimator:
             self.queue_delay_s = min(rtt for _, rtt in list(rtts)[-self.QUEUE_SAMPLES:]) - base
         self._have_feedback = True
 
+    @property
+    def last_rtt_at(self) -> float:
+        """When the latest round-trip sample arrived (-inf: none yet, or the path was just forgotten)."""
+        return self._rtts[-1][0] if self._rtts else float("-inf")
+
     def rtt_summary_ms(self, now: float) -> str:
         """For logs: the latest round-trip sample's age and value, and the base (ms)."""
         if not self._rtts:

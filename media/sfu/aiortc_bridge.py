@@ -396,6 +396,28 @@ class SenderPort:
         """Round-trip time to the subscriber, from its receiver reports (seconds)."""
         return self._rtt
 
+    async def ping(self) -> float | None:
+        """One round trip to the subscriber (seconds), measured with an ICE connectivity check on the
+        nominated pair: the STUN binding request that consent freshness (RFC 7675) sends every ~5 s, here
+        when the SFU wants a sample sooner. Retransmitted as consent checks are, so a 2G round trip with a
+        queue is still answered; timed from the first send. None if unanswered or not connected."""
+        try:
+            connection = self._sender.transport.transport._connection
+            pair = connection._nominated.get(1)
+            password = connection.remote_password
+        except AttributeError:
+            return None
+        if pair is None or not password:
+            return None
+        request = connection.build_request(pair, nominate=False)
+        start = time.monotonic()
+        try:
+            await pair.protocol.request(request, pair.remote_addr, integrity_key=password.encode("utf8"),
+                                        retransmissions=CONSENT_RETRANSMISSIONS)
+        except (aioice.stun.TransactionError, ConnectionError, OSError):
+            return None
+        return time.monotonic() - start
+
     async def send(self, data: bytes, payload_size: int) -> None:
         sender = self._sender
         if not _send_direct(sender.transport, data):

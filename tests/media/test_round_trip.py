@@ -1,6 +1,7 @@
 """The round trip to a subscriber, measured from its receiver reports, is the link's, not an artefact of
 sender reports that all carry the publisher's reference time (aiortc's own figure came out short or
-negative). FEC and resends are decided on it."""
+negative). FEC and resends are decided on it; an ICE check (`SenderPort.ping`) measures the same path
+when no report comes (video paused)."""
 
 from __future__ import annotations
 
@@ -70,5 +71,16 @@ async def test_the_round_trip_to_a_far_subscriber_and_to_a_near_one(sfu_server, 
             rtts = ports()
             assert all(0.28 <= r <= 0.6 for r in rtts["far"]), rtts  # 150 ms each way
             assert all(0 < r < 0.1 for r in rtts["near"]), rtts  # loopback
+
+            # an ICE check measures the same path at once, with no media flowing to wait for
+            pings: dict[str, list[float | None]] = {"far": [], "near": []}
+            for producer in room.producers():
+                for consumer in room.router.consumers_showing(producer.id):
+                    who = {far.participant_id: "far", near.participant_id: "near"}.get(consumer.subscriber_id)
+                    if who:
+                        pings[who].append(await consumer.port.ping())
+            assert len(pings["far"]) == len(pings["near"]) == 2, pings
+            assert all(r is not None and 0.28 <= r <= 0.6 for r in pings["far"]), pings
+            assert all(r is not None and 0 < r < 0.1 for r in pings["near"]), pings
         finally:
             await client.close()
