@@ -210,7 +210,9 @@ class LinkEstimator:
         """Whether the latest round trip, taken just now, shows no queue: then a low REMB is Chromium's own
         estimate still recovering from an earlier overuse, not a queue. After a 3G → 2G step its REMB stayed
         at 35 kbit/s for 5 s while 115 kbit/s crossed the 150 kbit/s link at the path's own round trip, and
-        read as a queue it paused the picture for 13–14 s (measured)."""
+        read as a queue it paused the picture for 13–14 s (measured). Heavy loss overrides it (`update`): after a
+        handover the base can be a rebased one that includes a full queue, and while REMB was ignored
+        there, T2 flooded the 2G link for 7–13 s (measured)."""
         if len(self._rtts) < self.QUEUE_SAMPLES:
             return False
         at, last = self._rtts[-1]
@@ -311,8 +313,10 @@ class LinkEstimator:
             return self.estimate_bps
         self.loss = self.window_loss()
         drop = self.queue_drop(now)
-        queue = drop < 1.0 and (self.loss >= self.QUEUE_LOSS or self._remb_ratio < self.SEVERE_DROP) \
-            and not self._round_trip_clear(now)
+        # a low REMB with round trips at the path's own is Chromium still recovering from an overuse, unless
+        # loss is heavy: a full drop-tail queue sheds packets instead of delaying them further
+        recovering = self.loss < self.HIGH_LOSS and self._round_trip_clear(now)
+        queue = drop < 1.0 and (self.loss >= self.QUEUE_LOSS or self._remb_ratio < self.SEVERE_DROP) and not recovering
         # with video paused, samples come only from audio, whose receiver reports are rarer (Chromium's
         # audio interval is ~5 s, as the logs here showed): an old queue says nothing about now
         fresh = bool(self._rtts) and now - self._rtts[-1][0] < self.RTT_FRESH_S

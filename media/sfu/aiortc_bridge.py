@@ -88,10 +88,7 @@ def wait_longer_for_consent() -> None:
             await asyncio.sleep(aioice.ice.CONSENT_INTERVAL * random.uniform(0.8, 1.2))
             for pair in list(self._nominated.values()):
                 try:
-                    await pair.protocol.request(
-                        self.build_request(pair, nominate=False), pair.remote_addr,
-                        integrity_key=self.remote_password.encode("utf8"), retransmissions=CONSENT_RETRANSMISSIONS,
-                    )
+                    await _binding_check(self, pair)
                     failures = 0
                 except aioice.stun.TransactionError:
                     failures += 1
@@ -103,6 +100,15 @@ def wait_longer_for_consent() -> None:
 
     query_consent._patient = True  # type: ignore[attr-defined]
     connection.query_consent = query_consent  # type: ignore[method-assign]
+
+
+async def _binding_check(connection: aioice.ice.Connection, pair: Any) -> None:
+    """One ICE connectivity check on `pair` (a STUN binding request), retransmitted up to
+    CONSENT_RETRANSMISSIONS times; raises aioice's TransactionError if unanswered."""
+    await pair.protocol.request(
+        connection.build_request(pair, nominate=False), pair.remote_addr,
+        integrity_key=connection.remote_password.encode("utf8"), retransmissions=CONSENT_RETRANSMISSIONS,
+    )
 
 
 def compact_rate_windows() -> None:
@@ -409,11 +415,9 @@ class SenderPort:
             return None
         if pair is None or not password:
             return None
-        request = connection.build_request(pair, nominate=False)
         start = time.monotonic()
         try:
-            await pair.protocol.request(request, pair.remote_addr, integrity_key=password.encode("utf8"),
-                                        retransmissions=CONSENT_RETRANSMISSIONS)
+            await _binding_check(connection, pair)
         except (aioice.stun.TransactionError, ConnectionError, OSError):
             return None
         return time.monotonic() - start

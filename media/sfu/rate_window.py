@@ -39,10 +39,13 @@ class RateWindow:
         return None
 
     def reset(self) -> None:
-        self._counts = array("q", bytes(8 * self._window_size))
-        self._values = array("q", bytes(8 * self._window_size))
+        self._empty()
         self._origin_index = 0
         self._origin_ms: int | None = None
+
+    def _empty(self) -> None:
+        self._counts = array("q", bytes(8 * self._window_size))
+        self._values = array("q", bytes(8 * self._window_size))
         self._total_count = 0
         self._total_value = 0
 
@@ -53,9 +56,7 @@ class RateWindow:
             return
         size = self._window_size
         if expired >= size:  # the whole window is stale: one pass, not one step per elapsed millisecond
-            self._counts = array("q", bytes(8 * size))
-            self._values = array("q", bytes(8 * size))
-            self._total_count = self._total_value = 0
+            self._empty()
         else:
             counts, values, index = self._counts, self._values, self._origin_index
             for _ in range(expired):

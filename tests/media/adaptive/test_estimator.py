@@ -330,6 +330,11 @@ def test_a_low_remb_while_round_trips_show_no_queue_is_no_queue():
     queued.run(0.5, 115_000, remb=35_000, rtt=0.6)
     queued.run(1.5, 115_000, remb=35_000, rtt=0.9)
     assert queued.estimator.congested and queued.estimator.estimate_bps < 115_000
+    # heavy loss with the round trips at their base: a full queue sheds rather than delays, REMB cuts
+    full = Link()
+    full.run(4.0, 300_000, rtt=0.6)
+    full.run(3.0, 300_000, remb=37_000, loss=0.15, rtt=0.6)
+    assert full.estimator.congested and full.estimator.estimate_bps <= 0.5 * 300_000  # the loss alone: 0.86 ×
     # and with no round trips lately, REMB alone says it
     silent = Link()
     silent.run(4.0, 115_000, rtt=0.6)
