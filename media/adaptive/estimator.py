@@ -127,9 +127,6 @@ class LinkEstimator:
     SHORTER_PATH_MIN_S = 0.05
     #: A round-trip sample older than this says nothing about the queue now.
     RTT_FRESH_S = 3.0
-    #: A round trip at most this old and this close to the path's own clears a low REMB (no queue).
-    CLEAR_FRESH_S = 1.5
-    CLEAR_DELAY_S = 0.05
     #: What a standing queue leaves of what we send (GCC's delay-based back-off).
     QUEUE_CUT = 0.85
     #: A probe that carries this much more than the ceiling shows the link has changed: it is forgotten.
@@ -205,18 +202,6 @@ class LinkEstimator:
             base = min(rtt for _, rtt in rtts)
             self.queue_delay_s = min(rtt for _, rtt in list(rtts)[-self.QUEUE_SAMPLES:]) - base
         self._have_feedback = True
-
-    def _round_trip_clear(self, now: float) -> bool:
-        """Whether the latest round trip, taken just now, shows no queue: then a low REMB is Chromium's own
-        estimate still recovering from an earlier overuse, not a queue. After a 3G → 2G step its REMB stayed
-        at 35 kbit/s for 5 s while 115 kbit/s crossed the 150 kbit/s link at the path's own round trip, and
-        read as a queue it paused the picture for 13–14 s (measured). Heavy loss overrides it (`update`): after a
-        handover the base can be a rebased one that includes a full queue, and while REMB was ignored
-        there, T2 flooded the 2G link for 7–13 s (measured)."""
-        if len(self._rtts) < self.QUEUE_SAMPLES:
-            return False
-        at, last = self._rtts[-1]
-        return now - at <= self.CLEAR_FRESH_S and last - min(rtt for _, rtt in self._rtts) < self.CLEAR_DELAY_S
 
     @property
     def last_rtt_at(self) -> float:
@@ -313,10 +298,7 @@ class LinkEstimator:
             return self.estimate_bps
         self.loss = self.window_loss()
         drop = self.queue_drop(now)
-        # a low REMB with round trips at the path's own is Chromium still recovering from an overuse, unless
-        # loss is heavy: a full drop-tail queue sheds packets instead of delaying them further
-        recovering = self.loss < self.HIGH_LOSS and self._round_trip_clear(now)
-        queue = drop < 1.0 and (self.loss >= self.QUEUE_LOSS or self._remb_ratio < self.SEVERE_DROP) and not recovering
+        queue = drop < 1.0 and (self.loss >= self.QUEUE_LOSS or self._remb_ratio < self.SEVERE_DROP)
         # with video paused, samples come only from audio, whose receiver reports are rarer (Chromium's
         # audio interval is ~5 s, as the logs here showed): an old queue says nothing about now
         fresh = bool(self._rtts) and now - self._rtts[-1][0] < self.RTT_FRESH_S
