@@ -259,10 +259,11 @@ class StreamAllocator:
         streams = [s for s in self._streams.values() if not s.consumer.closed]
         if self._ping is None and streams and now - self.estimator.last_rtt_at > self.PING_INTERVAL_S:
             self._ping = asyncio.ensure_future(self._run_ping(streams[0].consumer))
-        e = self.estimator
-        log.debug("subscriber tick: estimate %.0f remb %s loss %.3f queue %.0f ms rtt %s ms sent %.0f ceiling %.0f "
-                  "congested %s", estimate, e.remb_bps, e.loss, e.queue_delay_s * 1000, e.rtt_summary_ms(now), e.sent_bps,
-                  min(e.ceiling_bps(now), 1e9), e.congested)
+        if log.isEnabledFor(logging.DEBUG):  # its round-trip summary walks every sample: only when logged
+            e = self.estimator
+            log.debug("subscriber tick: estimate %.0f remb %s loss %.3f queue %.0f ms rtt %s ms sent %.0f ceiling "
+                      "%.0f congested %s", estimate, e.remb_bps, e.loss, e.queue_delay_s * 1000, e.rtt_summary_ms(now),
+                      e.sent_bps, min(e.ceiling_bps(now), 1e9), e.congested)
         self.allowance.set_estimate(estimate)
         stable = self.estimator.stable_for(now)
         # resends are paced inside the estimate: plan for what they take now, at least RESEND_HEADROOM
