@@ -9,7 +9,9 @@ reconnects — to the next live node, as a load balancer would send it — after
 `resume_s` is the time from the kill until both receive the other's video again; a consultation that
 has not resumed after `--give-up` seconds is lost. The killed node is started again before the next trial.
 Before the trials, `redis` measures what the room directory costs Redis (idle heartbeats per node-minute,
-and the commands one consultation adds).
+and the commands one consultation adds), and `portal_relay` what a portal page costs when a rooms-only node
+relays it to the records node (signaling/records_relay.py) against the same page from the records node
+itself, the baseline, requests alternating between the two.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import sys
 import time
 from typing import Any
 
+import aiohttp
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
@@ -159,6 +162,27 @@ async def directory_load(nodes: list[ServerUnderTest], secret: str, redis_url: s
             "ops_per_consultation": round(calls, 1)}
 
 
+async def portal_relay_cost(nodes: list[ServerUnderTest], requests: int = 200) -> dict[str, Any]:
+    """Wall time of `GET /portal/` (the patient's first page, 2.5 kB) from the records node (node-0) and
+    relayed through node-1, one request at a time on a kept-alive connection, the two paths alternating."""
+    times: dict[str, list[float]] = {"direct": [], "relayed": []}
+    bases = {"direct": f"http://127.0.0.1:{nodes[0].port}", "relayed": f"http://127.0.0.1:{nodes[1].port}"}
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+        for i in range(requests * 2 + 10):
+            path = "direct" if i % 2 else "relayed"
+            started = time.perf_counter()
+            async with http.get(bases[path] + "/portal/") as resp:
+                await resp.read()
+                if resp.status != 200:
+                    raise RuntimeError(f"GET /portal/ through the {path} path answered {resp.status}")
+            if i >= 10:  # the first few warm the connections and the records node's lookup
+                times[path].append((time.perf_counter() - started) * 1000)
+    ms = {path: {"p50": round(statistics.median(v), 2), "p95": round(sorted(v)[int(0.95 * (len(v) - 1))], 2)}
+          for path, v in times.items()}
+    return {"requests_per_path": requests, "ms": ms,
+            "added_ms_p50": round(ms["relayed"]["p50"] - ms["direct"]["p50"], 2)}
+
+
 def _spread(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {"p50": None, "p95": None, "max": None}
@@ -177,6 +201,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await node.ready()
         await asyncio.sleep(2.0)  # workers up, heartbeats written
         directory = await directory_load(nodes, secret, store.url)
+        relayed = await portal_relay_cost(nodes)
+        print(json.dumps({"portal_relay": relayed}), file=sys.stderr)
         for number in range(args.trials):
             trials.append(await trial(number, nodes, secret, args.give_up))
             print(json.dumps(trials[-1]), file=sys.stderr)
@@ -191,7 +217,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         store.close()
     resumed = [t["resume_s"] for t in trials if t.get("resume_s") is not None]
     return {"trials": len(trials), "nodes": NODES, "resume_s": _spread(resumed),
-            "lost_consults": len(trials) - len(resumed), "redis": directory, "runs": trials}
+            "lost_consults": len(trials) - len(resumed), "redis": directory, "portal_relay": relayed, "runs": trials}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -48,9 +48,13 @@ def create_app(config: Config) -> web.Application:
     import portal.web
     import rx.web
 
-    if config.records:  # a rooms-only node (docs/scale.md) keeps no records and serves no portal pages
+    if config.records:
         records = portal.web.setup(app, config)
         rx.web.setup(app, config)
         # A room that belongs to a consultation keeps its chat and photos with the portal's record.
         app[keys.ROOM_LOG] = records.room_log
+    elif config.redis_url:  # a rooms-only node (docs/scale.md) serves the portal and Rx from the records node
+        from . import records_relay
+
+        records_relay.setup(app, app[keys.WORKERS].directory)
     return app

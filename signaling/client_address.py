@@ -2,12 +2,17 @@
 proxy names in `Forwarded` (RFC 7239) or `X-Forwarded-For`. Every per-address limit reads it from here.
 
 Only proxies listed in `trusted_proxies` are believed: from anyone else those headers are the client's own
-words, and a client that could choose its address could escape every limit.
+words, and a client that could choose its address could escape every limit. A fellow node that relays a
+portal request to the records node (`records_relay.py`) names the client in `X-Vaidya-Relayed-For`, signed
+with the deployment's shared secret, so nodes need no entry in `trusted_proxies`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
+import time
 from functools import lru_cache
 
 from aiohttp import web
@@ -16,6 +21,10 @@ from . import keys
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+RELAYED_FOR = "X-Vaidya-Relayed-For"
+#: A relayed name older (or newer) than this is not believed: a header seen once cannot be replayed for long.
+RELAYED_MAX_AGE_S = 30
 
 
 @lru_cache(maxsize=8)
@@ -74,8 +83,36 @@ def resolve_client(peer: str | None, hops: list[str], networks: tuple[Network, .
     return str(current)
 
 
+def _signature(secret: str, client: str, stamp: str) -> str:
+    return hmac.new(secret.encode(), f"relayed-for|{client}|{stamp}".encode(), hashlib.sha256).hexdigest()
+
+
+def relayed_for(secret: str, client: str, now: float | None = None) -> str:
+    """The `X-Vaidya-Relayed-For` value a relaying node sends: the client, a time stamp, their signature."""
+    stamp = str(int(time.time() if now is None else now))
+    return f"{client};{stamp};{_signature(secret, client, stamp)}"
+
+
+def relayed_client(value: str, secret: str, now: float | None = None) -> str | None:
+    """The client a fellow node named, when the signature holds and is fresh; None for anything else."""
+    parts = value.split(";")
+    if len(parts) != 3 or not secret:
+        return None
+    client, stamp, signature = parts
+    if not stamp.isdigit() or abs((time.time() if now is None else now) - int(stamp)) > RELAYED_MAX_AGE_S:
+        return None
+    if not hmac.compare_digest(signature, _signature(secret, client, stamp)) or _address(client) is None:
+        return None
+    return client
+
+
 def client_address(request: web.BaseRequest) -> str:
     """The client's address as every limit and audit line should see it."""
+    relayed = request.headers.get(RELAYED_FOR)
+    if relayed is not None:
+        named = relayed_client(relayed, request.config_dict[keys.CONFIG].secret)
+        if named is not None:
+            return named
     networks = parse_networks(request.config_dict[keys.CONFIG].trusted_proxies)
     peer = request.remote
     if not networks:

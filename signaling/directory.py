@@ -136,6 +136,8 @@ class RoomDirectory(Protocol):
 
     async def release(self, room: str) -> None: ...
 
+    async def records_node(self) -> Node | None: ...
+
     async def stop(self) -> None: ...
 
 
@@ -156,6 +158,9 @@ class LocalDirectory:
 
     async def release(self, room: str) -> None:
         pass
+
+    async def records_node(self) -> Node | None:
+        return None
 
     async def stop(self) -> None:
         pass
@@ -270,6 +275,17 @@ class RedisDirectory:
             await self._release(keys=[_ROOM + room], args=[self.node.id])
         except (redis.RedisError, OSError) as exc:
             log.warning("could not release room %s in the directory: %s", room, exc)
+
+    async def records_node(self) -> Node | None:
+        """The live node that keeps the records (None: no live node holds the role)."""
+        import redis
+
+        try:
+            holder = await self._redis.get(RECORDS_KEY)
+            info = None if holder is None else await self._redis.get(_NODE + holder)
+        except (redis.RedisError, OSError) as exc:
+            raise DirectoryUnavailable(str(exc)) from None
+        return None if info is None else Node(holder, json.loads(info)["url"])
 
     async def stop(self) -> None:
         if self._heartbeat is not None:

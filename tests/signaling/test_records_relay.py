@@ -1,0 +1,225 @@
+"""Every node serves the portal: a rooms-only node relays portal and Rx requests to the records node
+(signaling/records_relay.py, docs/scale.md "Records"). Real `vaidya serve` processes over a real
+redis-server; the patient's browser talks to one node only, the doctor's to the other."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+import time
+
+import aiohttp
+import pytest
+
+from bench.redis_server import REDIS_SERVER, RedisServer
+from signaling.client import SignalingClient
+from signaling.client_address import RELAYED_MAX_AGE_S, relayed_client, relayed_for
+from tests.conftest import wait_until
+from tests.helpers.media import FrameCollector, NumberedVideoTrack, ToneTrack
+from tests.helpers.server import SECRET, ServerProcess
+from tests.portal.conftest import PASSWORD, make_clinic
+
+pytestmark = [pytest.mark.timeout(150), pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed")]
+
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture
+def nodes(tmp_path):
+    """redis-server, node-0 keeping the records (a clinic in its database), node-1 serving rooms only behind a
+    load balancer on loopback (it believes 127.0.0.1's X-Forwarded-For)."""
+    store = RedisServer(tmp_path / "redis")
+    (tmp_path / "node0").mkdir()
+    clinic = make_clinic(tmp_path / "node0")
+    started = []
+    for i in range(2):
+        started.append(ServerProcess(tmp_path / f"node{i}", extra_args=("--workers", "1", "--redis", store.url),
+                                     extra_env={"VAIDYA_NODE_ID": f"node-{i}", "VAIDYA_RECORDS": "1" if i == 0 else "0",
+                                                "VAIDYA_DEV": "1", **({"VAIDYA_TRUSTED_PROXIES": "127.0.0.1"} if i else {})}))
+    yield clinic, started
+    for node in started:
+        if node.proc.poll() is None:
+            node.stop()
+    store.close()
+
+
+class Person:
+    """One person's browser against one node: its own cookies, the CSRF token of the last page."""
+
+    def __init__(self, node: ServerProcess, headers: dict[str, str] | None = None) -> None:
+        self.base = node.url
+        # unsafe: keep cookies for 127.0.0.1
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), headers=headers)
+        self.csrf = ""
+
+    async def get(self, path: str) -> tuple[aiohttp.ClientResponse, str]:
+        resp = await self.http.get(self.base + path, allow_redirects=False)
+        text = await resp.text()
+        if m := _CSRF.search(text):
+            self.csrf = m.group(1)
+        return resp, text
+
+    async def post(self, path: str, data: dict[str, str] | None = None) -> tuple[aiohttp.ClientResponse, str]:
+        if not self.csrf:
+            await self.get("/portal/")
+        resp = await self.http.post(self.base + path, data={"csrf": self.csrf, **(data or {})}, allow_redirects=False)
+        text = await resp.text()
+        if m := _CSRF.search(text):
+            self.csrf = m.group(1)
+        return resp, text
+
+    async def api(self, method: str, path: str, json: dict | None = None) -> tuple[aiohttp.ClientResponse, dict]:
+        resp = await self.http.request(method, self.base + path, json=json, headers={"X-CSRF-Token": self.csrf})
+        return resp, await resp.json()
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+async def _last_code(person: Person, mobile: str) -> str:
+    _, body = await person.api("GET", "/portal/api/dev/sms")
+    return re.search(r"\b(\d{6})\b", [m["body"] for m in body["messages"] if m["to"] == mobile][-1]).group(1)
+
+
+async def _patient_in_queue(person: Person, opd: int, mobile: str) -> int:
+    await person.get("/portal/")
+    resp, _ = await person.post("/portal/otp", {"mobile": mobile})
+    assert resp.status == 200
+    resp, text = await person.post("/portal/otp/verify", {"mobile": mobile, "code": await _last_code(person, mobile)})
+    assert resp.status == 303, text
+    resp, text = await person.post("/portal/register", {"name": "Asha Devi", "age": "34", "sex": "female",
+                                                        "state": "Karnataka", "district": "Mysuru", "language": "en"})
+    assert resp.status == 200, text
+    patient_id = re.search(r"<strong>(VP-[A-Z0-9-]+)</strong>", text).group(1)
+    resp, text = await person.post(f"/portal/patients/{patient_id}/book", {"opd": str(opd), "language": "en"})
+    assert resp.status == 303, text
+    token_id = int(resp.headers["Location"].rsplit("/", 1)[1])
+    resp, text = await person.post(f"/portal/tokens/{token_id}/join")
+    assert resp.status == 303, text
+    return token_id
+
+
+def _room_of(link: str) -> tuple[str, str]:
+    path, _, fragment = link.partition("#token=")
+    return path.rsplit("/room/", 1)[1], fragment.split("&")[0]
+
+
+async def test_a_patient_queued_through_one_node_is_admitted_by_a_doctor_on_the_other(nodes) -> None:
+    clinic, (records, rooms_only) = nodes
+    await asyncio.sleep(1.5)  # heartbeats written: the rooms-only node can find the records node
+    patient, doctor = Person(rooms_only), Person(records)
+    clients: list[SignalingClient] = []
+    frames = None
+    try:
+        token_id = await _patient_in_queue(patient, clinic.gen, "9876543210")
+        # the live queue, through the relay
+        ws = await patient.http.ws_connect(f"{rooms_only.url}/portal/queue/ws?token={token_id}",
+                                           headers={"Origin": rooms_only.url})
+        first = await ws.receive_json(timeout=5)
+        assert first["status"] == "waiting" and first["position"] == 1
+
+        await doctor.get("/portal/staff/login")
+        resp, _ = await doctor.post("/portal/staff/login", {"username": "dr-hindi", "password": PASSWORD})
+        assert resp.status == 303
+        resp, body = await doctor.api("POST", "/portal/api/doctor/admit", {"opd": clinic.gen})
+        assert resp.status == 200, body
+        consultation = body["consultation"]
+        # the admission on node-0 reaches the patient's socket on node-1 at once
+        update = await ws.receive_json(timeout=5)
+        assert update["status"] == "called" and update["call_ready"] is True
+        await ws.close()
+
+        resp, _ = await patient.post(f"/portal/tokens/{token_id}/call")
+        assert resp.status == 303
+        patient_room, patient_jwt = _room_of(resp.headers["Location"])
+        resp, body = await doctor.api("GET", f"/portal/api/doctor/consultations/{consultation['id']}/room")
+        doctor_room, doctor_jwt = _room_of(body["room_url"])
+        assert patient_room == doctor_room == consultation["room"]
+
+        # and the consultation itself: each joins through their own node, media flows
+        clients = [await SignalingClient(rooms_only.ws_url).connect(), await SignalingClient(records.ws_url).connect()]
+        sent = await clients[0].join(patient_room, patient_jwt)
+        await sent.publish(NumberedVideoTrack(), ToneTrack())
+        seen = await clients[1].join(doctor_room, doctor_jwt)
+        await wait_until(lambda: seen.track("video") is not None, "the doctor's video track", timeout=20)
+        frames = FrameCollector(seen.track("video"))
+        await wait_until(lambda: len(frames.readable()) > 10, "the patient's video at the doctor", timeout=20)
+    finally:
+        if frames is not None:
+            await frames.stop()
+        for client in clients:
+            await client.close()
+        await patient.close()
+        await doctor.close()
+
+
+async def test_the_relay_keeps_no_one_s_session_for_anyone_else(nodes) -> None:
+    clinic, (records, rooms_only) = nodes
+    await asyncio.sleep(1.5)
+    asha, stranger = Person(rooms_only), Person(rooms_only)
+    try:
+        await _patient_in_queue(asha, clinic.gen, "9876543210")
+        resp, text = await asha.get("/portal/me")
+        assert resp.status == 200 and "Asha Devi" in text
+        resp, text = await stranger.get("/portal/me")  # no cookie of its own: sent to log in
+        assert resp.status in (302, 303) and "Asha Devi" not in text
+        # the reply came through whole: headers the records node sets (a session cookie, security headers)
+        resp, _ = await stranger.get("/portal/")
+        assert resp.status == 200 and "Content-Security-Policy" in resp.headers
+        resp, _ = await stranger.get("/")
+        assert resp.status in (302, 303) and resp.headers["Location"] == "/portal/"
+    finally:
+        await asha.close()
+        await stranger.close()
+
+
+async def test_the_records_node_sees_the_client_s_address_not_the_relaying_node_s(nodes) -> None:
+    """Every per-address limit and audit line on the records node keys on the client: were it the relaying
+    node's address, one busy node's patients would share one budget."""
+    clinic, (records, rooms_only) = nodes
+    await asyncio.sleep(1.5)
+    behind_balancer = Person(rooms_only, headers={"X-Forwarded-For": "203.0.113.9"})
+    forger = Person(records, headers={"X-Vaidya-Relayed-For": relayed_for("not-the-secret-" + "z" * 30, "198.51.100.7")})
+    try:
+        await _patient_in_queue(behind_balancer, clinic.gen, "9876543210")
+        await _patient_in_queue(forger, clinic.gen, "9123456780")
+        for person in (behind_balancer, forger):
+            resp, _ = await person.get("/portal/me")  # an audited view of the patient's record
+            assert resp.status == 200
+        with sqlite3.connect(records.data_dir / "vaidya.db") as conn:
+            clients = {client for (client,) in conn.execute("SELECT client FROM audit_log WHERE client != ''")}
+        assert clients == {"203.0.113.9", "127.0.0.1"}  # the forged name is not believed
+    finally:
+        await behind_balancer.close()
+        await forger.close()
+
+
+async def test_the_rooms_only_node_says_the_records_are_unavailable_when_their_node_is_gone(nodes) -> None:
+    clinic, (records, rooms_only) = nodes
+    await asyncio.sleep(1.5)
+    person = Person(rooms_only)
+    try:
+        resp, _ = await person.get("/portal/")
+        assert resp.status == 200
+        records.stop()
+        started = time.monotonic()
+        resp, text = await person.get("/portal/")
+        assert resp.status == 503 and resp.headers["Retry-After"] == "5" and "records" in text
+        assert time.monotonic() - started < 8.0
+        # rooms still work there
+        assert (await person.http.get(f"{rooms_only.url}/healthz")).status == 200
+    finally:
+        await person.close()
+
+
+def test_a_relayed_client_address_is_believed_only_with_a_fresh_signature_of_the_shared_secret() -> None:
+    now = 1_800_000_000.0
+    header = relayed_for(SECRET, "203.0.113.9", now)
+    assert relayed_client(header, SECRET, now + 1) == "203.0.113.9"
+    assert relayed_client(header, SECRET, now + RELAYED_MAX_AGE_S + 1) is None  # replayed later
+    assert relayed_client(header, "another-secret-" + "y" * 40, now) is None
+    forged = header.replace("203.0.113.9", "198.51.100.7")  # someone else's address under the same signature
+    assert relayed_client(forged, SECRET, now) is None
+    assert relayed_client("203.0.113.9", SECRET, now) is None
+    assert relayed_client(relayed_for(SECRET, "not-an-address", now), SECRET, now) is None
