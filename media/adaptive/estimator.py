@@ -18,7 +18,12 @@ controller, and REMB only confirms that a queue is building:
   well below that share of what we *sent* says that less arrives than leaves. The estimate is then cut to
   what arrives: the sent rate × REMB ÷ (0.85 × the covered rate). aiortc's REMB wanders far below what it
   receives on clean links (37 kbit/s for a 60 kbit/s stream on a 1.5 Mbit/s link, measured here), so a fall
-  counts only with some loss beside it (`QUEUE_LOSS`) or when it is severe (`SEVERE_DROP`).
+  counts only with some loss beside it (`QUEUE_LOSS`) or when it is severe (`SEVERE_DROP`). A fall cuts
+  once: after its cut a REMB that stays low holds the estimate (no growth), and cuts again only when it
+  falls further (`REMB_FALLS_AGAIN`). After a link
+  step Chromium's REMB stays where it fell for 10 s and more while the link carries four times as much;
+  cut again at every `CUT_HOLD_S` on that stale figure, the estimate halved twice, below what the lowest
+  video tier needs, and then took 8 %/s growth 13–14 s to return (measured).
 
 - round trips (from our sender reports and the subscriber's receiver reports) more than `QUEUE_DELAY_S`
   above the least one of the last `BASE_RTT_WINDOW_S`, in every sample of the last `QUEUE_SAMPLES`, are a
@@ -98,6 +103,8 @@ class LinkEstimator:
     DELAY_WINDOW_S = 2.0
     #: ... in this many REMBs in a row (one low REMB is noise: aiortc's wobbles under CPU load).
     DELAY_REMBS = 2
+    #: After a cut for a low REMB, another needs REMB below this share of the figure that caused it.
+    REMB_FALLS_AGAIN = 0.9
     #: What a link is assumed to carry before any feedback: the original streams are sent until told
     #: otherwise, so this only bounds the first decisions.
     INITIAL_BPS = 1_000_000
@@ -148,6 +155,7 @@ class LinkEstimator:
         self._remb_at = -1e9
         self._remb_ratio = 1.0  # the latest REMB ÷ the payload rate sent on the streams it covers
         self._rembs_low = 0  # consecutive REMBs below DELAY_DROP × that rate
+        self._remb_cut_bps = float("inf")  # the REMB that caused the last cut (inf: none since it rose)
         self._last_tick = now
         self._sent: deque[tuple[float, int]] = deque([(now, 0)])  # (t, cumulative bytes on the wire)
         self._proven_bps = 0.0
@@ -174,6 +182,8 @@ class LinkEstimator:
         # % a second, and read as a queue it paused the picture again 2 s later, measured)
         low = self._remb_ratio < self.DELAY_DROP and not rising
         self._rembs_low = self._rembs_low + 1 if low else 0
+        if bps > self._remb_cut_bps:  # it rose past the fall it caused: the next fall is news again
+            self._remb_cut_bps = float("inf")
         self._have_feedback = True
 
     def on_report(self, ssrc: int, report: StreamReport, now: float) -> None:
@@ -254,6 +264,7 @@ class LinkEstimator:
         self.queue_delay_s = 0.0
         self._standing = None
         self._ceiling = _NO_CEILING
+        self._remb_cut_bps = float("inf")
 
     def near_ceiling(self, now: float) -> bool:
         """Whether heavy loss, a standing queue or a failed probe showed, lately, where this link ends."""
@@ -299,6 +310,8 @@ class LinkEstimator:
         self.loss = self.window_loss()
         drop = self.queue_drop(now)
         queue = drop < 1.0 and (self.loss >= self.QUEUE_LOSS or self._remb_ratio < self.SEVERE_DROP)
+        # a REMB that has not fallen since its last cut holds the estimate but cuts no more
+        remb_news = queue and (self.remb_bps or 0) < self.REMB_FALLS_AGAIN * self._remb_cut_bps
         # with video paused, samples come only from audio, whose receiver reports are rarer (Chromium's
         # audio interval is ~5 s, as the logs here showed): an old queue says nothing about now
         fresh = bool(self._rtts) and now - self._rtts[-1][0] < self.RTT_FRESH_S
@@ -317,12 +330,14 @@ class LinkEstimator:
         lossy = self.loss > self.HIGH_LOSS and self._reported_at > self._cut_at
         estimate = self.estimate_bps
         if lossy or queue or standing:
-            if now - self._cut_at >= self.CUT_HOLD_S:
+            if (lossy or remb_news or standing) and now - self._cut_at >= self.CUT_HOLD_S:
                 self._cut_at = now
                 # what got through of what caused it: the loss, or how far REMB fell, whichever says less
-                factor = min(1 - self.loss if lossy else 1.0, drop if queue else 1.0)
+                factor = min(1 - self.loss if lossy else 1.0, drop if remb_news else 1.0)
                 cause = max((bps for _, bps in self._recent_sent), default=self.sent_bps)
                 estimate = min(estimate, max(cause, self.MIN_BPS) * max(factor, self.MAX_CUT))
+                if remb_news:
+                    self._remb_cut_bps = float(self.remb_bps or 0)
                 if lossy:  # what got through is what the link carries: grow no higher for a while
                     carried = max(cause * (1 - self.loss), self.MIN_BPS)
                     if self.near_ceiling(now):  # later reports of the same loss say no more than the first

@@ -315,3 +315,23 @@ def test_a_remb_climbing_after_video_resumes_is_no_queue_though_far_below_what_i
         link.estimator.on_remb(int(remb), 100_000, link.t)
     link.estimator.update(link.t)
     assert link.estimator.queue_drop(link.t) < 1.0
+
+
+def test_a_remb_stuck_where_it_fell_cuts_once_and_a_further_fall_cuts_again():
+    """After a 3G → 2G step Chromium's REMB stayed at 15–35 kbit/s for 10 s and more while the link carried
+    ~115 kbit/s at 6–9 % loss: cut at every hold on that figure, the estimate fell below the lowest video
+    tier (measured). A REMB that does not move says nothing new after its first cut. (Rates here are four
+    times those, so that the 500-byte packets of `Link` can show 7 % loss.)"""
+    link = Link()
+    link.run(4.0, 480_000, remb=600_000, loss=0.07)
+    first = link.run(1.0, 480_000, remb=120_000, loss=0.07)  # REMB falls: a queue with some loss, one cut
+    assert first <= 0.5 * 480_000 + 1
+    stuck = link.run(6.0, 240_000, remb=120_000, loss=0.07)  # the same REMB for 6 s, four holds long
+    assert stuck == pytest.approx(first)  # held; the old code halved again at every hold, to 60 kbit/s
+    assert link.estimator.congested  # and no growth while it says a queue may be there
+    again = link.run(1.0, 240_000, remb=60_000, loss=0.07)  # it falls further: news, cut again
+    assert again < stuck and link.estimator.congested
+    # once REMB has risen past where it fell, a fall to the old level counts again
+    link.run(3.0, 240_000, remb=300_000)
+    before = link.estimator.estimate_bps
+    assert link.run(2.0, 240_000, remb=120_000, loss=0.07) < before and link.estimator.congested
