@@ -103,7 +103,8 @@ class LinkEstimator:
     DELAY_WINDOW_S = 2.0
     #: ... in this many REMBs in a row (one low REMB is noise: aiortc's wobbles under CPU load).
     DELAY_REMBS = 2
-    #: After a cut for a low REMB, another needs REMB below this share of the figure that caused it.
+    #: After a cut for a low REMB, another needs REMB below this share of the figure that caused it, or
+    #: first a rise above that figure ÷ this share (a wobble of a few % is no new fall).
     REMB_FALLS_AGAIN = 0.9
     #: What a link is assumed to carry before any feedback: the original streams are sent until told
     #: otherwise, so this only bounds the first decisions.
@@ -182,7 +183,7 @@ class LinkEstimator:
         # % a second, and read as a queue it paused the picture again 2 s later, measured)
         low = self._remb_ratio < self.DELAY_DROP and not rising
         self._rembs_low = self._rembs_low + 1 if low else 0
-        if bps > self._remb_cut_bps:  # it rose past the fall it caused: the next fall is news again
+        if bps * self.REMB_FALLS_AGAIN > self._remb_cut_bps:  # well past the fall it caused: news again
             self._remb_cut_bps = float("inf")
         self._have_feedback = True
 
