@@ -135,6 +135,13 @@ class LinkEstimator:
     SHORTER_PATH_MIN_S = 0.05
     #: A round-trip sample older than this says nothing about the queue now.
     RTT_FRESH_S = 3.0
+    #: A REMB fall is no queue while the latest round trip sits within `QUIET_RTT_S` of a base that has not
+    #: moved for `BASE_SETTLED_S`: REMB is a delay signal, and our own round trips show no delay. Chromium's
+    #: REMB stayed at 30–34 kbit/s (or flipped between that and twice it) for 10 s and more while ~115
+    #: kbit/s arrived at the path's own round trip, and the cuts it caused paused video (measured). A base
+    #: that moved lately may hold a queue of its own (rebased during a link step), so it is not trusted.
+    QUIET_RTT_S = 0.03
+    BASE_SETTLED_S = 5.0
     #: What a standing queue leaves of what we send (GCC's delay-based back-off).
     QUEUE_CUT = 0.85
     #: A probe that carries this much more than the ceiling shows the link has changed: it is forgotten.
@@ -163,6 +170,8 @@ class LinkEstimator:
         self._proven_at = -1e9
         self._have_feedback = False
         self._rtts: deque[tuple[float, float]] = deque()  # (t, round trip s) over BASE_RTT_WINDOW_S
+        self._base_rtt = float("inf")
+        self._base_moved_at = now  # when the base round trip last changed (or the path was forgotten)
         self.queue_delay_s = 0.0  # the least of the last QUEUE_SAMPLES round trips above the base
         self._standing: _Standing | None = None
         self._ceiling = _NO_CEILING  # (bit/s, when): where the link last showed it ends
@@ -209,8 +218,11 @@ class LinkEstimator:
         rtts.append((now, sample_s))
         while now - rtts[0][0] > self.BASE_RTT_WINDOW_S:
             rtts.popleft()
+        base = min(rtt for _, rtt in rtts)
+        if abs(base - self._base_rtt) > self.QUIET_RTT_S / 3:
+            self._base_rtt = base
+            self._base_moved_at = now
         if len(rtts) > self.QUEUE_SAMPLES:
-            base = min(rtt for _, rtt in rtts)
             self.queue_delay_s = min(rtt for _, rtt in list(rtts)[-self.QUEUE_SAMPLES:]) - base
         self._have_feedback = True
 
@@ -262,6 +274,7 @@ class LinkEstimator:
     def _forget_path(self, keep_samples: int) -> None:
         """The path changed: its base round trip (but the latest samples), queue and ceiling are gone."""
         self._rtts = deque(list(self._rtts)[-keep_samples:] if keep_samples else [])
+        self._base_rtt = float("inf")
         self.queue_delay_s = 0.0
         self._standing = None
         self._ceiling = _NO_CEILING
@@ -296,6 +309,13 @@ class LinkEstimator:
             return 1.0
         return min(1.0, self._remb_ratio / self.REMB_BACKOFF)
 
+    def _round_trips_quiet(self, now: float) -> bool:
+        """The latest round trip, fresh, sits at a base that has held for a while: no queue on the path."""
+        if not self._rtts or now - self._base_moved_at < self.BASE_SETTLED_S:
+            return False
+        at, latest = self._rtts[-1]
+        return now - at < self.RTT_FRESH_S and latest - self._base_rtt < self.QUIET_RTT_S
+
     def update(self, now: float) -> float:
         """Advance to `now` (call a few times a second); returns the estimate in bit/s."""
         dt = max(0.0, now - self._last_tick)
@@ -310,7 +330,8 @@ class LinkEstimator:
             return self.estimate_bps
         self.loss = self.window_loss()
         drop = self.queue_drop(now)
-        queue = drop < 1.0 and (self.loss >= self.QUEUE_LOSS or self._remb_ratio < self.SEVERE_DROP)
+        queue = drop < 1.0 and (self.loss >= self.QUEUE_LOSS or self._remb_ratio < self.SEVERE_DROP) \
+            and not self._round_trips_quiet(now)
         # a REMB that has not fallen since its last cut holds the estimate but cuts no more
         remb_news = queue and (self.remb_bps or 0) < self.REMB_FALLS_AGAIN * self._remb_cut_bps
         # with video paused, samples come only from audio, whose receiver reports are rarer (Chromium's

@@ -335,3 +335,19 @@ def test_a_remb_stuck_where_it_fell_cuts_once_and_a_further_fall_cuts_again():
     link.run(3.0, 240_000, remb=300_000)
     before = link.estimator.estimate_bps
     assert link.run(2.0, 240_000, remb=120_000, loss=0.07) < before and link.estimator.congested
+
+
+def test_a_low_remb_is_no_queue_while_our_round_trips_sit_at_a_settled_base():
+    """Chromium's REMB stayed at a third of what arrived, for seconds, while our round trips showed no delay
+    at all; read as a queue it paused video (measured). Our own round trips overrule it; a base that only
+    just moved (a link step, a rebase) is not trusted yet."""
+    quiet = Link()
+    quiet.run(8.0, 480_000, remb=600_000, loss=0.05, rtt=0.2)
+    held = quiet.run(3.0, 480_000, remb=160_000, loss=0.05, rtt=0.2)
+    assert held >= 480_000 and not quiet.estimator.congested
+    queued = Link()  # the same REMB with the round trips 150 ms above their base: a queue, cut
+    queued.run(8.0, 480_000, remb=600_000, loss=0.05, rtt=0.2)
+    assert queued.run(3.0, 480_000, remb=160_000, loss=0.05, rtt=0.35) <= 0.5 * 480_000 + 1
+    unsettled = Link()  # round trips only 2 s old: the base is not known yet, REMB counts
+    unsettled.run(6.0, 480_000, remb=600_000, loss=0.05)
+    assert unsettled.run(3.0, 480_000, remb=160_000, loss=0.05, rtt=0.2) <= 0.5 * 480_000 + 1
