@@ -147,7 +147,7 @@ async def _relay_websocket(request: web.Request, base: str) -> web.StreamRespons
         request.app[RECORDS].forget()
         log.warning("the records node at %s cannot be reached: %s", base, exc)
         raise _unavailable("the records node does not answer") from None
-    client = web.WebSocketResponse(autoping=True)
+    client = web.WebSocketResponse(autoping=True, max_msg_size=64 * 1024)
     await client.prepare(request)
 
     async def pump(source: AsyncIterator[aiohttp.WSMessage], sink: web.WebSocketResponse
@@ -165,13 +165,21 @@ async def _relay_websocket(request: web.Request, base: str) -> web.StreamRespons
     finally:
         for task in (up, down):
             task.cancel()
-        # whichever side ended, the other hears the same close code
-        code = upstream.close_code if down.done() and upstream.close_code else client.close_code
+        # whichever side ended, the other hears its close code; a records node that vanished is a restart
+        if down.done():
+            code = _sendable(upstream.close_code, aiohttp.WSCloseCode.SERVICE_RESTART)
+        else:
+            code = _sendable(client.close_code, aiohttp.WSCloseCode.OK)
         with contextlib.suppress(Exception):
-            await upstream.close(code=code or aiohttp.WSCloseCode.OK)
+            await upstream.close(code=code)
         with contextlib.suppress(Exception):
-            await client.close(code=code or aiohttp.WSCloseCode.OK)
+            await client.close(code=code)
     return client
+
+
+def _sendable(code: int | None, otherwise: int) -> int:
+    """A close code that may go on the wire (1005, 1006 and 1015 only describe a close, RFC 6455 §7.4.1)."""
+    return otherwise if code is None or code in (1005, 1006, 1015) else code
 
 
 async def _session(app: web.Application) -> AsyncIterator[None]:

@@ -23,7 +23,8 @@ controller, and REMB only confirms that a queue is building:
   falls further (`REMB_FALLS_AGAIN`). After a link
   step Chromium's REMB stays where it fell for 10 s and more while the link carries four times as much;
   cut again at every `CUT_HOLD_S` on that stale figure, the estimate halved twice, below what the lowest
-  video tier needs, and then took 8 %/s growth 13–14 s to return (measured).
+  video tier needs, and then took 8 %/s growth 13–14 s to return (measured). And a REMB fall is no queue
+  at all while our own round trips sit at a settled base (`QUIET_RTT_S`, `BASE_SETTLED_S`).
 
 - round trips (from our sender reports and the subscriber's receiver reports) more than `QUEUE_DELAY_S`
   above the least one of the last `BASE_RTT_WINDOW_S`, in every sample of the last `QUEUE_SAMPLES`, are a

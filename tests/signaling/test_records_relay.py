@@ -200,9 +200,12 @@ async def test_the_rooms_only_node_says_the_records_are_unavailable_when_their_n
     await asyncio.sleep(1.5)
     person = Person(rooms_only)
     try:
-        resp, _ = await person.get("/portal/")
-        assert resp.status == 200
-        records.stop()
+        token_id = await _patient_in_queue(person, clinic.gen, "9876543210")
+        ws = await person.http.ws_connect(f"{rooms_only.url}/portal/queue/ws?token={token_id}")
+        assert (await ws.receive_json(timeout=5))["status"] == "waiting"
+        records.proc.kill()  # kill -9: no goodbye from it
+        # the queue page's socket closes as a restart (the page reconnects by itself)
+        assert (await ws.receive(timeout=10)).type == aiohttp.WSMsgType.CLOSE and ws.close_code == 1012
         started = time.monotonic()
         resp, text = await person.get("/portal/")
         assert resp.status == 503 and resp.headers["Retry-After"] == "5" and "records" in text
