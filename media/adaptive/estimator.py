@@ -20,11 +20,10 @@ controller, and REMB only confirms that a queue is building:
   receives on clean links (37 kbit/s for a 60 kbit/s stream on a 1.5 Mbit/s link, measured here), so a fall
   counts only with some loss beside it (`QUEUE_LOSS`) or when it is severe (`SEVERE_DROP`). A fall cuts
   once: after its cut a REMB that stays low holds the estimate (no growth), and cuts again only when it
-  falls further (`REMB_FALLS_AGAIN`). After a link
-  step Chromium's REMB stays where it fell for 10 s and more while the link carries four times as much;
-  cut again at every `CUT_HOLD_S` on that stale figure, the estimate halved twice, below what the lowest
-  video tier needs, and then took 8 %/s growth 13–14 s to return (measured). And a REMB fall is no queue
-  at all while our own round trips sit at a settled base (`QUIET_RTT_S`, `BASE_SETTLED_S`).
+  falls further (`REMB_FALLS_AGAIN`). And a REMB fall is no queue at all while our own round trips sit at
+  a settled base (`QUIET_RTT_S`, `BASE_SETTLED_S`). After a link step Chromium's REMB stayed where it fell
+  for 10 s and more while the link carried four times as much; cut again and again on that stale figure,
+  the estimate fell below what the lowest video tier needs and video paused for 13–14 s (measured).
 
 - round trips (from our sender reports and the subscriber's receiver reports) more than `QUEUE_DELAY_S`
   above the least one of the last `BASE_RTT_WINDOW_S`, in every sample of the last `QUEUE_SAMPLES`, are a
