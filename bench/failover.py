@@ -177,8 +177,7 @@ async def portal_relay_cost(nodes: list[ServerUnderTest], requests: int = 200) -
                     raise RuntimeError(f"GET /portal/ through the {path} path answered {resp.status}")
             if i >= 10:  # the first few warm the connections and the records node's lookup
                 times[path].append((time.perf_counter() - started) * 1000)
-    ms = {path: {"p50": round(statistics.median(v), 2), "p95": round(sorted(v)[int(0.95 * (len(v) - 1))], 2)}
-          for path, v in times.items()}
+    ms = {path: _spread(v) for path, v in times.items()}
     return {"requests_per_path": requests, "ms": ms,
             "added_ms_p50": round(ms["relayed"]["p50"] - ms["direct"]["p50"], 2)}
 

@@ -41,7 +41,8 @@ _NOT_FORWARDED = frozenset({
 _WS_FORWARDED = ("Cookie", "Origin", "User-Agent", "Accept-Language", "Host")
 #: How long the records node's address is reused before the directory is asked again.
 LOOKUP_TTL_S = 2.0
-#: A records node that does not answer a request's header within this is reported unavailable.
+#: A records node that cannot be connected to within this is reported unavailable; one whose reply stalls
+#: for READ_TIMEOUT_S breaks the reply off.
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 60.0
 
@@ -91,12 +92,16 @@ def _unavailable(why: str) -> web.HTTPServiceUnavailable:
         headers={"Retry-After": "5"})
 
 
+def _signed_client(request: web.Request) -> str:
+    return relayed_for(request.app[keys.CONFIG].secret, client_address(request))
+
+
 def _forward_headers(request: web.Request) -> CIMultiDict[str]:
     headers: CIMultiDict[str] = CIMultiDict()
     for name, value in request.headers.items():
         if name.lower() not in _NOT_FORWARDED:
             headers.add(name, value)
-    headers[RELAYED_FOR] = relayed_for(request.app[keys.CONFIG].secret, client_address(request))
+    headers[RELAYED_FOR] = _signed_client(request)
     return headers
 
 
@@ -136,7 +141,7 @@ async def relay(request: web.Request) -> web.StreamResponse:
 async def _relay_websocket(request: web.Request, base: str) -> web.StreamResponse:
     require_allowed_origin(request)
     headers = {name: request.headers[name] for name in _WS_FORWARDED if name in request.headers}
-    headers[RELAYED_FOR] = relayed_for(request.app[keys.CONFIG].secret, client_address(request))
+    headers[RELAYED_FOR] = _signed_client(request)
     url = base.replace("http", "ws", 1) + request.path_qs
     try:
         upstream = await request.app[SESSION].ws_connect(url, headers=headers, autoping=True)

@@ -19,6 +19,7 @@ from tests.conftest import wait_until
 from tests.helpers.media import FrameCollector, NumberedVideoTrack, ToneTrack
 from tests.helpers.server import SECRET, ServerProcess
 from tests.portal.conftest import PASSWORD, make_clinic
+from tests.portal.test_patient_flow import room_of
 
 pytestmark = [pytest.mark.timeout(150), pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed")]
 
@@ -100,11 +101,6 @@ async def _patient_in_queue(person: Person, opd: int, mobile: str) -> int:
     return token_id
 
 
-def _room_of(link: str) -> tuple[str, str]:
-    path, _, fragment = link.partition("#token=")
-    return path.rsplit("/room/", 1)[1], fragment.split("&")[0]
-
-
 async def test_a_patient_queued_through_one_node_is_admitted_by_a_doctor_on_the_other(nodes) -> None:
     clinic, (records, rooms_only) = nodes
     await asyncio.sleep(1.5)  # heartbeats written: the rooms-only node can find the records node
@@ -132,9 +128,9 @@ async def test_a_patient_queued_through_one_node_is_admitted_by_a_doctor_on_the_
 
         resp, _ = await patient.post(f"/portal/tokens/{token_id}/call")
         assert resp.status == 303
-        patient_room, patient_jwt = _room_of(resp.headers["Location"])
+        patient_room, patient_jwt = room_of(resp.headers["Location"])
         resp, body = await doctor.api("GET", f"/portal/api/doctor/consultations/{consultation['id']}/room")
-        doctor_room, doctor_jwt = _room_of(body["room_url"])
+        doctor_room, doctor_jwt = room_of(body["room_url"])
         assert patient_room == doctor_room == consultation["room"]
 
         # and the consultation itself: each joins through their own node, media flows
