@@ -53,6 +53,10 @@ def create_app(config: Config) -> web.Application:
         rx.web.setup(app, config)
         # A room that belongs to a consultation keeps its chat and photos with the portal's record.
         app[keys.ROOM_LOG] = records.room_log
+        if config.redis_url:  # and it keeps it for rooms that live on the other nodes too
+            from . import room_history_service
+
+            room_history_service.setup(app)
     elif config.redis_url:  # a rooms-only node (docs/scale.md) serves the portal and Rx from the records node
         from . import records_relay
 

@@ -21,7 +21,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from .placement import PLACED_ROOM_LOAD
 from .redis_connection import close, close_blocking, connect, connect_blocking, primary_address
@@ -278,14 +278,7 @@ class RedisDirectory:
 
     async def records_node(self) -> Node | None:
         """The live node that keeps the records (None: no live node holds the role)."""
-        import redis
-
-        try:
-            holder = await self._redis.get(RECORDS_KEY)
-            info = None if holder is None else await self._redis.get(_NODE + holder)
-        except (redis.RedisError, OSError) as exc:
-            raise DirectoryUnavailable(str(exc)) from None
-        return None if info is None else Node(holder, json.loads(info)["url"])
+        return await _records_node(self._redis)
 
     async def stop(self) -> None:
         if self._heartbeat is not None:
@@ -295,6 +288,32 @@ class RedisDirectory:
             await self._redis.zrem(LOADS_KEY, self.node.id)
         except Exception:  # shutting down: the heartbeat expires by itself
             pass
+        await close(self._redis)
+
+
+async def _records_node(client: Any) -> Node | None:
+    import redis
+
+    try:
+        holder = await client.get(RECORDS_KEY)
+        info = None if holder is None else await client.get(_NODE + holder)
+    except (redis.RedisError, OSError) as exc:
+        raise DirectoryUnavailable(str(exc)) from None
+    return None if info is None else Node(holder, json.loads(info)["url"])
+
+
+class RedisRecordsFinder:
+    """Finds the records node and nothing else: what a worker process needs of the directory (it holds no
+    rooms in it and writes no heartbeat)."""
+
+    def __init__(self, url: str) -> None:
+        self._redis = connect(url, decode_responses=True, socket_timeout=2.0, socket_connect_timeout=2.0)
+
+    async def records_node(self) -> Node | None:
+        """The live node that keeps the records (None: no live node holds the role)."""
+        return await _records_node(self._redis)
+
+    async def close(self) -> None:
         await close(self._redis)
 
 

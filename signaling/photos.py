@@ -60,7 +60,7 @@ class PendingPhotos:
                 del self._pending[upload_id]
         in_room = sum(1 for p in self._pending.values() if p.room == pending.room)
         if in_room >= PENDING_PER_ROOM or len(self._pending) >= PENDING_TOTAL:
-            raise _error(429, "rate_limited", "too many photos on their way; try again soon")
+            raise json_error(429, "rate_limited", "too many photos on their way; try again soon")
         upload_id = "up-" + secrets.token_hex(12)
         self._pending[upload_id] = pending
         return upload_id
@@ -68,7 +68,7 @@ class PendingPhotos:
     def get(self, upload_id: str, room: str, identity: str) -> PendingPhoto:
         pending = self._pending.get(upload_id)
         if pending is None or pending.room != room or pending.identity != identity:
-            raise _error(404, "not_found", "no such upload (it may have expired: start again)")
+            raise json_error(404, "not_found", "no such upload (it may have expired: start again)")
         pending.touched = time.monotonic()
         return pending
 
@@ -88,37 +88,37 @@ class _Refused(web.HTTPException):
                          content_type="application/json")
 
 
-def _error(status: int, code: str, message: str, **extra: object) -> web.HTTPException:
+def json_error(status: int, code: str, message: str, **extra: object) -> web.HTTPException:
     return _Refused(status, code, message, **extra)
 
 
 def _grant(request: web.Request) -> tuple[str, Grant]:
     room = request.match_info["name"]
     if not is_room_name(room):
-        raise _error(404, "not_found", "no such room name")
+        raise json_error(404, "not_found", "no such room name")
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else ""
     try:
         return room, verify_token(request.app[keys.CONFIG].secret, token, room)
     except TokenError as exc:
-        raise _error(401, exc.code, exc.message) from None
+        raise json_error(401, exc.code, exc.message) from None
 
 
 async def start_upload(request: web.Request) -> web.Response:
     """POST /room/{name}/photos {size, sha256} → 201 {upload_id, received: 0, chunk_bytes}."""
     room, grant = _grant(request)
     if not grant.publish:
-        raise _error(403, "forbidden", "this token may not send anything into the room")
+        raise json_error(403, "forbidden", "this token may not send anything into the room")
     try:
         body = await request.json()
         size, sha256 = body["size"], str(body["sha256"]).lower()
     except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: JSON nested too deep
-        raise _error(400, "bad_message", "send JSON {size, sha256}") from None
+        raise json_error(400, "bad_message", "send JSON {size, sha256}") from None
     limit = request.app[keys.ROOM_LOG].max_photo_bytes
     if not isinstance(size, int) or isinstance(size, bool) or size <= 0 or not SHA256_HEX.match(sha256):
-        raise _error(400, "bad_message", "size must be a positive integer, sha256 64 hex digits")
+        raise json_error(400, "bad_message", "size must be a positive integer, sha256 64 hex digits")
     if size > limit:
-        raise _error(413, "too_large", f"photos are limited to {limit} bytes")
+        raise json_error(413, "too_large", f"photos are limited to {limit} bytes")
     upload_id = request.app[PENDING].start(PendingPhoto(room, grant.identity, grant.role.value, size, sha256))
     return web.json_response({"upload_id": upload_id, "received": 0, "size": size, "chunk_bytes": CHUNK_BYTES},
                              status=201)
@@ -141,30 +141,30 @@ async def upload_chunk(request: web.Request) -> web.Response:
     try:
         offset = int(request.query.get("offset", ""))
     except ValueError:
-        raise _error(400, "bad_message", "offset must be an integer") from None
+        raise json_error(400, "bad_message", "offset must be an integer") from None
     if offset != len(pending.data):
-        raise _error(409, "bad_state", "carry on from the bytes already received",
+        raise json_error(409, "bad_state", "carry on from the bytes already received",
                      received=len(pending.data))
     if request.content_length is not None and request.content_length > CHUNK_LIMIT:
-        raise _error(413, "too_large", f"chunks are limited to {CHUNK_LIMIT} bytes")
+        raise json_error(413, "too_large", f"chunks are limited to {CHUNK_LIMIT} bytes")
     chunk = bytearray()
     while piece := await request.content.read(CHUNK_LIMIT + 1 - len(chunk)):
         chunk += piece  # a link that breaks mid-body raises here: nothing of this chunk is kept
     if request.content_length is not None and len(chunk) != request.content_length:
-        raise _error(400, "bad_message", "the chunk arrived cut short")
+        raise json_error(400, "bad_message", "the chunk arrived cut short")
     if len(chunk) > CHUNK_LIMIT or offset + len(chunk) > pending.size:
-        raise _error(413, "too_large", "more bytes than the size announced")
+        raise json_error(413, "too_large", "more bytes than the size announced")
     pending.data += chunk
     if len(pending.data) < pending.size:
         return web.json_response({"received": len(pending.data), "size": pending.size})
     uploads.finish(upload_id)
     content = bytes(pending.data)
     if hashlib.sha256(content).hexdigest() != pending.sha256:
-        raise _error(422, "bad_message", "the photo arrived damaged (SHA-256 differs): send it again")
+        raise json_error(422, "bad_message", "the photo arrived damaged (SHA-256 differs): send it again")
     try:
         photo = await request.app[keys.ROOM_LOG].add_photo(room, pending.identity, pending.role, content, time.time())
     except PhotoRefused as exc:
-        raise _error(415, "bad_message", str(exc)) from None
+        raise json_error(415, "bad_message", str(exc)) from None
     # The sender then tells the room with `photo-sent` over its socket (the room may live in a worker).
     return web.json_response({"photo": photo.public(room)}, status=201)
 
@@ -174,7 +174,7 @@ async def get_photo(request: web.Request) -> web.Response:
     room, _grant_ = _grant(request)
     found = await request.app[keys.ROOM_LOG].photo_content(room, request.match_info["photo_id"])
     if found is None:
-        raise _error(404, "not_found", "no such photo in this room")
+        raise json_error(404, "not_found", "no such photo in this room")
     photo, content = found
     return web.Response(body=content, content_type=photo.content_type,
                         headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

@@ -8,7 +8,8 @@ may then send any request to any node. The relay finds the records node in the r
 node holding the records role), forwards the request as it came, with the client's address signed in
 `X-Vaidya-Relayed-For` (client_address.py), and streams the reply back byte for byte (compressed bodies
 stay compressed, cookies pass untouched and are never kept here). The queue's WebSocket is relayed frame
-by frame.
+by frame. Photo uploads into rooms are relayed too: the records node keeps a consultation's photos, and an
+upload resumed through another node finds there the bytes sent so far.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp import web
@@ -26,8 +25,9 @@ from multidict import CIMultiDict
 
 from . import keys
 from .client_address import RELAYED_FOR, client_address, relayed_for
-from .directory import DirectoryUnavailable, Node, RoomDirectory
+from .directory import RoomDirectory
 from .origin import require_allowed_origin
+from .records_locator import RecordsLocator
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,6 @@ _NOT_FORWARDED = frozenset({
 })
 #: What a WebSocket handshake carries on to the records node (the rest is the handshake's own).
 _WS_FORWARDED = ("Cookie", "Origin", "User-Agent", "Accept-Language", "Host")
-#: How long the records node's address is reused before the directory is asked again.
-LOOKUP_TTL_S = 2.0
 #: A records node that cannot be connected to within this is reported unavailable; one whose reply stalls
 #: for READ_TIMEOUT_S breaks the reply off.
 CONNECT_TIMEOUT_S = 5.0
@@ -49,38 +47,14 @@ READ_TIMEOUT_S = 60.0
 SESSION: web.AppKey[aiohttp.ClientSession] = web.AppKey("records_relay_session")
 
 
-def http_base(node_url: str) -> str:
-    """`ws://host:port/ws` (a node's relay URL in the directory) → `http://host:port`."""
-    parts = urlsplit(node_url)
-    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
-    return urlunsplit((scheme, parts.netloc, "", "", ""))
+class RecordsNode(RecordsLocator):
+    """The records node's base URL for a relayed request: HTTP 503 when no live node keeps the records."""
 
-
-class RecordsNode:
-    """Where the records node is, asked of the directory at most every `LOOKUP_TTL_S`."""
-
-    def __init__(self, directory: RoomDirectory) -> None:
-        self._directory = directory
-        self._node: Node | None = None
-        self._until = 0.0
-
-    async def base(self) -> str:
-        """The records node's http(s) base URL; HTTP 503 when no live node keeps the records."""
-        now = time.monotonic()
-        if self._node is None or now >= self._until:
-            try:
-                self._node = await self._directory.records_node()
-            except DirectoryUnavailable as exc:
-                log.warning("room directory unavailable while looking for the records node: %s", exc)
-                self._node = None
-            self._until = now + LOOKUP_TTL_S
-        if self._node is None:
+    async def base_or_503(self) -> str:
+        base = await self.base()
+        if base is None:
             raise _unavailable("no node keeps the records right now")
-        return http_base(self._node.url)
-
-    def forget(self) -> None:
-        """The node could not be reached: ask the directory again next time."""
-        self._node = None
+        return base
 
 
 RECORDS: web.AppKey[RecordsNode] = web.AppKey("records_node")
@@ -108,7 +82,7 @@ def _forward_headers(request: web.Request) -> CIMultiDict[str]:
 async def relay(request: web.Request) -> web.StreamResponse:
     """Any portal or Rx request on a rooms-only node: answered by the records node."""
     records = request.app[RECORDS]
-    base = await records.base()
+    base = await records.base_or_503()
     if request.headers.get("Upgrade", "").lower() == "websocket":
         return await _relay_websocket(request, base)
     session = request.app[SESSION]
@@ -197,10 +171,12 @@ async def _session(app: web.Application) -> AsyncIterator[None]:
 
 
 def setup(app: web.Application, directory: RoomDirectory) -> None:
-    """Serve /portal and /rx (and `/`) from the records node on this rooms-only node."""
+    """Serve /portal and /rx (and `/`) from the records node on this rooms-only node, and take photos into
+    rooms there too: the records node keeps them with the consultation, and an upload resumed through
+    another node finds its bytes so far."""
     app[RECORDS] = RecordsNode(directory)
     app.cleanup_ctx.append(_session)
-    for prefix in ("/portal", "/rx"):
+    for prefix in ("/portal", "/rx", "/room/{name}/photos"):
         app.router.add_route("*", prefix, relay)
         app.router.add_route("*", prefix + "/{tail:.*}", relay)
     app.router.add_get("/", relay)

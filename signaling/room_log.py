@@ -1,8 +1,10 @@
 """What a room keeps beyond its media: the chat said in it and the photos sent into it.
 
-Signaling talks to a `RoomLog` only. `MemoryRoomLog` keeps both in this process (bounded), which is all a
-rooms-only node or a room with no consultation behind it has; the composition root (signaling/app.py)
-installs the portal's log instead, which keeps a consultation's chat and photos with its record.
+A room's session needs a `RoomHistory` (keep a line, read the lines and the photos); the photo upload
+routes need the whole `RoomLog`, which also takes photos in. `MemoryRoomLog` keeps both in this process
+(bounded), which is all a room with no consultation behind it has; the composition root (signaling/app.py)
+installs the portal's log instead, which keeps a consultation's chat and photos with its record. A worker on
+a rooms-only node asks the records node's log over HTTP (`remote_room_history.py`).
 """
 
 from __future__ import annotations
@@ -59,19 +61,27 @@ class PhotoRefused(Exception):
     """A photo the log will not keep (wrong type, too big, nowhere to keep it); the message says why."""
 
 
-class RoomLog(Protocol):
-    """Where a room's chat and photos are kept; every method is keyed by the room's name."""
+class RoomLogUnavailable(Exception):
+    """The place that keeps the room's chat and photos cannot be reached just now: nothing was kept."""
 
-    @property
-    def max_photo_bytes(self) -> int: ...
+
+class RoomHistory(Protocol):
+    """What a room's session keeps and reads: chat lines, and the photos sent in; keyed by the room's name."""
 
     async def add_chat(self, room: str, identity: str, role: str, text: str, at: float) -> ChatLine: ...
 
     async def chat_history(self, room: str) -> list[ChatLine]: ...
 
-    async def add_photo(self, room: str, identity: str, role: str, content: bytes, at: float) -> Photo: ...
-
     async def photos(self, room: str) -> list[Photo]: ...
+
+
+class RoomLog(RoomHistory, Protocol):
+    """A room's history that also takes photos in (signaling/photos.py) and gives their bytes back."""
+
+    @property
+    def max_photo_bytes(self) -> int: ...
+
+    async def add_photo(self, room: str, identity: str, role: str, content: bytes, at: float) -> Photo: ...
 
     async def photo_content(self, room: str, photo_id: str) -> tuple[Photo, bytes] | None: ...
 

@@ -87,9 +87,10 @@ def setup(app: web.Application) -> None:
 
         app.on_shutdown.append(close_rooms)
         app.router.add_get("/ws", websocket)
-    from . import photos
+    if config.records or not config.redis_url:  # a rooms-only node relays photos to the records node
+        from . import photos
 
-    photos.setup(app)
+        photos.setup(app)
     from . import metrics
 
     metrics.setup(app)

@@ -26,7 +26,7 @@ from .protocol import Message, ProtocolError, error, parse_message, peek_request
 from .ratelimit import TokenBucket
 from .registry import RoomRegistry
 from .room import Participant, describe_producer
-from .room_log import RoomLog
+from .room_log import RoomHistory, RoomLogUnavailable
 
 log = logging.getLogger(__name__)
 #: Malformed messages and server faults, logged once per kind and minute with a count (not once each).
@@ -57,7 +57,7 @@ class ClientSocket(Protocol):
 
 
 class Session:
-    def __init__(self, ws: ClientSocket, registry: RoomRegistry, config: Config, log: RoomLog) -> None:
+    def __init__(self, ws: ClientSocket, registry: RoomRegistry, config: Config, log: RoomHistory) -> None:
         self.ws = ws
         self.registry = registry
         self.config = config
@@ -232,8 +232,11 @@ class Session:
         self.memberships[name] = participant
         # Read after joining: a line said meanwhile arrives twice (here and as `chat`), never not at all.
         try:
-            history, photos = await self.log.chat_history(name), await self.log.photos(name)
-        except Exception:  # the call matters more than its history: join without it
+            history, photos = await asyncio.gather(self.log.chat_history(name), self.log.photos(name))
+        except RoomLogUnavailable as exc:  # the call matters more than its history: join without it
+            log.warning("joined room %s without its history: %s", name, exc)
+            history, photos = [], []
+        except Exception:
             log.exception("could not read the history of room %s", name)
             history, photos = [], []
         self.send(
@@ -364,8 +367,12 @@ class Session:
         """Keep the line with the room's record, then give it to everyone in the room (the sender's copy
         is the reply: its `chat_id` and `at` are the server's)."""
         participant = self._member(message)
-        line = await self.log.add_chat(message.room, participant.identity, participant.grant.role.value,
-                                       message.fields["text"], time.time())
+        try:
+            line = await self.log.add_chat(message.room, participant.identity, participant.grant.role.value,
+                                           message.fields["text"], time.time())
+        except RoomLogUnavailable:
+            raise ProtocolError("unavailable", "the message could not be kept just now: send it again",
+                                message.request_id, message.room) from None
         event = {"type": "chat", "room": message.room, "participant_id": participant.id, "message": line.public()}
         participant.room.broadcast(event, exclude=participant)
         self.send({**event, "request_id": message.request_id})
@@ -385,7 +392,11 @@ class Session:
         """The sender's photo is kept (HTTP upload, signaling/photos.py): now everyone in the room hears of it.
         Told over the socket, so the room's own process announces it, with or without worker processes."""
         participant = self._member(message)
-        kept = await self.log.photos(message.room)
+        try:
+            kept = await self.log.photos(message.room)
+        except RoomLogUnavailable:
+            raise ProtocolError("unavailable", "the room's photos cannot be read just now: try again",
+                                message.request_id, message.room) from None
         photo = next((p for p in kept if p.photo_id == message.fields["photo_id"]), None)
         if photo is None or photo.identity != participant.identity:
             raise ProtocolError("not_found", "no such photo of yours in this room", message.request_id, message.room)

@@ -25,7 +25,7 @@ from media.sfu.aiortc_bridge import compact_rate_windows, restrict_host_addresse
 from .config import Config, load_config
 from .memory import freeze_startup_objects, trim_periodically
 from .registry import RoomRegistry
-from .room_log import MemoryRoomLog, RoomLog
+from .room_log import MemoryRoomLog, RoomHistory
 from .session import Session
 from .worker_channel import read_frame, write_frame
 
@@ -110,7 +110,7 @@ class Worker:
     """Serves the front's channel: one Session per relayed client connection, a load report a second."""
 
     def __init__(self, config: Config, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 log: RoomLog | None = None) -> None:
+                 log: RoomHistory | None = None) -> None:
         self.config = config
         self.registry = RoomRegistry(ladder_from_config(config.ladder) if config.adaptive else None)
         #: where this worker's rooms keep chat and photos (docs/protocol.md, "Chat and photos")
@@ -200,6 +200,19 @@ async def _serve_rooms(config: Config, reader: asyncio.StreamReader, writer: asy
             await Worker(config, reader, writer, records).run()
         finally:
             await records.db.close()
+    elif config.redis_url:
+        # A rooms-only node of a multi-node deployment: chat is kept with the record on the records node.
+        from .directory import RedisRecordsFinder
+        from .records_locator import RecordsLocator
+        from .remote_room_history import RemoteRoomHistory
+
+        finder = RedisRecordsFinder(config.redis_url)
+        history = RemoteRoomHistory(RecordsLocator(finder), config.secret)
+        try:
+            await Worker(config, reader, writer, history).run()
+        finally:
+            await history.close()
+            await finder.close()
     else:
         await Worker(config, reader, writer).run()
 

@@ -703,7 +703,7 @@ $("chat-form").addEventListener("submit", async (e) => {
     await session.sendChat(text);
     input.value = "";
   } catch (err) {
-    if (err.code === "bad_message" || !err.code) say("notSent", true);
+    if (err.code === "bad_message" || err.code === "unavailable" || !err.code) say("notSent", true);
     else sayError(err);
   } finally {
     input.disabled = false;

@@ -5,21 +5,28 @@ redis-server; the patient's browser talks to one node only, the doctor's to the 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import re
 import sqlite3
 import time
 
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
 
 from bench.redis_server import REDIS_SERVER, RedisServer
 from signaling.client import SignalingClient
 from signaling.client_address import RELAYED_MAX_AGE_S, relayed_client, relayed_for
+from signaling.grants import verify_token
+from signaling.node_signature import NODE_SIGNATURE, sign
 from tests.conftest import wait_until
 from tests.helpers.media import FrameCollector, NumberedVideoTrack, ToneTrack
-from tests.helpers.server import SECRET, ServerProcess
+from tests.helpers.raw_socket import RawSocket
+from tests.helpers.server import SECRET, ServerProcess, token
 from tests.portal.conftest import PASSWORD, make_clinic
 from tests.portal.test_patient_flow import room_of
+from tests.signaling.test_photo_upload import photo_bytes
 
 pytestmark = [pytest.mark.timeout(150), pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed")]
 
@@ -27,10 +34,16 @@ _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 @pytest.fixture
-def nodes(tmp_path):
+def store(tmp_path):
+    server = RedisServer(tmp_path / "redis")
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def nodes(tmp_path, store):
     """redis-server, node-0 keeping the records (a clinic in its database), node-1 serving rooms only behind a
     load balancer on loopback (it believes 127.0.0.1's X-Forwarded-For)."""
-    store = RedisServer(tmp_path / "redis")
     (tmp_path / "node0").mkdir()
     clinic = make_clinic(tmp_path / "node0")
     started = []
@@ -42,7 +55,6 @@ def nodes(tmp_path):
     for node in started:
         if node.proc.poll() is None:
             node.stop()
-    store.close()
 
 
 class Person:
@@ -101,6 +113,16 @@ async def _patient_in_queue(person: Person, opd: int, mobile: str) -> int:
     return token_id
 
 
+async def _doctor_admits(doctor: Person, opd: int) -> dict:
+    """dr-hindi signs in and admits the next patient of `opd`: the consultation."""
+    await doctor.get("/portal/staff/login")
+    resp, _ = await doctor.post("/portal/staff/login", {"username": "dr-hindi", "password": PASSWORD})
+    assert resp.status == 303
+    resp, body = await doctor.api("POST", "/portal/api/doctor/admit", {"opd": opd})
+    assert resp.status == 200, body
+    return body["consultation"]
+
+
 async def test_a_patient_queued_through_one_node_is_admitted_by_a_doctor_on_the_other(nodes) -> None:
     clinic, (records, rooms_only) = nodes
     await asyncio.sleep(1.5)  # heartbeats written: the rooms-only node can find the records node
@@ -115,12 +137,7 @@ async def test_a_patient_queued_through_one_node_is_admitted_by_a_doctor_on_the_
         first = await ws.receive_json(timeout=5)
         assert first["status"] == "waiting" and first["position"] == 1
 
-        await doctor.get("/portal/staff/login")
-        resp, _ = await doctor.post("/portal/staff/login", {"username": "dr-hindi", "password": PASSWORD})
-        assert resp.status == 303
-        resp, body = await doctor.api("POST", "/portal/api/doctor/admit", {"opd": clinic.gen})
-        assert resp.status == 200, body
-        consultation = body["consultation"]
+        consultation = await _doctor_admits(doctor, clinic.gen)
         # the admission on node-0 reaches the patient's socket on node-1 at once
         update = await ws.receive_json(timeout=5)
         assert update["status"] == "called" and update["call_ready"] is True
@@ -148,6 +165,99 @@ async def test_a_patient_queued_through_one_node_is_admitted_by_a_doctor_on_the_
             await client.close()
         await patient.close()
         await doctor.close()
+
+
+async def _admitted(clinic, patient: Person, doctor: Person) -> tuple[dict, str, str, str]:
+    """A patient queued through `patient`'s node and admitted by a doctor signed in on `doctor`'s: the
+    consultation, its room, and each one's room token."""
+    token_id = await _patient_in_queue(patient, clinic.gen, "9876543210")
+    consultation = await _doctor_admits(doctor, clinic.gen)
+    resp, _ = await patient.post(f"/portal/tokens/{token_id}/call")
+    patient_room, patient_jwt = room_of(resp.headers["Location"])
+    resp, body = await doctor.api("GET", f"/portal/api/doctor/consultations/{consultation['id']}/room")
+    _, doctor_jwt = room_of(body["room_url"])
+    return consultation, patient_room, patient_jwt, doctor_jwt
+
+
+async def test_chat_and_photos_in_a_room_on_a_rooms_only_node_are_kept_with_the_consultation(nodes, store) -> None:
+    """The room lives on node-1, which keeps no records: what is said and shown in it still goes into the
+    consultation's record on node-0, and a participant who rejoins gets it back."""
+    clinic, (records, rooms_only) = nodes
+    await asyncio.sleep(1.5)
+    patient, doctor = Person(rooms_only), Person(records)
+    sockets: list[RawSocket] = []
+    directory = aioredis.from_url(store.url, decode_responses=True)
+    try:
+        consultation, room, patient_jwt, doctor_jwt = await _admitted(clinic, patient, doctor)
+        sockets = [await RawSocket.open(rooms_only.ws_url), await RawSocket.open(records.ws_url)]
+        at_patient, at_doctor = sockets
+        await at_patient.join(room, patient_jwt)  # the first to join: the room is placed on node-1
+        await at_doctor.join(room, doctor_jwt)
+        assert await directory.get(f"vaidya:room:{room}") == "node-1"
+
+        request_id = await at_patient.send({"type": "chat", "room": room, "text": "सीने में दर्द since 2 days"})
+        assert (await at_patient.next("chat", request_id=request_id))["message"]["text"] == "सीने में दर्द since 2 days"
+        assert (await at_doctor.next("chat"))["message"]["identity"] == verify_token(SECRET, patient_jwt, room).identity
+
+        # a photo, started through node-1 and finished through node-0: the upload lives where it is kept
+        photo = photo_bytes(120, 90)
+        auth = {"Authorization": f"Bearer {patient_jwt}"}
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{rooms_only.url}/room/{room}/photos", headers=auth,
+                                 json={"size": len(photo), "sha256": hashlib.sha256(photo).hexdigest()}) as r:
+                assert r.status == 201, await r.text()
+                upload_id = (await r.json())["upload_id"]
+            half = len(photo) // 2
+            async with http.put(f"{rooms_only.url}/room/{room}/photos/uploads/{upload_id}", params={"offset": "0"},
+                                headers=auth, data=photo[:half]) as r:
+                assert r.status == 200 and (await r.json())["received"] == half
+            async with http.put(f"{records.url}/room/{room}/photos/uploads/{upload_id}", params={"offset": str(half)},
+                                headers=auth, data=photo[half:]) as r:
+                assert r.status == 201, await r.text()
+                kept = (await r.json())["photo"]
+        request_id = await at_patient.send({"type": "photo-sent", "room": room, "photo_id": kept["photo_id"]})
+        assert (await at_patient.next("photo", request_id=request_id))["photo"]["sha256"] == kept["sha256"]
+        assert (await at_doctor.next("photo"))["photo"]["photo_id"] == kept["photo_id"]
+
+        with sqlite3.connect(records.data_dir / "vaidya.db") as conn:
+            chat = conn.execute("SELECT consultation_id, text FROM room_chat").fetchall()
+            photos = conn.execute("SELECT consultation_id FROM room_photos").fetchall()
+        assert chat == [(consultation["id"], "सीने में दर्द since 2 days")]
+        assert photos == [(consultation["id"],)]
+        resp, page = await doctor.get(f"/portal/doctor/consultations/{consultation['id']}/record")
+        assert resp.status == 200 and "सीने में दर्द since 2 days" in page
+
+        # the patient's page reloads: the history comes back with the join, from the record
+        await at_patient.close()
+        sockets[0] = at_patient = await RawSocket.open(rooms_only.ws_url)
+        joined = await at_patient.join(room, patient_jwt)
+        assert [line["text"] for line in joined["chat"]] == ["सीने में दर्द since 2 days"]
+        assert [p["photo_id"] for p in joined["photos"]] == [kept["photo_id"]]
+    finally:
+        for sock in sockets:
+            await sock.close()
+        await directory.aclose()
+        await patient.close()
+        await doctor.close()
+
+
+async def test_the_records_node_keeps_room_history_only_for_its_fellow_nodes(nodes) -> None:
+    """The history endpoints take the caller's word for who said a line: unsigned, stale or altered
+    requests change nothing."""
+    _clinic, (records, _rooms_only) = nodes
+    path = "/internal/rooms/any-room/chat"
+    line = json.dumps({"identity": "dr-forged", "role": "doctor", "text": "take 10 tablets", "at": 1.0}).encode()
+    async with aiohttp.ClientSession() as http:
+        for headers in ({}, {NODE_SIGNATURE: sign("not-the-secret-" + "z" * 30, "POST", path, line)},
+                        {NODE_SIGNATURE: sign(SECRET, "POST", path, line, now=time.time() - 120)},
+                        {NODE_SIGNATURE: sign(SECRET, "POST", path, b'{"other": "body"}')},
+                        {NODE_SIGNATURE: sign(SECRET, "POST", "/internal/rooms/other-room/chat", line)}):
+            async with http.post(records.url + path, data=line, headers=headers) as r:
+                assert r.status == 403, headers
+        async with http.get(records.url + path, headers={NODE_SIGNATURE: sign(SECRET, "GET", path)}) as r:
+            assert r.status == 200 and (await r.json())["chat"] == []
+        async with http.post(records.url + path, data=line, headers={NODE_SIGNATURE: sign(SECRET, "POST", path, line)}) as r:
+            assert r.status == 201 and (await r.json())["line"]["text"] == "take 10 tablets"
 
 
 async def test_the_relay_keeps_no_one_s_session_for_anyone_else(nodes) -> None:
@@ -195,10 +305,14 @@ async def test_the_rooms_only_node_says_the_records_are_unavailable_when_their_n
     clinic, (records, rooms_only) = nodes
     await asyncio.sleep(1.5)
     person = Person(rooms_only)
+    in_room = await RawSocket.open(rooms_only.ws_url)
     try:
         token_id = await _patient_in_queue(person, clinic.gen, "9876543210")
         ws = await person.http.ws_connect(f"{rooms_only.url}/portal/queue/ws?token={token_id}")
         assert (await ws.receive_json(timeout=5))["status"] == "waiting"
+        await in_room.join("loose-1", token("loose-1", "hw-meena", "doctor"))
+        request_id = await in_room.send({"type": "chat", "room": "loose-1", "text": "kept"})
+        assert (await in_room.next("chat", request_id=request_id))["message"]["text"] == "kept"
         records.proc.kill()  # kill -9: no goodbye from it
         # the queue page's socket closes as a restart (the page reconnects by itself)
         assert (await ws.receive(timeout=10)).type == aiohttp.WSMsgType.CLOSE and ws.close_code == 1012
@@ -206,9 +320,15 @@ async def test_the_rooms_only_node_says_the_records_are_unavailable_when_their_n
         resp, text = await person.get("/portal/")
         assert resp.status == 503 and resp.headers["Retry-After"] == "5" and "records" in text
         assert time.monotonic() - started < 8.0
-        # rooms still work there
+        # rooms still work there; a line said now is refused, not kept where no record would find it
         assert (await person.http.get(f"{rooms_only.url}/healthz")).status == 200
+        request_id = await in_room.send({"type": "chat", "room": "loose-1", "text": "lost?"})
+        refused = await in_room.next("error", request_id=request_id, timeout=10)
+        assert refused["code"] == "unavailable" and "send it again" in refused["message"]
+        request_id = await in_room.send({"type": "save-data", "room": "loose-1", "enabled": True})
+        assert (await in_room.next("save-data", request_id=request_id))["enabled"] is True
     finally:
+        await in_room.close()
         await person.close()
 
 
