@@ -262,12 +262,15 @@ class StreamAllocator:
         if log.isEnabledFor(logging.DEBUG):  # its round-trip summary walks every sample: only when logged
             e = self.estimator
             log.debug("subscriber tick: estimate %.0f remb %s loss %.3f queue %.0f ms rtt %s ms sent %.0f ceiling "
-                      "%.0f congested %s", estimate, e.remb_bps, e.loss, e.queue_delay_s * 1000, e.rtt_summary_ms(now),
-                      e.sent_bps, min(e.ceiling_bps(now), 1e9), e.congested)
+                      "%.0f congested %s resends %.0f", estimate, e.remb_bps, e.loss, e.queue_delay_s * 1000,
+                      e.rtt_summary_ms(now), e.sent_bps, min(e.ceiling_bps(now), 1e9), e.congested,
+                      self._resend_rate(now))
         self.allowance.set_estimate(estimate)
         stable = self.estimator.stable_for(now)
-        # resends are paced inside the estimate: plan for what they take now, at least RESEND_HEADROOM
-        resend_bps = self._resend_rate(now)
+        # resends are paced inside the estimate: plan for what they take now, at least RESEND_HEADROOM, and
+        # at most what the allowance lets them take of this estimate (after a cut, the last second's resends
+        # were paced on the old, higher one: planned for in full, they starve the tiers the new one carries)
+        resend_bps = min(self._resend_rate(now), self.allowance.rate_bps)
         available = estimate - max(resend_bps, estimate * self.RESEND_HEADROOM)
         for stream in streams:
             stream.measure_source(now)

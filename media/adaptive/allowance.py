@@ -29,6 +29,11 @@ class RetransmitAllowance:
         if first:
             self._tokens = self._rate * self.BURST_S
 
+    @property
+    def rate_bps(self) -> float:
+        """What resends may take from now on, bit/s (infinite before the first estimate)."""
+        return self._rate * 8 if self._rate else float("inf")
+
     def _refill(self) -> None:
         now = self._clock()
         self._tokens = min(self._rate * self.BURST_S, self._tokens + (now - self._at) * self._rate)

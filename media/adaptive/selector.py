@@ -1,7 +1,8 @@
 """Which rung of the ladder one stream gets, with hysteresis: a small state machine per (subscriber, source).
 
 Down fast, up slowly, one rung at a time. A lower rung is taken once it has been the one that fits for
-`DOWN_HOLD_S` (or at once when the stream costs twice what fits); a higher one only after the link has
+`DOWN_HOLD_S`, or at once when the stream costs twice what fits or the link is congested now (the
+estimate fell for loss, a queue or a falling REMB, not a wobble); a higher one only after the link has
 been free of congestion for `UP_HOLD_S` (`RESUME_HOLD_S` when video is paused) and when the share clears
 that rung's cost by `UP_MARGIN` (resuming paused video: by max(10 %, 20 kbit/s), libwebrtc's rule). A cap
 (a doctor's pin, a patient's save-data) applies at once, and so does lifting it, as far as the link allows. When the next rung up is held back only by the
@@ -99,7 +100,10 @@ class TierSelector:
             if self._lower_since is None:
                 self._lower_since = now
             severe = share_bps * self.SEVERE_OVERSHOOT < rungs[current].cost_bps
-            if severe or now - self._lower_since >= self.DOWN_HOLD_S:
+            # the hold rides out an estimate's wobble; a cut for congestion, seen this tick, is no wobble:
+            # waiting it out kept a 2G patient's link flooded a second longer after a 3G → 2G step (measured)
+            congested = stable_s <= 0.0
+            if severe or congested or now - self._lower_since >= self.DOWN_HOLD_S:
                 choice = target
         else:
             self._lower_since = None

@@ -31,6 +31,15 @@ def test_a_brief_dip_does_not_move_it():
     assert selector.rung == "T0"
 
 
+def test_a_shortfall_while_the_link_is_congested_moves_at_once_without_the_hold():
+    """A cut for loss, a queue or a falling REMB is no wobble to ride out: waiting a second more kept
+    the link flooded. The same shortfall on a link that reports no congestion waits DOWN_HOLD_S."""
+    calm = TierSelector("T0", "A", now=0.0)
+    assert run(calm, share=400_000, start=10.0, seconds=0.75, stable_from=0.0) == []
+    congested = TierSelector("T0", "A", now=0.0)
+    assert congested.decide(VIDEO, 400_000, 0.0, 10.0) and congested.rung == "T2"
+
+
 def test_a_severe_shortfall_moves_at_once():
     selector = TierSelector("T0", "A", now=0.0)
     assert selector.decide(VIDEO, 100_000, 0.0, 0.0)
@@ -79,7 +88,7 @@ def test_a_cap_applies_at_once_with_its_reason_and_lifting_it_returns_as_far_as_
 
 def test_a_cap_above_what_the_link_carries_reports_the_network():
     selector = TierSelector("T0", "A", now=0.0)
-    selector.decide(VIDEO, 50_000, 0.0, 0.0, cap="T3", cap_reason="save_data")
+    selector.decide(VIDEO, 50_000, 100.0, 0.0, cap="T3", cap_reason="save_data")  # no congestion: the hold
     assert selector.rung == "T3"
     run(selector, share=50_000, start=0.25, seconds=1.5, cap="T3", cap_reason="save_data")
     assert (selector.rung, selector.reason) == ("A", NETWORK)
