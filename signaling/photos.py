@@ -144,7 +144,7 @@ async def upload_chunk(request: web.Request) -> web.Response:
         raise json_error(400, "bad_message", "offset must be an integer") from None
     if offset != len(pending.data):
         raise json_error(409, "bad_state", "carry on from the bytes already received",
-                     received=len(pending.data))
+                         received=len(pending.data))
     if request.content_length is not None and request.content_length > CHUNK_LIMIT:
         raise json_error(413, "too_large", f"chunks are limited to {CHUNK_LIMIT} bytes")
     chunk = bytearray()
