@@ -26,7 +26,8 @@ controller, and REMB only confirms that a queue is building:
   the estimate fell below what the lowest video tier needs and video paused for 13–14 s (measured).
 
 - round trips (from our sender reports and the subscriber's receiver reports) more than `QUEUE_DELAY_S`
-  above the least one of the last `BASE_RTT_WINDOW_S`, in every sample of the last `QUEUE_SAMPLES`, are a
+  above the least one of the last `BASE_RTT_WINDOW_S`, in every sample of the last `QUEUE_SAMPLES` (of
+  the last `LARGE_QUEUE_SAMPLES` when they stand `LARGE_QUEUE_S` above it), are a
   standing queue at the bottleneck: the link carries less than we send. A delay-based detector (REMB)
   sees a queue grow but not one that stays full, and a full drop-tail queue drops in bursts (8 % of a 2G
   patient's packets, measured) while the loss stays under `HIGH_LOSS`. The estimate is then cut to
@@ -120,8 +121,14 @@ class LinkEstimator:
     #: The link's own round trip is the least measured over this window (BBR's is 10 s; longer here,
     #: since receiver reports come about once a second per stream).
     BASE_RTT_WINDOW_S = 30.0
-    #: A standing queue shows in this many round-trip samples in a row (one is a keyframe's burst).
+    #: A standing queue shows in this many round-trip samples in a row (one is a keyframe's burst); one
+    #: larger than a modest mobile buffer (LARGE_QUEUE_S above the base) in LARGE_QUEUE_SAMPLES. At a
+    #: 3G → 2G step the round trips jump by 400 ms and more at once, and waiting for a third sample left the
+    #: link flooded up to 0.5 s longer (measured); in the 3G phases of the same runs no sample stood even
+    #: 200 ms above the base.
     QUEUE_SAMPLES = 3
+    LARGE_QUEUE_S = 0.3
+    LARGE_QUEUE_SAMPLES = 2
     #: A standing queue that has not drained to this share of its delay within QUEUE_PATIENCE_S, though
     #: we now send less than this share of what we sent when it was seen, is no queue of ours: the path's
     #: own round trip has grown, and becomes the new base.
@@ -223,7 +230,11 @@ class LinkEstimator:
             self._base_rtt = base
             self._base_moved_at = now
         if len(rtts) > self.QUEUE_SAMPLES:
-            self.queue_delay_s = min(rtt for _, rtt in list(rtts)[-self.QUEUE_SAMPLES:]) - base
+            latest = [rtt for _, rtt in list(rtts)[-self.QUEUE_SAMPLES:]]
+            self.queue_delay_s = min(latest) - base
+            large = min(latest[-self.LARGE_QUEUE_SAMPLES:]) - base
+            if large >= self.LARGE_QUEUE_S:
+                self.queue_delay_s = max(self.queue_delay_s, large)
         self._have_feedback = True
 
     @property

@@ -180,6 +180,21 @@ def test_one_late_round_trip_is_a_burst_not_a_queue():
     assert link.run(3.0, 120_000, rtt=0.6) >= before and not link.estimator.congested
 
 
+def test_a_large_queue_counts_after_two_round_trips_a_modest_one_after_three():
+    """A 3G → 2G step adds 400 ms to the round trip at once: two samples say so. A 150 ms queue, which a
+    keyframe's burst can cause, still needs three in a row."""
+    for excess, congested_after in ((0.45, 2), (0.15, 3)):
+        link = Link()
+        link.run(5.0, 600_000, rtt=0.2)
+        seen = []
+        for _ in range(3):
+            link.t += 0.5
+            link.estimator.on_rtt(0.2 + excess, link.t)
+            link.estimator.update(link.t)
+            seen.append(link.estimator.congested)
+        assert seen.index(True) + 1 == congested_after, (excess, seen)
+
+
 def test_after_a_standing_queue_the_estimate_grows_no_higher_until_that_memory_fades():
     link = Link()
     link.run(5.0, 120_000, rtt=0.6)
