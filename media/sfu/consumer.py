@@ -33,6 +33,11 @@ KEYFRAME_RETRY_S = 1.0
 #: it is not resent. Chromium waits up to 3 s for a missing video frame before asking for a keyframe
 #: (its frame buffer's max wait); NetEq plays audio within a few hundred milliseconds.
 MAX_RESEND_AGE_S = {"video": 3.0, "audio": 0.25}
+#: How far behind the newest packet forwarded the start of the current epoch is kept. Packets from before
+#: it (the old source's stragglers after a switch) are never forwarded or resent. Sequence numbers wrap at
+#: 65,536: a start left where it began would look newer than every packet from 32,768 on (11 minutes of
+#: audio), and the consumer would drop them all.
+EPOCH_WINDOW_PACKETS = 0x4000
 
 
 class RetransmitBudget(Protocol):
@@ -109,7 +114,7 @@ class Consumer:
         self._writer: RtpWriter | None = None
         self._gate = RetransmitGate()
         self._needs_keyframe = True
-        self._epoch_start: int | None = None  # source sequence number where the current epoch began
+        self._epoch_start: int | None = None  # where the current epoch began (at most EPOCH_WINDOW_PACKETS back)
         self._seq_offset = 0
         self._ts_offset = 0
         self._last_out_seq: int | None = None
@@ -161,6 +166,8 @@ class Consumer:
         if self._last_out_seq is None or seq_newer(out_seq, self._last_out_seq):
             if self._last_out_seq is not None:
                 self.stats.unsent += (out_seq - self._last_out_seq - 1) & 0xFFFF
+            if (seq - self._epoch_start) & 0xFFFF > EPOCH_WINDOW_PACKETS:  # type: ignore[operator]
+                self._epoch_start = (seq - EPOCH_WINDOW_PACKETS) & 0xFFFF
             self._last_out_seq = out_seq
             self._last_out_ts = out_ts
             self._last_out_time = time.monotonic()

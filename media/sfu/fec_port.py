@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 #: How many changes of the wire ↔ consumer offset are remembered (each is one group's FEC): NACKs for
 #: packets older than that are ignored (a repair that late would not be played).
 SHIFT_HISTORY = 64
+#: The newest offset is re-anchored this many packets after its first: an offset is found by comparing
+#: sequence numbers, which wrap at 65,536, and one left unchanged (no FEC sent: a clean link) would stop
+#: matching the consumer's packets 32,768 packets on.
+ANCHOR_SPAN = 0x4000
 
 
 class FecPort:
@@ -88,6 +92,8 @@ class FecPort:
         await self._port.send(red_packet(data, self.types.red), payload_size + 1)
         if self._last_consumer is None or seq_newer(consumer_seq, self._last_consumer):
             self._last_consumer, self._last_wire = consumer_seq, wire
+            if (consumer_seq - self._history[-1][0]) & 0xFFFF > ANCHOR_SPAN:
+                self._history.append((consumer_seq, wire, self._shift))
         if self.groups.rate <= 0:
             return
         protected = zero_one_byte_extension(data, self._port.abs_send_time_ext_id)

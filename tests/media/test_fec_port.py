@@ -103,3 +103,16 @@ async def test_a_late_packet_gets_the_number_of_its_place_and_rate_zero_sends_re
     after = wire.sent[before:]
     assert [seq(p) for p in after] == [1010 + i for i in range(8)]  # continues after the two FEC packets
     assert all(p[header_size(p)] == VP8_PT for p in after)
+
+
+async def test_a_clean_link_keeps_its_video_past_half_the_sequence_space():
+    """Once FEC stops (a link that recovered), the last offset must keep matching: sequence numbers wrap,
+    and a consultation's video passes 32,768 packets in about twelve minutes."""
+    port, wire, _ = await _protected(0.25, 8, first=100)  # 8 media and 2 FEC: the wire runs 2 ahead
+    port.rate = 0
+    for i in range(8, 40_008):
+        await port.send(media(100 + i, 3000 * i, 20, marker=1), 20)
+    assert len(wire.sent) == 40_010
+    assert seq(wire.sent[-1]) == (100 + 40_007 + 2) & 0xFFFF
+    await wire.on_nack([seq(wire.sent[-5])])
+    assert wire.nacked == [[(100 + 40_003) & 0xFFFF]]

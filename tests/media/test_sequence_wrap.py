@@ -1,0 +1,66 @@
+"""A stream longer than half the RTP sequence space keeps flowing: 32,768 packets is eleven minutes of
+audio and about twelve of a laptop's video, shorter than many consultations."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.rtp import RtpPacket
+
+from media.sfu.router import Router
+from media.sfu.transport import SubscribeTransport
+from tests.conftest import wait_until
+from tests.helpers.rtp_publisher import VP8_CODEC, RtpPublisher
+
+
+async def _packets_received(pc: RTCPeerConnection) -> int:
+    return sum(s.packetsReceived for s in (await pc.getStats()).values() if s.type == "inbound-rtp")
+
+
+async def test_a_consumer_forwards_past_half_the_sequence_space_to_a_real_peer():
+    router = Router("long")
+    publisher = RtpPublisher(VP8_CODEC, 64, 64)
+    producer = router.create_producer("doctor", "video", VP8_CODEC, publisher)
+    transport = SubscribeTransport(router, "patient", on_failed=lambda: None, on_change=lambda: None)
+    viewer = RTCPeerConnection()
+    drains: list[asyncio.Task[None]] = []
+
+    async def drain(track) -> None:  # type: ignore[no-untyped-def]
+        while True:
+            await track.recv()
+
+    viewer.on("track", lambda track: drains.append(asyncio.ensure_future(drain(track))))
+    try:
+        consumer = transport.consume(producer)
+        offer, _ = await transport.create_offer()
+        await viewer.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+        await viewer.setLocalDescription(await viewer.createAnswer())
+        await transport.handle_answer(viewer.localDescription.sdp)
+        await wait_until(consumer.port.ready.is_set, "the subscriber's connection")
+
+        await publisher.send_frame(producer)  # a keyframe starts the epoch
+        [delta] = publisher.next_frame()  # one packet at 64 × 64: sent again and again with new numbers
+        first = delta.sequence_number
+        total = 40_000
+        received_at: dict[int, int] = {}
+        for i in range(total):
+            await producer.receive_rtp(RtpPacket(
+                payload_type=delta.payload_type, marker=1, sequence_number=(first + i) & 0xFFFF,
+                timestamp=(delta.timestamp + 3000 * i) & 0xFFFFFFFF, ssrc=delta.ssrc, payload=delta.payload,
+            ))
+            if i % 100 == 0:
+                await asyncio.sleep(0.01)  # let the viewer read its socket (one datagram per loop turn)
+            if i in (30_000, 39_000):
+                await asyncio.sleep(0.2)
+                received_at[i] = await _packets_received(viewer)
+
+        assert consumer.stats.packets == total + 1
+        await asyncio.sleep(0.2)
+        # the last thousand packets, 39,000 past the epoch's start, reached the subscriber's peer
+        assert await _packets_received(viewer) - received_at[39_000] > 900
+    finally:
+        for task in drains:
+            task.cancel()
+        await viewer.close()
+        await transport.close()
