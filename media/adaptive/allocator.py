@@ -127,6 +127,15 @@ class StreamAllocator:
     #: in one round trip). With video paused the only other samples are audio's receiver reports, 2.5–7.5 s
     #: apart, and a handover to a better network waited for the next one (6 s, measured) to show.
     PING_INTERVAL_S = 1.0
+    #: While a probe pads the link, its path is pinged this often, and the probe stops at the first answer
+    #: more than PROBE_QUEUE_S above the link's own round trip. Receiver reports come about once a second
+    #: per stream and describe the queue a round trip late: on 2G a probe 25 % past the link overflowed its
+    #: 250 ms queue before any report showed it, and the picture froze for 2–3 s (measured).
+    PROBE_PING_S = 0.2
+    #: A ping answered this far above the link's own round trip may have answered a retransmitted request
+    #: (aioice resends an unanswered check after 0.5 s, and the time runs from the first send): its queue is
+    #: not known, and it is left out.
+    PING_RESENT_S = 0.45
 
     def __init__(
         self,
@@ -327,6 +336,8 @@ class StreamAllocator:
                 show = min(show, (1 + step) * estimate)
             extra = show - self.estimator.sent_bps
             if extra > 0 and show > self.PROBE_GAIN_MIN * estimate:  # else it could prove nothing new
+                log.debug("probe: show %.0f (target %.0f, estimate %.0f, ceiling %.0f, streak %d): pad %.0f",
+                          show, target, estimate, min(self.estimator.ceiling_bps(now), 1e9), streak, extra)
                 self._probe_to_target = False
                 self._probe = asyncio.ensure_future(self._run_probe(video[0].consumer, extra))
 
@@ -423,13 +434,18 @@ class StreamAllocator:
         before = self.estimator.estimate_bps
         loss_before, queue_before = self.estimator.loss, self.estimator.queue_delay_s
         self.probes += 1
+        queued = [0.0]  # the most queue a ping during the probe showed
+        pings: list[asyncio.Task[None]] = []
         try:
             while self._clock() - start < self.PROBE_S and not consumer.closed and not self.closed:
                 if not await consumer.send_probe(int(bps * self.PROBE_CHUNK_S / 8)):
                     return  # no RTX stream: this subscriber cannot be probed
                 await asyncio.sleep(self.PROBE_CHUNK_S)
-                if self.estimator.congested_at >= start:
+                if self.estimator.congested_at >= start or queued[0] > self.PROBE_QUEUE_S:
                     break
+                if not pings or self._clock() - start >= len(pings) * self.PROBE_PING_S:
+                    pings.append(asyncio.ensure_future(self._probe_ping(consumer, queued)))
+            log.debug("probe: padding stopped after %.2f s (pinged %.0f ms)", self._clock() - start, queued[0] * 1000)
             # what the link was given while the padding ran, the padding included (the estimator's sent
             # rate spans seconds from before the probe and reads less: a small probe then proves nothing)
             carried = (self._sent_total() - sent_before) * 8 / max(self._clock() - start, self.PROBE_CHUNK_S)
@@ -441,7 +457,11 @@ class StreamAllocator:
             if self.closed:
                 return
             e = self.estimator
-            clean = e.loss <= loss_before + self.PROBE_LOSS_RISE and e.queue_delay_s <= queue_before + self.PROBE_QUEUE_S
+            clean = (e.loss <= loss_before + self.PROBE_LOSS_RISE and queued[0] <= self.PROBE_QUEUE_S
+                     and e.queue_delay_s <= queue_before + self.PROBE_QUEUE_S)
+            log.debug("probe verdict: carried %.0f, congested %s, loss %.3f -> %.3f, queue %.0f -> %.0f ms, "
+                      "pinged %.0f ms", carried, e.congested_at >= start, loss_before, e.loss,
+                      queue_before * 1000, e.queue_delay_s * 1000, queued[0] * 1000)
             if e.congested_at < start and clean:
                 self.probes_succeeded += 1
                 e.probe_succeeded(carried, now)
@@ -455,7 +475,17 @@ class StreamAllocator:
                 self._probe_wait = min(self._probe_wait * 2, self.PROBE_BACKOFF_S[1])
                 self._probe_streak = 0
         finally:
+            for ping in pings:
+                ping.cancel()
             self._probe = None
+
+    async def _probe_ping(self, consumer: Consumer, queued: list[float]) -> None:
+        """One ping during a probe: its round trip counts as any other, and the queue it shows is noted."""
+        sample = await consumer.port.ping()
+        if sample is None or self.closed or (queue := self.estimator.queue_in(sample)) >= self.PING_RESENT_S:
+            return
+        self.estimator.on_rtt(sample, self._clock())
+        queued[0] = max(queued[0], queue)
 
     async def _run_ping(self, consumer: Consumer) -> None:
         try:

@@ -237,6 +237,12 @@ class LinkEstimator:
                 self.queue_delay_s = max(self.queue_delay_s, large)
         self._have_feedback = True
 
+    def queue_in(self, sample_s: float) -> float:
+        """How far one round-trip sample stands above the link's own (0 before any is known)."""
+        if not self._rtts:
+            return 0.0
+        return max(0.0, sample_s - min(rtt for _, rtt in self._rtts))
+
     @property
     def last_rtt_at(self) -> float:
         """When the latest round-trip sample arrived (-inf: none yet, or the path was just forgotten)."""

@@ -87,3 +87,12 @@ class RetransmitGate:
             for old in list(self._sent)[: self._capacity // 2]:
                 del self._sent[old]
         return 1
+
+    def gave_up(self, seq: int, rtt_s: float | None, now: float | None = None) -> bool:
+        """True when `seq` has had all its tries and is asked for again a round trip after the last one:
+        that resend was lost too, and no more will come."""
+        entry = self._sent.get(seq)
+        if entry is None or entry[1] < self._max_tries:
+            return False
+        now = time.monotonic() if now is None else now
+        return now - entry[0] >= max((rtt_s or DEFAULT_RTT_S) * 1.2, MIN_INTERVAL_S)

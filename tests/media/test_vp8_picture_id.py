@@ -46,3 +46,13 @@ def test_a_packet_is_resent_at_most_twice_and_once_per_round_trip():
     assert gate.allow(7, 0.1, now=0.2)
     assert not gate.allow(7, 0.1, now=1.0)  # two tries spent
     assert gate.allow(8, 0.1, now=1.0)
+
+
+def test_a_packet_is_given_up_when_asked_for_again_a_round_trip_after_its_last_try():
+    gate = RetransmitGate()
+    assert gate.allow(7, 0.5, now=0.0) == 1
+    assert not gate.gave_up(7, 0.5, now=0.7)  # a try left
+    assert gate.allow(7, 0.5, now=0.7) == 2
+    assert not gate.gave_up(7, 0.5, now=1.0)  # that resend may still be on its way (its NACK crossed it)
+    assert gate.gave_up(7, 0.5, now=1.31)  # asked again a round trip later: the last try was lost too
+    assert not gate.gave_up(8, 0.5, now=2.0)  # never resent

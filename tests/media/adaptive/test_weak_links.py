@@ -8,6 +8,7 @@ within 1.5× what the link lost, and it stays in the consultation.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +18,7 @@ from bench.profiles import LinkProfile, get_profile
 from bench.shaped_peer import shaped_factory
 from bench.shaper_process import ShaperProcess
 from bench.video_source import PreencodedVideoTrack
+from media.adaptive.allocator import StreamAllocator
 from media.adaptive.tier import TierSource
 from signaling import keys
 from signaling.client import SignalingClient
@@ -102,5 +104,44 @@ async def test_a_subscriber_on_150_kbit_with_2pct_loss_stays_a_minute_with_resen
         before = audio.stats.packets
         await asyncio.sleep(1.0)
         assert audio.stats.packets > before  # the voice still flows
+    finally:
+        await client.close()
+
+
+async def _probe(allocator, consumer, extra_bps: float) -> tuple[int, bool]:
+    """Run one probe of `extra_bps` as the allocator does (its own loop starts none meanwhile); return the
+    padding bytes it sent and whether it proved the link."""
+    padded, proved = consumer.stats.probe_bytes, allocator.probes_succeeded
+    allocator._probe = asyncio.ensure_future(allocator._run_probe(consumer, extra_bps))
+    await allocator._probe
+    return consumer.stats.probe_bytes - padded, allocator.probes_succeeded > proved
+
+
+async def test_a_probe_past_a_2g_link_stops_at_the_first_ping_that_shows_its_queue(sfu_server, clients, shaper):
+    """Receiver reports show a queue a round trip and up to a second late: a 2 s probe past a 2G link
+    overflowed its queue before any report showed it. Pings during the probe stop it within about a round
+    trip; the same probe on a link that carries it runs its course and proves it."""
+    doctor = await _laptop_publisher(clients, sfu_server.ws_url, "probe")
+    lan = await (await clients(sfu_server.ws_url)).join("probe", token("probe", "hub-1", "doctor"))
+    profile = LinkProfile("2g, no random loss", rate_bps=150_000, delay_ms=300, loss=0.0)
+    client, weak, _ = await _shaped_subscriber(sfu_server.ws_url, "probe", "patient-1", shaper, profile)
+    try:
+        room = sfu_server.app[keys.REGISTRY].get("probe")
+        await wait_until(lambda: weak.track("video") and lan.track("video"), "video at both subscribers", timeout=15)
+        weak_allocator = room.participants[weak.participant_id].allocator
+        lan_allocator = room.participants[lan.participant_id].allocator
+        estimator = weak_allocator.estimator
+        await wait_until(lambda: len(estimator._rtts) >= 5 and estimator.stable_for(time.monotonic()) > 4
+                         and weak_allocator._probe is None, "the 2G link settled, no probe running", timeout=40)
+        extra = 60_000  # what it carries and this overflow the 150 kbit/s link by about a third
+        full = extra * StreamAllocator.PROBE_S / 8
+        padded, proved = await _probe(weak_allocator, _video_consumer(room, doctor.participant_id, weak.participant_id),
+                                      extra)
+        assert not proved
+        assert padded < 0.85 * full, (padded, full)  # stopped well before its 2 s (all of it: 1.1 × full)
+        await wait_until(lambda: lan_allocator._probe is None, "the LAN subscriber's own probe to end", timeout=10)
+        padded, proved = await _probe(lan_allocator, _video_consumer(room, doctor.participant_id, lan.participant_id),
+                                      extra)
+        assert proved and padded > 0.85 * full, (padded, full)
     finally:
         await client.close()
