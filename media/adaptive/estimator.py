@@ -297,6 +297,11 @@ class LinkEstimator:
         self._ceiling = _NO_CEILING
         self._remb_cut_bps = float("inf")
 
+    def carried_bps(self, now: float) -> float:
+        """What this link has shown it carries: the rate sent lately, or a probe's proof while it lasts."""
+        proven = self._proven_bps if now - self._proven_at < self.PROBE_PROOF_S else 0.0
+        return max(self.sent_bps, proven)
+
     def near_ceiling(self, now: float) -> bool:
         """Whether heavy loss, a standing queue or a failed probe showed, lately, where this link ends."""
         return now - self._ceiling[1] < self.CEILING_MEMORY_S

@@ -35,32 +35,11 @@ from tests.helpers.browser import (
     open_page,
     token_link,
 )
+from tests.helpers.repair import NoResends, doctors_original_at_patient, received_video
 
 pytestmark = [pytest.mark.timeout(150), pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)]
 
-FEC_STATS_JS = """
-async () => {
-  const pc = window.vaidya.subscribePc;
-  if (!pc) return null;
-  const out = { framesDecoded: 0, frameWidth: 0, pliCount: 0, nackCount: 0, packetsLost: 0, packetsReceived: 0,
-                fecPacketsReceived: 0, fecPacketsDiscarded: 0, freezeCount: 0, totalFreezesDuration: 0 };
-  (await pc.getStats()).forEach((s) => {
-    if (s.type !== "inbound-rtp" || s.kind !== "video") return;
-    for (const k of Object.keys(out)) out[k] = k === "frameWidth" ? Math.max(out[k], s[k] || 0) : out[k] + (s[k] || 0);
-  });
-  return out;
-}
-"""
-
-
 MEASURE_S = 6.0
-
-
-class NoResends:
-    """A resend allowance that refuses every repair: only FEC can bring a lost packet back."""
-
-    def take(self, nbytes: int, kind: str) -> bool:
-        return False
 
 
 async def test_chromium_repairs_lost_video_packets_from_ulpfec_without_resends(
@@ -71,22 +50,9 @@ async def test_chromium_repairs_lost_video_packets_from_ulpfec_without_resends(
     patient_page = await doctor_and_patient(browser, errors, base_url, secret, "opd-fec")
 
     async def stats() -> dict:
-        return await patient_page.evaluate(FEC_STATS_JS)
+        return await received_video(patient_page)
 
-    async def decoding() -> dict | None:
-        s = await stats()
-        return s if s and s["framesDecoded"] > 30 else None
-
-    await wait_until(decoding, "the doctor's video at the patient", timeout=30)
-    room = app[keys.REGISTRY].get("opd-fec")
-    doctor_id = next(p.id for p in room.participants.values() if p.identity == "dr-asha")
-    patient = next(p for p in room.participants.values() if p.identity == "pt-gita")
-    producer = next(p for p in room.producers() if p.owner_id == doctor_id and p.kind == "video")
-    consumer = next(c for c in room.router.consumers_showing(producer.id) if c.subscriber_id == patient.id)
-    if patient.allocator is not None:
-        patient.allocator.close()  # the test sets the FEC rate itself
-    consumer.switch_source(producer)
-    consumer.resume()
+    consumer = await doctors_original_at_patient(app, "opd-fec", patient_page)  # the test sets the FEC rate
 
     sender = consumer.port
     assert sender.fec_types is not None, "Chromium's answer did not accept red/90000 and ulpfec/90000"

@@ -16,10 +16,9 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser
 
-from signaling import keys
 from tests.conftest import wait_until
 from tests.helpers.browser import HAVE_CHROMIUM, NO_CHROMIUM, doctor_and_patient
-from tests.signaling.test_browser_fec import FEC_STATS_JS, NoResends
+from tests.helpers.repair import NoResends, doctors_original_at_patient, received_video
 
 pytestmark = [pytest.mark.timeout(150), pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM)]
 
@@ -36,22 +35,9 @@ async def test_a_loss_the_server_will_not_resend_is_repaired_by_a_keyframe_withi
     patient_page = await doctor_and_patient(browser, errors, base_url, secret, "opd-loss")
 
     async def stats() -> dict:
-        return await patient_page.evaluate(FEC_STATS_JS)
+        return await received_video(patient_page)
 
-    async def decoding() -> dict | None:
-        s = await stats()
-        return s if s and s["framesDecoded"] > 30 else None
-
-    await wait_until(decoding, "the doctor's video at the patient", timeout=30)
-    room = app[keys.REGISTRY].get("opd-loss")
-    doctor_id = next(p.id for p in room.participants.values() if p.identity == "dr-asha")
-    patient = next(p for p in room.participants.values() if p.identity == "pt-gita")
-    producer = next(p for p in room.producers() if p.owner_id == doctor_id and p.kind == "video")
-    consumer = next(c for c in room.router.consumers_showing(producer.id) if c.subscriber_id == patient.id)
-    if patient.allocator is not None:
-        patient.allocator.close()  # the original stream, no FEC, and the test's own allowance
-    consumer.switch_source(producer)
-    consumer.resume()
+    consumer = await doctors_original_at_patient(app, "opd-loss", patient_page)  # no FEC, the test's allowance
     await asyncio.sleep(1.0)
     assert consumer.protected_port() is None
 

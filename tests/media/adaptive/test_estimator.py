@@ -106,6 +106,18 @@ def test_a_successful_probe_lifts_the_growth_ceiling_for_a_while():
     assert link.run(1.0, 100_000) >= 400_000
 
 
+def test_what_a_link_carries_is_what_it_was_sent_or_a_fresh_proof_never_the_estimate_grown_without_one():
+    link = Link()
+    link.run(10.0, 100_000)  # clean: the estimate grows past what is sent, with nothing to show for it
+    carried = link.estimator.carried_bps(link.t)
+    assert link.estimator.estimate_bps > 1.3 * carried
+    assert 0.8 * 100_000 < carried < 1.2 * 100_000
+    link.estimator.probe_succeeded(150_000, link.t)
+    assert link.estimator.carried_bps(link.t) == 150_000
+    link.run(LinkEstimator.PROBE_PROOF_S + 1, 100_000)  # the proof lapses without traffic to confirm it
+    assert link.estimator.carried_bps(link.t) < 1.2 * 100_000
+
+
 def test_without_feedback_the_initial_estimate_holds():
     estimator = LinkEstimator(0.0)
     estimator.on_sent(10_000, 1.0)
