@@ -321,6 +321,8 @@ class StreamAllocator:
             # the total the link must be shown to carry for the wanting streams to clear their next rung
             video_cost = sum(self._cost(s) * with_fec(s) for s in video)
             target = (wanted + video_cost + spent) / (1 - self.RESEND_HEADROOM)
+            if not self._probe_to_target and not self.estimator.within_reach(target, now):
+                return  # far past where the link lately ended: wait for it to show it changed
             # the link is shown at most one step past the estimate and past what it carries now (or a success
             # just proved), so each success lifts that by the step, and a smaller step past its ceiling. The
             # estimate alone will not do: it grows without proof while the link is not congested, to 1.5 ×

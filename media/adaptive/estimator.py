@@ -153,6 +153,11 @@ class LinkEstimator:
     QUEUE_CUT = 0.85
     #: A probe that carries this much more than the ceiling shows the link has changed: it is forgotten.
     CEILING_CLEARED = 1.2
+    #: While a ceiling is remembered, the link is not probed for a rate beyond this multiple of it: getting
+    #: there takes several probes past where the link ended, and on 2G (T3 wanting T2: 1.6–1.9 × the
+    #: ceiling) each failed one cost the picture 0.5–4 s of freezes, and refreshed the ceiling for the next
+    #: (measured). A changed link shows itself in a shorter round trip, or the ceiling expires.
+    CEILING_REACH = 1.5
     #: How long the rate at which the link last showed its end (heavy loss, a standing queue, a failed
     #: probe) stays its known ceiling.
     CEILING_MEMORY_S = 60.0
@@ -301,6 +306,10 @@ class LinkEstimator:
         """What this link has shown it carries: the rate sent lately, or a probe's proof while it lasts."""
         proven = self._proven_bps if now - self._proven_at < self.PROBE_PROOF_S else 0.0
         return max(self.sent_bps, proven)
+
+    def within_reach(self, bps: float, now: float) -> bool:
+        """Whether probing for `bps` is worth its risk: no ceiling is remembered, or it is near enough."""
+        return bps <= self.CEILING_REACH * self.ceiling_bps(now)
 
     def near_ceiling(self, now: float) -> bool:
         """Whether heavy loss, a standing queue or a failed probe showed, lately, where this link ends."""

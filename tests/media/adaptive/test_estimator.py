@@ -118,6 +118,19 @@ def test_what_a_link_carries_is_what_it_was_sent_or_a_fresh_proof_never_the_esti
     assert link.estimator.carried_bps(link.t) < 1.2 * 100_000
 
 
+def test_a_rate_far_past_a_remembered_ceiling_is_out_of_reach_until_the_ceiling_expires():
+    link = Link()
+    assert link.estimator.within_reach(10_000_000, link.t)  # no ceiling: anything may be probed
+    link.run(3.0, 300_000)
+    link.run(2.0, 300_000, loss=0.4)  # the link ends at about what got through
+    ceiling = link.estimator.ceiling_bps(link.t)
+    assert ceiling < 300_000
+    assert link.estimator.within_reach(1.4 * ceiling, link.t)
+    assert not link.estimator.within_reach(1.6 * ceiling, link.t)  # T3 wanting T2 on 2G: 1.6–1.9 ×
+    link.run(LinkEstimator.CEILING_MEMORY_S + 5, 100_000)  # (the reports about the loss came until ~7 s)
+    assert link.estimator.within_reach(1.6 * ceiling, link.t)
+
+
 def test_without_feedback_the_initial_estimate_holds():
     estimator = LinkEstimator(0.0)
     estimator.on_sent(10_000, 1.0)
