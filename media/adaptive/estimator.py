@@ -244,9 +244,11 @@ class LinkEstimator:
 
     def queue_in(self, sample_s: float) -> float:
         """How far one round-trip sample stands above the link's own (0 before any is known)."""
-        if not self._rtts:
-            return 0.0
-        return max(0.0, sample_s - min(rtt for _, rtt in self._rtts))
+        return max(0.0, sample_s - self._least_rtt()) if self._rtts else 0.0
+
+    def _least_rtt(self) -> float:
+        """The link's own round trip: the least measured over BASE_RTT_WINDOW_S (samples must exist)."""
+        return min(rtt for _, rtt in self._rtts)
 
     @property
     def last_rtt_at(self) -> float:
@@ -258,7 +260,7 @@ class LinkEstimator:
         if not self._rtts:
             return "none"
         at, last = self._rtts[-1]
-        base = min(rtt for _, rtt in self._rtts)
+        base = self._least_rtt()
         return f"{last * 1000:.0f} ({now - at:.1f} s ago, base {base * 1000:.0f} of {len(self._rtts)})"
 
     def on_sent(self, total_bytes: int, now: float) -> None:

@@ -297,7 +297,7 @@ class Consumer:
         if since is not None and now - since[1] > MAX_RESEND_AGE_S["video"]:
             since = self._keyframe_sent = None  # what it superseded is too old to be asked for now
         if len(self._refused) > 256:
-            self._refused = {seq: at for seq, at in self._refused.items() if now - at < REFUSED_WAIT_S * 4}
+            self._refused.clear()  # a flood of refusals: their wait starts again, nothing more is lost
         for out_seq in lost:
             self.stats.nacked += 1
             seq = (out_seq - self._seq_offset) & 0xFFFF

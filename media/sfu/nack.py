@@ -15,6 +15,11 @@ DEFAULT_RTT_S = 0.1
 MIN_INTERVAL_S = 0.02
 
 
+def repeat_interval(rtt_s: float | None) -> float:
+    """How long to wait before asking for, or resending, the same packet again: a round trip and a bit."""
+    return max((rtt_s or DEFAULT_RTT_S) * 1.2, MIN_INTERVAL_S)
+
+
 def seq_newer(a: int, b: int) -> bool:
     """True when sequence number `a` comes after `b` (16-bit wrap-around)."""
     return a != b and ((a - b) & 0xFFFF) < 0x8000
@@ -49,7 +54,7 @@ class NackScheduler:
             self._missing.pop(seq, None)
         if not self._missing:
             return []
-        interval = max((rtt_s or DEFAULT_RTT_S) * 1.2, MIN_INTERVAL_S)
+        interval = repeat_interval(rtt_s)
         due = []
         for missing, entry in list(self._missing.items()):
             if now - entry[0] > self._give_up_s or entry[2] >= self._max_tries:
@@ -74,7 +79,7 @@ class RetransmitGate:
     def allow(self, seq: int, rtt_s: float | None, now: float | None = None) -> int:
         """0 when the packet may not be resent now, else which try this is (1 for its first resend)."""
         now = time.monotonic() if now is None else now
-        interval = max((rtt_s or DEFAULT_RTT_S) * 1.2, MIN_INTERVAL_S)
+        interval = repeat_interval(rtt_s)
         entry = self._sent.get(seq)
         if entry is not None:
             if entry[1] >= self._max_tries or now - entry[0] < interval:
@@ -95,4 +100,4 @@ class RetransmitGate:
         if entry is None or entry[1] < self._max_tries:
             return False
         now = time.monotonic() if now is None else now
-        return now - entry[0] >= max((rtt_s or DEFAULT_RTT_S) * 1.2, MIN_INTERVAL_S)
+        return now - entry[0] >= repeat_interval(rtt_s)
