@@ -136,6 +136,9 @@ class StreamAllocator:
     #: (aioice resends an unanswered check after 0.5 s, and the time runs from the first send): its queue is
     #: not known, and it is left out.
     PING_RESENT_S = 0.45
+    #: The estimator weighs the NACKed share of this many of the latest packets of each video stream
+    #: (about a second of the original stream, three of the lowest tier).
+    NACK_SPAN = 48
 
     def __init__(
         self,
@@ -255,6 +258,9 @@ class StreamAllocator:
     def tick(self) -> None:
         now = self._clock()
         self.estimator.on_sent(self._sent_total(), now)
+        playing = [s.consumer for s in self._streams.values()
+                   if s.consumer.kind == "video" and not s.consumer.paused and not s.consumer.closed]
+        self.estimator.on_nacked(max((c.nacked_share.share(self.NACK_SPAN) for c in playing), default=0.0))
         estimate = self.estimator.update(now)
         if self.estimator.path_changed_at != self._path_changed_at:
             # a handover to a shorter path: probe now, whatever failed on the old one, and show at once
@@ -270,8 +276,8 @@ class StreamAllocator:
             self._ping = asyncio.ensure_future(self._run_ping(streams[0].consumer))
         if log.isEnabledFor(logging.DEBUG):  # its round-trip summary walks every sample: only when logged
             e = self.estimator
-            log.debug("subscriber tick: estimate %.0f remb %s loss %.3f queue %.0f ms rtt %s ms sent %.0f ceiling "
-                      "%.0f congested %s resends %.0f", estimate, e.remb_bps, e.loss, e.queue_delay_s * 1000,
+            log.debug("subscriber tick: estimate %.0f remb %s loss %.3f nacked %.2f queue %.0f ms rtt %s ms sent %.0f "
+                      "ceiling %.0f congested %s resends %.0f", estimate, e.remb_bps, e.loss, e.nacked, e.queue_delay_s * 1000,
                       e.rtt_summary_ms(now), e.sent_bps, min(e.ceiling_bps(now), 1e9), e.congested,
                       self._resend_rate(now))
         self.allowance.set_estimate(estimate)
@@ -301,6 +307,8 @@ class StreamAllocator:
 
         room = TierSelector.room_to_hold(self.ladder.lowest_video().wire_bps())
         picture_floor = sum(room * with_fec(s) for s in video) if cap != AUDIO_ONLY else 0.0
+        # where a flooded link drops at once (the estimator's next tick): the lowest picture and low audio
+        self.estimator.lowest_picture_bps = (picture_floor + low_audio * len(audio)) / (1 - self.RESEND_HEADROOM)
         for stream in audio:
             rungs = [Rung(AUDIO_FULL, stream.source_bps), Rung(AUDIO_LOW, low_audio)]
             if stream.selector.decide(rungs, max(0.0, available - picture_floor) / len(audio), stable, now):

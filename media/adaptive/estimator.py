@@ -35,7 +35,17 @@ controller, and REMB only confirms that a queue is building:
   (`RTT_FRESH_S`), and a "queue" that does not drain within `QUEUE_PATIENCE_S` though we send half as
   much is the path's own round trip grown (a handover): it becomes the new base.
 
-After either cut the link has shown where it ends (what got through of what we sent, or what left a
+- a standing queue `LARGE_QUEUE_S` deep, or a REMB fall that cuts, while the subscriber NACKs at least
+  `FLOOD_NACKED` of its latest video packets is a flooded link (a 3G → 2G step: 650 kbit/s into 150): the estimate drops at once to
+  `lowest_picture_bps` (what the lowest video tier and low audio cost, set by the allocator), and the link
+  is found again from below by growth and probes. Halving once per `CUT_HOLD_S` took 4.4 s to reach what
+  the link carries, with the picture frozen all the while, and its first half landed on a tier that still
+  flooded the link (measured). Neither receiver reports nor NACKs say how deep the flood is: Chromium
+  counts a resent packet as received (11–18 % loss reported while most were dropped), and on a 2G uplink
+  flooded by the patient's own video, its NACKs are lost too (23–25 % NACKed). With the queue drained
+  (we now send far less), a "queue" still standing after `FLOOD_PATIENCE_S` is the path's own round trip.
+
+After any cut the link has shown where it ends (what got through of what we sent, or what left a
 queue standing): for `CEILING_MEMORY_S` the estimate grows no higher than that unless a probe proves more.
 Loss-based growth alone would climb straight back into the queue.
 
@@ -140,6 +150,10 @@ class LinkEstimator:
     #: stepping past the old link's ceiling (measured).
     SHORTER_PATH = 0.6
     SHORTER_PATH_MIN_S = 0.05
+    #: ... measured against the samples from before this long: at a 2G → 3G step the round trips fell over
+    #: about a second (599, 459, 201 ms), no sample 0.6 × the one before it, and the handover went unseen
+    #: (measured).
+    SHORTER_PATH_SPAN_S = 1.5
     #: A round-trip sample older than this says nothing about the queue now.
     RTT_FRESH_S = 3.0
     #: A REMB fall is no queue while the latest round trip sits within `QUIET_RTT_S` of a base that has not
@@ -149,6 +163,15 @@ class LinkEstimator:
     #: that moved lately may hold a queue of its own (rebased during a link step), so it is not trusted.
     QUIET_RTT_S = 0.03
     BASE_SETTLED_S = 5.0
+    #: A flooded link: a standing queue of LARGE_QUEUE_S (or a REMB fall that cuts: with round trips
+    #: sampled once a second, REMB showed a step first) while the subscriber NACKed at least this share of
+    #: the latest video packets (the allocator's NACK_SPAN). A longer path alone (a handover) raises the
+    #: round trips without loss. On 2G the share NACKed read 0–4 % (random loss) and 6 % at the step's first
+    #: sign, when most NACKs for the flood were still on their way (measured).
+    FLOOD_NACKED = 0.05
+    #: After a flood, a queue that has not drained this long after it was seen is the path's own round
+    #: trip (QUEUE_PATIENCE_S otherwise): the flood's cut left the link far less than it carries.
+    FLOOD_PATIENCE_S = 2.0
     #: What a standing queue leaves of what we send (GCC's delay-based back-off).
     QUEUE_CUT = 0.85
     #: A probe that carries this much more than the ceiling shows the link has changed: it is forgotten.
@@ -189,6 +212,10 @@ class LinkEstimator:
         self._ceiling = _NO_CEILING  # (bit/s, when): where the link last showed it ends
         self.path_changed_at = -1e9  # when round trips last showed a new, shorter path
         self._reported_at = -1e9  # when the latest receiver report came
+        self.nacked = 0.0  # the share of the latest video packets the subscriber NACKed
+        #: what the lowest picture costs with its audio (the allocator sets it): where a flood drops to
+        self.lowest_picture_bps: float = float(self.MIN_BPS)
+        self._flood_at = -1e9  # when the latest flood cut came
 
     # -- inputs -----------------------------------------------------------------------------------
 
@@ -217,11 +244,18 @@ class LinkEstimator:
             history.popleft()
         self._have_feedback = True
 
+    def on_nacked(self, share: float) -> None:
+        """The share of its latest video packets the subscriber NACKed (each lost on its link)."""
+        self.nacked = share
+
     def on_rtt(self, sample_s: float, now: float) -> None:
         """One round-trip measurement to this subscriber (any of its streams)."""
         rtts = self._rtts
-        if len(rtts) >= self.QUEUE_SAMPLES:
-            base = min(rtt for _, rtt in rtts)
+        # the old path's round trip, from samples before the last SHORTER_PATH_SPAN_S: a handover's own
+        # samples fall in steps (599, 459, 320, 201 ms), and each was measured against the one before it
+        older = [rtt for t, rtt in rtts if now - t >= self.SHORTER_PATH_SPAN_S]
+        if len(older) >= self.QUEUE_SAMPLES:
+            base = min(older)
             if sample_s < self.SHORTER_PATH * base and base - sample_s > self.SHORTER_PATH_MIN_S:
                 # a handover to a better network: what the old path showed of its end says nothing now
                 self._forget_path(keep_samples=0)
@@ -291,9 +325,15 @@ class LinkEstimator:
 
     def _rebase(self, standing: _Standing) -> None:
         """Cutting did not drain the 'queue': the path's own round trip grew (a 3G → 2G handover adds
-        400 ms). The latest samples become the base, and what the false queue cut and capped is undone."""
+        400 ms). The latest samples become the base, and what the false queue cut and capped is undone,
+        unless the subscriber's NACKs showed a flood beside it: then the cut and the ceiling were real."""
+        flooded = self._flood_at >= standing.since
+        ceiling = self._ceiling
         self._forget_path(keep_samples=self.QUEUE_SAMPLES)
-        self.estimate_bps = max(self.estimate_bps, min(standing.estimate_bps, self.HEADROOM * self.sent_bps))
+        if flooded:
+            self._ceiling = ceiling
+        else:
+            self.estimate_bps = max(self.estimate_bps, min(standing.estimate_bps, self.HEADROOM * self.sent_bps))
 
     def _forget_path(self, keep_samples: int) -> None:
         """The path changed: its base round trip (but the latest samples), queue and ceiling are gone."""
@@ -342,6 +382,11 @@ class LinkEstimator:
             return 1.0
         return min(1.0, self._remb_ratio / self.REMB_BACKOFF)
 
+    def _flood_answered(self) -> bool:
+        """A flood cut came since the standing queue was first seen: the queue is the flood's, draining, or
+        the longer path's, and cuts nothing more."""
+        return self._standing is not None and self._flood_at >= self._standing.since
+
     def _round_trips_quiet(self, now: float) -> bool:
         """The latest round trip, fresh, sits at a base that has held for a while: no queue on the path."""
         if not self._rtts or now - self._base_moved_at < self.BASE_SETTLED_S:
@@ -376,7 +421,8 @@ class LinkEstimator:
             self._standing = None
         elif first is None:
             self._standing = _Standing(now, self.queue_delay_s, self.estimate_bps, self.sent_bps)
-        elif now - first.since >= self.QUEUE_PATIENCE_S and self.queue_delay_s > self.QUEUE_DRAINED * first.delay_s \
+        elif now - first.since >= (self.FLOOD_PATIENCE_S if self._flood_answered() else self.QUEUE_PATIENCE_S) \
+                and self.queue_delay_s > self.QUEUE_DRAINED * first.delay_s \
                 and self.sent_bps < self.QUEUE_DRAINED * first.sent_bps:
             self._rebase(first)
             standing = False
@@ -384,12 +430,19 @@ class LinkEstimator:
         # window's loss cut again at every CUT_HOLD_S took an edge patient's estimate to MIN_BPS (measured)
         lossy = self.loss > self.HIGH_LOSS and self._reported_at > self._cut_at
         estimate = self.estimate_bps
+        cause = max((bps for _, bps in self._recent_sent), default=self.sent_bps)
+        large_queue = standing and self.queue_delay_s >= self.LARGE_QUEUE_S
+        if (large_queue or remb_news) and self.nacked >= self.FLOOD_NACKED and estimate > self.lowest_picture_bps:
+            # a flooded link: to the lowest picture at once; growth and probes find the link from there. It
+            # got through no more than the packets not NACKed: the ceiling, not the estimate
+            estimate = max(float(self.lowest_picture_bps), self.MIN_BPS)
+            self._cut_at = self._flood_at = now
+            self._ceiling = (max(cause * (1 - self.nacked), estimate), now)
         if lossy or queue or standing:
             if (lossy or remb_news or standing) and now - self._cut_at >= self.CUT_HOLD_S:
                 self._cut_at = now
                 # what got through of what caused it: the loss, or how far REMB fell, whichever says less
                 factor = min(1 - self.loss if lossy else 1.0, drop if remb_news else 1.0)
-                cause = max((bps for _, bps in self._recent_sent), default=self.sent_bps)
                 estimate = min(estimate, max(cause, self.MIN_BPS) * max(factor, self.MAX_CUT))
                 if remb_news:
                     self._remb_cut_bps = float(self.remb_bps or 0)
@@ -398,9 +451,10 @@ class LinkEstimator:
                     if self.near_ceiling(now):  # later reports of the same loss say no more than the first
                         carried = min(carried, self._ceiling[0])
                     self._ceiling = (carried, now)
-                if standing:
+                if standing and not self._flood_answered():
                     # the queue formed under what was sent over the last seconds (its samples come a
                     # round trip and a report late): less than that, but never less than half at once
+                    # (a queue a flood cut has answered is the flood's, or the longer path's: not cut again)
                     sent = sum(bps for _, bps in self._recent_sent) / max(1, len(self._recent_sent))
                     estimate = min(estimate, max(sent * self.QUEUE_CUT, estimate * self.MAX_CUT, self.MIN_BPS))
                     self._ceiling = (estimate, now)

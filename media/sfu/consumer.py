@@ -20,7 +20,7 @@ from aiortc.rtp import RtpPacket
 from .aiortc_bridge import ReportBlock, SenderPort
 from .fec_port import FecPort
 from .keyframe import keyframe_detector
-from .nack import RetransmitGate, seq_newer
+from .nack import NackedShare, RetransmitGate, seq_newer
 from .packet_cache import PacketCache
 from .rtp_writer import RtpWriter, abs_send_time_now
 from .vp8_picture_id import PictureIdRewriter
@@ -124,6 +124,8 @@ class Consumer:
         self._is_keyframe = keyframe_detector(source.codec.mimeType)
         self._writer: RtpWriter | None = None
         self._gate = RetransmitGate()
+        #: which of the packets sent lately the subscriber NACKed (the link estimator reads it)
+        self.nacked_share = NackedShare()
         self._needs_keyframe = True
         self._epoch_start: int | None = None  # where the current epoch began (at most EPOCH_WINDOW_PACKETS back)
         self._seq_offset = 0
@@ -300,6 +302,8 @@ class Consumer:
             self._refused.clear()  # a flood of refusals: their wait starts again, nothing more is lost
         for out_seq in lost:
             self.stats.nacked += 1
+            # before any check: a flood's NACKs come after the switch it causes, for the old epoch's packets
+            self.nacked_share.nacked(out_seq)
             seq = (out_seq - self._seq_offset) & 0xFFFF
             if seq != self._epoch_start and not seq_newer(seq, self._epoch_start):
                 continue
@@ -389,6 +393,12 @@ class Consumer:
         stats.fraction_lost = report.fraction_lost
         stats.packets_lost = report.packets_lost
         stats.highest_sequence = report.highest_sequence
+        highest: int | None = report.highest_sequence & 0xFFFF
+        fec = self.protected_port()
+        if fec is not None:
+            highest = fec.consumer_seq(highest)  # the wire's numbers include FEC packets (None: one of them)
+        if highest is not None:
+            self.nacked_share.reached(highest)
         stats.jitter = report.jitter
         stats.reports += 1
         if self.on_feedback is not None:

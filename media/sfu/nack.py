@@ -101,3 +101,38 @@ class RetransmitGate:
             return False
         now = time.monotonic() if now is None else now
         return now - entry[0] >= repeat_interval(rtt_s)
+
+
+class NackedShare:
+    """Which of a subscriber's recent packets it asked for again: the loss on its link as it happens.
+
+    Receiver reports count loss over a second and more, and Chromium counts a packet it got resent as
+    received: at a 3G → 2G step they showed 11–18 % while the link dropped three packets in four. A NACK
+    names each lost packet a round trip after it was sent.
+    """
+
+    def __init__(self, capacity: int = 512) -> None:
+        self._nacked: dict[int, None] = {}  # distinct sequence numbers NACKed, oldest first
+        self._capacity = capacity
+        self._newest: int | None = None  # the newest NACKed, or reported received, sequence number
+
+    def nacked(self, seq: int) -> None:
+        """The subscriber asked for `seq` (a packet we sent it); asking again changes nothing."""
+        if seq in self._nacked:
+            return
+        self._nacked[seq] = None
+        if len(self._nacked) > self._capacity:
+            del self._nacked[next(iter(self._nacked))]
+        self.reached(seq)
+
+    def reached(self, seq: int) -> None:
+        """The subscriber has seen the stream up to `seq` (a NACK for it, or a receiver report's highest)."""
+        if self._newest is None or seq_newer(seq, self._newest):
+            self._newest = seq
+
+    def share(self, span: int) -> float:
+        """The share of the `span` packets up to the newest the subscriber has seen that it NACKed."""
+        newest = self._newest
+        if newest is None or span <= 0:
+            return 0.0
+        return sum(1 for seq in self._nacked if ((newest - seq) & 0xFFFF) < span) / span

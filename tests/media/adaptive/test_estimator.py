@@ -391,3 +391,58 @@ def test_a_low_remb_is_no_queue_while_our_round_trips_sit_at_a_settled_base():
     unsettled = Link()  # round trips only 2 s old: the base is not known yet, REMB counts
     unsettled.run(6.0, 480_000, remb=600_000, loss=0.05)
     assert unsettled.run(3.0, 480_000, remb=160_000, loss=0.05, rtt=0.2) <= 0.5 * 480_000 + 1
+
+
+def _step_to_2g(nacked: float) -> Link:
+    """The original stream (650 kbit/s) on 3G, then the link steps to 2G: round trips 450 ms longer (the
+    path and a full queue), and the subscriber NACKs `nacked` of the latest video packets."""
+    link = Link()
+    link.run(10.0, 650_000, rtt=0.2)
+    link.estimator.lowest_picture_bps = 121_000
+    link.estimator.on_nacked(nacked)
+    link.run(2.0, 650_000, loss=0.05, rtt=0.65)
+    return link
+
+
+def test_a_flooded_link_drops_to_the_lowest_picture_at_once_not_by_halves():
+    flooded = _step_to_2g(nacked=0.3)
+    assert flooded.estimator.estimate_bps == pytest.approx(121_000) and flooded.estimator.congested
+    # what got through, at most: the ceiling probes may reach for
+    assert flooded.estimator.ceiling_bps(flooded.t) == pytest.approx(650_000 * 0.7, rel=0.05)
+    longer_path = _step_to_2g(nacked=0.02)  # the same round trips with 2G's random loss only: a longer path
+    assert longer_path.estimator.estimate_bps > 0.45 * 1_000_000  # cut by half at most, as any queue
+
+
+def test_after_a_flood_a_queue_that_stays_is_the_longer_path_and_cuts_no_further():
+    link = _step_to_2g(nacked=0.3)
+    link.estimator.on_nacked(0.02)  # on the lowest picture the link loses only at random
+    link.run(LinkEstimator.FLOOD_PATIENCE_S + 1.0, 110_000, rtt=0.65)
+    assert link.estimator.queue_delay_s == 0.0 and not link.estimator.congested  # rebased
+    # the flood's cut was real: not undone, and nothing cut it further while the queue stood
+    assert 121_000 <= link.estimator.estimate_bps < 1.5 * 121_000
+    assert link.estimator.ceiling_bps(link.t) < 650_000
+
+
+def test_a_handover_to_a_shorter_path_is_seen_though_its_round_trips_fall_in_steps():
+    link = Link()
+    link.run(10.0, 110_000, rtt=0.6)
+    link.estimator.probe_failed(link.estimator.estimate_bps, link.t)
+    for rtt in (0.46, 0.32, 0.2):  # 2G → 3G: packets in flight on the old path answer first
+        link.t += 0.3
+        link.estimator.on_rtt(rtt, link.t)
+    assert link.estimator.path_changed_at > 0
+    assert link.estimator.ceiling_bps(link.t) == float("inf")
+
+
+def test_a_remb_fall_with_the_subscriber_nacking_is_a_flood_too():
+    """Round trips come about once a second; at a step REMB may fall first. With NACKs beside it, it is the
+    flood; without, REMB's usual cut (to what it says arrives)."""
+    for nacked, floor in ((0.3, True), (0.0, False)):
+        link = Link()
+        link.run(10.0, 650_000, rtt=0.2)
+        link.estimator.lowest_picture_bps = 121_000
+        link.estimator.on_nacked(nacked)
+        estimate = link.run(1.0, 650_000, loss=0.06, remb=70_000, rtt=0.65)  # one sample: no standing queue
+        assert link.estimator.queue_delay_s < LinkEstimator.QUEUE_DELAY_S
+        assert (estimate == pytest.approx(121_000)) is floor, (nacked, estimate)
+        assert estimate < 650_000 and link.estimator.congested

@@ -19,6 +19,7 @@ from bench.shaped_peer import shaped_factory
 from bench.shaper_process import ShaperProcess
 from bench.video_source import PreencodedVideoTrack
 from media.adaptive.allocator import StreamAllocator
+from media.adaptive.estimator import LinkEstimator
 from media.adaptive.tier import TierSource
 from signaling import keys
 from signaling.client import SignalingClient
@@ -143,5 +144,34 @@ async def test_a_probe_past_a_2g_link_stops_at_the_first_ping_that_shows_its_que
         padded, proved = await _probe(lan_allocator, _video_consumer(room, doctor.participant_id, lan.participant_id),
                                       extra)
         assert proved and padded > 0.85 * full, (padded, full)
+    finally:
+        await client.close()
+
+
+async def test_a_step_from_3g_to_2g_takes_the_subscriber_to_the_lowest_picture_in_one_cut(sfu_server, clients, shaper):
+    """At the step the original stream (~500 kbit/s) floods the 150 kbit/s link. Halved once per CUT_HOLD_S,
+    the estimate reached the lowest tier only at its third cut, 3 s after the first, through a tier that
+    still flooded the link, with the picture frozen all the while. The subscriber's NACKs show the flood:
+    the lowest tier follows the first cut within one CUT_HOLD_S."""
+    doctor = await _laptop_publisher(clients, sfu_server.ws_url, "step")
+    client, weak, link = await _shaped_subscriber(sfu_server.ws_url, "step", "patient-1", shaper, get_profile("3g"))
+    try:
+        room = sfu_server.app[keys.REGISTRY].get("step")
+        await wait_until(lambda: weak.track("video"), "video at the 3G subscriber", timeout=15)
+        estimator = room.participants[weak.participant_id].allocator.estimator
+        await wait_until(lambda: len(estimator._rtts) >= 5 and estimator.stable_for(time.monotonic()) > 3,
+                         "the 3G link settled", timeout=30)
+        consumer = _video_consumer(room, doctor.participant_id, weak.participant_id)
+        assert not isinstance(consumer.source, TierSource)  # 3G carries the original
+        told = len(client.events("step", "quality"))
+        shaper.set_profile(link, get_profile("2g"))
+        moves: list[tuple[float, str]] = []
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not (moves and moves[-1][1] in ("T3", "A")):
+            events = [e for e in client.events("step", "quality")[told:] if e["kind"] == "video"]
+            moves += [(time.monotonic(), e["tier"]) for e in events[len(moves):]]
+            await asyncio.sleep(0.05)
+        assert moves and moves[-1][1] == "T3", moves
+        assert moves[-1][0] - moves[0][0] < LinkEstimator.CUT_HOLD_S, moves
     finally:
         await client.close()
