@@ -327,7 +327,7 @@ class LinkEstimator:
         """Cutting did not drain the 'queue': the path's own round trip grew (a 3G → 2G handover adds
         400 ms). The latest samples become the base, and what the false queue cut and capped is undone,
         unless the subscriber's NACKs showed a flood beside it: then the cut and the ceiling were real."""
-        flooded = self._flood_at >= standing.since
+        flooded = standing.since - self._flood_at <= self.FLOOD_PATIENCE_S
         ceiling = self._ceiling
         self._forget_path(keep_samples=self.QUEUE_SAMPLES)
         if flooded:
@@ -336,13 +336,15 @@ class LinkEstimator:
             self.estimate_bps = max(self.estimate_bps, min(standing.estimate_bps, self.HEADROOM * self.sent_bps))
 
     def _forget_path(self, keep_samples: int) -> None:
-        """The path changed: its base round trip (but the latest samples), queue and ceiling are gone."""
+        """The path changed: its base round trip (but the latest samples), queue and ceiling are gone. The
+        REMB that cut last is kept: the same figure after the change is no new fall (Chromium's stays where
+        it fell for 10 s and more), and cut again against the lowest picture's rate it takes the estimate
+        below what that picture needs."""
         self._rtts = deque(list(self._rtts)[-keep_samples:] if keep_samples else [])
         self._base_rtt = float("inf")
         self.queue_delay_s = 0.0
         self._standing = None
         self._ceiling = _NO_CEILING
-        self._remb_cut_bps = float("inf")
 
     def carried_bps(self, now: float) -> float:
         """What this link has shown it carries: the rate sent lately, or a probe's proof while it lasts."""
@@ -383,9 +385,10 @@ class LinkEstimator:
         return min(1.0, self._remb_ratio / self.REMB_BACKOFF)
 
     def _flood_answered(self) -> bool:
-        """A flood cut came since the standing queue was first seen: the queue is the flood's, draining, or
-        the longer path's, and cuts nothing more."""
-        return self._standing is not None and self._flood_at >= self._standing.since
+        """A flood cut came since the standing queue was first seen, or at most FLOOD_PATIENCE_S before
+        (REMB may show a step before the round trips do): the queue is the flood's, draining, or the
+        longer path's, and cuts nothing more."""
+        return self._standing is not None and self._standing.since - self._flood_at <= self.FLOOD_PATIENCE_S
 
     def _round_trips_quiet(self, now: float) -> bool:
         """The latest round trip, fresh, sits at a base that has held for a while: no queue on the path."""
@@ -437,6 +440,8 @@ class LinkEstimator:
             # got through no more than the packets not NACKed: the ceiling, not the estimate
             estimate = max(float(self.lowest_picture_bps), self.MIN_BPS)
             self._cut_at = self._flood_at = now
+            if remb_news:  # answered: the same REMB, now set against the lowest picture, is no new fall
+                self._remb_cut_bps = float(self.remb_bps or 0)
             self._ceiling = (max(cause * (1 - self.nacked), estimate), now)
         if lossy or queue or standing:
             if (lossy or remb_news or standing) and now - self._cut_at >= self.CUT_HOLD_S:

@@ -446,3 +446,17 @@ def test_a_remb_fall_with_the_subscriber_nacking_is_a_flood_too():
         assert link.estimator.queue_delay_s < LinkEstimator.QUEUE_DELAY_S
         assert (estimate == pytest.approx(121_000)) is floor, (nacked, estimate)
         assert estimate < 650_000 and link.estimator.congested
+
+
+def test_a_remb_that_stays_where_it_fell_after_a_flood_cuts_no_further():
+    """The flood's cut answers the REMB fall beside it: the same low REMB, now measured against the
+    lowest picture's rate, must not cut again (it took the estimate below that picture and paused it)."""
+    link = Link()
+    link.run(10.0, 650_000, rtt=0.2)
+    link.estimator.lowest_picture_bps = 121_000
+    link.estimator.on_nacked(0.3)
+    link.run(1.0, 650_000, loss=0.06, remb=30_000, rtt=0.65)
+    assert link.estimator.estimate_bps == pytest.approx(121_000)
+    link.estimator.on_nacked(0.03)  # on the lowest picture only 2G's random loss
+    estimate = link.run(3 * LinkEstimator.CUT_HOLD_S, 110_000, loss=0.02, remb=30_000, rtt=0.65)
+    assert estimate >= 121_000
