@@ -6,7 +6,8 @@ estimate fell for loss, a queue or a falling REMB, not a wobble); a higher one o
 been free of congestion for `UP_HOLD_S` (`RESUME_HOLD_S` when video is paused) and when the share clears
 that rung's cost by `UP_MARGIN` (resuming paused video: by max(10 %, 20 kbit/s), libwebrtc's rule). A cap
 (a doctor's pin, a patient's save-data) applies at once, and so does lifting it, as far as the link allows. When the next rung up is held back only by the
-estimate, `probe_bps` says how much the link must be shown to carry.
+estimate, `probe_bps` says how much the link must be shown to carry, from `PROBE_LEAD_S` before the hold
+ends.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ class TierSelector:
     #: the estimate paused a picture the 2G link carries, and it stayed frozen 9–14 s (measured); a link
     #: that really cannot carry it loses packets, and the loss-based cuts then take it below this.
     VIDEO_FLOOR_SHARE = 0.75
+    #: A probe for the next rung may start this long before the hold ends: the probe and its verdict take
+    #: ~3 s (StreamAllocator.PROBE_S + PROBE_VERDICT_S), and asked for only once the hold had passed, every
+    #: up-switch came 3.5 s after it (measured: after a 2G → 3G step, 10 s after the last congestion of the
+    #: 2G phase, then the probe).
+    PROBE_LEAD_S = 3.0
 
     def __init__(self, first: str, floor: str, now: float, down_tolerance: float = DOWN_TOLERANCE,
                  floor_share: float = 1.0) -> None:
@@ -109,11 +115,12 @@ class TierSelector:
             self._lower_since = None
             hold = self.RESUME_HOLD_S if self.rung == self._floor else self.UP_HOLD_S
             better = current - 1
-            if better >= capped and stable_s >= hold and now - self._changed_at >= hold:
-                if self._clears(share_bps, rungs[better]):
-                    choice = better
-                else:
+            held_for = min(stable_s, now - self._changed_at)
+            if better >= capped and held_for >= hold - self.PROBE_LEAD_S:
+                if not self._clears(share_bps, rungs[better]):
                     self.probe_bps = rungs[better].cost_bps * self.UP_MARGIN
+                elif held_for >= hold:
+                    choice = better
         name = names[choice]
         reason = None if choice == 0 else (cap_reason if choice == capped and fits <= capped else NETWORK)
         changed = name != self.rung

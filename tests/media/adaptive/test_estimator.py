@@ -460,3 +460,16 @@ def test_a_remb_that_stays_where_it_fell_after_a_flood_cuts_no_further():
     link.estimator.on_nacked(0.03)  # on the lowest picture only 2G's random loss
     estimate = link.run(3 * LinkEstimator.CUT_HOLD_S, 110_000, loss=0.02, remb=30_000, rtt=0.65)
     assert estimate >= 121_000
+
+
+def test_after_a_handover_to_a_shorter_path_a_low_remb_is_no_queue_while_round_trips_sit_at_its_base():
+    """After a 2G → 3G step Chromium's REMB flipped between 13 and 26 kbit/s while 145 kbit/s arrived at the
+    new path's own round trip: the new base is trusted at once, as a settled one."""
+    link = Link()
+    link.run(20.0, 145_000, rtt=0.6)
+    for rtt in (0.43, 0.2):  # the step: the round trips fall to the 3G path's
+        link.t += 0.5
+        link.estimator.on_rtt(rtt, link.t)
+    assert link.estimator.path_changed_at > 0
+    estimate = link.run(4.0, 145_000, remb=13_000, rtt=0.2)
+    assert estimate >= 145_000 and not link.estimator.congested

@@ -137,3 +137,16 @@ def test_video_keeps_its_lowest_tier_down_to_the_floor_share_of_its_cost_then_pa
     assert run(selector, share=85_000 * 0.8, start=8.0, seconds=10.0, stable_from=8.0) == []
     from_above = TierSelector("T2", "A", now=0.0, floor_share=TierSelector.VIDEO_FLOOR_SHARE)
     assert run(from_above, share=85_000 * 0.8, start=0.0, seconds=3.0)[-1][1] == "T3"
+
+
+def test_the_probe_is_asked_for_before_the_hold_ends_and_the_move_waits_for_it():
+    selector = TierSelector("T2", "A", now=0.0)
+    lead = TierSelector.UP_HOLD_S - TierSelector.PROBE_LEAD_S
+    assert run(selector, share=300_000, start=0.0, seconds=lead - 0.5, stable_from=0.0) == []
+    assert selector.probe_bps == 0.0  # too early
+    run(selector, share=300_000, start=lead - 0.5, seconds=1.0, stable_from=0.0)
+    assert selector.probe_bps == 500_000 * TierSelector.UP_MARGIN  # its verdict will come as the hold ends
+    # proven before the hold has passed: the move still waits for it
+    assert run(selector, share=700_000, start=lead + 0.5, seconds=TierSelector.UP_HOLD_S - lead - 1.0,
+               stable_from=0.0) == []
+    assert run(selector, share=700_000, start=TierSelector.UP_HOLD_S - 0.5, seconds=1.0, stable_from=0.0)[0][1] == "T1"
