@@ -172,6 +172,12 @@ class LinkEstimator:
     #: After a flood, a queue that has not drained this long after it was seen is the path's own round
     #: trip (QUEUE_PATIENCE_S otherwise): the flood's cut left the link far less than it carries.
     FLOOD_PATIENCE_S = 2.0
+    #: Loss reported this long after a flood's cut cuts nothing more: the reports about the flood's packets
+    #: come a round trip late (a 2G one, over an uplink the patient's own video floods) and stay in the loss
+    #: window 2 s and a report interval more. On 2G the window still held the flood's 44 % 3 s after the cut,
+    #: and cut again by it, from what the lowest picture sends, the picture paused for the rest of the call
+    #: (measured: 38 s). A link that cannot carry even the lowest picture is cut after it.
+    FLOOD_REPORTS_S = 5.0
     #: What a standing queue leaves of what we send (GCC's delay-based back-off).
     QUEUE_CUT = 0.85
     #: A probe that carries this much more than the ceiling shows the link has changed: it is forgotten.
@@ -390,6 +396,11 @@ class LinkEstimator:
             return 1.0
         return min(1.0, self._remb_ratio / self.REMB_BACKOFF)
 
+    def _flood_reporting(self, now: float) -> bool:
+        """Loss reported within FLOOD_REPORTS_S of a flood's cut may still be the flood's: the cut has
+        answered it."""
+        return now - self._flood_at < self.FLOOD_REPORTS_S
+
     def _flood_answered(self) -> bool:
         """A flood cut came since the standing queue was first seen, or at most FLOOD_PATIENCE_S before
         (REMB may show a step before the round trips do): the queue is the flood's, draining, or the
@@ -437,7 +448,7 @@ class LinkEstimator:
             standing = False
         # loss counts once per report: with video paused only audio reports, seconds apart, and the same
         # window's loss cut again at every CUT_HOLD_S took an edge patient's estimate to MIN_BPS (measured)
-        lossy = self.loss > self.HIGH_LOSS and self._reported_at > self._cut_at
+        lossy = self.loss > self.HIGH_LOSS and self._reported_at > self._cut_at and not self._flood_reporting(now)
         estimate = self.estimate_bps
         cause = max((bps for _, bps in self._recent_sent), default=self.sent_bps)
         large_queue = standing and self.queue_delay_s >= self.LARGE_QUEUE_S

@@ -473,3 +473,21 @@ def test_after_a_handover_to_a_shorter_path_a_low_remb_is_no_queue_while_round_t
     assert link.estimator.path_changed_at > 0
     estimate = link.run(4.0, 145_000, remb=13_000, rtt=0.2)
     assert estimate >= 145_000 and not link.estimator.congested
+
+
+def test_loss_still_reported_about_the_flood_after_its_cut_cuts_no_further_but_loss_after_it_does():
+    """On 2G the receiver reports about the flood's packets come a round trip after the cut, and stay in the
+    loss window 2 s more: they describe the original stream, not the lowest picture now sent."""
+    link = Link()
+    link.run(10.0, 650_000, rtt=0.2)
+    link.estimator.lowest_picture_bps = 121_000
+    link.estimator.on_nacked(0.3)
+    link.run(1.0, 650_000, loss=0.06, remb=30_000, rtt=0.65)  # the flood, seen by REMB and NACKs
+    assert link.estimator.estimate_bps == pytest.approx(121_000)
+    link.estimator.on_nacked(0.02)
+    # reports about the flood's packets, a round trip late over a flooded uplink, for 4.75 s after the cut
+    # (this model's reports describe what is sent now, and its sent rates follow the same 2 s window)
+    lowest = min(link.run(0.25, 110_000, loss=0.6, remb=30_000) for _ in range(19))
+    assert lowest >= 121_000
+    estimate = link.run(4.0, 110_000, loss=0.3, remb=30_000)  # still losing: it cannot carry even that
+    assert estimate < 110_000
