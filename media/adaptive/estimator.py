@@ -176,7 +176,8 @@ class LinkEstimator:
     #: come a round trip late (a 2G one, over an uplink the patient's own video floods) and stay in the loss
     #: window 2 s and a report interval more. On 2G the window still held the flood's 44 % 3 s after the cut,
     #: and cut again by it, from what the lowest picture sends, the picture paused for the rest of the call
-    #: (measured: 38 s). A link that cannot carry even the lowest picture is cut after it.
+    #: (measured: 38 s). Unless the NACKs show the lowest picture's own packets lost at HIGH_LOSS (an edge
+    #: link cannot carry even that picture).
     FLOOD_REPORTS_S = 5.0
     #: What a standing queue leaves of what we send (GCC's delay-based back-off).
     QUEUE_CUT = 0.85
@@ -398,8 +399,9 @@ class LinkEstimator:
 
     def _flood_reporting(self, now: float) -> bool:
         """Loss reported within FLOOD_REPORTS_S of a flood's cut may still be the flood's: the cut has
-        answered it."""
-        return now - self._flood_at < self.FLOOD_REPORTS_S
+        answered it, unless the subscriber NACKs the packets sent since (the latest NACK_SPAN are the lowest
+        picture's) at HIGH_LOSS: then the link cannot carry even that picture (edge)."""
+        return now - self._flood_at < self.FLOOD_REPORTS_S and self.nacked < self.HIGH_LOSS
 
     def _flood_answered(self) -> bool:
         """A flood cut came since the standing queue was first seen, or at most FLOOD_PATIENCE_S before

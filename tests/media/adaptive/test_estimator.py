@@ -491,3 +491,14 @@ def test_loss_still_reported_about_the_flood_after_its_cut_cuts_no_further_but_l
     assert lowest >= 121_000
     estimate = link.run(4.0, 110_000, loss=0.3, remb=30_000)  # still losing: it cannot carry even that
     assert estimate < 110_000
+
+
+def test_after_a_flood_a_link_that_loses_the_lowest_picture_too_is_cut_without_waiting():
+    link = Link()
+    link.run(10.0, 650_000, rtt=0.2)
+    link.estimator.lowest_picture_bps = 121_000
+    link.estimator.on_nacked(0.3)
+    link.run(1.0, 650_000, loss=0.06, remb=30_000, rtt=0.65)  # the flood
+    link.estimator.on_nacked(0.3)  # an edge link: the lowest picture's packets are lost as well
+    lowest = min(link.run(0.25, 110_000, loss=0.35, remb=30_000) for _ in range(19))
+    assert lowest < 110_000
