@@ -40,10 +40,11 @@ controller, and REMB only confirms that a queue is building:
   `lowest_picture_bps` (what the lowest video tier and low audio cost, set by the allocator), and the link
   is found again from below by growth and probes. Halving once per `CUT_HOLD_S` took 4.4 s to reach what
   the link carries, with the picture frozen all the while, and its first half landed on a tier that still
-  flooded the link (measured). Neither receiver reports nor NACKs say how deep the flood is: Chromium
-  counts a resent packet as received (11–18 % loss reported while most were dropped), and on a 2G uplink
-  flooded by the patient's own video, its NACKs are lost too (23–25 % NACKed). With the queue drained
-  (we now send far less), a "queue" still standing after `FLOOD_PATIENCE_S` is the path's own round trip.
+  flooded the link (measured). Neither receiver reports nor the first NACKs say how deep the flood is:
+  Chromium counts a resent packet as received (11–18 % loss reported while it NACKed 50–85 % of the
+  packets), and at the first sign most NACKs are still on their way (0–15 % NACKed then). With the queue
+  drained (we now send far less), a "queue" still standing after `FLOOD_PATIENCE_S` is the path's own
+  round trip.
 
 After any cut the link has shown where it ends (what got through of what we sent, or what left a
 queue standing): for `CEILING_MEMORY_S` the estimate grows no higher than that unless a probe proves more.
@@ -166,7 +167,7 @@ class LinkEstimator:
     #: A flooded link: a standing queue of LARGE_QUEUE_S (or a REMB fall that cuts: with round trips
     #: sampled once a second, REMB showed a step first) while the subscriber NACKed at least this share of
     #: the latest video packets (the allocator's NACK_SPAN). A longer path alone (a handover) raises the
-    #: round trips without loss. On 2G the share NACKed read 0–4 % (random loss) and 6 % at the step's first
+    #: round trips without loss. On 2G the share NACKed read 0–4 % (random loss) and 6–15 % at the step's first
     #: sign, when most NACKs for the flood were still on their way (measured).
     FLOOD_NACKED = 0.05
     #: After a flood, a queue that has not drained this long after it was seen is the path's own round
