@@ -118,7 +118,10 @@ class TierSelector:
             held_for = min(stable_s, now - self._changed_at)
             if better >= capped and held_for >= hold - self.PROBE_LEAD_S:
                 if not self._clears(share_bps, rungs[better]):
-                    self.probe_bps = rungs[better].cost_bps * self.UP_MARGIN
+                    # what clears it: resuming paused video needs its own margin, and a probe for less
+                    # (cost × UP_MARGIN) proved a share that never cleared it, after which no probe could
+                    # show more than the estimate: video stayed paused on 3G for good (measured)
+                    self.probe_bps = self._needed(rungs[better].cost_bps, self.rung == self._floor)
                 elif held_for >= hold:
                     choice = better
         name = names[choice]

@@ -150,3 +150,15 @@ def test_the_probe_is_asked_for_before_the_hold_ends_and_the_move_waits_for_it()
     assert run(selector, share=700_000, start=lead + 0.5, seconds=TierSelector.UP_HOLD_S - lead - 1.0,
                stable_from=0.0) == []
     assert run(selector, share=700_000, start=TierSelector.UP_HOLD_S - 0.5, seconds=1.0, stable_from=0.0)[0][1] == "T1"
+
+
+def test_paused_video_asks_to_probe_for_what_resuming_needs_not_less():
+    """Resuming needs the lowest tier's cost + max(10 %, 20 kbit/s); a probe for cost × UP_MARGIN proved a
+    share just short of it, and with the estimate above the probe's target no further probe came."""
+    selector = TierSelector("T3", "A", now=0.0)
+    run(selector, share=60_000, start=0.0, seconds=2.0)
+    assert selector.rung == "A"
+    run(selector, share=80_000, start=2.0, seconds=10.0, stable_from=2.0)
+    t3 = 85_000
+    assert selector.probe_bps == t3 + max(TierSelector.RESUME_MARGIN * t3, TierSelector.RESUME_MARGIN_BPS)
+    assert run(selector, share=selector.probe_bps, start=12.0, seconds=1.0, stable_from=2.0)[0][1] == "T3"
