@@ -341,7 +341,7 @@ class LinkEstimator:
         """Cutting did not drain the 'queue': the path's own round trip grew (a 3G → 2G handover adds
         400 ms). The latest samples become the base, and what the false queue cut and capped is undone,
         unless the subscriber's NACKs showed a flood beside it: then the cut and the ceiling were real."""
-        flooded = standing.since - self._flood_at <= self.FLOOD_PATIENCE_S
+        flooded = self._flood_answered()  # `standing` is the episode being rebased
         ceiling = self._ceiling
         self._forget_path(keep_samples=self.QUEUE_SAMPLES)
         if flooded:
