@@ -92,7 +92,7 @@ class Replay:
         payloads = self.loop[self.frames % len(self.loop)]
         timestamp = (self._ts + self.frames * 90000 // FPS) & 0xFFFFFFFF
         for i, payload in enumerate(payloads):
-            await producer.receive_rtp(RtpPacket(
+            producer.receive_rtp(RtpPacket(
                 payload_type=self.codec.payloadType, marker=int(i == len(payloads) - 1),
                 sequence_number=self._seq, timestamp=timestamp, ssrc=self._ssrc, payload=payload,
             ))
@@ -122,12 +122,12 @@ class CountingPort:
         self.on_remb: Any = None
         self.on_receiver_report: Any = None
 
-    async def send(self, data: bytes, payload_size: int) -> None:
+    def send(self, data: bytes, payload_size: int) -> None:
         self.packets += 1
         self.bytes += len(data)
 
-    async def resend(self, data: bytes) -> None:
-        await self.send(data, 0)
+    def resend(self, data: bytes) -> None:
+        self.send(data, 0)
 
     async def ping(self) -> float | None:
         return None  # no network path to measure

@@ -454,7 +454,7 @@ class StreamAllocator:
         pings: list[asyncio.Task[None]] = []
         try:
             while self._clock() - start < self.PROBE_S and not consumer.closed and not self.closed:
-                if not await consumer.send_probe(int(bps * self.PROBE_CHUNK_S / 8)):
+                if not consumer.send_probe(int(bps * self.PROBE_CHUNK_S / 8)):
                     return  # no RTX stream: this subscriber cannot be probed
                 await asyncio.sleep(self.PROBE_CHUNK_S)
                 if self.estimator.congested_at >= start or queued[0] > self.PROBE_QUEUE_S:

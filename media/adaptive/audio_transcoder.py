@@ -209,7 +209,7 @@ class AudioTranscoder:
         self._refs = 0
         self._stop()
 
-    async def send_rtp(self, packet: RtpPacket, abs_send_time: bytes) -> None:
+    def send_rtp(self, packet: RtpPacket, abs_send_time: bytes) -> None:
         """The router's tap: queue the producer's packet for the codec thread (never blocks the fan-out)."""
         self.stats.packets_in += 1
         if len(self._backlog) >= self._max_backlog:
@@ -249,4 +249,4 @@ class AudioTranscoder:
                 log.exception("audio tier %s failed on a batch", source.id)
                 continue
             for payload, timestamp in encoded:
-                await source.send_frame([payload], timestamp)
+                source.send_frame([payload], timestamp)

@@ -64,7 +64,7 @@ class TierSource:
             self.stats.keyframe_requests += 1
             self._on_keyframe_request()
 
-    async def send_frame(self, payloads: list[bytes], timestamp: int) -> None:
+    def send_frame(self, payloads: list[bytes], timestamp: int) -> None:
         """Number one frame's packets, keep them for NACKs, and fan them out (marker on the last)."""
         if self.closed or not payloads:
             return
@@ -84,7 +84,7 @@ class TierSource:
             self.stats.bytes += len(payload)
             self.cache.put(packet)
             if not self.producer.paused:
-                await self.router.fan_out(self, packet)
+                self.router.fan_out(self, packet)
 
     def close(self) -> None:
         """Idempotent. Whoever started the tier moves its consumers elsewhere first."""

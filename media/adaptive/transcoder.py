@@ -169,7 +169,7 @@ class VideoTranscoder:
         self._assembler = None
         self._decoder = None  # a restart begins at a keyframe with a fresh decoder
 
-    async def send_rtp(self, packet: RtpPacket, abs_send_time: bytes) -> None:
+    def send_rtp(self, packet: RtpPacket, abs_send_time: bytes) -> None:
         """Router tap: one of the producer's packets (in arrival order, retransmissions included)."""
         if self._assembler is None:
             return
@@ -232,7 +232,7 @@ class VideoTranscoder:
                     self._resync()
                     continue
                 for encoder, payloads in outputs:
-                    await encoder.source.send_frame(payloads, frame.timestamp)
+                    encoder.source.send_frame(payloads, frame.timestamp)
             finally:
                 self._busy = False
 

@@ -148,7 +148,7 @@ class Consumer:
 
     # -- forwarding -------------------------------------------------------------------------------
 
-    async def send_rtp(self, packet: RtpPacket, abs_send_time: bytes) -> None:
+    def send_rtp(self, packet: RtpPacket, abs_send_time: bytes) -> None:
         if self.paused:
             return
         writer = self._writer
@@ -200,7 +200,7 @@ class Consumer:
             payload = self._pictures.rewrite(payload)
         self._last_payload = payload
         try:
-            await self.port.send(writer.write(packet.marker, out_seq, out_ts, payload, abs_send_time), len(payload))
+            self.port.send(writer.write(packet.marker, out_seq, out_ts, payload, abs_send_time), len(payload))
         except ConnectionError:
             return
         self.stats.packets += 1
@@ -288,7 +288,7 @@ class Consumer:
 
     # -- feedback from the subscriber ----------------------------------------------------------------
 
-    async def _on_nack(self, lost: list[int]) -> None:
+    def _on_nack(self, lost: list[int]) -> None:
         writer = self._writer
         if writer is None or self._epoch_start is None:
             return
@@ -344,7 +344,7 @@ class Consumer:
             else:
                 data = writer.write(packet.marker, out_seq, out_ts, payload, b"\x00\x00\x00")
             try:
-                await self.port.resend(data)
+                self.port.resend(data)
             except ConnectionError:
                 return
             self.stats.retransmitted += 1
@@ -362,7 +362,7 @@ class Consumer:
         self.stats.keyframes_for_loss += 1
         self.request_keyframe()
 
-    async def send_probe(self, nbytes: int) -> int:
+    def send_probe(self, nbytes: int) -> int:
         """Send about `nbytes` of padding on the retransmission stream (a bandwidth probe the subscriber
         discards); returns the bytes sent, 0 where no RTX stream was negotiated."""
         writer = self._writer
@@ -375,7 +375,7 @@ class Consumer:
                                         self._last_out_ts, min(255, nbytes - sent), abs_send_time)
             self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
             try:
-                await self.port.resend(data)
+                self.port.resend(data)
             except ConnectionError:
                 break
             sent += len(data)

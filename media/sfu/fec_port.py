@@ -11,7 +11,7 @@ its retransmissions (the RTX header's original sequence number) and the subscrib
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .nack import seq_newer
@@ -45,7 +45,7 @@ class FecPort:
         self._last_wire: int | None = None
         self._last_consumer: int | None = None
         self._fec_seqs: deque[int] = deque(maxlen=SHIFT_HISTORY * 8)
-        self._on_nack: Callable[[list[int]], Awaitable[None]] | None = port.on_nack
+        self._on_nack: Callable[[list[int]], None] | None = port.on_nack
         port.on_nack = self._nack
 
     def __getattr__(self, name: str) -> Any:
@@ -83,13 +83,13 @@ class FecPort:
 
     # -- sending ----------------------------------------------------------------------------------
 
-    async def send(self, data: bytes, payload_size: int) -> None:
+    def send(self, data: bytes, payload_size: int) -> None:
         consumer_seq = int.from_bytes(data[2:4], "big")
         wire = self.wire_seq(consumer_seq)
         if wire is None:
             return
         data = data[:2] + wire.to_bytes(2, "big") + data[4:]
-        await self._port.send(red_packet(data, self.types.red), payload_size + 1)
+        self._port.send(red_packet(data, self.types.red), payload_size + 1)
         if self._last_consumer is None or seq_newer(consumer_seq, self._last_consumer):
             self._last_consumer, self._last_wire = consumer_seq, wire
             if (consumer_seq - self._history[-1][0]) & 0xFFFF > ANCHOR_SPAN:
@@ -99,9 +99,9 @@ class FecPort:
         protected = zero_one_byte_extension(data, self._port.abs_send_time_ext_id)
         fec = self.groups.add(protected, wire, int.from_bytes(data[4:8], "big"), bool(data[1] & 0x80))
         if fec:
-            await self._send_fec(data, fec)
+            self._send_fec(data, fec)
 
-    async def _send_fec(self, last_media: bytes, payloads: list[bytes]) -> None:
+    def _send_fec(self, last_media: bytes, payloads: list[bytes]) -> None:
         """Send FEC packets right after the media they protect, on the next sequence numbers, in RED
         (header and extensions copied from the last media packet, marker cleared)."""
         assert self._last_wire is not None and self._last_consumer is not None
@@ -112,32 +112,32 @@ class FecPort:
             self._last_wire = (self._last_wire + 1) & 0xFFFF
             self._fec_seqs.append(self._last_wire)
             packet = head + self._last_wire.to_bytes(2, "big") + tail + payload
-            await self._port.send(packet, len(payload) + 1)
+            self._port.send(packet, len(payload) + 1)
             self._on_fec(len(packet))
         self._shift += len(payloads)
         first = (self._last_consumer + 1) & 0xFFFF
         self._history.append((first, (first + self._shift) & 0xFFFF, self._shift))
 
-    async def resend(self, data: bytes) -> None:
+    def resend(self, data: bytes) -> None:
         """A retransmission from the consumer: RTX carries the wire number of the packet it repairs;
         padding (a probe) goes as it is; a repair without RTX is renumbered and sent in RED."""
         if data[0] & 0x20:
-            await self._port.resend(data)
+            self._port.resend(data)
             return
         if int.from_bytes(data[8:12], "big") == self._port.rtx_ssrc:
             size = header_size(data)
             wire = self.wire_seq(int.from_bytes(data[size:size + 2], "big"))
             if wire is not None:
-                await self._port.resend(data[:size] + wire.to_bytes(2, "big") + data[size + 2:])
+                self._port.resend(data[:size] + wire.to_bytes(2, "big") + data[size + 2:])
             return
         wire = self.wire_seq(int.from_bytes(data[2:4], "big"))
         if wire is not None:
-            await self._port.resend(red_packet(data[:2] + wire.to_bytes(2, "big") + data[4:], self.types.red))
+            self._port.resend(red_packet(data[:2] + wire.to_bytes(2, "big") + data[4:], self.types.red))
 
-    async def _nack(self, lost: list[int]) -> None:
+    def _nack(self, lost: list[int]) -> None:
         """The subscriber's NACK, in the consumer's numbers; lost FEC packets are not repaired."""
         if self._on_nack is None:
             return
         wanted = [s for s in (self.consumer_seq(w) for w in lost) if s is not None]
         if wanted:
-            await self._on_nack(wanted)
+            self._on_nack(wanted)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
+from .background import spawn
 from .keyframe import KeyframeRequester
 from .nack import NackScheduler
 from .packet_cache import AUDIO_HISTORY, VIDEO_HISTORY, PacketCache
@@ -68,7 +69,7 @@ class Producer:
         self._keyframes = KeyframeRequester(self._send_pli)
         self.on_close: list[Callable[[], None]] = []
 
-    async def receive_rtp(self, packet: RtpPacket, arrival_time_ms: int = 0) -> None:
+    def receive_rtp(self, packet: RtpPacket, arrival_time_ms: int = 0) -> None:
         self.stats.packets += 1
         self.stats.bytes += len(packet.payload)
         self.cache.put(packet)
@@ -76,9 +77,9 @@ class Producer:
             due = self._nack.add(packet.sequence_number, self._rtt_s())
             if due:
                 self.stats.nacks_sent += len(due)
-                await self._upstream.send_nack(due)
+                spawn(self._upstream.send_nack(due))
         if not self.paused and not self.closed:
-            await self.router.fan_out(self, packet)
+            self.router.fan_out(self, packet)
 
     def on_sender_report(self, ssrc: int, ntp_timestamp: int, rtp_timestamp: int) -> None:
         self.sender_report = (ntp_timestamp, rtp_timestamp)

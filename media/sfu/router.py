@@ -21,7 +21,7 @@ _ids = itertools.count(1)
 class Tap(Protocol):
     """Something other than a consumer that takes a source's packets from the fan-out (a transcoder's input)."""
 
-    async def send_rtp(self, packet: RtpPacket, abs_send_time: bytes) -> None: ...
+    def send_rtp(self, packet: RtpPacket, abs_send_time: bytes) -> None: ...
 
 
 def _new_id(prefix: str) -> str:
@@ -55,13 +55,13 @@ class Router:
         consumer.request_keyframe()  # a new subscriber needs a picture to start from
         return consumer
 
-    async def fan_out(self, source: Source, packet: RtpPacket) -> None:
+    def fan_out(self, source: Source, packet: RtpPacket) -> None:
         consumers = self._consumers.get(source.id)
         if not consumers:
             return
         abs_send_time = abs_send_time_now()
         for consumer in consumers:
-            await consumer.send_rtp(packet, abs_send_time)
+            consumer.send_rtp(packet, abs_send_time)
 
     def consumers_of(self, source_id: str) -> list[Consumer]:
         return [c for c in self._consumers.get(source_id, ()) if isinstance(c, Consumer)]

@@ -137,8 +137,8 @@ class PublishTransport(_Transport):
                     continue
                 holder: list[Producer] = []
 
-                async def on_rtp(packet: Any, arrival: int, holder: list[Producer] = holder) -> None:
-                    await holder[0].receive_rtp(packet, arrival)
+                def on_rtp(packet: Any, arrival: int, holder: list[Producer] = holder) -> None:
+                    holder[0].receive_rtp(packet, arrival)
 
                 def on_sr(ssrc: int, ntp: int, rtp: int, holder: list[Producer] = holder) -> None:
                     holder[0].on_sender_report(ssrc, ntp, rtp)

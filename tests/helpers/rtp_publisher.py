@@ -91,7 +91,7 @@ class RtpPublisher:
         """Send the next frame into `producer`, leaving out the packets whose index is in `drop`."""
         for i, packet in enumerate(self.next_frame()):
             if i not in drop:
-                await producer.receive_rtp(packet)
+                producer.receive_rtp(packet)
 
 
 class TierReceiver:
@@ -108,7 +108,7 @@ class TierReceiver:
         self._decoder = open_decoder(codec.mimeType)
         router.add_tap(source_id, self)
 
-    async def send_rtp(self, packet: RtpPacket, abs_send_time: bytes) -> None:
+    def send_rtp(self, packet: RtpPacket, abs_send_time: bytes) -> None:
         self.packets += 1
         frames, lost = self._assembler.add(packet)
         self.losses += lost

@@ -25,13 +25,13 @@ class WirePort:
         self.abs_send_time_ext_id = 3
         self.on_nack = self._consumer_nack
 
-    async def _consumer_nack(self, lost: list[int]) -> None:
+    def _consumer_nack(self, lost: list[int]) -> None:
         self.nacked.append(lost)
 
-    async def send(self, data: bytes, payload_size: int) -> None:
+    def send(self, data: bytes, payload_size: int) -> None:
         self.sent.append(data)
 
-    async def resend(self, data: bytes) -> None:
+    def resend(self, data: bytes) -> None:
         self.resent.append(data)
 
 
@@ -52,7 +52,7 @@ async def _protected(rate: float, count: int, first: int = 65530) -> tuple[FecPo
     port = FecPort(wire, TYPES, fec_sizes.append)  # type: ignore[arg-type]
     port.rate = rate
     for i in range(count):  # one-packet frames, as a low tier sends
-        await port.send(media(first + i, 3000 * i, 200 + i, marker=1), 200 + i)
+        port.send(media(first + i, 3000 * i, 200 + i, marker=1), 200 + i)
     return port, wire, fec_sizes
 
 
@@ -75,7 +75,7 @@ async def test_nacks_reach_the_consumer_in_its_own_numbers_and_lost_fec_is_not_r
     port, wire, _ = await _protected(0.25, 12, first=1000)
     # wire 1000–1003 media (consumer 1000–1003), 1004 FEC, 1005–1008 media (consumer 1004–1007), 1009 FEC,
     # 1010–1013 media (consumer 1008–1011), 1014 FEC
-    await wire.on_nack([1001, 1004, 1006, 1009, 1012, 1014])
+    wire.on_nack([1001, 1004, 1006, 1009, 1012, 1014])
     assert wire.nacked == [[1001, 1005, 1010]]
     assert port.wire_seq(1005) == 1006 and port.consumer_seq(1006) == 1005
 
@@ -83,23 +83,23 @@ async def test_nacks_reach_the_consumer_in_its_own_numbers_and_lost_fec_is_not_r
 async def test_a_retransmission_carries_the_wire_number_and_padding_passes_untouched():
     port, wire, _ = await _protected(0.25, 8, first=1000)
     writer = RtpWriter(VP8_PT, SSRC)
-    await port.resend(writer.write_rtx(RTX_PT, RTX_SSRC, 7, 1005, 1, 3000, b"payload"))
+    port.resend(writer.write_rtx(RTX_PT, RTX_SSRC, 7, 1005, 1, 3000, b"payload"))
     assert wire.resent[-1][12:14] == (1006).to_bytes(2, "big") and wire.resent[-1][14:] == b"payload"
     padding = writer.write_padding(RTX_PT, RTX_SSRC, 8, 3000, 100, b"\0\0\0")
-    await port.resend(padding)
+    port.resend(padding)
     assert wire.resent[-1] == padding
-    await port.resend(media(1005, 3000, 50))  # a repair without RTX: renumbered, in RED
+    port.resend(media(1005, 3000, 50))  # a repair without RTX: renumbered, in RED
     assert seq(wire.resent[-1]) == 1006 and wire.resent[-1][1] & 0x7F == TYPES.red
 
 
 async def test_a_late_packet_gets_the_number_of_its_place_and_rate_zero_sends_red_only():
     port, wire, _ = await _protected(0.25, 8, first=1000)
-    await port.send(media(1002, 6000, 80), 80)  # late: before the first FEC packet
+    port.send(media(1002, 6000, 80), 80)  # late: before the first FEC packet
     assert seq(wire.sent[-1]) == 1002
     port.rate = 0.0
     before = len(wire.sent)
     for i in range(8, 16):
-        await port.send(media(1000 + i, 3000 * i, 100, marker=1), 100)
+        port.send(media(1000 + i, 3000 * i, 100, marker=1), 100)
     after = wire.sent[before:]
     assert [seq(p) for p in after] == [1010 + i for i in range(8)]  # continues after the two FEC packets
     assert all(p[header_size(p)] == VP8_PT for p in after)
@@ -111,8 +111,8 @@ async def test_a_clean_link_keeps_its_video_past_half_the_sequence_space():
     port, wire, _ = await _protected(0.25, 8, first=100)  # 8 media and 2 FEC: the wire runs 2 ahead
     port.rate = 0
     for i in range(8, 40_008):
-        await port.send(media(100 + i, 3000 * i, 20, marker=1), 20)
+        port.send(media(100 + i, 3000 * i, 20, marker=1), 20)
     assert len(wire.sent) == 40_010
     assert seq(wire.sent[-1]) == (100 + 40_007 + 2) & 0xFFFF
-    await wire.on_nack([seq(wire.sent[-5])])
+    wire.on_nack([seq(wire.sent[-5])])
     assert wire.nacked == [[(100 + 40_003) & 0xFFFF]]

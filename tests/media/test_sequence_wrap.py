@@ -45,7 +45,7 @@ async def test_a_consumer_forwards_past_half_the_sequence_space_to_a_real_peer()
         total = 40_000
         received_at: dict[int, int] = {}
         for i in range(total):
-            await producer.receive_rtp(RtpPacket(
+            producer.receive_rtp(RtpPacket(
                 payload_type=delta.payload_type, marker=1, sequence_number=(first + i) & 0xFFFF,
                 timestamp=(delta.timestamp + 3000 * i) & 0xFFFFFFFF, ssrc=delta.ssrc, payload=delta.payload,
             ))

@@ -147,10 +147,10 @@ async def test_with_one_tier_packet_in_ten_lost_chromium_conceals_less_thanks_to
         send = port.send
         sent = [0]
 
-        async def lose_every_tenth(data: bytes, payload_size: int) -> None:
+        def lose_every_tenth(data: bytes, payload_size: int) -> None:
             sent[0] += 1
             if sent[0] % 10:
-                await send(data, payload_size)
+                send(data, payload_size)
 
         port.send = lose_every_tenth  # type: ignore[method-assign]
         concealed = {}

@@ -63,7 +63,7 @@ class PacketLog:
     def __init__(self) -> None:
         self.packets: list[RtpPacket] = []
 
-    async def send_rtp(self, packet: RtpPacket, abs_send_time: bytes) -> None:
+    def send_rtp(self, packet: RtpPacket, abs_send_time: bytes) -> None:
         self.packets.append(packet)
 
 
@@ -125,7 +125,7 @@ def recover_previous_with_fec(lib: ctypes.CDLL, payload: bytes, samples: int) ->
 
 async def feed(producer, packets: list[RtpPacket]) -> None:
     for packet in packets:
-        await producer.receive_rtp(packet)
+        producer.receive_rtp(packet)
 
 
 @pytest.mark.parametrize("subscribers", [1, 10])
@@ -229,7 +229,7 @@ async def test_the_backlog_is_bounded_and_the_tier_carries_on_after_an_overflow(
     assert transcoder.stats.dropped == 50
     await wait_until(lambda: transcoder.stats.decodes == 10, "the newest 10 decoded")
     for packet in packets[60:]:  # then at the pace a publisher sends
-        await producer.receive_rtp(packet)
+        producer.receive_rtp(packet)
         await asyncio.sleep(0.02)
     await wait_until(lambda: transcoder.stats.decodes == 50, "the rest decoded")
     assert transcoder.stats.dropped == 50

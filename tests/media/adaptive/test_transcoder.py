@@ -203,7 +203,7 @@ async def _burst(room: Room, frames: int) -> None:
     """Frames arriving faster than the codec thread works: all queued before it runs once."""
     packets = [p for _ in range(frames) for p in room.publisher.next_frame()]
     for packet in packets:
-        await room.producer.receive_rtp(packet)
+        room.producer.receive_rtp(packet)
 
 
 async def test_a_codec_thread_behind_drops_tier_encodes_but_decodes_every_frame() -> None:
@@ -246,7 +246,7 @@ async def test_a_frame_the_decoder_rejects_stops_the_tiers_until_the_next_clean_
     packets[0].payload = first[:start] + b"\x00\x00\x00" + first[start + 3:]  # … whose start code is broken
     plis = room.publisher.plis
     for packet in packets:
-        await room.producer.receive_rtp(packet)
+        room.producer.receive_rtp(packet)
     await wait_until(lambda: room.transcoder.idle, "the broken frame to be tried")
     assert room.transcoder.stats.decode_errors == 1
     while room.publisher.plis == plis:  # a PLI after the decoder error (throttled upstream)
