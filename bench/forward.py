@@ -23,7 +23,7 @@ from typing import Any
 import psutil
 
 from bench.report import save_json
-from media.sfu.aiortc_bridge import intercept_rtp_data, restrict_host_addresses
+from media.sfu.aiortc_bridge import intercept_rtp_data, restrict_host_addresses, send_directly
 from signaling.client import SignalingClient
 from signaling.grants import mint_token
 
@@ -76,7 +76,7 @@ class PacketSink:
                 self._attached = True
                 intercept_rtp_data(pc.getTransceivers()[0].receiver.transport, self._count)
 
-    async def _count(self, data: bytes, arrival_time_ms: int) -> None:
+    def _count(self, data: bytes, arrival_time_ms: int) -> None:
         ssrc = int.from_bytes(data[8:12], "big")
         stream = self.streams.get(ssrc)
         if stream is None:
@@ -226,6 +226,7 @@ class Load:
         peer = await client.join(room, mint_token(self.secret, room=room, identity=f"pub-{index}", role="patient"))
         video = PreencodedVideoTrack(self.width, self.height, self.fps, self.video_bitrate)
         await peer.publish(video, PreencodedAudioTrack())
+        send_directly(peer.publish_pc.getTransceivers()[0].sender.transport)
         await asyncio.sleep(0.5)  # the baseline needs the publisher's tracks before subscribers join
         for s in range(subscribers):
             sub = await SignalingClient(self.server.ws_url).connect()

@@ -20,7 +20,7 @@ from bench.measure import VideoProbe
 from bench.members import InProcessKind, MemberSpec, spec_factory
 from bench.participant import MediaPlan
 from bench.tiers import QualityLog
-from media.sfu.aiortc_bridge import negotiated_codecs
+from media.sfu.aiortc_bridge import negotiated_codecs, send_directly
 from signaling.client import RoomPeer, SignalingClient
 
 
@@ -54,7 +54,7 @@ class KindCountingSink(PacketSink):
                 rtx = codec.mimeType.lower().endswith("/rtx")
                 self._kinds[codec.payloadType] = "rtx" if rtx else transceiver.kind
 
-    async def _count(self, data: bytes, arrival_time_ms: int) -> None:
+    def _count(self, data: bytes, arrival_time_ms: int) -> None:
         payload_type = data[1] & 0x7F
         kind = self._kinds.get(payload_type)
         if kind is None:  # a codec the last offer added: learn again (rare, cheap)
@@ -103,6 +103,7 @@ class LightParticipant:
         plan = self.sends
         await self._peer.publish(PreencodedVideoTrack(plan.width, plan.height, plan.fps, plan.video_bps),
                                  PreencodedAudioTrack(plan.audio_bps))
+        send_directly(self._peer.publish_pc.getTransceivers()[0].sender.transport)
 
     def _removed(self, message: dict[str, Any]) -> None:
         if message.get("type") == "left" and message.get("reason") and message.get("room") == self.room:

@@ -35,6 +35,7 @@ from aiortc.rtp import (
     RtcpRtpfbPacket,
     RtcpSrPacket,
     RtpPacket,
+    is_rtcp,
     pack_remb_fci,
     unpack_remb_fci,
     unwrap_rtx,
@@ -195,30 +196,72 @@ class IdleTrack(MediaStreamTrack):
         raise asyncio.CancelledError  # pragma: no cover - the future is never resolved
 
 
-def intercept_rtp_data(dtls_transport: Any, handler: Callable[[bytes, int], Awaitable[None]]) -> None:
+def intercept_rtp_data(dtls_transport: Any, handler: Callable[[bytes, int], None]) -> None:
     """Route every decrypted RTP datagram of a DTLS transport to `handler(data, arrival_time_ms)`,
-    before aiortc parses it. For load generators that only count packets."""
-    dtls_transport._handle_rtp_data = handler
+    before aiortc parses it, from the socket's callback once the transport is up. For load generators
+    that only count packets."""
+
+    async def first_packets(data: bytes, arrival_time_ms: int) -> None:
+        receive_directly(dtls_transport, handler)
+        handler(data, arrival_time_ms)
+
+    dtls_transport._handle_rtp_data = first_packets
 
 
-def receive_directly(dtls: Any) -> None:
-    """Hand the transport's incoming SRTP packets to their receivers from the socket's callback, as aiortc's
-    receive loop would after a queue and three coroutine layers (aioice's `datagram_received` first tries
-    each one as STUN and raises, then queues it for the DTLS transport's task). RTCP, DTLS and STUN keep
-    aiortc's path. Idempotent; does nothing until the transport's SRTP keys exist."""
+def send_directly(dtls_transport: Any) -> None:
+    """Send a DTLS transport's RTP (not its RTCP) straight to the nominated pair's socket, whoever sends
+    it: for load generators, whose aiortc senders write every packet through `_send_rtp`."""
+    original = dtls_transport._send_rtp
+
+    async def send_rtp(data: bytes) -> None:
+        if is_rtcp(data) or not _send_direct(dtls_transport, data):
+            await original(data)
+
+    dtls_transport._send_rtp = send_rtp
+
+
+def receive_directly(dtls: Any, deliver: Callable[[bytes, int], None] | None = None) -> None:
+    """Hand the transport's incoming SRTP packets, decrypted, to `deliver(data, arrival_time_ms)` from the
+    socket's callback, as aiortc's receive loop would after a queue and three coroutine layers (aioice's
+    `datagram_received` first tries each one as STUN and raises, then queues it for the DTLS transport's
+    task). By default they are parsed and routed to their receivers as aiortc does. RTCP, DTLS and STUN
+    keep aiortc's path. Idempotent; does nothing until the transport's SRTP keys exist."""
     if dtls is None or dtls._rx_srtp is None or getattr(dtls, "_vaidya_direct", False):
         return
-    connection = dtls.transport._connection
     dtls._vaidya_direct = True
-    for protocol in connection._protocols:
+    if deliver is None:
+        deliver = _router_of(dtls)
+    for protocol in dtls.transport._connection._protocols:
         if type(protocol) is aioice.ice.StunProtocol:
-            protocol.datagram_received = _direct_datagram_handler(dtls, protocol.datagram_received)
+            protocol.datagram_received = _direct_datagram_handler(dtls, protocol.datagram_received, deliver)
 
 
-def _direct_datagram_handler(dtls: Any, original: Callable[[bytes, Any], None]) -> Callable[[bytes, Any], None]:
-    srtp = dtls._rx_srtp
+def _router_of(dtls: Any) -> Callable[[bytes, int], None]:
+    """Parse and route a decrypted packet as aiortc's `_handle_rtp_data` does, to the receiver's SFU tap."""
     extensions = dtls._rtp_header_extensions_map
     route = dtls._rtp_router.route_rtp
+
+    def deliver(data: bytes, arrival_time_ms: int) -> None:
+        try:
+            packet = RtpPacket.parse(data, extensions)
+        except ValueError:
+            return  # as aiortc does: a packet that fails to parse is dropped
+        receiver = route(packet)
+        if receiver is None:
+            return
+        receive = getattr(receiver, "_vaidya_receive", None)
+        if receive is not None:
+            receive(packet, arrival_time_ms)
+        else:
+            spawn(receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms))
+
+    return deliver
+
+
+def _direct_datagram_handler(
+    dtls: Any, original: Callable[[bytes, Any], None], deliver: Callable[[bytes, int], None]
+) -> Callable[[bytes, Any], None]:
+    srtp = dtls._rx_srtp
 
     def datagram_received(data: bytes, addr: Any) -> None:
         # RTP: first byte 128-191 (version 2), second byte not an RTCP packet type (192-223, RFC 5761)
@@ -229,17 +272,13 @@ def _direct_datagram_handler(dtls: Any, original: Callable[[bytes, Any], None]) 
         dtls._RTCDtlsTransport__rx_packets += 1
         arrival_time_ms = current_ms()
         try:
-            packet = RtpPacket.parse(srtp.unprotect(data), extensions)
-        except (pylibsrtp.Error, ValueError):
-            return  # as aiortc does: a packet that fails to decrypt or parse is dropped
-        receiver = route(packet)
-        if receiver is None:
-            return
-        receive = getattr(receiver, "_vaidya_receive", None)
-        if receive is not None:
-            receive(packet, arrival_time_ms)
-        else:
-            spawn(receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms))
+            data = srtp.unprotect(data)
+        except pylibsrtp.Error:
+            return  # as aiortc does: a packet that fails to decrypt is dropped
+        try:
+            deliver(data, arrival_time_ms)
+        except Exception:  # a bug in one packet's handling must not close the socket it came from
+            log.exception("an RTP packet could not be handled")
 
     return datagram_received
 
