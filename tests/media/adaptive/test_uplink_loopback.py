@@ -108,14 +108,15 @@ async def test_loss_on_the_publishers_link_makes_the_governor_cap_what_the_publi
         assert governor.remb_cap() is None
 
         drop = random.Random(3)
-        dtls = transport.pc.getTransceivers()[0].receiver.transport
-        original = dtls._handle_rtp_data
+        for transceiver in transport.pc.getTransceivers():
+            # where the transport hands each decrypted, parsed packet to the SFU (aiortc_bridge.receive_directly)
+            receiver = transceiver.receiver
 
-        async def lossy(data: bytes, arrival_time_ms: int) -> None:  # 30 % of the publisher's packets lost
-            if drop.random() >= 0.3:
-                await original(data, arrival_time_ms=arrival_time_ms)
+            def lossy(packet, arrival_time_ms: int, deliver=receiver._vaidya_receive) -> None:
+                if drop.random() >= 0.3:  # 30 % of the publisher's packets lost
+                    deliver(packet, arrival_time_ms)
 
-        dtls._handle_rtp_data = lossy
+            receiver._vaidya_receive = lossy
         lossy_samples = []
         for _ in range(6):
             await asyncio.sleep(0.5)
