@@ -226,14 +226,13 @@ def receive_directly(dtls: Any, deliver: Callable[[bytes, int], None] | None = N
     `datagram_received` first tries each one as STUN and raises, then queues it for the DTLS transport's
     task). By default they are parsed and routed to their receivers as aiortc does. RTCP, DTLS and STUN
     keep aiortc's path. Idempotent; does nothing until the transport's SRTP keys exist."""
-    if dtls is None or dtls._rx_srtp is None or getattr(dtls, "_vaidya_direct", False):
+    if dtls is None or dtls._rx_srtp is None or getattr(dtls, "_vaidya_deliver", None) is not None:
         return
-    dtls._vaidya_direct = True
-    if deliver is None:
-        deliver = _router_of(dtls)
+    # read per packet, so a test can put a fault between the socket and the SFU (tests/helpers/faults.py)
+    dtls._vaidya_deliver = deliver if deliver is not None else _router_of(dtls)
     for protocol in dtls.transport._connection._protocols:
         if type(protocol) is aioice.ice.StunProtocol:
-            protocol.datagram_received = _direct_datagram_handler(dtls, protocol.datagram_received, deliver)
+            protocol.datagram_received = _direct_datagram_handler(dtls, protocol.datagram_received)
 
 
 def _router_of(dtls: Any) -> Callable[[bytes, int], None]:
@@ -258,9 +257,7 @@ def _router_of(dtls: Any) -> Callable[[bytes, int], None]:
     return deliver
 
 
-def _direct_datagram_handler(
-    dtls: Any, original: Callable[[bytes, Any], None], deliver: Callable[[bytes, int], None]
-) -> Callable[[bytes, Any], None]:
+def _direct_datagram_handler(dtls: Any, original: Callable[[bytes, Any], None]) -> Callable[[bytes, Any], None]:
     srtp = dtls._rx_srtp
 
     def datagram_received(data: bytes, addr: Any) -> None:
@@ -276,7 +273,7 @@ def _direct_datagram_handler(
         except pylibsrtp.Error:
             return  # as aiortc does: a packet that fails to decrypt is dropped
         try:
-            deliver(data, arrival_time_ms)
+            dtls._vaidya_deliver(data, arrival_time_ms)
         except Exception:  # a bug in one packet's handling must not close the socket it came from
             log.exception("an RTP packet could not be handled")
 

@@ -29,6 +29,10 @@ class FaultyReceive:
         self._held: tuple[bytes, int] | None = None
         self._original = dtls._handle_rtp_data
         dtls._handle_rtp_data = self._handle
+        # a server's transport hands packets to the SFU from the socket's callback (aiortc_bridge.receive_directly)
+        self._direct = getattr(dtls, "_vaidya_deliver", None)
+        if self._direct is not None:
+            dtls._vaidya_deliver = self._handle_direct
 
     def _lost(self) -> bool:
         f = self.fault
@@ -40,22 +44,32 @@ class FaultyReceive:
         self._bad = self._random.random() >= leave_bad if self._bad else self._random.random() < enter_bad
         return self._bad
 
-    async def _handle(self, data: bytes, arrival_time_ms: int) -> None:
+    def _deliveries(self, data: bytes, arrival_time_ms: int) -> list[tuple[bytes, int]]:
+        """What reaches the receiver now, in order, for one packet off the wire."""
         if self._lost():
             self.dropped += 1
-            return
+            return []
         self.passed += 1
         if self._held is None and self._random.random() < self.fault.reorder:
             self._held = (data, arrival_time_ms)  # released after the next packet: one swap
             self.reordered += 1
-            return
-        await self._original(data, arrival_time_ms=arrival_time_ms)
+            return []
+        out = [(data, arrival_time_ms)]
         if self._random.random() < self.fault.duplicate:
             self.duplicated += 1
-            await self._original(data, arrival_time_ms=arrival_time_ms)
+            out.append((data, arrival_time_ms))
         if self._held is not None:
-            held, self._held = self._held, None
-            await self._original(held[0], arrival_time_ms=held[1])
+            out.append(self._held)
+            self._held = None
+        return out
+
+    async def _handle(self, data: bytes, arrival_time_ms: int) -> None:
+        for packet, arrival in self._deliveries(data, arrival_time_ms):
+            await self._original(packet, arrival_time_ms=arrival)
+
+    def _handle_direct(self, data: bytes, arrival_time_ms: int) -> None:
+        for packet, arrival in self._deliveries(data, arrival_time_ms):
+            self._direct(packet, arrival)
 
 
 class SendCut:

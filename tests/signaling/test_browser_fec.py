@@ -61,13 +61,13 @@ async def test_chromium_repairs_lost_video_packets_from_ulpfec_without_resends(
     media_sent = [0]
     send = sender.send
 
-    async def lose_one_media_packet_in_ten(data: bytes, payload_size: int) -> None:
+    def lose_one_media_packet_in_ten(data: bytes, payload_size: int) -> None:
         if data[1] & 0x7F == sender.fec_types.red and data[header_size(data)] == vp8:
             media_sent[0] += 1
             if media_sent[0] % 10 == 5:
                 dropped[0] += 1
                 return
-        await send(data, payload_size)
+        send(data, payload_size)
 
     sender.send = lose_one_media_packet_in_ten  # type: ignore[method-assign]
     consumer.retransmit_budget = NoResends()

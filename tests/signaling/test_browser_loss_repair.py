@@ -47,13 +47,13 @@ async def test_a_loss_the_server_will_not_resend_is_repaired_by_a_keyframe_withi
     last_drop = [asyncio.get_running_loop().time()]
     send = sender.send
 
-    async def lose_a_packet_now_and_then(data: bytes, payload_size: int) -> None:
+    def lose_a_packet_now_and_then(data: bytes, payload_size: int) -> None:
         now = asyncio.get_running_loop().time()
         if data[1] & 0x7F == vp8 and now - last_drop[0] >= LOSS_EVERY_S and len(dropped) < LOSSES:
             last_drop[0] = now
             dropped.append(int.from_bytes(data[2:4], "big"))
             return
-        await send(data, payload_size)
+        send(data, payload_size)
 
     before = await stats()
     keyframes_before = consumer.stats.keyframes_for_loss
