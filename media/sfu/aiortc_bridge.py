@@ -422,7 +422,6 @@ class ReceiverTap:
             await self._receiver._send_rtcp_nack(self.media_ssrc, lost)
 
 
-
 def _send_direct(dtls: Any, data: bytes) -> bool:
     """Protect and send one RTP packet straight to the socket of the nominated ICE pair, as aiortc's
     `_send_rtp` would through four coroutine layers (DTLS transport, ICE transport, aioice's `send`,
