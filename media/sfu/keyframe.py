@@ -6,6 +6,8 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
+from .background import spawn
+
 #: At most one request toward a publisher per this many seconds (Galène uses 500 ms, mediasoup 1 s).
 KEYFRAME_REQUEST_INTERVAL_S = 0.5
 
@@ -86,7 +88,7 @@ class KeyframeRequester:
     def _fire(self) -> None:
         self._deferred = None
         self._last = time.monotonic()
-        asyncio.ensure_future(self._send_pli())
+        spawn(self._send_pli())
 
     def close(self) -> None:
         if self._deferred is not None:
