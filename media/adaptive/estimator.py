@@ -35,7 +35,8 @@ controller, and REMB only confirms that a queue is building:
   (`RTT_FRESH_S`), and a "queue" that does not drain within `QUEUE_PATIENCE_S` though we send half as
   much is the path's own round trip grown (a handover): it becomes the new base.
 
-- a standing queue `LARGE_QUEUE_S` deep, or a REMB fall that cuts, while the subscriber NACKs at least
+- a standing queue `LARGE_QUEUE_S` deep, or a REMB fall that cuts (or cut within `FLOOD_NACKS_LAG_S`: the
+  NACKs come a round trip after it), while the subscriber NACKs at least
   `FLOOD_NACKED` of its latest video packets is a flooded link (a 3G → 2G step: 650 kbit/s into 150): the estimate drops at once to
   `lowest_picture_bps` (what the lowest video tier and low audio cost, set by the allocator), and the link
   is found again from below by growth and probes. Halving once per `CUT_HOLD_S` took 4.4 s to reach what
@@ -170,6 +171,10 @@ class LinkEstimator:
     #: round trips without loss. On 2G the share NACKed read 0–4 % (random loss) and 6–15 % at the step's first
     #: sign, when most NACKs for the flood were still on their way (measured).
     FLOOD_NACKED = 0.05
+    #: ... or came this long after a REMB fall already cut: the NACKs for the flood's packets arrive a round
+    #: trip after REMB shows it. On a loaded machine REMB fell first with 4 % NACKed, cut to the middle
+    #: tier, and the lowest came only at the next halving, 2 s later (measured in CI).
+    FLOOD_NACKS_LAG_S = CUT_HOLD_S
     #: After a flood, a queue that has not drained this long after it was seen is the path's own round
     #: trip (QUEUE_PATIENCE_S otherwise): the flood's cut left the link far less than it carries.
     FLOOD_PATIENCE_S = 2.0
@@ -224,6 +229,7 @@ class LinkEstimator:
         #: what the lowest picture costs with its audio (the allocator sets it): where a flood drops to
         self.lowest_picture_bps: float = float(self.MIN_BPS)
         self._flood_at = -1e9  # when the latest flood cut came
+        self._remb_cut_at = -1e9  # when a REMB fall last cut
 
     # -- inputs -----------------------------------------------------------------------------------
 
@@ -455,7 +461,8 @@ class LinkEstimator:
         estimate = self.estimate_bps
         cause = max((bps for _, bps in self._recent_sent), default=self.sent_bps)
         large_queue = standing and self.queue_delay_s >= self.LARGE_QUEUE_S
-        if (large_queue or remb_news) and self.nacked >= self.FLOOD_NACKED and estimate > self.lowest_picture_bps:
+        flood_sign = large_queue or remb_news or now - self._remb_cut_at < self.FLOOD_NACKS_LAG_S
+        if flood_sign and self.nacked >= self.FLOOD_NACKED and estimate > self.lowest_picture_bps:
             # a flooded link: to the lowest picture at once; growth and probes find the link from there. It
             # got through no more than the packets not NACKed: the ceiling, not the estimate
             estimate = max(float(self.lowest_picture_bps), self.MIN_BPS)
@@ -471,6 +478,7 @@ class LinkEstimator:
                 estimate = min(estimate, max(cause, self.MIN_BPS) * max(factor, self.MAX_CUT))
                 if remb_news:
                     self._remb_cut_bps = float(self.remb_bps or 0)
+                    self._remb_cut_at = now
                 if lossy:  # what got through is what the link carries: grow no higher for a while
                     carried = max(cause * (1 - self.loss), self.MIN_BPS)
                     if self.near_ceiling(now):  # later reports of the same loss say no more than the first

@@ -502,3 +502,18 @@ def test_after_a_flood_a_link_that_loses_the_lowest_picture_too_is_cut_without_w
     link.estimator.on_nacked(0.3)  # an edge link: the lowest picture's packets are lost as well
     lowest = min(link.run(0.25, 110_000, loss=0.35, remb=30_000) for _ in range(19))
     assert lowest < 110_000
+
+
+def test_nacks_that_come_a_round_trip_after_a_remb_cut_still_show_the_flood():
+    """REMB fell first, with few NACKs yet: REMB's usual cut. The flood's NACKs a round trip later take the
+    estimate to the lowest picture then, not at the next halving; 2G's random loss alone does not."""
+    for nacked, floor in ((0.3, True), (0.02, False)):
+        link = Link()
+        link.run(10.0, 650_000, rtt=0.2)
+        link.estimator.lowest_picture_bps = 121_000
+        link.estimator.on_nacked(0.02)
+        cut = link.run(1.0, 650_000, remb=120_000, rtt=0.45)  # one late round trip: no standing queue
+        assert 121_000 < cut < 650_000  # REMB's cut, to the middle
+        link.estimator.on_nacked(nacked)
+        estimate = link.run(0.5, 300_000, remb=110_000, covered_bps=300_000, rtt=0.45)  # the same fall
+        assert (estimate < 1.05 * 121_000) is floor and estimate >= 121_000, (nacked, estimate)
