@@ -123,6 +123,11 @@ class StreamAllocator:
     PROBE_AGAIN_S = 1.0
     #: A probe is sent only if it shows the link at least this much above the estimate.
     PROBE_GAIN_MIN = 1.05
+    #: A probe for what the wanting streams need pads this far past it: what a probe is measured to carry
+    #: came out up to 1 % short of what it padded to (audio's own rate varies), and an edge patient's paused
+    #: picture then stayed paused on 3G for the rest of the call: the estimate sat 0.7 % under what resuming
+    #: needed, too close for any further probe to prove something new (measured, in the server's log).
+    PROBE_TARGET_MARGIN = 1.05
     #: With no round trip measured for this long, the subscriber's path is pinged (an ICE check, answered
     #: in one round trip). With video paused the only other samples are audio's receiver reports, 2.5–7.5 s
     #: apart, and a handover to a better network waited for the next one (6 s, measured) to show.
@@ -346,9 +351,8 @@ class StreamAllocator:
                 # shows itself in round trips (a shorter path clears the ceiling), or the ceiling expires.
                 past_ceiling = 0.0
                 base = estimate
-            show = min(target, (1 + past_ceiling) * self.estimator.ceiling_bps(now))
-            if not self._probe_to_target:
-                show = min(show, (1 + step) * base)
+            show = self.probe_show(target, base, (1 + past_ceiling) * self.estimator.ceiling_bps(now),
+                                   None if self._probe_to_target else step)
             extra = show - self.estimator.sent_bps
             if extra > 0 and show > self.PROBE_GAIN_MIN * base:  # else it could prove nothing new
                 log.debug("probe: show %.0f (target %.0f, estimate %.0f, carried %.0f, ceiling %.0f, streak %d): "
@@ -356,6 +360,14 @@ class StreamAllocator:
                           streak, extra)
                 self._probe_to_target = False
                 self._probe = asyncio.ensure_future(self._run_probe(video[0].consumer, extra))
+
+    @classmethod
+    def probe_show(cls, target: float, base: float, limit: float, step: float | None) -> float:
+        """The rate a probe shows the link: a little past `target` (what the wanting streams need), at most
+        `limit` (where the link lately ended, with the step allowed past it) and, unless probing straight
+        for the target (`step` None: a handover), at most one step past `base`."""
+        show = min(target * cls.PROBE_TARGET_MARGIN, limit)
+        return show if step is None else min(show, (1 + step) * base)
 
     def _sent_total(self) -> int:
         """Bytes sent to this subscriber so far, on the wire: media, resends, probes and FEC."""
