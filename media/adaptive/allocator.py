@@ -353,8 +353,8 @@ class StreamAllocator:
                 base = estimate
             show = self.probe_show(target, base, (1 + past_ceiling) * self.estimator.ceiling_bps(now),
                                    None if self._probe_to_target else step)
-            extra = show - self.estimator.sent_bps
-            if extra > 0 and show > self.PROBE_GAIN_MIN * base:  # else it could prove nothing new
+            extra = show - self.estimator.sent_bps if show is not None else 0.0
+            if extra > 0:
                 log.debug("probe: show %.0f (target %.0f, estimate %.0f, carried %.0f, ceiling %.0f, streak %d): "
                           "pad %.0f", show, target, estimate, base, min(self.estimator.ceiling_bps(now), 1e9),
                           streak, extra)
@@ -362,12 +362,15 @@ class StreamAllocator:
                 self._probe = asyncio.ensure_future(self._run_probe(video[0].consumer, extra))
 
     @classmethod
-    def probe_show(cls, target: float, base: float, limit: float, step: float | None) -> float:
+    def probe_show(cls, target: float, base: float, limit: float, step: float | None) -> float | None:
         """The rate a probe shows the link: a little past `target` (what the wanting streams need), at most
         `limit` (where the link lately ended, with the step allowed past it) and, unless probing straight
-        for the target (`step` None: a handover), at most one step past `base`."""
+        for the target (`step` None: a handover), at most one step past `base`. None: no probe, since
+        it would not show the link `PROBE_GAIN_MIN` above `base` and could prove nothing new."""
         show = min(target * cls.PROBE_TARGET_MARGIN, limit)
-        return show if step is None else min(show, (1 + step) * base)
+        if step is not None:
+            show = min(show, (1 + step) * base)
+        return show if show > cls.PROBE_GAIN_MIN * base else None
 
     def _sent_total(self) -> int:
         """Bytes sent to this subscriber so far, on the wire: media, resends, probes and FEC."""
