@@ -172,8 +172,8 @@ class LinkEstimator:
     #: sign, when most NACKs for the flood were still on their way (measured).
     FLOOD_NACKED = 0.05
     #: ... or came this long after a REMB fall already cut: the NACKs for the flood's packets arrive a round
-    #: trip after REMB shows it. On a loaded machine REMB fell first with 4 % NACKed, cut to the middle
-    #: tier, and the lowest came only at the next halving, 2 s later (measured in CI).
+    #: trip after REMB shows it (here REMB fell to 278 kbit/s with 4 % NACKed, a tick before 33 %). In CI a
+    #: step went to the middle tier first and to the lowest 2 s later, at what looks like the next halving.
     FLOOD_NACKS_LAG_S = CUT_HOLD_S
     #: After a flood, a queue that has not drained this long after it was seen is the path's own round
     #: trip (QUEUE_PATIENCE_S otherwise): the flood's cut left the link far less than it carries.
