@@ -418,6 +418,16 @@ class Session:
             log.info("publisher %s in room %s: uplink budget %s", participant.id, room, fields)
             self.send({"type": "uplink-budget", "room": room, **fields})
 
+        def path_stepped() -> None:
+            # a phone's handover shows in its uplink's packets first: both directions drop to their lowest
+            # picture now and climb back by their own rules (docs/adaptive.md)
+            if participant.allocator is not None:
+                participant.allocator.on_path_step()
+            budget = governor.path_stepped(time.monotonic())
+            if budget is not None:
+                asyncio.ensure_future(send_budget(budget))
+
+        transport.on_path_step = path_stepped
         if participant.uplink is not None:
             participant.uplink.cancel()
         participant.uplink = asyncio.ensure_future(govern_uplink(governor, meter, send_budget))

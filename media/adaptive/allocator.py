@@ -179,6 +179,8 @@ class StreamAllocator:
         self._next_probe_at = now
         self.probes = 0
         self.probes_succeeded = 0
+        self.path_steps = 0  # changes of path heard from this subscriber's own uplink
+        self._flood_marks: dict[str, int | None] = {}  # consumer id -> the newest sequence sent at a flood's cut
         self._probe_streak = 0  # successful probes in a row
         self._probe_to_target = False  # the next probe shows what the wanting rungs need, past any step
         self._path_changed_at = self.estimator.path_changed_at
@@ -246,6 +248,23 @@ class StreamAllocator:
             covered_bps = sum(s.payload_bps for s in self._streams.values() if s.consumer.port.ssrc in covered)
             self.estimator.on_remb(sum(bps for bps, _ in fresh.values()), covered_bps, now)
 
+    def on_path_step(self) -> None:
+        """This subscriber's own uplink showed its path change (media/sfu/path_step.py): act on it now, not
+        at the next tick. A probe padding the link then only adds to its flood: it ends unjudged."""
+        if self.closed:
+            return
+        self.path_steps += 1
+        self.estimator.on_path_step(self._clock())
+        who = next((s.consumer.subscriber_id for s in self._streams.values()), "?")
+        log.info("subscriber %s: its uplink's path changed (one-way delay stepped up and stayed)", who)
+        if self._probe is not None:
+            self._probe.cancel()
+            self._probe = None
+        try:
+            self.tick()
+        except Exception:  # called from the publisher's packet path: that must never fail with it
+            log.exception("adaptation tick failed")
+
     # -- the loop ---------------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -265,8 +284,10 @@ class StreamAllocator:
         self.estimator.on_sent(self._sent_total(), now)
         playing = [s.consumer for s in self._streams.values()
                    if s.consumer.kind == "video" and not s.consumer.paused and not s.consumer.closed]
-        self.estimator.on_nacked(max((c.nacked_share.share(self.NACK_SPAN) for c in playing), default=0.0))
+        self.estimator.on_nacked(max((self._nacked_share(c, now) for c in playing), default=0.0))
         estimate = self.estimator.update(now)
+        if self.estimator.flood_cut_at == now:
+            self._flood_marks = {c.id: c.sent_seq for c in playing}
         if self.estimator.path_changed_at != self._path_changed_at:
             # a handover to a shorter path: probe now, whatever failed on the old one, and show at once
             # what the next rungs need: the estimate is still the old link's (an edge patient's 20 kbit/s),
@@ -371,6 +392,16 @@ class StreamAllocator:
         if step is not None:
             show = min(show, (1 + step) * base)
         return show if show > cls.PROBE_GAIN_MIN * base else None
+
+    def _nacked_share(self, consumer: Consumer, now: float) -> float:
+        """The share of its latest packets the subscriber NACKed; for FLOOD_REPORTS_S after a flood's cut,
+        of the packets sent since only. The NACKs for the flood's own packets come a round trip (over a
+        flooded uplink, seconds) after the cut, and counted as the lowest picture's they read as a link that
+        cannot carry even that (edge): loss reported about the flood then cut again and paused the picture."""
+        after = None
+        if now - self.estimator.flood_cut_at < LinkEstimator.FLOOD_REPORTS_S:
+            after = self._flood_marks.get(consumer.id)
+        return consumer.nacked_share.share(self.NACK_SPAN, after)
 
     def _sent_total(self) -> int:
         """Bytes sent to this subscriber so far, on the wire: media, resends, probes and FEC."""

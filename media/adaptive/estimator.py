@@ -47,6 +47,12 @@ controller, and REMB only confirms that a queue is building:
   drained (we now send far less), a "queue" still standing after `FLOOD_PATIENCE_S` is the path's own
   round trip.
 
+- the subscriber's own uplink showing its path change (`on_path_step`: its packets' one-way delay
+  stepped up and stayed, media/sfu/path_step.py) is a flood too, without waiting for NACKs: a handover
+  changes both directions of a phone's link, and the NACKs for the downlink's flood cross the uplink's
+  flood. Heard within `PATH_STEP_FRESH_S`, it drops the estimate to the lowest picture once, as above, but
+  leaves no ceiling: nothing has shown where the downlink ends, and probes climb back if it did not change.
+
 After any cut the link has shown where it ends (what got through of what we sent, or what left a
 queue standing): for `CEILING_MEMORY_S` the estimate grows no higher than that unless a probe proves more.
 Loss-based growth alone would climb straight back into the queue.
@@ -182,9 +188,14 @@ class LinkEstimator:
     #: come a round trip late (a 2G one, over an uplink the patient's own video floods) and stay in the loss
     #: window 2 s and a report interval more. On 2G the window still held the flood's 44 % 3 s after the cut,
     #: and cut again by it, from what the lowest picture sends, the picture paused for the rest of the call
-    #: (measured: 38 s). Unless the NACKs show the lowest picture's own packets lost at HIGH_LOSS (an edge
-    #: link cannot carry even that picture).
+    #: (measured: 38 s). Nor does a REMB fall in that time: when a path step cut before REMB had fallen, its
+    #: fall 3 s later, set against what the lowest picture sends, paused the picture for 20 s (measured).
+    #: Unless the NACKs show the lowest picture's own packets lost at HIGH_LOSS (an edge link cannot carry
+    #: even that picture); the allocator then counts only packets sent after the cut (the flood's own NACKs
+    #: come a round trip after it).
     FLOOD_REPORTS_S = 5.0
+    #: A step of the subscriber's own uplink path counts for this long (a tick or two).
+    PATH_STEP_FRESH_S = 1.0
     #: What a standing queue leaves of what we send (GCC's delay-based back-off).
     QUEUE_CUT = 0.85
     #: A probe that carries this much more than the ceiling shows the link has changed: it is forgotten.
@@ -230,6 +241,7 @@ class LinkEstimator:
         self.lowest_picture_bps: float = float(self.MIN_BPS)
         self._flood_at = -1e9  # when the latest flood cut came
         self._remb_cut_at = -1e9  # when a REMB fall last cut
+        self._path_step_at = -1e9  # when the subscriber's uplink last showed a path change (not yet acted on)
 
     # -- inputs -----------------------------------------------------------------------------------
 
@@ -261,6 +273,10 @@ class LinkEstimator:
     def on_nacked(self, share: float) -> None:
         """The share of its latest video packets the subscriber NACKed (each lost on its link)."""
         self.nacked = share
+
+    def on_path_step(self, now: float) -> None:
+        """The subscriber's own uplink path changed (a handover): its downlink is most likely on the new path."""
+        self._path_step_at = now
 
     def on_rtt(self, sample_s: float, now: float) -> None:
         """One round-trip measurement to this subscriber (any of its streams)."""
@@ -404,6 +420,11 @@ class LinkEstimator:
             return 1.0
         return min(1.0, self._remb_ratio / self.REMB_BACKOFF)
 
+    @property
+    def flood_cut_at(self) -> float:
+        """When the latest flood cut came (a flood of NACKs, or a path step); -1e9 before any."""
+        return self._flood_at
+
     def _flood_reporting(self, now: float) -> bool:
         """Loss reported within FLOOD_REPORTS_S of a flood's cut may still be the flood's: the cut has
         answered it, unless the subscriber NACKs the packets sent since (the latest NACK_SPAN are the lowest
@@ -441,6 +462,11 @@ class LinkEstimator:
             and not self._round_trips_quiet(now)
         # a REMB that has not fallen since its last cut holds the estimate but cuts no more
         remb_news = queue and (self.remb_bps or 0) < self.REMB_FALLS_AGAIN * self._remb_cut_bps
+        if remb_news and self._flood_reporting(now):
+            # REMB falling after a flood's cut is the flood's, shown late: cut from what the lowest picture
+            # sends, it paused the picture (measured); the cut has answered it
+            self._remb_cut_bps = float(self.remb_bps or 0)
+            remb_news = False
         # with video paused, samples come only from audio, whose receiver reports are rarer (Chromium's
         # audio interval is ~5 s, as the logs here showed): an old queue says nothing about now
         fresh = bool(self._rtts) and now - self._rtts[-1][0] < self.RTT_FRESH_S
@@ -462,15 +488,20 @@ class LinkEstimator:
         cause = max((bps for _, bps in self._recent_sent), default=self.sent_bps)
         large_queue = standing and self.queue_delay_s >= self.LARGE_QUEUE_S
         flood_sign = large_queue or remb_news or now - self._remb_cut_at < self.FLOOD_NACKS_LAG_S
-        if flood_sign and self.nacked >= self.FLOOD_NACKED and estimate > self.lowest_picture_bps:
+        above_lowest = estimate > self.lowest_picture_bps
+        flooded = flood_sign and self.nacked >= self.FLOOD_NACKED and above_lowest
+        stepped = now - self._path_step_at < self.PATH_STEP_FRESH_S and above_lowest
+        self._path_step_at = -1e9  # heard once
+        if flooded or stepped:
             # a flooded link: to the lowest picture at once; growth and probes find the link from there. It
             # got through no more than the packets not NACKed: the ceiling, not the estimate
             estimate = max(float(self.lowest_picture_bps), self.MIN_BPS)
             self._cut_at = self._flood_at = now
             if remb_news:  # answered: the same REMB, now set against the lowest picture, is no new fall
                 self._remb_cut_bps = float(self.remb_bps or 0)
-            self._ceiling = (max(cause * (1 - self.nacked), estimate), now)
-        if lossy or queue or standing:
+            if flooded:
+                self._ceiling = (max(cause * (1 - self.nacked), estimate), now)
+        if lossy or queue or standing or stepped:
             if (lossy or remb_news or standing) and now - self._cut_at >= self.CUT_HOLD_S:
                 self._cut_at = now
                 # what got through of what caused it: the loss, or how far REMB fell, whichever says less
@@ -499,7 +530,7 @@ class LinkEstimator:
                 ceiling = max(ceiling, self._proven_bps)
             if estimate < ceiling:  # sending far less than the estimate holds it: nothing new is known
                 estimate = min(ceiling, estimate * (1 + self.GROWTH_PER_S) ** dt)
-        self.congested = lossy or queue or standing
+        self.congested = lossy or queue or standing or stepped
         if self.congested:
             self.congested_at = now
         self.estimate_bps = max(float(self.MIN_BPS), estimate)

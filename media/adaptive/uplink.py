@@ -215,6 +215,16 @@ class UplinkGovernor:
                 return self._move(self._rung - 1, now)
         return None
 
+    def path_stepped(self, now: float) -> UplinkBudget | None:
+        """The publisher's path changed (media/sfu/path_step.py: a handover, seen at once in its packets'
+        delay): to the lowest video rung now, rather than after DOWN_AFTER_S of samples. On 2G the old
+        rung's video flooded the link for 2–3 s more, and the subscriber's own feedback about its downlink
+        queued behind it (measured). It climbs back by the usual rule if the link carries more."""
+        lowest_video = max(i for i, rung in enumerate(self.rungs) if rung.video is not None)
+        if self._rung >= lowest_video:
+            return None
+        return self._move(lowest_video, now)
+
     def _update_loss_based(self, sample: UplinkSample) -> None:
         received = sample.video_bps + sample.audio_bps
         if self._loss_based is None:

@@ -43,6 +43,7 @@ from aiortc.rtp import (
 
 from .background import spawn
 from .fec_sdp import FecPayloadTypes
+from .path_step import PathStepDetector
 from .rate_window import RateWindow
 
 log = logging.getLogger(__name__)
@@ -330,6 +331,8 @@ class ReceiverTap:
         self._rtx_ssrc: dict[int, int] = {}
         self._streams: dict[int, StreamStatistics] = receiver._RTCRtpReceiver__remote_streams
         self._estimator = receiver._RTCRtpReceiver__remote_bitrate_estimator
+        #: watches the publisher's one-way delay for a change of its path (None: not watched)
+        self.path_step: PathStepDetector | None = None
         self.media_ssrc: int | None = None
 
         original_receive = receiver.receive
@@ -372,6 +375,8 @@ class ReceiverTap:
         stream.add(packet)
         self.bytes_received += len(packet.payload) + packet.padding_size
 
+        if self.path_step is not None and packet.extensions.abs_send_time is not None:
+            self.path_step.add(packet.extensions.abs_send_time, arrival_time_ms)
         if self._estimator is not None and packet.extensions.abs_send_time is not None:
             remb = self._estimator.add(
                 abs_send_time=packet.extensions.abs_send_time,

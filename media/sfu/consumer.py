@@ -206,6 +206,11 @@ class Consumer:
         self.stats.packets += 1
         self.stats.bytes += len(payload)
 
+    @property
+    def sent_seq(self) -> int | None:
+        """The sequence number (as the subscriber sees it) of the newest packet sent; None before any."""
+        return self._last_out_seq
+
     def _start_epoch(self, packet: RtpPacket) -> None:
         """Begin forwarding at this packet, continuing the subscriber's numbering without a gap."""
         self._needs_keyframe = False

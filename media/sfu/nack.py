@@ -111,6 +111,9 @@ class NackedShare:
     NACK names each lost packet a round trip after it was sent.
     """
 
+    #: `share(after=…)` says nothing until the subscriber has seen this many packets after the mark.
+    MIN_AFTER = 10
+
     def __init__(self, capacity: int = 512) -> None:
         self._nacked: dict[int, None] = {}  # distinct sequence numbers NACKed, oldest first
         self._capacity = capacity
@@ -130,9 +133,15 @@ class NackedShare:
         if self._newest is None or seq_newer(seq, self._newest):
             self._newest = seq
 
-    def share(self, span: int) -> float:
-        """The share of the `span` packets up to the newest the subscriber has seen that it NACKed."""
+    def share(self, span: int, after: int | None = None) -> float:
+        """The share of the `span` packets up to the newest the subscriber has seen that it NACKed; with
+        `after`, of those sent after that sequence number only (0 until it has seen `MIN_AFTER` of them)."""
         newest = self._newest
         if newest is None or span <= 0:
             return 0.0
+        if after is not None:
+            since = (newest - after) & 0xFFFF
+            if since >= 0x8000 or since < self.MIN_AFTER:
+                return 0.0
+            span = min(span, since)
         return sum(1 for seq in self._nacked if ((newest - seq) & 0xFFFF) < span) / span

@@ -26,6 +26,7 @@ from .aiortc_bridge import (
 )
 from .consumer import Consumer
 from .fec_sdp import FecPayloadTypes, accepted_red_ulpfec, offer_red_ulpfec
+from .path_step import PathStepDetector
 from .producer import Producer
 from .router import Router
 
@@ -112,6 +113,8 @@ class PublishTransport(_Transport):
         self.rtt_s: Callable[[], float | None] = lambda: None
         #: bounds the REMB sent to the publisher (an uplink governor's loss-based limit); None: no bound
         self.remb_cap: Callable[[], int | None] = lambda: None
+        #: told when the publisher's packets show its path changed (path_step.py); None: not watched
+        self.on_path_step: Callable[[], None] | None = None
 
     async def handle_offer(self, sdp: str) -> tuple[str, list[Producer], list[Producer]]:
         """Apply an offer; return (answer SDP, producers added, producers removed)."""
@@ -145,6 +148,8 @@ class PublishTransport(_Transport):
 
                 tap = ReceiverTap(transceiver.receiver, on_rtp, on_sr, remb_cap=lambda: self.remb_cap())
                 self.taps[mid] = tap
+                if self.on_path_step is not None:
+                    tap.path_step = PathStepDetector(self._path_stepped)
                 producer = self.router.create_producer(
                     self.owner_id, transceiver.kind, codecs[0], tap, rtt_s=lambda: self.rtt_s()
                 )
@@ -156,6 +161,10 @@ class PublishTransport(_Transport):
         except Exception as exc:
             raise SdpError(str(exc) or type(exc).__name__) from exc
         return self.pc.localDescription.sdp, added, removed
+
+    def _path_stepped(self) -> None:
+        if self.on_path_step is not None:
+            self.on_path_step()
 
     async def close(self) -> None:
         """Idempotent: closes the producers and the peer connection."""

@@ -31,3 +31,18 @@ def test_nothing_nacked_is_no_loss_and_old_entries_are_forgotten():
     for seq in range(20):
         share.nacked(seq)
     assert share.share(48) == pytest.approx(8 / 48)  # only the newest eight are kept
+
+
+def test_after_a_mark_only_the_packets_sent_since_count_and_too_few_say_nothing():
+    """A flood's NACKs arrive a round trip after its cut: they must not read as the lowest picture's loss."""
+    share = NackedShare()
+    for seq in range(65500, 65536):  # the flood: every packet before the mark lost
+        share.nacked(seq)
+    mark = 65535
+    share.reached(3)  # 4 packets since the mark seen, none lost
+    assert share.share(48) > 0.5
+    assert share.share(48, after=mark) == 0.0  # too few to say
+    share.nacked(20)
+    share.reached(40)  # 41 since the mark, one lost
+    assert share.share(48, after=mark) == pytest.approx(1 / 41)
+    assert share.share(48, after=60) == 0.0  # nothing after the mark seen yet

@@ -517,3 +517,51 @@ def test_nacks_that_come_a_round_trip_after_a_remb_cut_still_show_the_flood():
         link.estimator.on_nacked(nacked)
         estimate = link.run(0.5, 300_000, remb=110_000, covered_bps=300_000, rtt=0.45)  # the same fall
         assert (estimate < 1.05 * 121_000) is floor and estimate >= 121_000, (nacked, estimate)
+
+
+def test_the_subscribers_own_uplink_stepping_drops_to_the_lowest_picture_before_any_nack():
+    """A handover shows in the subscriber's uplink first; its downlink's NACKs cross that flooded uplink."""
+    link = Link()
+    link.run(10.0, 650_000, rtt=0.2)
+    link.estimator.lowest_picture_bps = 121_000
+    link.estimator.on_path_step(link.t)
+    link.run(0.25, 650_000, rtt=0.2)  # no NACK, no loss, no queue seen yet
+    assert link.estimator.estimate_bps == pytest.approx(121_000) and link.estimator.congested
+    assert link.estimator.ceiling_bps(link.t) == float("inf")  # nothing showed where the downlink ends
+    link.run(LinkEstimator.PATH_STEP_FRESH_S, 121_000, rtt=0.2)
+    assert link.estimator.estimate_bps >= 121_000  # heard once: it cuts nothing more
+
+
+def test_a_path_step_heard_too_late_or_on_the_lowest_picture_cuts_nothing():
+    stale = Link()
+    stale.run(10.0, 650_000, rtt=0.2)
+    stale.estimator.lowest_picture_bps = 121_000
+    stale.estimator.on_path_step(stale.t - LinkEstimator.PATH_STEP_FRESH_S - 0.1)
+    assert stale.run(0.25, 650_000, rtt=0.2) > 500_000
+    lowest = Link()
+    lowest.run(10.0, 110_000, rtt=0.6)
+    lowest.estimator.lowest_picture_bps = 121_000
+    lowest.estimator.estimate_bps = before = 118_000  # what the lowest picture's subscriber is left with
+    lowest.estimator.on_path_step(lowest.t)
+    assert lowest.run(0.25, 110_000, rtt=0.6) >= before and not lowest.estimator.congested
+
+
+def test_a_remb_that_falls_only_after_a_flood_cut_is_the_floods_and_cuts_no_further():
+    """A path step cuts before REMB has fallen. Chromium's REMB then falls and stays low for seconds; read as
+    news once what was sent is only the lowest picture's, it cut below that and paused the picture
+    (measured: 69 kbit/s, paused for 20 s)."""
+    link = Link()
+    link.run(10.0, 650_000, rtt=0.2, remb=700_000)
+    link.estimator.lowest_picture_bps = 121_000
+    link.estimator.on_path_step(link.t)
+    link.run(0.25, 650_000, rtt=0.2, remb=700_000)
+    assert link.estimator.estimate_bps == pytest.approx(121_000)
+    # REMB has not fallen yet: only once what was sent lately (CAUSE_S, each rate over LOSS_WINDOW_S) is the
+    # lowest picture's does it fall far below what arrives, and stays there
+    # (no round trip measured meanwhile, so that only REMB speaks)
+    link.run(LinkEstimator.CAUSE_S + LinkEstimator.LOSS_WINDOW_S, 110_000, remb=700_000)
+    link.run(1.0, 110_000, remb=30_000)
+    assert link.estimator.estimate_bps >= 0.95 * 121_000
+    link.estimator.on_nacked(0.3)  # but a link that loses even the lowest picture is still cut (edge)
+    link.run(2.0, 110_000, loss=0.3, remb=20_000)
+    assert link.estimator.estimate_bps < 0.9 * 121_000

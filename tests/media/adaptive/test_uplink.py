@@ -161,3 +161,11 @@ def test_the_remb_cap_binds_only_when_loss_limits_the_link():
     assert link.governor.remb_cap() == MIN_REMB_BPS
     link.run(60, remb=600_000, video=450_000)  # loss gone: the limit grows back, 8 %/s, and lets go
     assert link.governor.remb_cap() is None
+
+
+def test_a_path_step_takes_the_publisher_to_its_lowest_video_rung_at_once_and_no_lower():
+    governor = UplinkGovernor()
+    budget = governor.path_stepped(100.0)
+    lowest_video = governor.rungs[-3]  # then audio only, then the floor
+    assert budget is not None and budget.rung == lowest_video.name == "T3" and budget.video is not None
+    assert governor.path_stepped(100.5) is None  # already there

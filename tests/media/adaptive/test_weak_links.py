@@ -175,3 +175,40 @@ async def test_a_step_from_3g_to_2g_takes_the_subscriber_to_the_lowest_picture_i
         assert moves[-1][0] - moves[0][0] < LinkEstimator.CUT_HOLD_S, moves
     finally:
         await client.close()
+
+
+async def test_a_handover_seen_on_the_patients_uplink_takes_both_directions_to_the_lowest_picture(
+    sfu_server, clients, shaper
+):
+    """A patient who sends and receives over one phone link: at a 3G → 2G step the NACKs and reports about
+    its downlink cross its flooded uplink, and came 1.3–1.6 s after the step (measured with Chromium). Its
+    uplink's own packets show the step at once: heard there, its video goes to the lowest picture in one
+    move, and its browser is told to send no more than the lowest video rung. A steady link shows none."""
+    doctor = await _laptop_publisher(clients, sfu_server.ws_url, "handover")
+    client, patient, link = await _shaped_subscriber(sfu_server.ws_url, "handover", "patient-1", shaper,
+                                                     get_profile("3g"))
+    try:
+        await patient.publish(PreencodedVideoTrack(640, 360, 15, 400_000), PreencodedAudioTrack(32_000))
+        room = sfu_server.app[keys.REGISTRY].get("handover")
+        await wait_until(lambda: patient.track("video"), "video at the patient", timeout=15)
+        participant = room.participants[patient.participant_id]
+        allocator = participant.allocator
+        await wait_until(lambda: len(allocator.estimator._rtts) >= 5 and allocator.estimator.stable_for(time.monotonic()) > 3,
+                         "the 3G link settled", timeout=30)
+        video_tap = next(tap for tap in participant.publish.taps.values() if tap.kind == "video")
+        assert video_tap.path_step is not None and video_tap.path_step.steps == 0  # steady 3G: no step
+        assert allocator.path_steps == 0
+        told = len(client.events("handover", "quality"))
+        budgets = len(client.events("handover", "uplink-budget"))
+        shaper.set_profile(link, get_profile("2g"))
+        await wait_until(lambda: allocator.path_steps == 1, "the step heard from the patient's uplink", timeout=5)
+        moves = await wait_until(
+            lambda: [e["tier"] for e in client.events("handover", "quality")[told:] if e["kind"] == "video"],
+            "the patient's video moved", timeout=5)
+        assert moves[0] == "T3", moves  # one move, straight to the lowest picture
+        sent_budgets = await wait_until(lambda: client.events("handover", "uplink-budget")[budgets:],
+                                        "the patient's browser told of its budget", timeout=5)
+        lowest_video = room.renditions.ladder.video[-1]
+        assert sent_budgets[0]["video"]["max_bitrate"] == lowest_video.kbps * 1000, sent_budgets
+    finally:
+        await client.close()
