@@ -30,6 +30,9 @@ from media.sfu.aiortc_bridge import negotiated_codecs
 from signaling.client import RoomPeer, SignalingClient
 
 AUDIO_WIRE_OVERHEAD_BPS = 50 * 90 * 8
+#: A full participant answers a keyframe request within a quarter second, as a browser does within a
+#: frame or two (bench.video_source): a server starting a transcoder waited up to a second for one.
+KEYFRAME_PHASES = 4
 
 
 def _clamp(value: int, low: int, high: int) -> int:
@@ -114,19 +117,21 @@ class Participant:
 
     async def start(self) -> None:
         """Connect, join and publish; receiving starts whenever the server offers others' tracks."""
-        from bench.video_source import PreencodedVideoTrack
+        from bench.video_source import PreencodedVideoTrack, answer_keyframe_requests
 
+        plan = self.sends
+        # its loops are encoded once per process (~1 s each at 360p): off the event loop, before the join is timed
+        video = await asyncio.to_thread(
+            PreencodedVideoTrack, plan.width, plan.height, plan.fps, plan.video_bps, KEYFRAME_PHASES
+        )
         self._opened = time.time()
         client = SignalingClient(self.url) if self._factory is None else SignalingClient(self.url, self._factory)
         client.listeners += [self.quality, self._removed]
         self._client = await client.connect()
         self._peer = await self._client.join(self.room, self.token)
         self._peer.on_track = self._on_track
-        plan = self.sends
-        await self._peer.publish(
-            PreencodedVideoTrack(plan.width, plan.height, plan.fps, plan.video_bps),
-            PreencodedAudioTrack(plan.audio_bps),
-        )
+        await self._peer.publish(video, PreencodedAudioTrack(plan.audio_bps))
+        answer_keyframe_requests(self._peer.publish_pc, video)
 
     def _removed(self, message: dict[str, Any]) -> None:
         """The server removing this participant (`connection_failed`, `media_timeout`, `replaced`) ends its

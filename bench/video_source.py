@@ -12,8 +12,11 @@ Two tracks:
   encoding (`RTCRtpSender._next_encoded_frame` → `Vp8Encoder.pack`), so the generator costs almost
   nothing. The loop is exactly one stamp period long and frame n is released when the wall clock modulo
   the period reaches its stamped send time, so looped frames carry true send times. Playback starts at
-  a keyframe (one every `gop` frames) and PLIs cannot be honoured (nothing is encoded), so the loop has
-  a keyframe every second by default.
+  a keyframe (one every `gop` frames), so the loop has a keyframe every second by default. Nothing is
+  encoded live, so a keyframe request (PLI) is answered by `keyframe_phases` copies of the loop whose
+  keyframes fall at different frames: the track moves to the copy with the soonest keyframe, at that
+  keyframe (no decoder ever sees a frame predicted from another copy). A browser answers a PLI with its
+  next frame; one loop alone made a server's transcoder wait up to a second for a publisher's keyframe.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ import asyncio
 import fractions
 import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import av
 import cv2
@@ -85,17 +90,21 @@ class EncodedFrame:
     keyframe: bool
 
 
-@functools.lru_cache(maxsize=8)
-def encode_loop(width: int, height: int, fps: int, bitrate: int, gop: int | None = None) -> tuple[EncodedFrame, ...]:
-    """One stamp period of VP8 at `bitrate` bit/s, encoded once per process and cached."""
+@functools.lru_cache(maxsize=16)
+def encode_loop(
+    width: int, height: int, fps: int, bitrate: int, gop: int | None = None, phase: int = 0
+) -> tuple[EncodedFrame, ...]:
+    """One stamp period of VP8 at `bitrate` bit/s, encoded once per process and cached. Keyframes every
+    `gop` frames (default: a second), `phase` frames after the loop's first, which is always one."""
     if stamp.STAMP_PERIOD_MS * fps % 1000:
         raise ValueError(f"fps {fps} does not give a whole number of frames per stamp period")
     count = stamp.STAMP_PERIOD_MS * fps // 1000
+    gop = gop or fps
     codec = av.CodecContext.create("libvpx", "w")
     codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
     codec.bit_rate = bitrate
     codec.time_base = fractions.Fraction(1, fps)
-    codec.gop_size = gop or fps
+    codec.gop_size = gop if phase == 0 else count + 1  # shifted: each keyframe is forced, none placed
     codec.thread_count = 1
     codec.options = {
         "deadline": "realtime",
@@ -111,6 +120,8 @@ def encode_loop(width: int, height: int, fps: int, bitrate: int, gop: int | None
     for n in range(count):
         frame = av.VideoFrame.from_ndarray(render(n, frame_send_ms(n, fps), width, height), format="yuv420p")
         frame.pts = n
+        if phase and n % gop == phase % gop:
+            frame.pict_type = av.video.frame.PictureType.I
         frames += [EncodedFrame(bytes(p), bool(p.is_keyframe)) for p in codec.encode(frame)]
     frames += [EncodedFrame(bytes(p), bool(p.is_keyframe)) for p in codec.encode(None)]
     if len(frames) != count:
@@ -142,11 +153,19 @@ class PreencodedVideoTrack(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, width: int = 160, height: int = 90, fps: int = 15, bitrate: int = 100_000) -> None:
+    def __init__(
+        self, width: int = 160, height: int = 90, fps: int = 15, bitrate: int = 100_000, keyframe_phases: int = 1
+    ) -> None:
+        """`keyframe_phases` > 1: that many copies of the loop, keyframes spread evenly between them, so a
+        keyframe request waits at most a second ÷ `keyframe_phases` (each copy costs an encode at start)."""
         super().__init__()
         self.fps = fps
         self.size = (width, height)
-        self._frames = encode_loop(width, height, fps, bitrate)
+        self._loops = [encode_loop(width, height, fps, bitrate, None, i * fps // keyframe_phases)
+                       for i in range(max(1, keyframe_phases))]
+        self._frames = self._loops[0]
+        self._move_to: tuple[int, int] | None = None  # (copy, frame index) to move at
+        self.keyframe_requests = 0
         self.counter_modulus = len(self._frames)
         self._clock = _PeriodClock()
         self._lap = 0
@@ -162,6 +181,15 @@ class PreencodedVideoTrack(MediaStreamTrack):
         self._lap = 1
         return 0
 
+    def request_keyframe(self) -> None:
+        """A PLI: move to the copy of the loop whose keyframe comes soonest, at that keyframe."""
+        self.keyframe_requests += 1
+        start = self._next or 0
+        count = len(self._frames)
+        soonest = min((ahead, copy) for copy, frames in enumerate(self._loops)
+                      for ahead in range(count) if frames[(start + ahead) % count].keyframe)
+        self._move_to = (soonest[1], (start + soonest[0]) % count)
+
     async def recv(self) -> av.Packet:  # type: ignore[override]
         if self.readyState != "live":
             raise _media_error()
@@ -169,6 +197,8 @@ class PreencodedVideoTrack(MediaStreamTrack):
             self._clock = _PeriodClock()
             self._next = self._first_index()
         n = self._next
+        if self._move_to is not None and self._move_to[1] == n:
+            self._frames, self._move_to = self._loops[self._move_to[0]], None
         await self._clock.wait(frame_send_ms(n, self.fps), self._lap)
         self._next = n + 1
         if self._next == len(self._frames):
@@ -178,6 +208,20 @@ class PreencodedVideoTrack(MediaStreamTrack):
         self._sent += 1
         packet.time_base = VIDEO_TIME_BASE
         return packet
+
+
+def answer_keyframe_requests(pc: Any, track: PreencodedVideoTrack) -> None:
+    """Hand the keyframe requests (PLI, FIR) the peer connection's sender of `track` gets to the track:
+    aiortc forces keyframes only on encoders it runs itself, and ignores them for pre-encoded packets."""
+    for sender in pc.getSenders():
+        if sender.track is track:
+            forward = sender._send_keyframe
+
+            def send_keyframe(forward: Callable[[], None] = forward) -> None:
+                track.request_keyframe()
+                forward()
+
+            sender._send_keyframe = send_keyframe
 
 
 class StampedVideoTrack(MediaStreamTrack):
