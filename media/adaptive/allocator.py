@@ -91,7 +91,8 @@ class _Stream:
 
 def _sent_bytes(consumer: Consumer) -> int:
     s = consumer.stats
-    return s.bytes + s.packets * PACKET_OVERHEAD_BYTES + s.retransmitted_bytes + s.probe_bytes + s.fec_bytes
+    return (s.bytes + s.packets * PACKET_OVERHEAD_BYTES + s.retransmitted_bytes + s.probe_bytes + s.fec_bytes
+            + s.keyframe_repeat_bytes)
 
 
 class StreamAllocator:
@@ -141,6 +142,9 @@ class StreamAllocator:
     #: (aioice resends an unanswered check after 0.5 s, and the time runs from the first send): its queue is
     #: not known, and it is left out.
     PING_RESENT_S = 0.45
+    #: After a flood's cut, the new rung's first keyframe is sent again this long after it: by then a modest
+    #: mobile buffer (250 ms) holding the old stream has drained (Consumer.repeat_next_keyframe).
+    KEYFRAME_REPEAT_S = 0.3
     #: The estimator weighs the NACKed share of this many of the latest packets of each video stream
     #: (about a second of the original stream, three of the lowest tier).
     NACK_SPAN = 48
@@ -288,6 +292,8 @@ class StreamAllocator:
         estimate = self.estimator.update(now)
         if self.estimator.flood_cut_at == now:
             self._flood_marks = {c.id: c.sent_seq for c in playing}
+            for consumer in playing:  # its new rung's first keyframe goes into the flood's full queue
+                consumer.repeat_next_keyframe(self.KEYFRAME_REPEAT_S)
         if self.estimator.path_changed_at != self._path_changed_at:
             # a handover to a shorter path: probe now, whatever failed on the old one, and show at once
             # what the next rungs need: the estimate is still the old link's (an edge patient's 20 kbit/s),

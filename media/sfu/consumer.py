@@ -7,6 +7,7 @@ the subscriber keeps seeing one continuous stream, restarted at a keyframe.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -82,6 +83,9 @@ class ConsumerStats:
     retransmits_superseded: int = 0
     #: keyframes asked of the source because a lost packet would not be resent (see `_unrepairable`)
     keyframes_for_loss: int = 0
+    #: packets of a switch's first keyframe sent once more (`repeat_next_keyframe`)
+    keyframe_packets_repeated: int = 0
+    keyframe_repeat_bytes: int = 0
     retransmitted_bytes: int = 0
     #: distinct packets resent at least once (each was lost on the subscriber's link)
     repaired: int = 0
@@ -138,6 +142,8 @@ class Consumer:
         self._keyframe_asked_at = 0.0
         self._marking_keyframe = False  # a keyframe was asked for: note where the next one goes out
         self._keyframe_sent: tuple[int, float] | None = None  # (its first sequence number, when)
+        self._repeat_after: float | None = None  # send the next switch's keyframe again this long after it
+        self._repeating: list[tuple[int, int, int]] | None = None  # its packets: (sequence sent, source's, timestamp sent)
         self._refused: dict[int, float] = {}  # sequence number -> when a resend was first refused for budget
         self._pictures = PictureIdRewriter() if source.codec.mimeType.lower() == "video/vp8" else None
         self._last_payload: bytes | None = None  # as last sent: where a switch continues picture ids from
@@ -173,6 +179,8 @@ class Consumer:
                     self.source.request_keyframe()
                 return
             self._start_epoch(packet)
+            if self._repeat_after is not None:
+                self._repeating = []
         elif seq != self._epoch_start and not seq_newer(seq, self._epoch_start):
             return  # from before this epoch: the subscriber never saw its neighbours
         out_seq = (seq + self._seq_offset) & 0xFFFF
@@ -205,11 +213,49 @@ class Consumer:
             return
         self.stats.packets += 1
         self.stats.bytes += len(payload)
+        if self._repeating is not None:
+            self._collect_repeat(seq, out_seq, out_ts, packet.marker)
 
     @property
     def sent_seq(self) -> int | None:
         """The sequence number (as the subscriber sees it) of the newest packet sent; None before any."""
         return self._last_out_seq
+
+    def repeat_next_keyframe(self, after_s: float) -> None:
+        """Send the keyframe the next switch starts with once more, `after_s` after it, on the RTX stream.
+        At a flood's cut it goes into a drop-tail queue still full of the old stream's packets; dropped
+        there, the picture stayed frozen until the next keyframe (measured: 2.4 s at a 3G → 2G step). Sent
+        again once the queue has drained, it gets through; a subscriber that has it already discards the
+        copy. Like FEC it is counted as sent but not taken from the resend allowance: at a 2G estimate that
+        holds less than one full-size video packet (914 bytes at 130 kbit/s), so the copy could never pass."""
+        self._repeat_after = after_s if self.kind == "video" and self.port.rtx_payload_type is not None else None
+
+    def _collect_repeat(self, seq: int, out_seq: int, out_ts: int, marker: bool) -> None:
+        repeating = self._repeating
+        assert repeating is not None and self._repeat_after is not None
+        if repeating and out_ts != repeating[0][2]:
+            marker = True  # the next picture began: the keyframe was the packets before
+        else:
+            repeating.append((out_seq, seq, out_ts))
+        if marker:
+            asyncio.get_running_loop().call_later(self._repeat_after, self._repeat, self.source, repeating)
+            self._repeating = self._repeat_after = None
+
+    def _repeat(self, source: Source, packets: list[tuple[int, int, int]]) -> None:
+        writer = self._writer
+        if self.closed or self.paused or source is not self.source or writer is None or self.port.rtx_payload_type is None:
+            return
+        for out_seq, seq, out_ts in packets:
+            packet = source.cache.get(seq)
+            if packet is None:
+                continue
+            data = self._resend_data(writer, packet, out_seq, out_ts)
+            try:
+                self.port.resend(data)
+            except ConnectionError:
+                return
+            self.stats.keyframe_packets_repeated += 1
+            self.stats.keyframe_repeat_bytes += len(data)
 
     def _start_epoch(self, packet: RtpPacket) -> None:
         """Begin forwarding at this packet, continuing the subscriber's numbering without a gap."""
@@ -330,24 +376,14 @@ class Consumer:
                 if self._gate.gave_up(out_seq, rtt, now):
                     self._unrepairable(out_seq, "out of tries")
                 continue
-            payload = packet.payload
-            if self._pictures is not None and self._pictures.active:
-                payload = self._pictures.rewrite(payload)
             if self.retransmit_budget is not None:
-                if not self.retransmit_budget.take(len(payload), self.kind):
+                if not self.retransmit_budget.take(len(packet.payload), self.kind):
                     self.stats.retransmits_over_budget += 1
                     if self.kind == "video" and now - self._refused.setdefault(out_seq, now) >= REFUSED_WAIT_S:
                         self._unrepairable(out_seq, "over budget")
                     continue
                 self._refused.pop(out_seq, None)
-            if self.port.rtx_payload_type is not None:
-                data = writer.write_rtx(
-                    self.port.rtx_payload_type, self.port.rtx_ssrc, self._rtx_seq, out_seq,
-                    packet.marker, out_ts, payload,
-                )
-                self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
-            else:
-                data = writer.write(packet.marker, out_seq, out_ts, payload, b"\x00\x00\x00")
+            data = self._resend_data(writer, packet, out_seq, out_ts)
             try:
                 self.port.resend(data)
             except ConnectionError:
@@ -355,6 +391,19 @@ class Consumer:
             self.stats.retransmitted += 1
             self.stats.repaired += attempt == 1
             self.stats.retransmitted_bytes += len(data)
+
+    def _resend_data(self, writer: RtpWriter, packet: RtpPacket, out_seq: int, out_ts: int) -> bytes:
+        """A packet sent before, written again as the subscriber saw it: on the RTX stream where negotiated."""
+        payload = packet.payload
+        if self._pictures is not None and self._pictures.active:
+            payload = self._pictures.rewrite(payload)
+        if self.port.rtx_payload_type is None:
+            return writer.write(packet.marker, out_seq, out_ts, payload, b"\x00\x00\x00")
+        data = writer.write_rtx(
+            self.port.rtx_payload_type, self.port.rtx_ssrc, self._rtx_seq, out_seq, packet.marker, out_ts, payload
+        )
+        self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
+        return data
 
     def _unrepairable(self, out_seq: int, why: str) -> None:
         """A lost video packet will not be resent (too old, out of tries or out of budget): the subscriber's

@@ -206,6 +206,8 @@ async def test_a_handover_seen_on_the_patients_uplink_takes_both_directions_to_t
             lambda: [e["tier"] for e in client.events("handover", "quality")[told:] if e["kind"] == "video"],
             "the patient's video moved", timeout=5)
         assert moves[0] == "T3", moves  # one move, straight to the lowest picture
+        consumer = _video_consumer(room, doctor.participant_id, patient.participant_id)
+        await wait_until(lambda: consumer.stats.keyframe_packets_repeated, "T3's first keyframe sent again", timeout=5)
         sent_budgets = await wait_until(lambda: client.events("handover", "uplink-budget")[budgets:],
                                         "the patient's browser told of its budget", timeout=5)
         lowest_video = room.renditions.ladder.video[-1]
