@@ -341,25 +341,42 @@ class StreamAllocator:
         picture_floor = sum(room * with_fec(s) for s in video) if cap != AUDIO_ONLY else 0.0
         # where a flooded link drops at once (the estimator's next tick): the lowest picture and low audio
         self.estimator.lowest_picture_bps = (picture_floor + low_audio * len(audio)) / (1 - self.RESEND_HEADROOM)
+        # Going up is taken on proof: the link must have carried, or a probe shown, what is sent after the
+        # move. The estimate grows unproven to HEADROOM × what is sent, and full-rate audio (+27 kbit/s on
+        # ~125) fits inside that: on 2G it came back 7–10 s after the flood's cut, beside T3 it overflowed
+        # the 150 kbit/s link, and the picture froze until the next cut (measured). Where no probe can be
+        # sent (no RTX negotiated, no video), the estimate is all there is.
+        probe_on = next((s.consumer for s in video if s.consumer.port.rtx_payload_type is not None), None)
+        proven_available: float | None = None
+        if probe_on is not None:
+            proven = min(estimate, self.estimator.carried_bps(now))
+            proven_available = proven - max(resend_bps, proven * self.RESEND_HEADROOM)
+        video_cost = sum(self._cost(s) * with_fec(s) for s in video)
+        wanted = 0.0
         for stream in audio:
             rungs = [Rung(AUDIO_FULL, stream.source_bps), Rung(AUDIO_LOW, low_audio)]
-            if stream.selector.decide(rungs, max(0.0, available - picture_floor) / len(audio), stable, now):
+            up = None if proven_available is None else \
+                max(0.0, proven_available - max(picture_floor, video_cost)) / len(audio)
+            if stream.selector.decide(rungs, max(0.0, available - picture_floor) / len(audio), stable, now,
+                                      up_share_bps=up):
                 self._move(stream, estimate)
+            if stream.selector.probe_bps:
+                wanted += stream.selector.probe_bps - low_audio
         spent = sum(s.source_bps if s.rung == AUDIO_FULL else low_audio for s in audio)
         share = max(0.0, available - spent) / len(video) if video else 0.0
-        wanted = 0.0
+        up_share = None if proven_available is None else max(0.0, proven_available - spent) / len(video)
         for stream in video:
             rungs = self._video_rungs(stream)
             mine = share / with_fec(stream)
-            if stream.selector.decide(rungs, mine, stable, now, cap, cap_reason):
+            mine_up = None if up_share is None else up_share / with_fec(stream)
+            if stream.selector.decide(rungs, mine, stable, now, cap, cap_reason, up_share_bps=mine_up):
                 self._move(stream, estimate)
             elif stream.told is not None and stream.rung not in (ORIGINAL, AUDIO_ONLY):
                 self._tell(stream, estimate)  # the picture size becomes known once the tier has decoded
             if stream.selector.probe_bps:
                 wanted += (stream.selector.probe_bps - self._cost(stream)) * with_fec(stream)
-        if wanted > 0 and self._probe is None and now >= self._next_probe_at and video:
+        if wanted > 0 and self._probe is None and now >= self._next_probe_at and probe_on is not None:
             # the total the link must be shown to carry for the wanting streams to clear their next rung
-            video_cost = sum(self._cost(s) * with_fec(s) for s in video)
             target = (wanted + video_cost + spent) / (1 - self.RESEND_HEADROOM)
             if not self._probe_to_target and not self.estimator.within_reach(target, now):
                 return  # far past where the link lately ended: wait for it to show it changed
@@ -386,7 +403,7 @@ class StreamAllocator:
                           "pad %.0f", show, target, estimate, base, min(self.estimator.ceiling_bps(now), 1e9),
                           streak, extra)
                 self._probe_to_target = False
-                self._probe = asyncio.ensure_future(self._run_probe(video[0].consumer, extra))
+                self._probe = asyncio.ensure_future(self._run_probe(probe_on, extra))
 
     @classmethod
     def probe_show(cls, target: float, base: float, limit: float, step: float | None) -> float | None:

@@ -4,7 +4,9 @@ Down fast, up slowly, one rung at a time. A lower rung is taken once it has been
 `DOWN_HOLD_S`, or at once when the stream costs twice what fits or the link is congested now (the
 estimate fell for loss, a queue or a falling REMB, not a wobble); a higher one only after the link has
 been free of congestion for `UP_HOLD_S` (`RESUME_HOLD_S` when video is paused) and when the share clears
-that rung's cost by `UP_MARGIN` (resuming paused video: by max(10 %, 20 kbit/s), libwebrtc's rule). A cap
+that rung's cost by `UP_MARGIN` (resuming paused video: by max(10 %, 20 kbit/s), libwebrtc's rule); the
+share for going up may be smaller than the one for staying (`up_share_bps`: what the link has shown it
+carries, not what the estimate guesses). A cap
 (a doctor's pin, a patient's save-data) applies at once, and so does lifting it, as far as the link allows. When the next rung up is held back only by the
 estimate, `probe_bps` says how much the link must be shown to carry, from `PROBE_LEAD_S` before the hold
 ends.
@@ -84,8 +86,12 @@ class TierSelector:
         now: float,
         cap: str | None = None,
         cap_reason: str | None = None,
+        up_share_bps: float | None = None,
     ) -> bool:
-        """Choose this stream's rung from `rungs` (best first) for `share_bps`; True when it changed."""
+        """Choose this stream's rung from `rungs` (best first) for `share_bps`; True when it changed.
+        `up_share_bps` (at most `share_bps`) is the share a higher rung must clear: the allocator's, from
+        what the link has proved it carries; the estimate may have grown past that without proof."""
+        up_share = share_bps if up_share_bps is None else min(up_share_bps, share_bps)
         names = [r.name for r in rungs]
         current = names.index(self.rung) if self.rung in names else len(names) - 1
         last = len(rungs) - 1  # the floor, which always fits
@@ -117,7 +123,7 @@ class TierSelector:
             better = current - 1
             held_for = min(stable_s, now - self._changed_at)
             if better >= capped and held_for >= hold - self.PROBE_LEAD_S:
-                if not self._clears(share_bps, rungs[better]):
+                if not self._clears(up_share, rungs[better]):
                     # what clears it: resuming paused video needs its own margin, and a probe for less
                     # (cost × UP_MARGIN) proved a share that never cleared it, after which no probe could
                     # show more than the estimate: video stayed paused on 3G for good (measured)

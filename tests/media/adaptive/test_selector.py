@@ -162,3 +162,16 @@ def test_paused_video_asks_to_probe_for_what_resuming_needs_not_less():
     t3 = 85_000
     assert selector.probe_bps == t3 + max(TierSelector.RESUME_MARGIN * t3, TierSelector.RESUME_MARGIN_BPS)
     assert run(selector, share=selector.probe_bps, start=12.0, seconds=1.0, stable_from=2.0)[0][1] == "T3"
+
+
+def test_going_up_needs_the_share_the_link_has_proved_and_asks_to_probe_for_it():
+    """The estimate may grow past what the link has carried: staying is judged on it, going up on proof."""
+    selector = TierSelector("T2", "A", now=0.0)
+    for t in range(0, 24):
+        selector.decide(VIDEO, 700_000, 100.0, t * 0.5, up_share_bps=300_000)
+    assert selector.rung == "T2"  # the estimate's share clears T1, the proved one does not
+    assert selector.probe_bps == 500_000 * TierSelector.UP_MARGIN
+    assert selector.decide(VIDEO, 700_000, 100.0, 12.0, up_share_bps=700_000)
+    assert selector.rung == "T1"
+    # the proved share never takes a stream down: only the estimate's does
+    assert not selector.decide(VIDEO, 600_000, 100.0, 12.5, up_share_bps=100_000)

@@ -8,6 +8,7 @@ within 1.5× what the link lost, and it stays in the consultation.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Iterator
 
@@ -20,6 +21,7 @@ from bench.shaper_process import ShaperProcess
 from bench.video_source import PreencodedVideoTrack
 from media.adaptive.allocator import StreamAllocator
 from media.adaptive.estimator import LinkEstimator
+from media.adaptive.selector import TierSelector
 from media.adaptive.tier import TierSource
 from signaling import keys
 from signaling.client import SignalingClient
@@ -212,5 +214,46 @@ async def test_a_handover_seen_on_the_patients_uplink_takes_both_directions_to_t
                                         "the patient's browser told of its budget", timeout=5)
         lowest_video = room.renditions.ladder.video[-1]
         assert sent_budgets[0]["video"]["max_bitrate"] == lowest_video.kbps * 1000, sent_budgets
+    finally:
+        await client.close()
+
+
+async def test_on_2g_full_rate_audio_comes_back_only_on_proof(sfu_server, clients, shaper):
+    """After the flood's cut a 2G subscriber gets T3 and low audio (~125 kbit/s of 150). With no congestion
+    the estimate grows, unproven, towards 1.5 × what is sent, and full-rate audio (+27 kbit/s) fits inside
+    that: on the estimate alone it came back 7–10 s after the cut, overflowed the link beside T3, and froze
+    the picture until the next cut (measured with Chromium). Here the estimate is set past what full-rate
+    audio needs (its growth depends on chance: one random loss stops it): audio asks for a probe instead,
+    and the 2G link cannot show what full-rate audio needs."""
+    doctor = await _laptop_publisher(clients, sfu_server.ws_url, "proof")
+    client, weak, link = await _shaped_subscriber(sfu_server.ws_url, "proof", "patient-1", shaper, get_profile("3g"))
+    try:
+        room = sfu_server.app[keys.REGISTRY].get("proof")
+        await wait_until(lambda: weak.track("video"), "video at the 3G subscriber", timeout=15)
+        allocator = room.participants[weak.participant_id].allocator
+        estimator = allocator.estimator
+        await wait_until(lambda: len(estimator._rtts) >= 5 and estimator.stable_for(time.monotonic()) > 3,
+                         "the 3G link settled", timeout=30)
+        told = len(client.events("proof", "quality"))
+        # 2G's rate, delay and queue without its random loss: nothing but what is sent congests it
+        shaper.set_profile(link, dataclasses.replace(get_profile("2g"), loss=0.0))
+
+        def audio_tiers() -> list[str]:
+            return [e["tier"] for e in client.events("proof", "quality")[told:] if e["kind"] == "audio"]
+
+        await wait_until(lambda: audio_tiers() and estimator.stable_for(time.monotonic()) > 2,
+                         "audio on the low tier, the flood over", timeout=15)
+        assert audio_tiers() == ["low"]
+        full_audio = next(s for s in allocator._streams.values() if s.consumer.kind == "audio").source_bps
+        lowest = room.renditions.ladder.lowest_video().wire_bps()
+        # an estimate grown past what full-rate audio beside the lowest picture needs (from the low rung: its
+        # cost and 20 kbit/s), though the link carries less
+        grown = (TierSelector.room_to_hold(lowest) + full_audio + 25_000) / (1 - StreamAllocator.RESEND_HEADROOM)
+        assert grown > estimator.carried_bps(time.monotonic())
+        probes = allocator.probes
+        estimator.estimate_bps = grown
+        await asyncio.sleep(TierSelector.RESUME_HOLD_S + 3 * StreamAllocator.TICK_S)
+        assert audio_tiers() == ["low"], audio_tiers()
+        assert allocator.probes > probes  # it asked the link instead
     finally:
         await client.close()
