@@ -145,6 +145,8 @@ class StreamAllocator:
     #: After a flood's cut, the new rung's first keyframe is sent again this long after it: by then a modest
     #: mobile buffer (250 ms) holding the old stream has drained (Consumer.repeat_next_keyframe).
     KEYFRAME_REPEAT_S = 0.3
+    #: ... for a move down to a picture made this soon after the cut (at once, or after a probe's verdict).
+    KEYFRAME_REPEAT_WITHIN_S = 1.5
     #: The estimator weighs the NACKed share of this many of the latest packets of each video stream
     #: (about a second of the original stream, three of the lowest tier).
     NACK_SPAN = 48
@@ -292,8 +294,6 @@ class StreamAllocator:
         estimate = self.estimator.update(now)
         if self.estimator.flood_cut_at == now:
             self._flood_marks = {c.id: c.sent_seq for c in playing}
-            for consumer in playing:  # its new rung's first keyframe goes into the flood's full queue
-                consumer.repeat_next_keyframe(self.KEYFRAME_REPEAT_S)
         if self.estimator.path_changed_at != self._path_changed_at:
             # a handover to a shorter path: probe now, whatever failed on the old one, and show at once
             # what the next rungs need: the estimate is still the old link's (an edge patient's 20 kbit/s),
@@ -484,6 +484,9 @@ class StreamAllocator:
         else:
             consumer.switch_source(self.renditions.acquire(producer, new))
             consumer.resume()
+            if consumer.kind == "video" and self._clock() - self.estimator.flood_cut_at <= self.KEYFRAME_REPEAT_WITHIN_S:
+                # the flood's cut: the new rung's first keyframe goes into a queue still full of the old stream
+                consumer.repeat_next_keyframe(self.KEYFRAME_REPEAT_S)
         self.renditions.release(producer, old)
         log.info("subscriber %s: %s %s -> %s (%s, estimate %d kbit/s)", consumer.subscriber_id, consumer.kind,
                  old, new, stream.selector.reason, estimate / 1000)
