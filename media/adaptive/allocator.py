@@ -59,8 +59,12 @@ class _Stream:
         self.producer = producer
         if consumer.kind == "video":
             self.selector = TierSelector(ORIGINAL, AUDIO_ONLY, now, floor_share=TierSelector.VIDEO_FLOOR_SHARE)
-        else:  # full-rate audio within a tolerance of its share would hold a paused picture back for good
-            self.selector = TierSelector(AUDIO_FULL, AUDIO_LOW, now, down_tolerance=1.0)
+        else:
+            # full-rate audio within a tolerance of its share would hold a paused picture back for good; and
+            # asked for after the resume hold, its probe came 4 s after a 2G flood's cut, overflowed the
+            # link and froze the picture (measured): low audio waits as long as any step up
+            self.selector = TierSelector(AUDIO_FULL, AUDIO_LOW, now, down_tolerance=1.0,
+                                         floor_hold_s=TierSelector.UP_HOLD_S)
         self.rung = self.selector.rung
         self.source_bps = float(DEFAULT_VIDEO_BPS if consumer.kind == "video" else DEFAULT_AUDIO_BPS)
         self._measured = (now, producer.stats.bytes, producer.stats.packets)

@@ -47,14 +47,17 @@ class TierSelector:
     PROBE_LEAD_S = 3.0
 
     def __init__(self, first: str, floor: str, now: float, down_tolerance: float = DOWN_TOLERANCE,
-                 floor_share: float = 1.0) -> None:
+                 floor_share: float = 1.0, floor_hold_s: float = RESUME_HOLD_S) -> None:
         """`down_tolerance`: how far over its share the current rung may run before it is left (1.0: not at
         all, for a stream that must leave room for another, as full-rate audio for the picture).
         `floor_share`: the rung above the floor is left for the floor only when the share falls below this
-        part of its cost (VIDEO_FLOOR_SHARE for video: pausing it costs a resume, seconds of frozen picture)."""
+        part of its cost (VIDEO_FLOOR_SHARE for video: pausing it costs a resume, seconds of frozen picture).
+        `floor_hold_s`: the stable time before leaving the floor (RESUME_HOLD_S: a paused picture is missed;
+        UP_HOLD_S for audio, whose low rung is speech all the same)."""
         self.rung = first
         self.down_tolerance = down_tolerance
         self.floor_share = floor_share
+        self.floor_hold_s = floor_hold_s
         self.reason: str | None = None
         self.probe_bps = 0.0
         self._floor = floor
@@ -119,7 +122,7 @@ class TierSelector:
                 choice = target
         else:
             self._lower_since = None
-            hold = self.RESUME_HOLD_S if self.rung == self._floor else self.UP_HOLD_S
+            hold = self.floor_hold_s if self.rung == self._floor else self.UP_HOLD_S
             better = current - 1
             held_for = min(stable_s, now - self._changed_at)
             if better >= capped and held_for >= hold - self.PROBE_LEAD_S:

@@ -175,3 +175,17 @@ def test_going_up_needs_the_share_the_link_has_proved_and_asks_to_probe_for_it()
     assert selector.rung == "T1"
     # the proved share never takes a stream down: only the estimate's does
     assert not selector.decide(VIDEO, 600_000, 100.0, 12.5, up_share_bps=100_000)
+
+
+def test_a_floor_held_as_long_as_any_step_up_asks_for_its_probe_no_sooner():
+    audio = [Rung("full", 52_000), Rung("low", 23_700)]
+    lead = TierSelector.UP_HOLD_S - TierSelector.PROBE_LEAD_S
+    held = TierSelector("low", "low", now=0.0, down_tolerance=1.0, floor_hold_s=TierSelector.UP_HOLD_S)
+    resumed = TierSelector("low", "low", now=0.0, down_tolerance=1.0)
+    for t in range(0, int(lead * 2) - 1):
+        held.decide(audio, 100_000, t * 0.5, t * 0.5, up_share_bps=30_000)
+        resumed.decide(audio, 100_000, t * 0.5, t * 0.5, up_share_bps=30_000)
+    assert resumed.probe_bps > 0  # a paused picture's hold: asked for from 2 s
+    assert held.probe_bps == 0.0
+    held.decide(audio, 100_000, lead, lead, up_share_bps=30_000)
+    assert held.probe_bps > 0 and held.rung == "low"
