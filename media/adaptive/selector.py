@@ -96,7 +96,9 @@ class TierSelector:
         what the link has proved it carries; the estimate may have grown past that without proof."""
         up_share = share_bps if up_share_bps is None else min(up_share_bps, share_bps)
         names = [r.name for r in rungs]
-        current = names.index(self.rung) if self.rung in names else len(names) - 1
+        # a tier gone from the rungs costs no less than the original now (its publisher sends less): the original
+        # stands for it. Taken for the floor, it paused a subscriber's video on a 750 kbit/s link (measured)
+        current = names.index(self.rung) if self.rung in names else 0
         last = len(rungs) - 1  # the floor, which always fits
         fits = next((i for i, r in enumerate(rungs)
                      if r.cost_bps * (self.floor_share if i == last - 1 and self.rung != self._floor else 1.0)

@@ -189,3 +189,15 @@ def test_a_floor_held_as_long_as_any_step_up_asks_for_its_probe_no_sooner():
     assert held.probe_bps == 0.0
     held.decide(audio, 100_000, lead, lead, up_share_bps=30_000)
     assert held.probe_bps > 0 and held.rung == "low"
+
+
+def test_a_tier_that_no_longer_costs_less_than_the_original_gives_way_to_the_original_not_a_pause():
+    """The allocator lists only tiers cheaper than what the publisher sends: when the publisher sends less
+    (a browser's own congestion, a still scene), the subscriber's tier drops out of the list."""
+    selector = TierSelector("T1", "A", now=0.0)
+    without_t1 = [Rung("T0", 300_000), Rung("T2", 170_000), Rung("T3", 85_000), Rung("A", 0)]
+    assert selector.decide(without_t1, 700_000, 100.0, 1.0)
+    assert selector.rung == "T0"
+    short = TierSelector("T1", "A", now=0.0)
+    assert short.decide(without_t1, 200_000, 0.0, 1.0)  # congested: down from where it stands, to what fits
+    assert short.rung == "T2"
