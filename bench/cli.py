@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import capacity, commits, consults, failover, forward, light_cost, relay, soak, transcode
+from . import capacity, commits, consults, failover, forward, hop_floor, light_cost, relay, soak, transcode
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     relay.add_parser(sub)
     failover.add_parser(sub)
     light_cost.add_parser(sub)
+    hop_floor.add_parser(sub)
     commits.add_parser(sub)
     soak.add_parser(sub)
     return parser
