@@ -498,13 +498,16 @@ class Session:
             return
         if participant.left:
             return
+        # a consumer on a transcoded tier forwards from its TierSource: the track is still its producer's
+        producers = participant.room.router.producers
         self.send(
             {
                 "type": "offer",
                 "room": participant.room.name,
                 "pc": "subscribe",
                 "sdp": sdp,
-                "tracks": {mid: describe_producer(c.source) for mid, c in tracks.items() if not c.closed},
+                "tracks": {mid: describe_producer(producers[c.producer_id]) for mid, c in tracks.items()
+                           if not c.closed and c.producer_id in producers},
             }
         )
 

@@ -122,3 +122,21 @@ async def test_save_data_moves_what_the_patient_receives_to_the_low_tier_within_
     await wait_until(lambda: patient.client.events("consult", "quality")[-1]["tier"] == "T0", "back to the original",
                      timeout=2.0)
     assert consumer.source is producer
+
+
+async def test_a_specialist_who_joins_while_the_patient_is_on_a_tier_reaches_the_patient(sfu_server, clients, consult):
+    """A new publisher renegotiates every subscriber's connection. The offer names each track's producer:
+    for a consumer on a transcoded tier that was read from its TierSource, which has no owner, and the
+    patient's new offer was never sent (seen in CI: a third browser never saw the other two)."""
+    doctor, patient = consult
+    await patient.save_data(True)
+    await wait_until(lambda: [e for e in patient.client.events("consult", "quality") if e.get("tier") == "T3"],
+                     "the patient's video on T3", timeout=2.0)
+    specialist = await (await clients(sfu_server.ws_url)).join("consult", token("consult", "hub-1", "doctor"))
+    await specialist.publish(NumberedVideoTrack(fps=30, first_number=60000), ToneTrack())
+    await wait_until(lambda: patient.track("video", specialist.participant_id), "the specialist's video at the patient")
+    offers = [e for e in patient.client.events("consult", "offer") if e.get("pc") == "subscribe"]
+    described = offers[-1]["tracks"].values()
+    assert {(t["participant_id"], t["kind"]) for t in described} >= {
+        (doctor.participant_id, "video"), (doctor.participant_id, "audio"),
+        (specialist.participant_id, "video"), (specialist.participant_id, "audio")}
