@@ -115,7 +115,7 @@ def measure(hops: int, repeat: int) -> dict[str, Any]:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("hop-floor", help="the least CPU a Python packet-hop costs here (rewrite, SRTP, sendto)")
-    p.add_argument("--hops", type=int, default=30_000, help="hops per run of each part (default 30000)")
+    p.add_argument("--hops", type=int, default=30_000, help="hops per run of each part, in whole batches of 64 (default 30000)")
     p.add_argument("--repeat", type=int, default=5, help="runs; medians with min–max are reported (default 5)")
     p.add_argument("--json", default=None, help="write the report to this file")
     p.set_defaults(func=main)
