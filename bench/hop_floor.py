@@ -45,6 +45,7 @@ class HopLoop:
         self._address = self._rx.getsockname()
         self._packet = bytes([0x80, 96]) + bytes(10) + os.urandom(PAYLOAD_BYTES)
         self._sequence = 0  # SRTP refuses a sequence it has seen: one counter across runs
+        self.sent = 0
         self.received = 0
 
     def close(self) -> None:
@@ -82,6 +83,8 @@ class HopLoop:
                     protected = protect(bytes(header))
                     if part == "hop":
                         sendto(protected, address)
+            if part != "rewrite_protect":
+                self.sent += DRAIN_EVERY
             drained += self._drain()
         spent = time.process_time() - start - drained
         self._sequence = sequence
@@ -95,8 +98,7 @@ def measure(hops: int, repeat: int) -> dict[str, Any]:
         for _ in range(repeat):
             for part in PARTS:
                 runs[part].append(loop.run(part, hops))
-        sent = 2 * (hops // DRAIN_EVERY) * DRAIN_EVERY * repeat  # `sendto` and `hop` send; `rewrite_protect` does not
-        received = loop.received
+        sent, received = loop.sent, loop.received
     finally:
         loop.close()
     us = {part: spread(values, 1) for part, values in runs.items()}
@@ -104,7 +106,7 @@ def measure(hops: int, repeat: int) -> dict[str, Any]:
         "command": "vaidya-bench " + " ".join(sys.argv[1:]),
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
                     "load_average": [round(x, 2) for x in os.getloadavg()]},
-        "hops_per_run": hops,
+        "hops_per_run": hops // DRAIN_EVERY * DRAIN_EVERY,
         "us_per_hop": us,
         "runs_us_per_hop": {part: [round(v, 2) for v in values] for part, values in runs.items()},
         "hops_per_core_s": round(1e6 / us["hop"]["median"]) if us["hop"]["median"] else None,
