@@ -156,13 +156,15 @@ class UplinkGovernor:
 
     @property
     def estimate_bps(self) -> int | None:
-        """The publisher's link, audio and video together: the lower of the delay and loss estimates."""
+        """The publisher's link, audio and video together: the lower of the delay and loss estimates, or
+        what arrives while neither has a figure (no video to measure, no loss seen)."""
         sample = self._last
-        if sample is None or self._loss_based is None:
+        if sample is None:
             return None
-        if sample.remb_bps is None:
-            return int(self._loss_based)
-        return int(min(sample.remb_bps + sample.audio_bps, self._loss_based))
+        estimates = [] if self._loss_based is None else [self._loss_based]
+        if sample.remb_bps is not None:
+            estimates.append(sample.remb_bps + sample.audio_bps)
+        return int(min(estimates, default=sample.video_bps + sample.audio_bps))
 
     def budget(self) -> UplinkBudget:
         """The current rung as the browser applies it."""
@@ -226,15 +228,21 @@ class UplinkGovernor:
         return self._move(lowest_video, now)
 
     def _update_loss_based(self, sample: UplinkSample) -> None:
+        """The loss-based limit exists only from a lossy sample on, and lets go once it has grown past the
+        delay-based estimate: a link that never lost packets is not held to 8 %/s growth from whatever
+        arrived in the call's first half second (often nothing: the limit then stayed at 0, capped the
+        browser's REMB at 30 kbit/s for the whole call and sent its video off at the first congestion)."""
         received = sample.video_bps + sample.audio_bps
-        if self._loss_based is None:
-            self._loss_based = max(received, (sample.remb_bps or 0) + sample.audio_bps)
         if sample.loss > LOSS_HIGH:
-            self._loss_based = min(self._loss_based, received * (1 - 0.5 * sample.loss))
-        elif sample.loss < LOSS_LOW:
+            cut = received * (1 - 0.5 * sample.loss)
+            self._loss_based = cut if self._loss_based is None else min(self._loss_based, cut)
+        elif sample.loss < LOSS_LOW and self._loss_based is not None:
             dt = sample.at - self._last.at if self._last is not None else 0.0
             ceiling = max(self._loss_based, 1.5 * received + 10_000)
-            self._loss_based = min(self._loss_based * GROWTH_PER_S ** max(dt, 0.0), ceiling)
+            grown = max(self._loss_based, MIN_REMB_BPS) * GROWTH_PER_S ** max(dt, 0.0)
+            self._loss_based = min(grown, ceiling)
+            if sample.remb_bps is not None and self._loss_based >= sample.remb_bps + sample.audio_bps:
+                self._loss_based = None
 
     @staticmethod
     def _congested(sample: UplinkSample) -> bool:

@@ -169,3 +169,24 @@ def test_a_path_step_takes_the_publisher_to_its_lowest_video_rung_at_once_and_no
     lowest_video = governor.rungs[-3]  # then audio only, then the floor
     assert budget is not None and budget.rung == lowest_video.name == "T3" and budget.video is not None
     assert governor.path_stepped(100.5) is None  # already there
+
+
+def test_a_call_whose_media_starts_late_is_not_held_to_nothing():
+    # over 3G or 2G the browser's media starts after the first sample: nothing has arrived yet
+    link = Link()
+    link.run(STEP_S, remb=None, video=0, audio=0)
+    link.run(5, remb=600_000, video=450_000)
+    assert link.governor.remb_cap() is None  # the browser's REMB is its estimator's, not 30 kbit/s
+    assert link.governor.estimate_bps == 600_000 + 40_000
+    # a 2G queue then builds: the rung that fits, not the audio floor
+    assert link.run(2, remb=95_000, video=110_000, loss=0.01) == "T3"
+
+
+def test_the_loss_limit_grows_back_from_a_stall_and_lets_go_of_a_sound_link():
+    link = Link()
+    link.run(5, remb=600_000, video=450_000)
+    link.run(STEP_S, remb=600_000, video=0, audio=0, loss=0.5)  # a stall: nothing arrives, most lost
+    assert link.governor.remb_cap() == MIN_REMB_BPS
+    link.run(60, remb=600_000, video=450_000)
+    assert link.governor.remb_cap() is None
+    assert link.governor.estimate_bps == 640_000
