@@ -410,6 +410,7 @@ class Session:
         assert transport is not None and renditions is not None
         governor = UplinkGovernor(renditions.ladder)
         transport.remb_cap = governor.remb_cap
+        transport.remb_floor = governor.remb_floor
         meter = UplinkMeter(lambda: transport.taps.values())
         room = participant.room.name
 

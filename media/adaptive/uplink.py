@@ -8,7 +8,9 @@ rung's budget with `RTCRtpSender.setParameters` (the `uplink-budget` message, do
 
 It also bounds the REMB we send the publisher: that estimator reacts to queueing delay but not to loss
 (measured: it held 447 kbit/s while most packets were lost), so with loss the loss-based limit wins and
-the browser's own encoder backs off too.
+the browser's own encoder backs off too. It also raises that REMB to the rung's video budget while the
+publisher's packets show no standing queue (their one-way delay, `queue_s`): without a queue, a falling
+delay-based estimate is noise, and REMB falls below what arrives is congestion only with a queue.
 
 Time constants: samples every 0.5 s; down after 1 s of sustained congestion (so within ~2 s of it
 starting), straight to the rung the estimate fits; then 2 s to settle before judging again; up one rung after 8 s stable, doubling (to 64 s) after each up that congestion undoes
@@ -21,12 +23,15 @@ trial, and the backoff keeps failed trials rare.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .ladder import AUDIO_ONLY, DEFAULT_LADDER, ORIGINAL, PACKET_OVERHEAD_BYTES, Ladder, VideoTier
+
+log = logging.getLogger(__name__)
 
 #: Chromium sends Opus in 20 ms packets: 50 packets/s of overhead, whatever the bitrate.
 AUDIO_PACKETS_PER_S = 50
@@ -56,6 +61,11 @@ LOSS_UP_MAX = 0.05
 OVERUSE_RATIO = 0.9
 #: An estimate at least this far above what arrives is the estimator's app-limited ceiling (1.5 ×).
 APP_LIMITED_RATIO = 1.3
+#: A REMB below what arrives is overuse only while the publisher's packets show a standing queue this deep
+#: (their one-way delay above its base, media/sfu/path_step.py). On 2G aiortc's estimator cut again and
+#: again while the path showed none, 0.85 × what arrived each time, from 82 to 28 kbit/s in 7 s; the
+#: browser followed it, and the governor switched the patient's video off (measured).
+QUEUE_S = 0.05
 #: Never ask the browser for less than Chromium's own minimum send rate.
 MIN_REMB_BPS = 30_000
 
@@ -133,6 +143,7 @@ class UplinkSample:
     video_bps: float  # video that arrived, what that estimate measured
     audio_bps: float
     loss: float  # fraction of its media packets lost on the way (before any repair)
+    queue_s: float | None = None  # the standing queue its packets' one-way delay shows (None: unknown)
 
 
 class UplinkGovernor:
@@ -187,6 +198,17 @@ class UplinkGovernor:
         if sample.remb_bps is not None and cap >= sample.remb_bps:
             return None
         return cap
+
+    def remb_floor(self) -> int | None:
+        """What the REMB sent to the publisher should not fall below: its rung's video budget while its
+        path shows no standing queue and little loss (None at T0, with video off, or when unknown). The
+        rung was chosen on the estimate; a delay-based estimate that falls without a queue is noise."""
+        sample, rung = self._last, self.rung
+        if sample is None or rung.video is None or sample.queue_s is None:
+            return None
+        if sample.queue_s >= QUEUE_S or sample.loss >= LOSS_UP_MAX:
+            return None
+        return rung.video.kbps * 1000
 
     def update(self, sample: UplinkSample) -> UplinkBudget | None:
         """Take one interval's sample; return the new budget when the rung changes, else None."""
@@ -248,7 +270,8 @@ class UplinkGovernor:
     def _congested(sample: UplinkSample) -> bool:
         if sample.loss > LOSS_HIGH:
             return True
-        return sample.remb_bps is not None and sample.video_bps > 0 and sample.remb_bps < OVERUSE_RATIO * sample.video_bps
+        overuse = sample.remb_bps is not None and sample.video_bps > 0 and sample.remb_bps < OVERUSE_RATIO * sample.video_bps
+        return overuse and (sample.queue_s is None or sample.queue_s >= QUEUE_S)
 
     @staticmethod
     def _app_limited(sample: UplinkSample) -> bool:
@@ -278,6 +301,7 @@ class LinkTap(Protocol):
     kind: str
     remb_bps: int | None
     bytes_received: int
+    queue_s: float | None
 
     def packet_counts(self) -> tuple[int, int]: ...
 
@@ -311,7 +335,8 @@ class UplinkMeter:
         # an estimate means something only while the video it measures flows (else it is stale)
         estimates = [tap.remb_bps for tap in taps if tap.remb_bps is not None]
         remb = max(estimates) if estimates and rates["video"] > 0 else None
-        return UplinkSample(now, remb, rates["video"], rates["audio"], loss)
+        queues = [tap.queue_s for tap in taps if tap.queue_s is not None]
+        return UplinkSample(now, remb, rates["video"], rates["audio"], loss, min(queues, default=None))
 
 
 async def govern_uplink(
@@ -326,5 +351,7 @@ async def govern_uplink(
         sample = meter.sample()
         if sample is not None:
             budget = governor.update(sample)
+            log.debug("uplink: %s → rung %s, estimate %s, REMB floor %s cap %s", sample, governor.rung.name,
+                      governor.estimate_bps, governor.remb_floor(), governor.remb_cap())
             if budget is not None:
                 await on_budget(budget)

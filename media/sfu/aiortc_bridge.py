@@ -305,8 +305,9 @@ class ReceiverTap:
 
     Keeps what a receiver owes its sender: receiver-report statistics, REMB estimates, RTX unwrapping.
     Sender reports from the publisher are passed on so subscribers can keep lip sync. `remb_cap`, when
-    given, bounds the REMB sent upstream (the estimator is delay-based and blind to loss). What it sees of
-    the publisher's link is readable: `remb_bps`, `bytes_received`, `packet_counts()`.
+    given, bounds the REMB sent upstream (the estimator is delay-based and blind to loss); `remb_floor`
+    raises it (the estimator fell while the path showed no queue); the cap wins. What it sees of
+    the publisher's link is readable: `remb_bps`, `bytes_received`, `packet_counts()`, `queue_s`.
     """
 
     def __init__(
@@ -315,11 +316,13 @@ class ReceiverTap:
         on_rtp: RtpHandler,
         on_sender_report: Callable[[int, int, int], None],
         remb_cap: Callable[[], int | None] | None = None,
+        remb_floor: Callable[[], int | None] | None = None,
     ) -> None:
         self._receiver = receiver
         self._on_rtp = on_rtp
         self._on_sender_report = on_sender_report
         self._remb_cap = remb_cap
+        self._remb_floor = remb_floor
         self.kind: str = receiver._RTCRtpReceiver__kind
         #: the estimator's latest estimate of the publisher's link (bit/s), before any cap
         self.remb_bps: int | None = None
@@ -388,6 +391,9 @@ class ReceiverTap:
             if remb is not None and rtcp_ssrc is not None:
                 bitrate, ssrcs = remb
                 self.remb_bps = bitrate
+                floor = self._remb_floor() if self._remb_floor is not None else None
+                if floor is not None:
+                    bitrate = max(bitrate, floor)
                 cap = self._remb_cap() if self._remb_cap is not None else None
                 if cap is not None:
                     bitrate = min(bitrate, cap)
@@ -407,6 +413,11 @@ class ReceiverTap:
         if not packet.payload:
             return  # padding-only probe
         self._on_rtp(packet, arrival_time_ms)
+
+    @property
+    def queue_s(self) -> float | None:
+        """The standing queue on the publisher's path (`PathStepDetector.queue_s`); None if not watched."""
+        return None if self.path_step is None else self.path_step.queue_s
 
     def packet_counts(self) -> tuple[int, int]:
         """(expected, received) media packets so far, from sequence numbers; repairs (RTX) not counted,

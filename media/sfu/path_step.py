@@ -12,7 +12,9 @@ A path change is told from the queues a sender builds itself by how it starts an
 - the delay rises by `STEP_S` from one packet to the next (a gap in arrivals), where a queue grows a few
   milliseconds per packet (a keyframe's burst, an encoder overshooting its link);
 - and stays at least `STEP_S` above the base for `HOLD_S`, where a Wi-Fi stall's backlog drains in less.
-The base is the least one-way delay of the last `BASE_WINDOW_S`; the sender's clock offset cancels out.
+The base is the least one-way delay of the last `BASE_WINDOW_S` (rebuilt from the new path once a step is
+told); the sender's clock offset cancels out. The same delays give `queue_s`, the standing queue on the
+publisher's path, which tells the uplink governor whether a falling REMB is a queue or the estimator's noise.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ class PathStepDetector:
     BASE_WINDOW_S = 10.0
     #: No step is told until the base has been measured this long (a call's first packets come in bursts).
     WARMUP_S = 2.0
+    #: The standing queue is the least excess over the last one to two half-windows of this: a frame's
+    #: burst or a late packet raises single packets, a queue all of them.
+    QUEUE_WINDOW_S = 1.0
 
     def __init__(self, on_step: Callable[[], None]) -> None:
         self.on_step = on_step
@@ -49,6 +54,16 @@ class PathStepDetector:
         self._high_since: float | None = None
         self._high_packets = 0
         self._told = False
+        self._queue_slot = -1  # which half-window the packets now arriving fall in
+        self._queue_least = (float("inf"), float("inf"))  # least excess in the previous and this one
+
+    @property
+    def queue_s(self) -> float | None:
+        """The standing queue on the publisher's path: its least delay above the base lately (None
+        before any packet). After a step the base is rebuilt from the new path's packets, so a queue that
+        stood when it was told (a handover's flood) reads as none until it has drained."""
+        least = min(self._queue_least)
+        return None if least == float("inf") else max(0.0, least)
 
     def add(self, abs_send_time: int, arrival_ms: int) -> None:
         """One packet's abs-send-time (24 bits) and arrival (ms, the receiver's clock)."""
@@ -61,6 +76,12 @@ class PathStepDetector:
         delay = arrival - (abs_send_time + self._wraps * _ABS_SEND_TIME_WRAP) / _ABS_SEND_TIME_UNITS
         self._track_base(arrival, delay)
         excess = delay - self._base
+        slot = int(arrival * 2 / self.QUEUE_WINDOW_S)
+        if slot != self._queue_slot:
+            previous = self._queue_least[1] if slot == self._queue_slot + 1 else float("inf")
+            self._queue_slot, self._queue_least = slot, (previous, excess)
+        elif excess < self._queue_least[1]:
+            self._queue_least = (self._queue_least[0], excess)
         if excess < self.STEP_S:
             self._high_since = None
             if excess < self.STEP_S / 2:
@@ -75,8 +96,15 @@ class PathStepDetector:
             if not self._told and arrival - self._high_since >= self.HOLD_S and self._high_packets >= self.HOLD_PACKETS:
                 self._told = True
                 self.steps += 1
+                self._rebase()
                 self.on_step()
         self._last_excess = excess
+
+    def _rebase(self) -> None:
+        """The new path is the base from now on: its delay is no queue (the next step is news too)."""
+        self._buckets.clear()
+        self._base = float("inf")
+        self._queue_least = (float("inf"), float("inf"))
 
     def _track_base(self, arrival: float, delay: float) -> None:
         self._first_at = min(self._first_at, arrival)

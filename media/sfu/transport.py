@@ -113,6 +113,9 @@ class PublishTransport(_Transport):
         self.rtt_s: Callable[[], float | None] = lambda: None
         #: bounds the REMB sent to the publisher (an uplink governor's loss-based limit); None: no bound
         self.remb_cap: Callable[[], int | None] = lambda: None
+        #: raises the REMB sent to the publisher while its path shows no queue (an uplink governor's
+        #: budget for it: a delay-based estimate falling below that without a queue is noise); None: none
+        self.remb_floor: Callable[[], int | None] = lambda: None
         #: told when the publisher's packets show its path changed (path_step.py); None: not watched
         self.on_path_step: Callable[[], None] | None = None
 
@@ -146,7 +149,8 @@ class PublishTransport(_Transport):
                 def on_sr(ssrc: int, ntp: int, rtp: int, holder: list[Producer] = holder) -> None:
                     holder[0].on_sender_report(ssrc, ntp, rtp)
 
-                tap = ReceiverTap(transceiver.receiver, on_rtp, on_sr, remb_cap=lambda: self.remb_cap())
+                tap = ReceiverTap(transceiver.receiver, on_rtp, on_sr, remb_cap=lambda: self.remb_cap(),
+                                  remb_floor=lambda: self.remb_floor())
                 self.taps[mid] = tap
                 if self.on_path_step is not None:
                     tap.path_step = PathStepDetector(self._path_stepped)

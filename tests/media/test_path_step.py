@@ -1,6 +1,8 @@
 """PathStepDetector: a publisher's path change told from its packets' send times, not from the queues a
 sender builds itself."""
 
+import pytest
+
 from media.sfu.path_step import PathStepDetector
 
 UNITS = 1 << 18  # abs-send-time: 6.18 fixed-point seconds in 24 bits
@@ -74,3 +76,17 @@ def test_the_send_time_wrapping_every_64_seconds_is_no_step():
     assert uplink.steps == []
     uplink.send(1.0, lambda t: 0.3)
     assert len(uplink.steps) == 1
+
+
+def test_the_standing_queue_is_the_least_delay_above_the_base_and_a_told_step_is_the_new_base():
+    uplink = Uplink()
+    uplink.send(5.0, lambda t: 0.05 + (0.04 if int(t * 15) % 3 == 0 else 0.0))  # frames' bursts, no queue
+    assert uplink.detector.queue_s < 0.005
+    start = uplink.t
+    uplink.send(2.0, lambda t: 0.05 + min(0.3, (t - start) * 0.6))  # the sender overfills its link
+    assert uplink.detector.queue_s == pytest.approx(0.3, abs=0.01)
+    uplink.send(2.0, lambda t: 0.05)
+    assert uplink.detector.queue_s < 0.005
+    uplink.send(1.5, lambda t: 0.25)  # a handover to a path 200 ms longer: told, then no queue on it
+    assert len(uplink.steps) == 1
+    assert uplink.detector.queue_s < 0.005

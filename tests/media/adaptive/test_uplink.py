@@ -27,11 +27,12 @@ class Link:
         self.now = 100.0
         self.budgets: list[tuple[float, str]] = []
 
-    def run(self, seconds: float, remb: int | None, video: float, audio: float = 40_000, loss: float = 0.0) -> str:
+    def run(self, seconds: float, remb: int | None, video: float, audio: float = 40_000, loss: float = 0.0,
+            queue_s: float | None = None) -> str:
         """Hold these conditions for `seconds`; return the rung at the end."""
         for _ in range(round(seconds / STEP_S)):
             self.now += STEP_S
-            budget = self.governor.update(UplinkSample(self.now, remb, video, audio, loss))
+            budget = self.governor.update(UplinkSample(self.now, remb, video, audio, loss, queue_s))
             if budget is not None:
                 self.budgets.append((self.now, budget.rung))
         return self.governor.rung.name
@@ -190,3 +191,28 @@ def test_the_loss_limit_grows_back_from_a_stall_and_lets_go_of_a_sound_link():
     link.run(60, remb=600_000, video=450_000)
     assert link.governor.remb_cap() is None
     assert link.governor.estimate_bps == 640_000
+
+
+def test_a_falling_remb_is_congestion_only_while_the_path_shows_a_queue():
+    def cutting(link: Link, queue_s: float | None) -> bool:
+        """aiortc's estimator cutting to 0.85 × what arrives, again and again, and the browser following."""
+        link.settle_at("T3", remb=100_000)
+        for remb in (60_000, 50_000, 42_000, 35_000, 30_000):
+            link.run(1, remb=remb, video=remb / 0.85, audio=20_000, queue_s=queue_s)
+        return link.governor.rung.video_on
+
+    quiet = Link()
+    assert cutting(quiet, queue_s=0.01) and quiet.budgets == []  # the delays show no queue: noise
+    assert not cutting(Link(), queue_s=0.12)  # a queue stands: congestion, and T3 does not fit
+    assert not cutting(Link(), queue_s=None)  # not measured: REMB decides, as before
+
+
+def test_the_remb_floor_is_the_rungs_video_budget_while_the_path_is_quiet():
+    link = Link()
+    link.settle_at("T3", remb=100_000)
+    governor = link.governor
+    for queue_s, loss, floor in ((0.0, 0.0, 64_000), (0.2, 0.0, None), (0.0, 0.2, None), (None, 0.0, None)):
+        link.now += STEP_S
+        governor.update(UplinkSample(link.now, 50_000, 60_000, 20_000, loss, queue_s))
+        assert governor.remb_floor() == floor, (queue_s, loss)
+    assert Link().governor.remb_floor() is None  # T0: the browser's own encoder decides

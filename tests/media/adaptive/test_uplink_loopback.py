@@ -89,6 +89,31 @@ async def test_the_publisher_receives_the_capped_remb_and_the_estimators_own_val
         await transport.close()
 
 
+async def test_a_floor_raises_the_remb_the_publisher_is_told_and_a_cap_still_wins():
+    transport = PublishTransport(Router("uplink"), "patient", on_failed=lambda: None)
+    floor: list[int | None] = [None]
+    cap: list[int | None] = [None]
+    transport.remb_floor = lambda: floor[0]
+    transport.remb_cap = lambda: cap[0]
+    publisher = Publisher()
+    try:
+        await publisher.publish_to(transport)
+        tap = video_tap(transport)
+        await wait_until(lambda: tap.remb_bps, "the estimator's first estimate", timeout=15)
+        floor[0] = tap.remb_bps * 4  # the estimator fell while the path showed no queue
+        seen = len(publisher.rembs)
+        await wait_until(lambda: len(publisher.rembs) > seen + 1, "REMBs under the floor", timeout=15)
+        assert publisher.rembs[-1] == pytest.approx(floor[0], rel=0.05)
+        assert tap.remb_sent_bps == floor[0] > tap.remb_bps
+        cap[0] = tap.remb_bps // 2  # and loss limits the link: the cap wins
+        seen = len(publisher.rembs)
+        await wait_until(lambda: len(publisher.rembs) > seen + 1, "REMBs under the cap", timeout=15)
+        assert publisher.rembs[-1] == pytest.approx(cap[0], rel=0.05)
+    finally:
+        await publisher.pc.close()
+        await transport.close()
+
+
 async def test_loss_on_the_publishers_link_makes_the_governor_cap_what_the_publisher_is_told():
     transport = PublishTransport(Router("uplink"), "patient", on_failed=lambda: None)
     governor = UplinkGovernor()
