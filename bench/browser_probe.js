@@ -225,22 +225,46 @@
     bench.camera = null;
   };
 
-  // The microphone: its file's marker bursts are planned to start on whole seconds of the wall clock.
-  // An AudioWorklet on the page's own microphone track finds each burst's onset (RMS of a 128-sample
-  // block above 0.08 after 300 ms of quiet, as bench/audio_marks.py's detector) and its distance from
-  // the whole second is the microphone's error (its opening latency, plus WebAudio's input buffering).
+  // The microphone: its file's marker bursts are planned to start on the whole seconds of the stamp
+  // clock, second k of the period at 400 + 150 k Hz (bench/audio_marks.py). An AudioWorklet on the page's
+  // own microphone track finds each burst's onset (RMS of a 128-sample block above 0.08 after 300 ms of
+  // quiet, as that module's detector) and which mark it is (the strongest of the 20 frequencies over its
+  // first 60 ms, by Goertzel); onset minus the mark's second is the microphone's error (its opening
+  // latency, plus WebAudio's input buffering). Read modulo a second instead, a microphone that opened a
+  // second late on a starved machine read as on time, and its markers a second late at every receiver.
   const ONSETS = `
+    const BASE_HZ = 400, STEP_HZ = 150, MARKS = 20, BURST_S = 0.06;
     class Onsets extends AudioWorkletProcessor {
-      constructor() { super(); this.quiet = 0; }
+      constructor() { super(); this.quiet = 0; this.burst = null; this.onset = 0; }
       process(inputs) {
         const samples = inputs[0] && inputs[0][0];
         if (!samples) return true;
         let sum = 0;
         for (const x of samples) sum += x * x;
         const loud = Math.sqrt(sum / samples.length) > 0.08;
-        if (loud && this.quiet >= 0.3 * sampleRate) this.port.postMessage(currentTime);
+        if (this.burst) {
+          this.burst.push(Float32Array.from(samples));
+          if (this.burst.length * samples.length >= BURST_S * sampleRate) {
+            this.port.postMessage({ at: this.onset, k: this.mark() });
+            this.burst = null;
+          }
+        } else if (loud && this.quiet >= 0.3 * sampleRate) {
+          this.burst = [Float32Array.from(samples)];
+          this.onset = currentTime;
+        }
         this.quiet = loud ? 0 : this.quiet + samples.length;
         return true;
+      }
+      mark() {
+        let best = 0, bestPower = -1;
+        for (let k = 0; k < MARKS; k++) {
+          const c = 2 * Math.cos(2 * Math.PI * (BASE_HZ + STEP_HZ * k) / sampleRate);
+          let s1 = 0, s2 = 0;
+          for (const block of this.burst) for (const x of block) { const s0 = x + c * s1 - s2; s2 = s1; s1 = s0; }
+          const power = s1 * s1 + s2 * s2 - c * s1 * s2;
+          if (power > bestPower) { bestPower = power; best = k; }
+        }
+        return best;
       }
     }
     registerProcessor("bench-onsets", Onsets);`;
@@ -255,9 +279,9 @@
     silent.gain.value = 0;
     node.connect(silent).connect(context.destination); // pulled by the graph, heard by nobody
     node.port.onmessage = (e) => {
-      const onsetMs = Date.now() - (context.currentTime - e.data) * 1000;
-      let error = onsetMs % 1000;
-      if (error > 500) error -= 1000;
+      const onsetMs = Date.now() - (context.currentTime - e.data.at) * 1000;
+      let error = (((onsetMs - e.data.k * 1000) % PERIOD_MS) + PERIOD_MS) % PERIOD_MS;
+      if (error > PERIOD_MS / 2) error -= PERIOD_MS;
       bench.microphoneErrors.push(error);
     };
     await context.resume();
