@@ -10,7 +10,7 @@ It also bounds the REMB we send the publisher: that estimator reacts to queueing
 (measured: it held 447 kbit/s while most packets were lost), so with loss the loss-based limit wins and
 the browser's own encoder backs off too. It also raises that REMB to the rung's video budget while the
 publisher's packets show no standing queue (their one-way delay, `queue_s`): without a queue, a falling
-delay-based estimate is noise, and REMB falls below what arrives is congestion only with a queue.
+delay-based estimate is noise, and a REMB below what arrives counts as congestion only with a queue.
 
 Time constants: samples every 0.5 s; down after 1 s of sustained congestion (so within ~2 s of it
 starting), straight to the rung the estimate fits; then 2 s to settle before judging again; up one rung after 8 s stable, doubling (to 64 s) after each up that congestion undoes

@@ -60,8 +60,9 @@ class PathStepDetector:
     @property
     def queue_s(self) -> float | None:
         """The standing queue on the publisher's path: its least delay above the base lately (None
-        before any packet). After a step the base is rebuilt from the new path's packets, so a queue that
-        stood when it was told (a handover's flood) reads as none until it has drained."""
+        before any packet). After a step the base is rebuilt from the new path's packets, so the part of a
+        handover's flood that stood when the step was told counts as path until it drains (the base
+        then follows it down)."""
         least = min(self._queue_least)
         return None if least == float("inf") else max(0.0, least)
 
