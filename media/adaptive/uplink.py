@@ -204,9 +204,7 @@ class UplinkGovernor:
         path shows no standing queue and little loss (None at T0, with video off, or when unknown). The
         rung was chosen on the estimate; a delay-based estimate that falls without a queue is noise."""
         sample, rung = self._last, self.rung
-        if sample is None or rung.video is None or sample.queue_s is None:
-            return None
-        if sample.queue_s >= QUEUE_S or sample.loss >= LOSS_UP_MAX:
+        if sample is None or rung.video is None or not self._quiet(sample) or sample.loss >= LOSS_UP_MAX:
             return None
         return rung.video.kbps * 1000
 
@@ -271,7 +269,12 @@ class UplinkGovernor:
         if sample.loss > LOSS_HIGH:
             return True
         overuse = sample.remb_bps is not None and sample.video_bps > 0 and sample.remb_bps < OVERUSE_RATIO * sample.video_bps
-        return overuse and (sample.queue_s is None or sample.queue_s >= QUEUE_S)
+        return overuse and not UplinkGovernor._quiet(sample)
+
+    @staticmethod
+    def _quiet(sample: UplinkSample) -> bool:
+        """The publisher's packets showed no standing queue (known, and under `QUEUE_S`)."""
+        return sample.queue_s is not None and sample.queue_s < QUEUE_S
 
     @staticmethod
     def _app_limited(sample: UplinkSample) -> bool:
